@@ -1,0 +1,73 @@
+using System.Buffers;
+using Diffuser.Kernels.Gemm;
+
+namespace Diffuser.Kernels.Attention;
+
+/// <summary>Managed attention: one (batch, head, query) row at a time, scores, a max-subtracted softmax, then ·V.</summary>
+public static class AttentionManaged
+{
+    public static void Run(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v, Memory<float> output, AttentionShape s)
+    {
+        int width = s.Width;
+        Parallel.For(0, s.Batch * s.Heads, job =>
+        {
+            int b = job / s.Heads, h = job % s.Heads;
+            float[] scores = ArrayPool<float>.Shared.Rent(s.KeyLength);
+            float[] acc = ArrayPool<float>.Shared.Rent(s.HeadDim);
+            try
+            {
+                for (int l = 0; l < s.QueryLength; l++)
+                {
+                    var qRow = q.Span.Slice((b * s.QueryLength + l) * width + h * s.HeadDim, s.HeadDim);
+                    int keys = s.Causal != 0 ? Math.Min(l + 1, s.KeyLength) : s.KeyLength;
+                    var kSpan = k.Span;
+                    for (int j = 0; j < keys; j++)
+                        scores[j] = s.Scale * GemmManaged.Dot(qRow, kSpan.Slice((b * s.KeyLength + j) * width + h * s.HeadDim, s.HeadDim));
+                    Softmax(scores.AsSpan(0, keys));
+
+                    var a = acc.AsSpan(0, s.HeadDim);
+                    a.Clear();
+                    var vSpan = v.Span;
+                    for (int j = 0; j < keys; j++)
+                    {
+                        var vRow = vSpan.Slice((b * s.KeyLength + j) * width + h * s.HeadDim, s.HeadDim);
+                        float p = scores[j];
+                        for (int d = 0; d < s.HeadDim; d++) a[d] += p * vRow[d];
+                    }
+                    a.CopyTo(output.Span.Slice((b * s.QueryLength + l) * width + h * s.HeadDim, s.HeadDim));
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(scores);
+                ArrayPool<float>.Shared.Return(acc);
+            }
+        });
+    }
+
+    /// <summary>In-place softmax of one row (max-subtracted; a row of equal very negative values stays finite).</summary>
+    public static void Softmax(Span<float> row)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float x in row) max = MathF.Max(max, x);
+        float sum = 0f;
+        for (int i = 0; i < row.Length; i++)
+        {
+            row[i] = MathF.Exp(row[i] - max);
+            sum += row[i];
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < row.Length; i++) row[i] *= inv;
+    }
+
+    /// <summary>In-place log-softmax of one row: x − max − log Σ exp(x − max).</summary>
+    public static void LogSoftmax(Span<float> row)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float x in row) max = MathF.Max(max, x);
+        double sum = 0;
+        foreach (float x in row) sum += MathF.Exp(x - max);
+        float logSum = (float)Math.Log(sum);
+        for (int i = 0; i < row.Length; i++) row[i] = row[i] - max - logSum;
+    }
+}

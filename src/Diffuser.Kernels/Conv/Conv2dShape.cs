@@ -1,0 +1,26 @@
+namespace Diffuser.Kernels.Conv;
+
+/// <summary>
+/// A 2-D convolution, NCHW: x [N, C, H, W], weight [K, C, R, S], out [N, K, OH, OW].
+/// Padding may differ per side (the VAE encoder pads only right and bottom); OH and OW include it.
+/// </summary>
+public readonly record struct Conv2dShape(
+    int N, int C, int H, int W,
+    int K, int R, int S,
+    int Stride, int PadTop, int PadLeft,
+    int OH, int OW,
+    int HasBias, int HasResidual)
+{
+    public static Conv2dShape Create(int n, int c, int h, int w, int k, int r, int s, int stride,
+        int padTop, int padLeft, int padBottom, int padRight, bool bias, bool residual)
+    {
+        int oh = (h + padTop + padBottom - r) / stride + 1;
+        int ow = (w + padLeft + padRight - s) / stride + 1;
+        return new Conv2dShape(n, c, h, w, k, r, s, stride, padTop, padLeft, oh, ow, bias ? 1 : 0, residual ? 1 : 0);
+    }
+
+    /// <summary>Length of one implicit-GEMM row: C·R·S.</summary>
+    public int ReductionLength => C * R * S;
+    public long OutputLength => (long)N * K * OH * OW;
+    public long Flops => 2L * N * K * OH * OW * ReductionLength;
+}

@@ -1,0 +1,68 @@
+using Diffuser.Tensors;
+
+namespace Diffuser.Backends;
+
+/// <summary>
+/// Recycles device buffers by exact (dtype, length). A diffusion step asks for the same sizes every time,
+/// so after the first step every request is served from the pool and nothing is allocated.
+/// </summary>
+public sealed class BufferPool : IDisposable
+{
+    private readonly Dictionary<(DType, long), Stack<DeviceBuffer>> _free = new();
+    private readonly Func<long, DType, DeviceBuffer> _allocate;
+    private readonly Lock _lock = new();
+
+    public BufferPool(Func<long, DType, DeviceBuffer> allocate) => _allocate = allocate;
+
+    /// <summary>Buffers created since the pool was made (a steady state stops increasing this).</summary>
+    public long Allocations { get; private set; }
+    public long BytesAllocated { get; private set; }
+    public long BytesFree { get; private set; }
+
+    public DeviceBuffer Rent(long length, DType dtype)
+    {
+        lock (_lock)
+        {
+            if (_free.TryGetValue((dtype, length), out var stack) && stack.TryPop(out var buffer))
+            {
+                BytesFree -= buffer.SizeInBytes;
+                return buffer;
+            }
+        }
+        var fresh = _allocate(length, dtype);
+        lock (_lock)
+        {
+            Allocations++;
+            BytesAllocated += fresh.SizeInBytes;
+        }
+        return fresh;
+    }
+
+    public void Return(DeviceBuffer buffer)
+    {
+        lock (_lock)
+        {
+            var key = (buffer.DType, buffer.Length);
+            if (!_free.TryGetValue(key, out var stack)) _free[key] = stack = new Stack<DeviceBuffer>();
+            stack.Push(buffer);
+            BytesFree += buffer.SizeInBytes;
+        }
+    }
+
+    /// <summary>Frees every pooled buffer (buffers still held by tensors are unaffected).</summary>
+    public void Trim()
+    {
+        lock (_lock)
+        {
+            foreach (var stack in _free.Values)
+                while (stack.TryPop(out var b))
+                {
+                    BytesAllocated -= b.SizeInBytes;
+                    b.Dispose();
+                }
+            BytesFree = 0;
+        }
+    }
+
+    public void Dispose() => Trim();
+}

@@ -1,0 +1,50 @@
+using Diffuser.Kernels.Attention;
+using Diffuser.Kernels.Conv;
+using Diffuser.Kernels.Elementwise;
+using Diffuser.Kernels.Gemm;
+using Diffuser.Kernels.Norm;
+using Diffuser.Tensors;
+
+namespace Diffuser.Backends;
+
+/// <summary>
+/// A backend whose tensors have shapes but no memory. Models are built on it to check weight names and shapes
+/// (plan mode) and to count parameters of full-size models; running an op on it is an error.
+/// </summary>
+public sealed class MetaBackend : Backend
+{
+    private sealed class MetaBuffer(long length, DType dtype) : DeviceBuffer(length, dtype)
+    {
+        public override void Dispose() { }
+    }
+
+    public override string Name => "meta";
+    public override DeviceInfo Device { get; } = new("meta", "shapes only", 0, 1, "none", "holds no data");
+    public override void Synchronize() { }
+
+    protected override DeviceBuffer AllocateBuffer(long length, DType dtype) => new MetaBuffer(length, dtype);
+
+    private static DiffuserException NoData() => new("The meta backend holds shapes only; it cannot move data or run ops.");
+
+    protected override void UploadCore(ReadOnlySpan<float> source, Tensor destination) => throw NoData();
+    protected override void UploadCore(ReadOnlySpan<Half> source, Tensor destination) => throw NoData();
+    protected override void DownloadCore(Tensor source, Span<float> destination) => throw NoData();
+    protected override void ConvertCore(Tensor x, Tensor y) => throw NoData();
+    protected override void GemmCore(Tensor a, Tensor b, Tensor? bias, Tensor c, GemmShape shape) => throw NoData();
+    protected override void Conv2dCore(Tensor x, Tensor weight, Tensor? bias, Tensor? residual, Tensor y, Conv2dShape shape) => throw NoData();
+    protected override void GroupNormCore(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape) => throw NoData();
+    protected override void LayerNormCore(Tensor x, Tensor gamma, Tensor beta, Tensor y, LayerNormShape shape) => throw NoData();
+    protected override void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape) => throw NoData();
+    protected override void ActivateCore(Tensor x, Tensor y, ActivationKind kind) => throw NoData();
+    protected override void BinaryCore(Tensor a, Tensor b, Tensor y, BinaryOp op) => throw NoData();
+    protected override void AffineCore(Tensor x, Tensor y, float scale, float shift, float min, float max) => throw NoData();
+    protected override void AddChannelBiasCore(Tensor x, Tensor bias, Tensor y, int channels, int spatial, int biasBatchStride) => throw NoData();
+    protected override void GegluCore(Tensor x, Tensor y, int half) => throw NoData();
+    protected override void ConcatCore(Tensor a, Tensor b, Tensor y, int outer, int innerA, int innerB) => throw NoData();
+    protected override void NarrowCore(Tensor x, Tensor y, int outer, int sourceInner, int start, int length) => throw NoData();
+    protected override void TransposeCore(Tensor x, Tensor y, int batch, int rows, int cols) => throw NoData();
+    protected override void UpsampleNearestCore(Tensor x, Tensor y, int planes, int height, int width, int outHeight, int outWidth) => throw NoData();
+    protected override void AvgPool2x2Core(Tensor x, Tensor y, int planes, int height, int width) => throw NoData();
+    protected override void TimestepEmbeddingCore(ReadOnlySpan<float> timesteps, Tensor y, int dim, bool flipSinToCos, float downscaleFreqShift, float scale, int maxPeriod) => throw NoData();
+    protected override void TokenEmbeddingCore(ReadOnlySpan<int> ids, Tensor table, Tensor? positions, Tensor y, int length, int hidden) => throw NoData();
+}

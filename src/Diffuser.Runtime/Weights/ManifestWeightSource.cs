@@ -1,0 +1,35 @@
+using System.Text.Json;
+using Diffuser.Backends;
+using Diffuser.Tensors;
+
+namespace Diffuser.Weights;
+
+/// <summary>
+/// The names and shapes of a <c>weights-manifest.json</c> (<c>{"tensors": {name: shape}}</c>) without any values:
+/// loading a model from it on a <see cref="MetaBackend"/> proves the model consumes exactly the manifest's tensors
+/// without allocating a byte of weights.
+/// </summary>
+public sealed class ManifestWeightSource : IWeightSource
+{
+    private readonly Dictionary<string, int[]> _shapes = new();
+
+    public ManifestWeightSource(string path)
+    {
+        Description = path;
+        if (!File.Exists(path)) throw new DiffuserException($"Weight manifest not found: {path}");
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        if (!doc.RootElement.TryGetProperty("tensors", out var tensors) || tensors.ValueKind != JsonValueKind.Object)
+            throw new DiffuserException($"{path}: no 'tensors' object of name → shape.");
+        foreach (var t in tensors.EnumerateObject())
+            _shapes[t.Name] = t.Value.EnumerateArray().Select(d => d.GetInt32()).ToArray();
+    }
+
+    public string Description { get; }
+    public IEnumerable<string> Names => _shapes.Keys;
+
+    public bool TryGetShape(string name, out int[] shape) => _shapes.TryGetValue(name, out shape!);
+
+    public Tensor Load(string name, Backend backend, DType dtype) => backend.Allocate(new TensorShape(_shapes[name]), dtype);
+
+    public void Dispose() { }
+}

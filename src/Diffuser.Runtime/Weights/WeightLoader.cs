@@ -1,0 +1,93 @@
+using Diffuser.Backends;
+using Diffuser.Tensors;
+
+namespace Diffuser.Weights;
+
+/// <summary>
+/// Loads a model's tensors by the names its constructor asks for (through <see cref="Root"/> scopes) and keeps the
+/// books: which were asked for, missing, mis-shaped, asked twice, and which the source has that nobody asked for.
+/// <see cref="Complete"/> fails listing every problem at once; a model is never built from a partial match.
+/// </summary>
+public sealed class WeightLoader : IDisposable
+{
+    private readonly IWeightSource _source;
+    private readonly Backend _backend;
+    private readonly DType _dtype;
+    private readonly Func<string, bool> _ignore;
+    private readonly HashSet<string> _consumed = new();
+    private readonly List<string> _missing = new(), _misShaped = new(), _duplicates = new();
+    private List<Tensor>? _tensors = new();
+
+    /// <param name="ignore">Source tensors that are not weights of the model (e.g. CLIP's position_ids buffer).</param>
+    public WeightLoader(IWeightSource source, Backend backend, DType dtype = DType.F32, Func<string, bool>? ignore = null)
+    {
+        _source = source;
+        _backend = backend;
+        _dtype = dtype;
+        _ignore = ignore ?? (_ => false);
+    }
+
+    public WeightScope Root => new(this, "");
+    public Backend Backend => _backend;
+    public long ParameterCount { get; private set; }
+
+    internal Tensor Get(string name, int[] shape)
+    {
+        var tensors = _tensors ?? throw new ObjectDisposedException(nameof(WeightLoader));
+        if (!_consumed.Add(name)) _duplicates.Add(name);
+        Tensor tensor;
+        if (!_source.TryGetShape(name, out var actual))
+        {
+            _missing.Add($"{name} {new TensorShape(shape)}");
+            tensor = _backend.Allocate(new TensorShape(shape), _dtype);
+        }
+        else if (!actual.AsSpan().SequenceEqual(shape))
+        {
+            _misShaped.Add($"{name}: expected {new TensorShape(shape)}, file has {new TensorShape(actual)}");
+            tensor = _backend.Allocate(new TensorShape(shape), _dtype);
+        }
+        else tensor = _source.Load(name, _backend, _dtype);
+        ParameterCount += tensor.Length;
+        tensors.Add(tensor);
+        return tensor;
+    }
+
+    internal bool Has(string name) => _source.TryGetShape(name, out _);
+
+    /// <summary>Source tensors that no part of the model asked for (ignored names excluded).</summary>
+    public IReadOnlyList<string> Unexpected =>
+        _source.Names.Where(n => !_consumed.Contains(n) && !_ignore(n)).Order(StringComparer.Ordinal).ToList();
+
+    public WeightLoadReport Report() => new(_source.Description, _consumed.Count, ParameterCount,
+        _missing.ToList(), Unexpected, _misShaped.ToList(), _duplicates.ToList());
+
+    /// <summary>Fails unless every requested tensor was found with its shape and every source tensor was used;
+    /// on success hands over the loaded tensors, which the model then owns.</summary>
+    public WeightSet Complete()
+    {
+        var report = Report();
+        if (!report.IsExact) throw new WeightLoadException(report);
+        var set = new WeightSet(_tensors!);
+        _tensors = null;
+        return set;
+    }
+
+    public void Dispose()
+    {
+        if (_tensors is not null) foreach (var t in _tensors) t.Dispose();
+        _tensors = null;
+    }
+}
+
+/// <summary>The tensors of a loaded model; disposing it frees them.</summary>
+public sealed class WeightSet(IReadOnlyList<Tensor> tensors) : IDisposable
+{
+    public IReadOnlyList<Tensor> Tensors { get; } = tensors;
+    public long ParameterCount => Tensors.Sum(t => t.Length);
+    public long SizeInBytes => Tensors.Sum(t => t.Length * t.DType.SizeInBytes());
+
+    public void Dispose()
+    {
+        foreach (var t in Tensors) t.Dispose();
+    }
+}

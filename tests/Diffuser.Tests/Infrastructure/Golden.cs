@@ -1,0 +1,17 @@
+using System.Collections.Concurrent;
+using Diffuser.IO;
+
+namespace Diffuser.Tests.Infrastructure;
+
+/// <summary>Opens golden files once per test run and hands out their tensors as fp32 arrays.</summary>
+public static class Golden
+{
+    private static readonly ConcurrentDictionary<string, SafetensorsFile> Files = new();
+
+    public static SafetensorsFile Open(params string[] relativePath) =>
+        Files.GetOrAdd(TestPaths.Golden(relativePath), SafetensorsFile.Open);
+
+    public static float[] Floats(this SafetensorsFile file, string name) => file.ReadSingles(name);
+
+    public static int[] ShapeOf(this SafetensorsFile file, string name) => file.GetInfo(name).Shape;
+}
