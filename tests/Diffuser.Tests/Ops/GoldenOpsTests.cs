@@ -1,5 +1,4 @@
 using Diffuser.Backends;
-using Diffuser.Backends.Cpu;
 using Diffuser.IO;
 using Diffuser.Kernels.Attention;
 using Diffuser.Tensors;
@@ -7,11 +6,11 @@ using Diffuser.Tests.Infrastructure;
 
 namespace Diffuser.Tests.Ops;
 
-/// <summary>Every case in golden/ops run through the public ops interface of a backend (the cpu backend here).</summary>
+/// <summary>Every case in golden/ops run through the public ops interface of the test backend (<see cref="TestBackend"/>).</summary>
 public class GoldenOpsTests : IDisposable
 {
     private const double OpTol = 1e-5, ActAtol = 2e-6, ActRtol = 1e-5;
-    private readonly Backend _backend = new CpuBackend();
+    private readonly Backend _backend = TestBackend.Create();
 
     protected virtual Backend Backend => _backend;
 

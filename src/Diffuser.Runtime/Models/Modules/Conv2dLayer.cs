@@ -1,0 +1,29 @@
+using Diffuser.Backends;
+using Diffuser.Tensors;
+using Diffuser.Weights;
+
+namespace Diffuser.Models.Modules;
+
+/// <summary>torch.nn.Conv2d with square kernel, stride and symmetric padding: weight [out, in, k, k], optional bias.</summary>
+public sealed class Conv2dLayer
+{
+    public Conv2dLayer(WeightScope w, int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, bool bias = true)
+        : this(w, inChannels, outChannels, kernel, stride, Padding2d.Same(padding), bias) { }
+
+    public Conv2dLayer(WeightScope w, int inChannels, int outChannels, int kernel, int stride, Padding2d padding, bool bias = true)
+    {
+        Weight = w.Get("weight", outChannels, inChannels, kernel, kernel);
+        Bias = bias ? w.Get("bias", outChannels) : null;
+        Stride = stride;
+        Padding = padding;
+    }
+
+    public Tensor Weight { get; }
+    public Tensor? Bias { get; }
+    public int Stride { get; }
+    public Padding2d Padding { get; }
+    public int OutChannels => Weight.Shape[0];
+
+    /// <summary>conv(x) [+ residual], the residual added in the same pass.</summary>
+    public Tensor Forward(Backend ops, Tensor x, Tensor? residual = null) => ops.Conv2d(x, Weight, Bias, Stride, Padding, residual);
+}
