@@ -3,6 +3,7 @@ using Diffuser.Kernels.Conv;
 using Diffuser.Kernels.Elementwise;
 using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Norm;
+using Diffuser.Kernels.Sampler;
 using Diffuser.Tensors;
 
 namespace Diffuser.Backends;
@@ -47,4 +48,6 @@ public sealed class MetaBackend : Backend
     protected override void AvgPool2x2Core(Tensor x, Tensor y, int planes, int height, int width) => throw NoData();
     protected override void TimestepEmbeddingCore(ReadOnlySpan<float> timesteps, Tensor y, int dim, bool flipSinToCos, float downscaleFreqShift, float scale, int maxPeriod) => throw NoData();
     protected override void TokenEmbeddingCore(ReadOnlySpan<int> ids, Tensor table, Tensor? positions, Tensor y, int length, int hidden) => throw NoData();
+    protected override void SamplerStepCore(Tensor sample, Tensor? modelOutput, IReadOnlyList<Tensor> history, Tensor? noise, Tensor[] outputs, SamplerStepShape shape, SamplerCoefficients coefficients) => throw NoData();
+    protected override void NormalNoiseCore(Tensor y, ulong seed, ulong draw) => throw NoData();
 }
