@@ -13,11 +13,12 @@ public readonly struct NormalPair(float first, float second)
 /// loops over integers, and each result is one int64 → fp32 conversion (round to nearest even) scaled by a power
 /// of two. No floating-point library call is involved, so CPU, CUDA and OpenCL produce bit-identical normals
 /// (libm's, CUDA's and OpenCL's logf/sinf differ in the last bits, and GPU compilers may fuse multiply-adds).
-/// Accuracy is about 1e-9 absolute before the final rounding; the largest |z| is √(64 ln 2) ≈ 6.66.
+/// Accuracy is a few 1e-9 absolute before the final rounding; the largest |z| is √(64 ln 2) ≈ 6.66.
 /// </summary>
 public static class FixedPointBoxMuller
 {
-    private const ulong Ln2Q32 = 2977044472;        // round(ln 2 · 2³²)
+    private const ulong Ln2Q56 = 49946518145322874; // round(ln 2 · 2⁵⁶)
+    private const ulong Sqrt2Q32 = 6074001000;      // round(√2 · 2³²)
     private const ulong HalfPiQ30 = 1686629713;     // round(π/2 · 2³⁰)
     private const long OneQ30 = 1L << 30;
     private const float TwoToMinus58 = 3.469446951953614E-18f; // 2⁻⁵⁸: radius Q28 × trig Q30
@@ -35,28 +36,44 @@ public static class FixedPointBoxMuller
         return new NormalPair((float)(radius * c) * TwoToMinus58, (float)(radius * s) * TwoToMinus58);
     }
 
-    /// <summary>√(−2 ln u₁) in Q28 for u₁ = (a + 1)/2³².</summary>
+    /// <summary>
+    /// √(−2 ln u₁) in Q28 for u₁ = (a + 1)/2³²: with n = a + 1 = 2ᵉ·y, y ∈ [√½, √2),
+    /// −ln u₁ = (32 − e)·ln 2 − 2·atanh((y − 1)/(y + 1)), formed in Q56 so that u₁ near 1 keeps its precision.
+    /// </summary>
     private static ulong RadiusQ28(uint a)
     {
-        ulong n = (ulong)a + 1;                       // 1 ..= 2³², n = 2^p·(1 + f)
-        int p = FloorLog2(n);
-        ulong f = (n << (32 - p)) - (1UL << 32);      // f ∈ [0, 1) in Q32
-        ulong lnMantissa = 2 * AtanhQ32((f << 32) / ((2UL << 32) + f)); // ln(1 + f) = 2·atanh(f / (2 + f))
-        ulong lnExponent = (ulong)(32 - p) * Ln2Q32;  // −ln(2^(p−32))
-        ulong minusTwoLn = lnExponent > lnMantissa ? 2 * (lnExponent - lnMantissa) : 0; // −2 ln u₁ in Q32, ≤ 44.4
-        return ISqrt(minusTwoLn << 24);              // √(v·2⁵⁶) = √v·2²⁸
+        const ulong one = 1UL << 32;
+        ulong n = (ulong)a + 1;                       // 1 ..= 2³²
+        int e = FloorLog2(n);
+        ulong y = n << (32 - e);                      // n/2ᵉ ∈ [1, 2) in Q32
+        if (y >= Sqrt2Q32) { y >>= 1; e++; }          // exact: e ≤ 31 here
+        bool below = y < one;
+        long atanh = (long)AtanhQ56(below ? one - y : y - one, y + one);
+        long minusLn = (long)((ulong)(32 - e) * Ln2Q56) + (below ? 2 * atanh : -2 * atanh);
+        ulong minusTwoLn = minusLn > 0 ? 2 * (ulong)minusLn : 0; // ≤ 44.4·2⁵⁶ < 2⁶³
+        return ISqrt(minusTwoLn);                     // √(v·2⁵⁶) = √v·2²⁸
     }
 
-    /// <summary>atanh(t) = t + t³/3 + t⁵/5 + … for t ∈ [0, 1/3) in Q32 (ten terms: error below 2⁻³²).</summary>
-    private static ulong AtanhQ32(ulong t)
+    /// <summary>
+    /// atanh(s) in Q56 for s = numerator/denominator ∈ [0, 0.172): s itself by long division (28 bits at a time),
+    /// the small tail s³/3 + s⁵/5 + … (six terms: error below 2⁻³⁶) in Q32.
+    /// </summary>
+    private static ulong AtanhQ56(ulong numerator, ulong denominator)
     {
-        ulong t2 = (t * t) >> 32, power = t, sum = t;
-        for (ulong k = 1; k <= 10; k++)
+        ulong s = 0, remainder = numerator;
+        for (int chunk = 0; chunk < 2; chunk++)
         {
-            power = (power * t2) >> 32;
-            sum += power / (2 * k + 1);
+            remainder <<= 28;
+            s = (s << 28) | (remainder / denominator);
+            remainder %= denominator;
         }
-        return sum;
+        ulong s32 = s >> 24, s2 = (s32 * s32) >> 32, power = s32, tail = 0;
+        for (ulong k = 1; k <= 6; k++)
+        {
+            power = (power * s2) >> 32;
+            tail += power / (2 * k + 1);
+        }
+        return s + (tail << 24);
     }
 
     /// <summary>sin φ for φ ∈ [0, π/2) in Q30 (Taylor series to φ¹⁷/17!).</summary>

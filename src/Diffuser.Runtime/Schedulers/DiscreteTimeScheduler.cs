@@ -3,11 +3,21 @@ using Diffuser.Tensors;
 
 namespace Diffuser.Schedulers;
 
+/// <summary>A scheduler that can noise to any training timestep (training-style add_noise).</summary>
+public interface IDiscreteTimeScheduler
+{
+    /// <summary>
+    /// Noises <paramref name="original"/> to training timestep <paramref name="timestep"/> (diffusers' add_noise with
+    /// that timestep): √ᾱₜ·x₀ + √(1 − ᾱₜ)·ε.
+    /// </summary>
+    Tensor AddNoise(Backend backend, Tensor original, Tensor noise, int timestep);
+}
+
 /// <summary>
 /// DDIM, DDPM and PNDM: integer timesteps, updates written with ᾱₜ of the training schedule, model input unscaled,
 /// add_noise = √ᾱₜ·x₀ + √(1 − ᾱₜ)·ε.
 /// </summary>
-public abstract class DiscreteTimeScheduler<TState> : Scheduler<TState> where TState : SamplerState
+public abstract class DiscreteTimeScheduler<TState> : Scheduler<TState>, IDiscreteTimeScheduler where TState : SamplerState
 {
     private protected DiscreteTimeScheduler(SchedulerConfig config, SchedulerConfig classDefaults) : base(config, classDefaults)
     {
@@ -19,10 +29,7 @@ public abstract class DiscreteTimeScheduler<TState> : Scheduler<TState> where TS
     public int StepsOffset { get; }
     private protected int TrainSteps => Training.Length;
 
-    /// <summary>
-    /// Noises <paramref name="original"/> to training timestep <paramref name="timestep"/> (diffusers' add_noise with
-    /// that timestep): √ᾱₜ·x₀ + √(1 − ᾱₜ)·ε.
-    /// </summary>
+    /// <inheritdoc/>
     public Tensor AddNoise(Backend backend, Tensor original, Tensor noise, int timestep)
     {
         if (timestep < 0 || timestep >= TrainSteps) throw new DiffuserException($"Timestep {timestep} is outside [0, {TrainSteps}).");
