@@ -13,6 +13,18 @@ internal readonly record struct AlphaSigma(float Alpha, float Sigma)
     public float Lambda => MathF.Log(Alpha) - MathF.Log(Sigma);
 }
 
+/// <summary>The constructor defaults DPMSolverMultistep, DPMSolverSinglestep and UniPCMultistep share.</summary>
+internal static class DpmSolverFamilyDefaults
+{
+    public static SchedulerConfig Common { get; } = new()
+    {
+        NumTrainTimesteps = 1000, BetaStart = 0.0001, BetaEnd = 0.02, BetaSchedule = "linear", SolverOrder = 2,
+        PredictionType = "epsilon", Thresholding = false, DynamicThresholdingRatio = 0.995, SampleMaxValue = 1.0,
+        LowerOrderFinal = true, UseKarrasSigmas = false, UseExponentialSigmas = false, UseBetaSigmas = false,
+        FinalSigmasType = "zero",
+    };
+}
+
 /// <summary>
 /// DPM-Solver (multistep and single-step) and UniPC: integer timesteps, a σ table interpolated (or Karras), updates
 /// in λ = ln(α/σ) on the data prediction x₀ = (x − σₜ·ε)/αₜ, model input unscaled, add_noise = αₜ·x₀ + σₜ·ε.
@@ -20,9 +32,15 @@ internal readonly record struct AlphaSigma(float Alpha, float Sigma)
 public abstract class DpmSolverFamily<TState> : Scheduler<TState> where TState : SamplerState
 {
     private readonly float[] _trainingSigmas, _logSigmas;
+    private readonly int _lastTimestep;
 
-    private protected DpmSolverFamily(SchedulerConfig config, SchedulerConfig classDefaults) : base(config, classDefaults)
+    /// <param name="readsSpacing">Whether the class has timestep_spacing (DPMSolverSinglestep always spaces by linspace).</param>
+    /// <param name="clipsLambda">Whether the class has lambda_min_clipped (UniPC does not).</param>
+    private protected DpmSolverFamily(SchedulerConfig config, SchedulerConfig classDefaults, bool readsSpacing, bool clipsLambda)
+        : base(config, classDefaults)
     {
+        Spacing = readsSpacing ? TimestepSpacings.Parse(Config.TimestepSpacing, TimestepSpacing.Linspace) : TimestepSpacing.Linspace;
+        _lastTimestep = clipsLambda ? UnclippedLength() : Training.Length;
         _trainingSigmas = SigmaTables.Sigmas(Training);
         _logSigmas = SigmaTables.LogSigmas(_trainingSigmas);
         RejectEnabled((Config.Thresholding, "thresholding"), (Config.UseExponentialSigmas, "use_exponential_sigmas"),
@@ -34,12 +52,16 @@ public abstract class DpmSolverFamily<TState> : Scheduler<TState> where TState :
     /// <summary>Maximum order of the solver (1 or 2).</summary>
     public int SolverOrder { get; }
 
+    public TimestepSpacing Spacing { get; }
+
     /// <summary>
-    /// Timesteps (integers) and the σ table for them (with the final σ): np.interp of the training σ, or Karras σ
-    /// between the training extremes with rounded timesteps mapped back.
+    /// Integer timesteps (N + 1 grid points up to the clipped end, the last dropped) and the σ table for them with the
+    /// final σ: np.interp of the training σ, or Karras σ between the training extremes with rounded timesteps mapped back.
     /// </summary>
-    private protected TimestepSchedule IntegerSigmaSchedule(int steps, double[] grid)
+    public override TimestepSchedule Schedule(int steps)
     {
+        TimestepSpacings.RequireSteps(steps, Training.Length);
+        var grid = TimestepSpacings.GridWithoutFinal(Spacing, _lastTimestep, Training.Length, steps, Config.StepsOffset ?? 0);
         double[] sigmas;
         if (Config.UseKarrasSigmas == true)
         {
@@ -55,7 +77,7 @@ public abstract class DpmSolverFamily<TState> : Scheduler<TState> where TState :
     /// T minus the number of training timesteps whose λ lies below lambda_min_clipped (diffusers clips the schedule there
     /// for the cosine schedule's sake; T when it is −∞).
     /// </summary>
-    private protected int LastTimestep()
+    private int UnclippedLength()
     {
         double minimum = Config.LambdaMinClipped ?? double.NegativeInfinity;
         int clipped = Training.AlphasCumprod.Count(a => MathF.Log(MathF.Sqrt(a)) - MathF.Log(MathF.Sqrt(1f - a)) < minimum);

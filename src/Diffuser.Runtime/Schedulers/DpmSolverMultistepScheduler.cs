@@ -10,34 +10,21 @@ namespace Diffuser.Schedulers;
 public sealed class DpmSolverMultistepScheduler : DpmSolverFamily<DpmSolverMultistepScheduler.State>
 {
     /// <summary>DPMSolverMultistepScheduler.__init__'s defaults.</summary>
-    public static SchedulerConfig Defaults { get; } = new()
+    public static SchedulerConfig Defaults { get; } = DpmSolverFamilyDefaults.Common with
     {
-        NumTrainTimesteps = 1000, BetaStart = 0.0001, BetaEnd = 0.02, BetaSchedule = "linear", SolverOrder = 2,
-        PredictionType = "epsilon", Thresholding = false, DynamicThresholdingRatio = 0.995, SampleMaxValue = 1.0,
-        AlgorithmType = "dpmsolver++", SolverType = "midpoint", LowerOrderFinal = true, EulerAtFinal = false,
-        UseKarrasSigmas = false, UseExponentialSigmas = false, UseBetaSigmas = false, UseLuLambdas = false,
-        FinalSigmasType = "zero", LambdaMinClipped = double.NegativeInfinity, TimestepSpacing = "linspace",
-        StepsOffset = 0, RescaleBetasZeroSnr = false,
+        AlgorithmType = "dpmsolver++", SolverType = "midpoint", EulerAtFinal = false, UseLuLambdas = false,
+        LambdaMinClipped = double.NegativeInfinity, TimestepSpacing = "linspace", StepsOffset = 0, RescaleBetasZeroSnr = false,
     };
 
     private readonly DpmSolverUpdate _update;
 
-    public DpmSolverMultistepScheduler(SchedulerConfig config) : base(config, Defaults)
+    public DpmSolverMultistepScheduler(SchedulerConfig config) : base(config, Defaults, readsSpacing: true, clipsLambda: true)
     {
         RejectEnabled((Config.UseLuLambdas, "use_lu_lambdas"), (Config.RescaleBetasZeroSnr, "rescale_betas_zero_snr"));
         _update = DpmSolverUpdate.From(Config, ClassName);
-        Spacing = TimestepSpacings.Parse(Config.TimestepSpacing, TimestepSpacing.Linspace);
     }
 
     public override string ClassName => "DPMSolverMultistepScheduler";
-    public TimestepSpacing Spacing { get; }
-
-    public override TimestepSchedule Schedule(int steps)
-    {
-        TimestepSpacings.RequireSteps(steps, Training.Length);
-        var grid = TimestepSpacings.GridWithoutFinal(Spacing, LastTimestep(), Training.Length, steps, Config.StepsOffset ?? 0);
-        return IntegerSigmaSchedule(steps, grid);
-    }
 
     private protected override State CreateState(TimestepSchedule schedule, SamplerOptions options) => new(this, schedule, options);
 

@@ -11,29 +11,17 @@ namespace Diffuser.Schedulers;
 public sealed class DpmSolverSinglestepScheduler : DpmSolverFamily<DpmSolverSinglestepScheduler.State>
 {
     /// <summary>DPMSolverSinglestepScheduler.__init__'s defaults.</summary>
-    public static SchedulerConfig Defaults { get; } = new()
+    public static SchedulerConfig Defaults { get; } = DpmSolverFamilyDefaults.Common with
     {
-        NumTrainTimesteps = 1000, BetaStart = 0.0001, BetaEnd = 0.02, BetaSchedule = "linear", SolverOrder = 2,
-        PredictionType = "epsilon", Thresholding = false, DynamicThresholdingRatio = 0.995, SampleMaxValue = 1.0,
-        AlgorithmType = "dpmsolver++", SolverType = "midpoint", LowerOrderFinal = true, UseKarrasSigmas = false,
-        UseExponentialSigmas = false, UseBetaSigmas = false, FinalSigmasType = "zero",
-        LambdaMinClipped = double.NegativeInfinity,
+        AlgorithmType = "dpmsolver++", SolverType = "midpoint", LambdaMinClipped = double.NegativeInfinity,
     };
 
     private readonly DpmSolverUpdate _update;
 
-    public DpmSolverSinglestepScheduler(SchedulerConfig config) : base(config, Defaults) =>
+    public DpmSolverSinglestepScheduler(SchedulerConfig config) : base(config, Defaults, readsSpacing: false, clipsLambda: true) =>
         _update = DpmSolverUpdate.From(Config, ClassName);
 
     public override string ClassName => "DPMSolverSinglestepScheduler";
-
-    /// <summary>Always linspace(0, T − 1 − clipped, N + 1) rounded, reversed, the last dropped (the class has no timestep_spacing).</summary>
-    public override TimestepSchedule Schedule(int steps)
-    {
-        TimestepSpacings.RequireSteps(steps, Training.Length);
-        var grid = TimestepSpacings.GridWithoutFinal(TimestepSpacing.Linspace, LastTimestep(), Training.Length, steps, 0);
-        return IntegerSigmaSchedule(steps, grid);
-    }
 
     /// <summary>The solver order of each call (get_order_list).</summary>
     public IReadOnlyList<int> Orders(int steps)

@@ -23,12 +23,7 @@ public sealed class EulerAncestralDiscreteScheduler : SigmaScheduler<SamplerStat
     public override string ClassName => "EulerAncestralDiscreteScheduler";
     private protected override bool ReadsKarrasSigmas => false;
 
-    public override TimestepSchedule Schedule(int steps)
-    {
-        var (timesteps, sigmas) = SigmaGrid(steps, roundKarrasTimesteps: false);
-        float[] table = [.. sigmas.Select(s => (float)s), 0f];
-        return SigmaSchedule(steps, timesteps, table, InitNoiseSigma(table));
-    }
+    public override TimestepSchedule Schedule(int steps) => OneCallPerStep(steps, finalSigma: 0f);
 
     private protected override SamplerState CreateState(TimestepSchedule schedule, SamplerOptions options) => new(this, schedule, options);
 

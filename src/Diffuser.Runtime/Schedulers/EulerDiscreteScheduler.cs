@@ -26,12 +26,8 @@ public sealed class EulerDiscreteScheduler : SigmaScheduler<SamplerState>
     public override string ClassName => "EulerDiscreteScheduler";
     private protected override bool ReadsKarrasSigmas => true;
 
-    public override TimestepSchedule Schedule(int steps)
-    {
-        var (timesteps, sigmas) = SigmaGrid(steps, roundKarrasTimesteps: false, Config.SigmaMin, Config.SigmaMax);
-        float[] table = [.. sigmas.Select(s => (float)s), SigmaTables.FinalSigma(Config.FinalSigmasType!, SmallestTrainingSigma)];
-        return SigmaSchedule(steps, timesteps, table, InitNoiseSigma(table));
-    }
+    public override TimestepSchedule Schedule(int steps) =>
+        OneCallPerStep(steps, SigmaTables.FinalSigma(Config.FinalSigmasType!, SmallestTrainingSigma), Config.SigmaMin, Config.SigmaMax);
 
     private protected override SamplerState CreateState(TimestepSchedule schedule, SamplerOptions options) => new(this, schedule, options);
 

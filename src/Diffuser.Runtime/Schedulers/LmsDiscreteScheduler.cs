@@ -25,12 +25,7 @@ public sealed class LmsDiscreteScheduler : SigmaScheduler<LmsDiscreteScheduler.S
     public override string ClassName => "LMSDiscreteScheduler";
     private protected override bool ReadsKarrasSigmas => true;
 
-    public override TimestepSchedule Schedule(int steps)
-    {
-        var (timesteps, sigmas) = SigmaGrid(steps, roundKarrasTimesteps: false);
-        float[] table = [.. sigmas.Select(s => (float)s), 0f];
-        return SigmaSchedule(steps, timesteps, table, InitNoiseSigma(table));
-    }
+    public override TimestepSchedule Schedule(int steps) => OneCallPerStep(steps, finalSigma: 0f);
 
     private protected override State CreateState(TimestepSchedule schedule, SamplerOptions options) => new(this, schedule, options);
 
@@ -43,7 +38,7 @@ public sealed class LmsDiscreteScheduler : SigmaScheduler<LmsDiscreteScheduler.S
         var derivative = (x - Denoised(sigma, x, TensorCombination.Model)) / sigma;
         // newest first: this step's slope, then the kept ones (diffusers zips the coefficients with what it has)
         var slopes = new List<TensorCombination> { derivative };
-        slopes.AddRange(state.Derivatives.Reverse().Select(plan.Read));
+        slopes.AddRange(state.DerivativesNewestFirst.Select(plan.Read));
         int order = Math.Min(i + 1, MaxOrder);
         var next = x;
         for (int k = 0; k < Math.Min(order, slopes.Count); k++) next += Coefficient(sigmas, order, i, k) * slopes[k];
@@ -64,27 +59,17 @@ public sealed class LmsDiscreteScheduler : SigmaScheduler<LmsDiscreteScheduler.S
         return GaussKronrod.Integrate(Basis, sigmas[i], sigmas[i + 1], epsRel: 1e-4);
     }
 
-    /// <summary>An LMS run: the slopes of the last calls (oldest first, at most three kept between steps).</summary>
+    /// <summary>An LMS run: the slopes of the last three calls.</summary>
     public sealed class State : SamplerState
     {
-        private readonly List<Tensor> _derivatives = [];
+        private readonly TensorHistory _derivatives = new(MaxOrder - 1);
 
         internal State(Scheduler scheduler, TimestepSchedule schedule, SamplerOptions options) : base(scheduler, schedule, options) { }
 
-        internal IEnumerable<Tensor> Derivatives => _derivatives;
+        internal IEnumerable<Tensor> DerivativesNewestFirst => _derivatives.NewestFirst;
 
-        internal void PushDerivative(Tensor derivative)
-        {
-            _derivatives.Add(derivative);
-            if (_derivatives.Count < MaxOrder) return;
-            _derivatives[0].Dispose();
-            _derivatives.RemoveAt(0);
-        }
+        internal void PushDerivative(Tensor derivative) => _derivatives.Push(derivative);
 
-        protected override void DisposeHistory()
-        {
-            foreach (var d in _derivatives) d.Dispose();
-            _derivatives.Clear();
-        }
+        protected override void DisposeHistory() => _derivatives.Dispose();
     }
 }

@@ -43,7 +43,7 @@ public sealed class PndmScheduler : DiscreteTimeScheduler<PndmScheduler.State>
         int t = (int)state.Timestep, previous = t - ratio;
         var x = TensorCombination.Sample;
         var m = TensorCombination.Model;
-        var history = state.Outputs.Select(plan.Read).ToList(); // oldest first
+        var history = state.Outputs.OldestFirst.Select(plan.Read).ToList();
         var sampleUsed = x;
         TensorCombination combined;
         if (state.Counter == 1)
@@ -85,29 +85,22 @@ public sealed class PndmScheduler : DiscreteTimeScheduler<PndmScheduler.State>
     /// <summary>A PLMS run: the last three model outputs, the first call's sample and the call counter.</summary>
     public sealed class State : SamplerState
     {
-        private readonly List<Tensor> _outputs = [];
+        private readonly TensorHistory _outputs = new(3);
         private Tensor? _firstSample;
 
         internal State(Scheduler scheduler, TimestepSchedule schedule, SamplerOptions options) : base(scheduler, schedule, options) { }
 
-        internal IReadOnlyList<Tensor> Outputs => _outputs;
+        internal TensorHistory Outputs => _outputs;
         internal Tensor? FirstSample => _firstSample;
         internal int Counter { get; set; }
 
-        internal void PushOutput(Tensor output)
-        {
-            _outputs.Add(output);
-            if (_outputs.Count <= 3) return;
-            _outputs[0].Dispose();
-            _outputs.RemoveAt(0);
-        }
+        internal void PushOutput(Tensor output) => _outputs.Push(output);
 
         internal void SetFirstSample(Tensor sample) => Replace(ref _firstSample, sample);
 
         protected override void DisposeHistory()
         {
-            foreach (var t in _outputs) t.Dispose();
-            _outputs.Clear();
+            _outputs.Dispose();
             Replace(ref _firstSample, null);
         }
     }

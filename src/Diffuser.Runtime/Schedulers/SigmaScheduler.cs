@@ -54,6 +54,14 @@ public abstract class SigmaScheduler<TState> : Scheduler<TState> where TState : 
     private protected static TimestepSchedule SigmaSchedule(int steps, float[] timesteps, float[] sigmas, float initNoiseSigma) =>
         new(steps, timesteps, IntegerTimesteps: false, sigmas, initNoiseSigma);
 
+    /// <summary>One model call per timestep of <see cref="SigmaGrid"/>, the σ table ending in <paramref name="finalSigma"/>.</summary>
+    private protected TimestepSchedule OneCallPerStep(int steps, float finalSigma, double? sigmaMin = null, double? sigmaMax = null)
+    {
+        var (timesteps, sigmas) = SigmaGrid(steps, roundKarrasTimesteps: false, sigmaMin, sigmaMax);
+        float[] table = [.. sigmas.Select(s => (float)s), finalSigma];
+        return SigmaSchedule(steps, timesteps, table, InitNoiseSigma(table));
+    }
+
     /// <summary>The σ the model input is scaled with at the state's next call (the σ table entry by default).</summary>
     private protected virtual float InputSigma(TState state) => state.Schedule.Sigmas[state.StepIndex];
 

@@ -10,18 +10,15 @@ namespace Diffuser.Schedulers;
 public sealed class UniPCMultistepScheduler : DpmSolverFamily<UniPCMultistepScheduler.State>
 {
     /// <summary>UniPCMultistepScheduler.__init__'s defaults.</summary>
-    public static SchedulerConfig Defaults { get; } = new()
+    public static SchedulerConfig Defaults { get; } = DpmSolverFamilyDefaults.Common with
     {
-        NumTrainTimesteps = 1000, BetaStart = 0.0001, BetaEnd = 0.02, BetaSchedule = "linear", SolverOrder = 2,
-        PredictionType = "epsilon", Thresholding = false, DynamicThresholdingRatio = 0.995, SampleMaxValue = 1.0,
-        PredictX0 = true, SolverType = "bh2", LowerOrderFinal = true, DisableCorrector = [], UseKarrasSigmas = false,
-        UseExponentialSigmas = false, UseBetaSigmas = false, TimestepSpacing = "linspace", StepsOffset = 0,
-        FinalSigmasType = "zero", RescaleBetasZeroSnr = false,
+        PredictX0 = true, SolverType = "bh2", DisableCorrector = [], TimestepSpacing = "linspace", StepsOffset = 0,
+        RescaleBetasZeroSnr = false,
     };
 
     private readonly bool _bh2;
 
-    public UniPCMultistepScheduler(SchedulerConfig config) : base(config, Defaults)
+    public UniPCMultistepScheduler(SchedulerConfig config) : base(config, Defaults, readsSpacing: true, clipsLambda: false)
     {
         RejectEnabled((Config.RescaleBetasZeroSnr, "rescale_betas_zero_snr"));
         if (Config.PredictX0 != true) throw Unsupported("predict_x0=false");
@@ -32,18 +29,9 @@ public sealed class UniPCMultistepScheduler : DpmSolverFamily<UniPCMultistepSche
             "bh1" => false,
             var other => throw new DiffuserException($"{ClassName}: solver_type \"{other}\" is not one of bh1, bh2."),
         };
-        Spacing = TimestepSpacings.Parse(Config.TimestepSpacing, TimestepSpacing.Linspace);
     }
 
     public override string ClassName => "UniPCMultistepScheduler";
-    public TimestepSpacing Spacing { get; }
-
-    public override TimestepSchedule Schedule(int steps)
-    {
-        TimestepSpacings.RequireSteps(steps, Training.Length);
-        var grid = TimestepSpacings.GridWithoutFinal(Spacing, Training.Length, Training.Length, steps, Config.StepsOffset ?? 0);
-        return IntegerSigmaSchedule(steps, grid);
-    }
 
     private protected override State CreateState(TimestepSchedule schedule, SamplerOptions options) => new(this, schedule, options);
 
@@ -120,30 +108,23 @@ public sealed class UniPCMultistepScheduler : DpmSolverFamily<UniPCMultistepSche
     /// <summary>A UniPC run: the last two data predictions, the last (corrected) sample and the warm-up order.</summary>
     public sealed class State : SamplerState
     {
-        private readonly List<Tensor> _outputs = [];
+        private readonly TensorHistory _outputs = new(2);
         private Tensor? _lastSample;
 
         internal State(Scheduler scheduler, TimestepSchedule schedule, SamplerOptions options) : base(scheduler, schedule, options) { }
 
-        internal IReadOnlyList<Tensor> Outputs => _outputs;
+        internal TensorHistory Outputs => _outputs;
         internal Tensor? LastSample => _lastSample;
         internal int LowerOrderNums { get; set; }
         internal int LastOrder { get; set; } = 1;
 
-        internal void PushOutput(Tensor x0)
-        {
-            _outputs.Add(x0);
-            if (_outputs.Count <= 2) return;
-            _outputs[0].Dispose();
-            _outputs.RemoveAt(0);
-        }
+        internal void PushOutput(Tensor x0) => _outputs.Push(x0);
 
         internal void SetLastSample(Tensor sample) => Replace(ref _lastSample, sample);
 
         protected override void DisposeHistory()
         {
-            foreach (var t in _outputs) t.Dispose();
-            _outputs.Clear();
+            _outputs.Dispose();
             Replace(ref _lastSample, null);
         }
     }
