@@ -44,7 +44,7 @@ public sealed class HeunDiscreteScheduler : SigmaScheduler<HeunDiscreteScheduler
         var sigmas = state.Schedule.Sigmas;
         int i = state.StepIndex;
         var (x, m) = (TensorCombination.Sample, TensorCombination.Model);
-        if (state.FirstOrder is not { } first)
+        if (state.PendingCorrection is not { } first)
         {
             float sigma = sigmas[i], next = sigmas[i + 1], dt = next - sigma;
             var derivative = (x - Denoised(sigma, x, m)) / sigma;
@@ -72,8 +72,8 @@ public sealed class HeunDiscreteScheduler : SigmaScheduler<HeunDiscreteScheduler
 
         internal float Dt { get; private set; }
 
-        /// <summary>The first call's results while a correction is pending, else null (diffusers' state_in_first_order).</summary>
-        internal (Tensor Derivative, Tensor Sample)? FirstOrder => _derivative is not null && _sample is not null ? (_derivative, _sample) : null;
+        /// <summary>The first call's results while the second call is pending, else null (diffusers' state_in_first_order).</summary>
+        internal (Tensor Derivative, Tensor Sample)? PendingCorrection => _derivative is not null && _sample is not null ? (_derivative, _sample) : null;
 
         internal void BeginCorrection(Tensor derivative, float dt)
         {
