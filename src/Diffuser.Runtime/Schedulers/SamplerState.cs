@@ -18,13 +18,18 @@ public class SamplerState : IDisposable
         StepIndex = options.BeginIndex;
     }
 
+    /// <summary>The scheduler that began this run (the only one that may step it).</summary>
     public Scheduler Scheduler { get; }
+
+    /// <summary>The run's timesteps, σ table and initial noise scale.</summary>
     public TimestepSchedule Schedule { get; }
+
     public SamplerOptions Options { get; }
 
     /// <summary>Index of the next model call in <see cref="TimestepSchedule.Timesteps"/>.</summary>
     public int StepIndex { get; internal set; }
 
+    /// <summary>True once every model call of the schedule has been stepped.</summary>
     public bool IsComplete => StepIndex >= Schedule.Length;
 
     /// <summary>The timestep to give the model at the next call.</summary>

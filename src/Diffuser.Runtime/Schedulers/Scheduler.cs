@@ -31,7 +31,10 @@ public abstract class Scheduler
     /// <summary>The diffusers class this scheduler reproduces, e.g. "EulerDiscreteScheduler".</summary>
     public abstract string ClassName { get; }
 
+    /// <summary>βₜ and ᾱₜ of the training schedule the config describes.</summary>
     public TrainingSchedule Training { get; }
+
+    /// <summary>What the model predicts (prediction_type).</summary>
     public PredictionType Prediction { get; }
 
     /// <summary>diffusers' scheduler.order: model calls per inference step (2 for Heun and KDPM2).</summary>
@@ -70,7 +73,10 @@ public abstract class Scheduler
 
     private protected virtual float InputScale(SamplerState state) => 1f;
 
-    /// <summary>The UNet input for the next call: the sample scaled by <see cref="ModelInputScale"/> (a new tensor).</summary>
+    /// <summary>
+    /// The UNet input for the next call: the sample scaled by <see cref="ModelInputScale"/> (a new tensor; a copy when
+    /// the scale is 1, so callers that want to skip the copy can test <see cref="ModelInputScale"/> first).
+    /// </summary>
     public Tensor ScaleModelInput(Backend backend, SamplerState state, Tensor sample)
     {
         float scale = ModelInputScale(state);
