@@ -22,17 +22,26 @@ public sealed record ComponentFolder(string Folder, string ConfigPath, IReadOnly
             throw new DiffuserException($"Model component folder not found: {full} (expected config.json and {weightsName}.safetensors in it).");
         var config = Path.Combine(full, "config.json");
         if (!File.Exists(config)) throw new DiffuserException($"{full}: no config.json in the model component folder.");
-        foreach (var stem in new[] { weightsName, weightsName + ".fp16" })
+        foreach (var name in CandidateNames(weightsName))
         {
-            var single = Path.Combine(full, stem + ".safetensors");
-            if (File.Exists(single)) return new ComponentFolder(full, config, [single]);
-            var index = single + ".index.json";
-            if (File.Exists(index)) return new ComponentFolder(full, config, ShardsOf(index));
+            var path = Path.Combine(full, name);
+            if (!File.Exists(path)) continue;
+            return new ComponentFolder(full, config, name.EndsWith(".json", StringComparison.Ordinal) ? ShardsOf(path) : [path]);
         }
         var present = string.Join(", ", Directory.EnumerateFiles(full).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         throw new DiffuserException($"{full}: no {weightsName}.safetensors (nor its .fp16 variant or a sharded index). " +
             $"Files present: {(present.Length == 0 ? "none" : present)}. PyTorch .bin/.ckpt checkpoints must be converted to safetensors first.");
     }
+
+    /// <summary>
+    /// Weight file names in order of preference: full precision before the fp16 variant, one file before shards.
+    /// diffusers names a variant's index <c>x.safetensors.fp16.index.json</c>, transformers <c>x.safetensors.index.fp16.json</c>.
+    /// </summary>
+    private static string[] CandidateNames(string stem) =>
+    [
+        $"{stem}.safetensors", $"{stem}.safetensors.index.json",
+        $"{stem}.fp16.safetensors", $"{stem}.safetensors.fp16.index.json", $"{stem}.safetensors.index.fp16.json",
+    ];
 
     /// <summary>Opens every weight file (memory-mapped) as one source of named tensors.</summary>
     public SafetensorsWeightSource OpenWeights() => new([.. WeightPaths]);
