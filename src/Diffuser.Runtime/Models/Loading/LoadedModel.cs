@@ -33,6 +33,19 @@ public abstract class LoadedModel : IDisposable
     }
 
     /// <summary>
+    /// Opens a component folder (<see cref="ComponentFolder.Find"/>), reads and validates its config, and builds the
+    /// model from its weights; the weight files are closed again once the tensors are on the backend.
+    /// </summary>
+    protected static TModel LoadFolder<TConfig, TModel>(string folder, Func<string, TConfig> loadConfig,
+        Func<TConfig, IWeightSource, TModel> fromWeights)
+    {
+        var files = ComponentFolder.Find(folder);
+        var config = loadConfig(files.ConfigPath);
+        using var source = files.OpenWeights();
+        return fromWeights(config, source);
+    }
+
+    /// <summary>
     /// Plan mode: builds the model on a <see cref="MetaBackend"/> (shapes only, no memory) and reports how its
     /// requests matched <paramref name="source"/>, without failing.
     /// </summary>

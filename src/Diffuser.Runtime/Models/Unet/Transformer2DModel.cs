@@ -30,6 +30,14 @@ public sealed class Transformer2DModel
         else _projOutConv = new Conv2dLayer(w.Scope("proj_out"), channels, channels, 1);
     }
 
+    /// <summary>A UNet block's transformers, <c>attentions.0</c> to <c>attentions.{count − 1}</c>.</summary>
+    public static Transformer2DModel[] ForBlock(WeightScope block, UNetBlockSpec spec, UNet2DConditionConfig config, int count)
+    {
+        var attentions = block.Scope("attentions");
+        return Enumerable.Range(0, count).Select(i => new Transformer2DModel(attentions.Scope(i), spec.OutChannels, spec.Heads,
+            spec.TransformerLayers, spec.CrossAttentionDim, config.NormGroups, config.UseLinearProjection)).ToArray();
+    }
+
     /// <param name="x">(B, C, H, W)</param>
     /// <param name="context">(B, S, cross_attention_dim)</param>
     /// <returns>(B, C, H, W)</returns>

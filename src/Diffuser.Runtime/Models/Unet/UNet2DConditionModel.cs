@@ -47,13 +47,8 @@ public sealed class UNet2DConditionModel : LoadedModel
 
     /// <summary>Loads <c>&lt;folder&gt;/config.json</c> and its safetensors weights (F16 files are converted to F32).</summary>
     /// <param name="folder">The component folder, e.g. <c>&lt;pipeline&gt;/unet</c>.</param>
-    public static UNet2DConditionModel Load(Backend backend, string folder)
-    {
-        var files = ComponentFolder.Find(folder);
-        var config = UNet2DConditionConfig.Load(files.ConfigPath).Validate();
-        using var source = files.OpenWeights();
-        return FromWeights(config, source, backend);
-    }
+    public static UNet2DConditionModel Load(Backend backend, string folder) =>
+        LoadFolder(folder, path => UNet2DConditionConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend));
 
     /// <summary>Builds the model from any weight source; fails listing every missing, unexpected or mis-shaped tensor.</summary>
     public static UNet2DConditionModel FromWeights(UNet2DConditionConfig config, IWeightSource source, Backend backend)

@@ -22,12 +22,7 @@ public sealed class UNetDownBlock
         _resnets = Enumerable.Range(0, spec.Layers).Select(i => new ResnetBlock2D(resnets.Scope(i),
             i == 0 ? spec.InChannels : spec.OutChannels, spec.OutChannels, config.TimeEmbedDim, config.NormGroups, config.NormEps,
             config.ResnetOutScaleFactor)).ToArray();
-        if (spec.HasCrossAttention)
-        {
-            var attentions = w.Scope("attentions");
-            _attentions = Enumerable.Range(0, spec.Layers).Select(i => new Transformer2DModel(attentions.Scope(i), spec.OutChannels,
-                spec.Heads, spec.TransformerLayers, spec.CrossAttentionDim, config.NormGroups, config.UseLinearProjection)).ToArray();
-        }
+        if (spec.HasCrossAttention) _attentions = Transformer2DModel.ForBlock(w, spec, config, spec.Layers);
         if (spec.HasSampler) _downsampler = new Downsample2D(w.Scope("downsamplers").Scope(0), spec.OutChannels, config.DownsamplePadding);
     }
 

@@ -14,12 +14,10 @@ public sealed class UNetMidBlock2DCrossAttn
     public UNetMidBlock2DCrossAttn(WeightScope w, UNetBlockSpec spec, UNet2DConditionConfig config)
     {
         var resnets = w.Scope("resnets");
-        var attentions = w.Scope("attentions");
         int c = spec.OutChannels;
         _resnets = Enumerable.Range(0, spec.Layers + 1).Select(i => new ResnetBlock2D(resnets.Scope(i), c, c, config.TimeEmbedDim,
             config.NormGroups, config.NormEps, config.MidBlockScaleFactor)).ToArray();
-        _attentions = Enumerable.Range(0, spec.Layers).Select(i => new Transformer2DModel(attentions.Scope(i), c, spec.Heads,
-            spec.TransformerLayers, spec.CrossAttentionDim, config.NormGroups, config.UseLinearProjection)).ToArray();
+        _attentions = Transformer2DModel.ForBlock(w, spec, config, spec.Layers);
     }
 
     /// <param name="x">(B, C, H, W)</param>

@@ -25,12 +25,7 @@ public sealed class UNetUpBlock
             return new ResnetBlock2D(resnets.Scope(i), stateChannels + skipChannels, spec.OutChannels, config.TimeEmbedDim,
                 config.NormGroups, config.NormEps, config.ResnetOutScaleFactor);
         }).ToArray();
-        if (spec.HasCrossAttention)
-        {
-            var attentions = w.Scope("attentions");
-            _attentions = Enumerable.Range(0, spec.Layers).Select(i => new Transformer2DModel(attentions.Scope(i), spec.OutChannels,
-                spec.Heads, spec.TransformerLayers, spec.CrossAttentionDim, config.NormGroups, config.UseLinearProjection)).ToArray();
-        }
+        if (spec.HasCrossAttention) _attentions = Transformer2DModel.ForBlock(w, spec, config, spec.Layers);
         if (spec.HasSampler) _upsampler = new Upsample2D(w.Scope("upsamplers").Scope(0), spec.OutChannels);
     }
 

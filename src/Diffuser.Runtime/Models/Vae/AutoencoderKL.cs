@@ -34,13 +34,8 @@ public sealed class AutoencoderKL : LoadedModel, IImageAutoencoder
 
     /// <summary>Loads <c>&lt;folder&gt;/config.json</c> and its safetensors weights (F16 files are converted to F32).</summary>
     /// <param name="folder">The component folder, e.g. <c>&lt;pipeline&gt;/vae</c>.</param>
-    public static AutoencoderKL Load(Backend backend, string folder)
-    {
-        var files = ComponentFolder.Find(folder);
-        var config = AutoencoderKLConfig.Load(files.ConfigPath).Validate();
-        using var source = files.OpenWeights();
-        return FromWeights(config, source, backend);
-    }
+    public static AutoencoderKL Load(Backend backend, string folder) =>
+        LoadFolder(folder, path => AutoencoderKLConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend));
 
     public static AutoencoderKL FromWeights(AutoencoderKLConfig config, IWeightSource source, Backend backend)
     {

@@ -27,13 +27,8 @@ public sealed class AutoencoderTiny : LoadedModel, IImageAutoencoder
     public float ShiftFactor => Config.ShiftFactor;
 
     /// <summary>Loads a TAESD folder in diffusers format (config.json + diffusion_pytorch_model.safetensors).</summary>
-    public static AutoencoderTiny Load(Backend backend, string folder)
-    {
-        var files = ComponentFolder.Find(folder);
-        var config = AutoencoderTinyConfig.Load(files.ConfigPath).Validate();
-        using var source = files.OpenWeights();
-        return FromWeights(config, source, backend);
-    }
+    public static AutoencoderTiny Load(Backend backend, string folder) =>
+        LoadFolder(folder, path => AutoencoderTinyConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend));
 
     public static AutoencoderTiny FromWeights(AutoencoderTinyConfig config, IWeightSource source, Backend backend)
     {
