@@ -167,8 +167,8 @@ public sealed class ClipTokenizer
     {
         try
         {
-            return JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(path))
-                ?? throw new DiffuserException($"{path}: the vocabulary is empty (null).");
+            var vocabulary = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(path));
+            return vocabulary is { Count: > 0 } ? vocabulary : throw new DiffuserException($"{path}: the vocabulary is empty.");
         }
         catch (JsonException e)
         {

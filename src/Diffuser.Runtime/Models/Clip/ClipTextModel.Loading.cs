@@ -22,6 +22,10 @@ public sealed partial class ClipTextModel
         return Create(config, source, backend, dtype);
     }
 
+    /// <summary>A pipeline folder's text encoder: <c>&lt;modelFolder&gt;/text_encoder</c> (SDXL's second is <c>text_encoder_2</c>).</summary>
+    public static ClipTextModel FromModelFolder(string modelFolder, Backend backend, string subfolder = "text_encoder",
+        DType dtype = DType.F32, string? variant = null) => Load(Path.Combine(modelFolder, subfolder), backend, dtype, variant);
+
     /// <summary>
     /// Plan mode: builds the model from config.json and the folder's <c>weights-manifest.json</c> (names and shapes,
     /// no values) on a <see cref="MetaBackend"/>, proving that it consumes every tensor once with its shape.

@@ -50,7 +50,7 @@ public class ClipTextModelGoldenTests : IDisposable
         var golden = GoldenOf(model);
         var ids = GoldenIds(golden);
         int batch = golden.ShapeOf("input_ids")[0];
-        using var encoder = ClipTextModel.Load(Path.Combine(TestPaths.Model(model), "text_encoder"), _backend);
+        using var encoder = ClipTextModel.FromModelFolder(TestPaths.Model(model), _backend);
         using var output = encoder.Forward(ids, batch, outputHiddenStates: true);
 
         var hiddenShape = golden.ShapeOf("hidden_states");
@@ -71,7 +71,7 @@ public class ClipTextModelGoldenTests : IDisposable
         var golden = GoldenOf(model);
         var ids = GoldenIds(golden);
         int batch = golden.ShapeOf("input_ids")[0];
-        using var encoder = ClipTextModel.Load(Path.Combine(TestPaths.Model(model), "text_encoder"), _backend);
+        using var encoder = ClipTextModel.FromModelFolder(TestPaths.Model(model), _backend);
         using (var plain = encoder.EncodePrompt(ids, batch)) Check(plain, golden, "last_hidden_state");
         using (var diffusers = encoder.EncodePrompt(ids, batch, ClipSkip.FromDiffusers(1))) Check(diffusers, golden, "clip_skip_1");
         using (var a1111 = encoder.EncodePrompt(ids, batch, ClipSkip.FromA1111(2))) Check(a1111, golden, "clip_skip_1", "A1111 Clip skip 2");

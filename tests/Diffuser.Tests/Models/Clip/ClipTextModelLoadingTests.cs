@@ -90,6 +90,29 @@ public class ClipTextModelLoadingTests : IDisposable
         Tolerance.AssertClose(output.PooledOutput.ToArray(), expected, 0, 0, "pooled at eos_token_id");
     }
 
+    [Fact]
+    public void WithProjectionAppliesTextProjectionToThePooledOutput()
+    {
+        // SDXL's text_encoder_2 layout on tiny-sd's weights: text_projection.weight [projection_dim, hidden], no bias.
+        var config = ClipTextConfig.Load(Path.Combine(EncoderFolder("tiny-sd"), ClipTextModel.ConfigFile))
+            with { Architectures = [ClipTextConfig.WithProjectionArchitecture], ProjectionDim = 3 };
+        int hidden = config.HiddenSize;
+        var projection = new float[3 * hidden];
+        for (int p = 0; p < 3; p++) projection[p * hidden + 5 * p] = p + 1;     // row p picks feature 5p, times p + 1
+        string extra = Path.Combine(_temp.FullName, "projection.safetensors");
+        new SafetensorsWriter().Add("text_projection.weight", projection, 3, hidden).Save(extra);
+        var (ids, batch) = GoldenIds("tiny-sd");
+        using var source = new SafetensorsWeightSource([.. ClipTextModel.WeightFiles(EncoderFolder("tiny-sd")), extra]);
+        using var encoder = ClipTextModel.Create(config, source, _backend);
+        using var output = encoder.Forward(ids, batch);
+        Assert.True(encoder.HasProjection);
+        var pooled = output.PooledOutput.ToArray();
+        var expected = new float[batch * 3];
+        for (int b = 0; b < batch; b++)
+            for (int p = 0; p < 3; p++) expected[b * 3 + p] = (p + 1) * pooled[b * hidden + 5 * p];
+        Tolerance.AssertClose(output.TextEmbeds!.ToArray(), expected, 1e-6, 1e-6, "text_embeds");
+    }
+
     [Theory]
     [InlineData(49408, 1, "token id 49408 (sequence 0, position 3) is outside the vocabulary of 49408 ids")]
     [InlineData(-1, 1, "token id -1")]
