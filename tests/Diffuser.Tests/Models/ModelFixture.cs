@@ -17,13 +17,13 @@ public sealed class ModelFixture : IDisposable
     public Backend Backend { get; } = TestBackend.Create();
 
     public UNet2DConditionModel Unet(string model) =>
-        (UNet2DConditionModel)Get($"{model}/unet", () => UNet2DConditionModel.Load(Backend, Path.Combine(TestPaths.Model(model), "unet")));
+        (UNet2DConditionModel)Get($"{model}/unet", () => UNet2DConditionModel.FromModelFolder(TestPaths.Model(model), Backend));
 
     public AutoencoderKL Vae(string model) =>
-        (AutoencoderKL)Get($"{model}/vae", () => AutoencoderKL.Load(Backend, Path.Combine(TestPaths.Model(model), "vae")));
+        (AutoencoderKL)Get($"{model}/vae", () => AutoencoderKL.FromModelFolder(TestPaths.Model(model), Backend));
 
     public AutoencoderTiny Taesd() =>
-        (AutoencoderTiny)Get("taesd", () => AutoencoderTiny.Load(Backend, TestPaths.Model("taesd-arch-random")));
+        (AutoencoderTiny)Get("taesd", () => AutoencoderTiny.Load(TestPaths.Model("taesd-arch-random"), Backend));
 
     private LoadedModel Get(string key, Func<LoadedModel> load) => _models.GetOrAdd(key, _ => new Lazy<LoadedModel>(load)).Value;
 

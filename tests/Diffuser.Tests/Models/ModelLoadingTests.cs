@@ -22,7 +22,7 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
     public void MissingComponentFolderNamesIt()
     {
         var missing = Path.Combine(_temp.FullName, "no-such-pipeline", "unet");
-        var e = Assert.Throws<DiffuserException>(() => UNet2DConditionModel.Load(fixture.Backend, missing));
+        var e = Assert.Throws<DiffuserException>(() => UNet2DConditionModel.Load(missing, fixture.Backend));
         Assert.Contains(missing, e.Message);
     }
 
@@ -32,7 +32,7 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
         var folder = Folder("vae-without-weights");
         File.Copy(ModelFile("tiny-sd", "vae", "config.json"), Path.Combine(folder, "config.json"));
         File.WriteAllText(Path.Combine(folder, "diffusion_pytorch_model.bin"), "");
-        var e = Assert.Throws<DiffuserException>(() => AutoencoderKL.Load(fixture.Backend, folder));
+        var e = Assert.Throws<DiffuserException>(() => AutoencoderKL.Load(folder, fixture.Backend));
         Assert.Contains("diffusion_pytorch_model.safetensors", e.Message);
         Assert.Contains("diffusion_pytorch_model.bin", e.Message);
     }
@@ -41,7 +41,7 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
     public void MissingConfigIsNamed()
     {
         var folder = Folder("unet-without-config");
-        var e = Assert.Throws<DiffuserException>(() => UNet2DConditionModel.Load(fixture.Backend, folder));
+        var e = Assert.Throws<DiffuserException>(() => UNet2DConditionModel.Load(folder, fixture.Backend));
         Assert.Contains("config.json", e.Message);
     }
 
@@ -59,7 +59,7 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
         config[key] = JsonNode.Parse(json);
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
         File.WriteAllText(Path.Combine(folder, "diffusion_pytorch_model.safetensors"), "");  // never opened: the config fails first
-        var e = Assert.Throws<DiffuserException>(() => UNet2DConditionModel.Load(fixture.Backend, folder));
+        var e = Assert.Throws<DiffuserException>(() => UNet2DConditionModel.Load(folder, fixture.Backend));
         Assert.Contains(quoted, e.Message);
         Assert.Contains("config.json", e.Message);
     }
@@ -91,7 +91,7 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
             writer.Add("decoder.extra.weight", new float[4], 4);
             writer.Save(Path.Combine(folder, "diffusion_pytorch_model.safetensors"));
         }
-        var e = Assert.Throws<WeightLoadException>(() => AutoencoderKL.Load(fixture.Backend, folder));
+        var e = Assert.Throws<WeightLoadException>(() => AutoencoderKL.Load(folder, fixture.Backend));
         Assert.Contains(e.Report.MisShaped, m => m.StartsWith("quant_conv.weight") && m.Contains("[8, 8, 1, 1]") && m.Contains("[8, 8, 3, 3]"));
         Assert.Contains(e.Report.Missing, m => m.StartsWith("post_quant_conv.bias"));
         Assert.Equal(["decoder.extra.weight"], e.Report.Unexpected);
@@ -120,7 +120,7 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
             new JsonObject { ["metadata"] = new JsonObject(), ["weight_map"] = map }.ToJsonString());
 
         Assert.Equal(2, ComponentFolder.Find(folder).WeightPaths.Count);
-        using var vae = AutoencoderKL.Load(fixture.Backend, folder);
+        using var vae = AutoencoderKL.Load(folder, fixture.Backend);
         var f = Golden.Open("tiny-digits", "vae.safetensors");
         using var latents = fixture.Load(f, "decode.latents_unscaled");
         using var image = vae.Decode(latents);
@@ -138,7 +138,7 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
         File.Copy(Path.Combine(TestPaths.Model("taesd-arch-random"), "diffusion_pytorch_model.safetensors"),
             Path.Combine(folder, "diffusion_pytorch_model.safetensors"));
-        using var taesd = AutoencoderTiny.Load(fixture.Backend, folder);
+        using var taesd = AutoencoderTiny.Load(folder, fixture.Backend);
         var f = Golden.Open("taesd-arch-random", "vae.safetensors");
         using var latents = fixture.Load(f, "random.latents");
         using var image = taesd.Decode(latents);

@@ -14,7 +14,7 @@ public sealed class ModelMemoryTests : IDisposable
     [Fact]
     public void UnetStepsReuseTheirBuffersAndLeakNothing()
     {
-        using var unet = UNet2DConditionModel.Load(_backend, Path.Combine(TestPaths.Model("tiny-sd2"), "unet"));
+        using var unet = UNet2DConditionModel.FromModelFolder(TestPaths.Model("tiny-sd2"), _backend);
         var f = Golden.Open("tiny-sd2", "unet.safetensors");
         using var sample = f.Load(_backend, "sample");
         using var context = f.Load(_backend, "encoder_hidden_states");
@@ -31,7 +31,7 @@ public sealed class ModelMemoryTests : IDisposable
     [Fact]
     public void VaeRoundTripLeaksNothing()
     {
-        using var vae = AutoencoderKL.Load(_backend, Path.Combine(TestPaths.Model("tiny-sd"), "vae"));
+        using var vae = AutoencoderKL.FromModelFolder(TestPaths.Model("tiny-sd"), _backend);
         using var image = _backend.FromHost(new float[3 * 16 * 16], new TensorShape(1, 3, 16, 16));
         long inUse = InUse();
         using (var latents = vae.EncodeLatents(image))
@@ -43,7 +43,7 @@ public sealed class ModelMemoryTests : IDisposable
     public void OddLatentSizesUpsampleToTheSkipSizes()
     {
         // 7×9 latents: the down path gives 4×5, and the upsampler must return to 7×9 rather than 8×10.
-        using var unet = UNet2DConditionModel.Load(_backend, Path.Combine(TestPaths.Model("tiny-sd"), "unet"));
+        using var unet = UNet2DConditionModel.FromModelFolder(TestPaths.Model("tiny-sd"), _backend);
         using var sample = _backend.FromHost(Enumerable.Range(0, 4 * 7 * 9).Select(i => MathF.Sin(i)).ToArray(), new TensorShape(1, 4, 7, 9));
         using var context = _backend.FromHost(new float[77 * 32], new TensorShape(1, 77, 32));
         var sizes = new Dictionary<string, int[]>();

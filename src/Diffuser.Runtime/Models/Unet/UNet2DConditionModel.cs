@@ -47,8 +47,12 @@ public sealed class UNet2DConditionModel : LoadedModel
 
     /// <summary>Loads <c>&lt;folder&gt;/config.json</c> and its safetensors weights (F16 files are converted to F32).</summary>
     /// <param name="folder">The component folder, e.g. <c>&lt;pipeline&gt;/unet</c>.</param>
-    public static UNet2DConditionModel Load(Backend backend, string folder) =>
+    public static UNet2DConditionModel Load(string folder, Backend backend) =>
         LoadFolder(folder, path => UNet2DConditionConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend));
+
+    /// <summary>A pipeline folder's unet: <c>&lt;modelFolder&gt;/unet</c>.</summary>
+    public static UNet2DConditionModel FromModelFolder(string modelFolder, Backend backend, string subfolder = "unet") =>
+        Load(Path.Combine(modelFolder, subfolder), backend);
 
     /// <summary>Builds the model from any weight source; fails listing every missing, unexpected or mis-shaped tensor.</summary>
     public static UNet2DConditionModel FromWeights(UNet2DConditionConfig config, IWeightSource source, Backend backend)

@@ -34,8 +34,12 @@ public sealed class AutoencoderKL : LoadedModel, IImageAutoencoder
 
     /// <summary>Loads <c>&lt;folder&gt;/config.json</c> and its safetensors weights (F16 files are converted to F32).</summary>
     /// <param name="folder">The component folder, e.g. <c>&lt;pipeline&gt;/vae</c>.</param>
-    public static AutoencoderKL Load(Backend backend, string folder) =>
+    public static AutoencoderKL Load(string folder, Backend backend) =>
         LoadFolder(folder, path => AutoencoderKLConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend));
+
+    /// <summary>A pipeline folder's vae: <c>&lt;modelFolder&gt;/vae</c>.</summary>
+    public static AutoencoderKL FromModelFolder(string modelFolder, Backend backend, string subfolder = "vae") =>
+        Load(Path.Combine(modelFolder, subfolder), backend);
 
     public static AutoencoderKL FromWeights(AutoencoderKLConfig config, IWeightSource source, Backend backend)
     {

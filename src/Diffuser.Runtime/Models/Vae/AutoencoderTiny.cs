@@ -27,7 +27,7 @@ public sealed class AutoencoderTiny : LoadedModel, IImageAutoencoder
     public float ShiftFactor => Config.ShiftFactor;
 
     /// <summary>Loads a TAESD folder in diffusers format (config.json + diffusion_pytorch_model.safetensors).</summary>
-    public static AutoencoderTiny Load(Backend backend, string folder) =>
+    public static AutoencoderTiny Load(string folder, Backend backend) =>
         LoadFolder(folder, path => AutoencoderTinyConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend));
 
     public static AutoencoderTiny FromWeights(AutoencoderTinyConfig config, IWeightSource source, Backend backend)
