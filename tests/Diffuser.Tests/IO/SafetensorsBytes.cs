@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using System.Text.Json;
 
 namespace Diffuser.Tests.IO;
 
@@ -35,5 +36,16 @@ public static class SafetensorsBytes
         stream.Write(length);
         stream.Write(header);
         stream.SetLength(totalLength);
+    }
+
+    /// <summary>A file's header JSON and its length, read without the reader under test.</summary>
+    public static (JsonDocument Header, long HeaderLength) ReadHeader(string path)
+    {
+        using var stream = File.OpenRead(path);
+        var prefix = new byte[8];
+        stream.ReadExactly(prefix);
+        var header = new byte[BinaryPrimitives.ReadUInt64LittleEndian(prefix)];
+        stream.ReadExactly(header);
+        return (JsonDocument.Parse(header), header.Length);
     }
 }

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text.Json;
 using Diffuser.IO;
 using Diffuser.Tests.Infrastructure;
 
@@ -44,12 +42,7 @@ public class SharedSafetensorsTests
     /// <summary>Name → (dtype, shape) straight from the header JSON, without the reader under test.</summary>
     private static Dictionary<string, (string DType, int[] Shape)> IndependentHeader(string path)
     {
-        using var stream = File.OpenRead(path);
-        var prefix = new byte[8];
-        stream.ReadExactly(prefix);
-        var header = new byte[BinaryPrimitives.ReadUInt64LittleEndian(prefix)];
-        stream.ReadExactly(header);
-        using var json = JsonDocument.Parse(header);
+        using var json = SafetensorsBytes.ReadHeader(path).Header;
         return json.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__").ToDictionary(
             p => p.Name,
             p => (p.Value.GetProperty("dtype").GetString()!, p.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray()));
