@@ -96,5 +96,6 @@ public static partial class DiffusersFolder
         if (!File.Exists(path)) throw new DiffuserException($"File not found: {path}");
         try { return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip }); }
         catch (JsonException e) { throw new DiffuserException($"{path}: not valid JSON ({e.Message})", e); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new DiffuserException($"{path}: cannot read ({e.Message})", e); }
     }
 }

@@ -73,12 +73,13 @@ public sealed class SafetensorsConversionTests : IDisposable
     }
 
     [Fact]
-    public void IntegersAndScalarsUploadAsFloats()
+    public void IntegersScalarsAndEmptyTensorsUpload()
     {
         byte[] bytes = new SafetensorsWriter()
             .Add("steps", new long[] { 981, 961, 1 }, 3)
             .Add("scalar", new[] { 7.5f }, [])
             .AddRaw("mask", SafetensorsDType.BOOL, [2], [0, 1])
+            .AddRaw("empty", SafetensorsDType.BF16, [0, 3], [])
             .ToBytes();
         using var file = SafetensorsFile.Open(bytes, "ints");
         using var steps = file.Load(_backend, "steps");
@@ -88,6 +89,9 @@ public sealed class SafetensorsConversionTests : IDisposable
         Assert.Equal([7.5f], scalar.ToArray());
         using var mask = file.Load(_backend, "mask");
         Assert.Equal([0f, 1f], mask.ToArray());
+        using var empty = file.Load(_backend, "empty", DType.F16);
+        Assert.Equal([0, 3], empty.Shape.Dims.ToArray());
+        Assert.Empty(empty.ToArray());
     }
 
     private static void AssertBitsEqual(IEnumerable<float> expected, float[] actual) =>
