@@ -16,7 +16,7 @@ public static class InspectView
         var table = new Table().AddColumns("Tensor", "DType", "Shape", "Parameters");
         table.Columns[3].RightAligned().NoWrap();
         foreach (var t in report.Tensors)
-            table.AddRow(new Text(t.Name), new Text(t.DType), new Text($"[{string.Join(", ", t.Shape)}]"), new Text(Count(t.Parameters)));
+            table.AddRow(Cell(t.Name), Cell(t.DType), Cell($"[{string.Join(", ", t.Shape)}]"), Cell(Count(t.Parameters)));
         console.Write(table);
         console.MarkupLine($"[bold]{Markup.Escape(report.Path)}[/]: {report.TensorCount} tensors, {Count(report.ParameterCount)} parameters, " +
                            $"{Size(report.Bytes)} ({Mix(report.DTypes)})");
@@ -33,18 +33,21 @@ public static class InspectView
         {
             bool weights = c.Files.Count > 0;
             table.AddRow(
-                new Text(c.Variant is null ? c.Name : $"{c.Name} ({c.Variant})"),
-                new Text(c.ClassName ?? "-"),
-                new Text(weights ? string.Join("\n", c.Files) : "-"),
-                new Text(weights ? c.TensorCount.ToString(CultureInfo.InvariantCulture) : ""),
-                new Text(weights ? Count(c.ParameterCount) : ""),
-                new Text(weights ? Size(c.Bytes) : ""),
-                new Text(weights ? Mix(c.DTypes) : ""));
+                Cell(c.Variant is null ? c.Name : $"{c.Name} ({c.Variant})"),
+                Cell(c.ClassName ?? "-"),
+                Cell(weights ? string.Join("\n", c.Files) : "-"),
+                Cell(weights ? c.TensorCount.ToString(CultureInfo.InvariantCulture) : ""),
+                Cell(weights ? Count(c.ParameterCount) : ""),
+                Cell(weights ? Size(c.Bytes) : ""),
+                Cell(weights ? Mix(c.DTypes) : ""));
         }
         console.Write(table);
         int withWeights = report.Components.Count(c => c.Files.Count > 0);
         console.MarkupLine($"total: {withWeights} weight sets, {Count(report.ParameterCount)} parameters, {Size(report.Bytes)}");
     }
+
+    /// <summary>A table cell showing <paramref name="text"/> literally (no markup).</summary>
+    private static Spectre.Console.Text Cell(string text) => new(text);
 
     private static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
