@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Diffuser.Backends;
+using Diffuser.Models.Loading;
 using Diffuser.Tensors;
 using Diffuser.Weights;
 
@@ -18,7 +18,7 @@ public sealed partial class ClipTextModel
     public static ClipTextModel Load(string folder, Backend backend, DType dtype = DType.F32, string? variant = null)
     {
         var config = ClipTextConfig.Load(Path.Combine(folder, ConfigFile));
-        using var source = new SafetensorsWeightSource(WeightFiles(folder, variant));
+        using var source = ComponentFolder.Find(folder, ComponentFolder.TransformersWeightsName, variant).OpenWeights();
         return Create(config, source, backend, dtype);
     }
 
@@ -35,40 +35,5 @@ public sealed partial class ClipTextModel
         var config = ClipTextConfig.Load(Path.Combine(folder, ConfigFile));
         using var source = new ManifestWeightSource(Path.Combine(folder, ManifestFile));
         return Create(config, source, backend);
-    }
-
-    /// <summary>The safetensors files of a text encoder folder: the single file, or every shard its index names.</summary>
-    public static string[] WeightFiles(string folder, string? variant = null)
-    {
-        string infix = variant is null ? "" : "." + variant;
-        string single = Path.Combine(folder, $"model{infix}.safetensors");
-        if (File.Exists(single)) return [single];
-        string index = Path.Combine(folder, $"model.safetensors.index{infix}.json");
-        if (File.Exists(index)) return ShardsOf(index);
-        var present = Directory.Exists(folder) ? string.Join(", ", Directory.EnumerateFiles(folder).Select(Path.GetFileName)) : "folder missing";
-        throw new DiffuserException($"No text encoder weights in {folder}: expected {Path.GetFileName(single)} or {Path.GetFileName(index)} " +
-            $"(present: {(present.Length == 0 ? "nothing" : present)}). PyTorch .bin checkpoints are not read; convert them to safetensors.");
-    }
-
-    /// <summary>The distinct shard files of a transformers index (<c>{"weight_map": {tensor: file}}</c>).</summary>
-    private static string[] ShardsOf(string indexPath)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(indexPath));
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new DiffuserException($"{indexPath}: no 'weight_map' object of tensor → file.");
-            string folder = Path.GetDirectoryName(indexPath)!;
-            var shards = map.EnumerateObject().Select(p => p.Value.GetString()
-                    ?? throw new DiffuserException($"{indexPath}: tensor '{p.Name}' maps to no file."))
-                .Distinct().Select(f => Path.Combine(folder, f)).ToArray();
-            foreach (var shard in shards)
-                if (!File.Exists(shard)) throw new DiffuserException($"{indexPath}: shard {Path.GetFileName(shard)} is missing.");
-            return shards;
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw new DiffuserException($"{indexPath}: not a safetensors index: {e.Message}", e);
-        }
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Diffuser.Backends;
 using Diffuser.IO;
 using Diffuser.Models.Clip;
+using Diffuser.Models.Loading;
 using Diffuser.Tests.Infrastructure;
 using Diffuser.Weights;
 
@@ -57,7 +58,7 @@ public class ClipTextModelLoadingTests : IDisposable
             for (int s = 0; s < 2; s++) shards[s].Save(Path.Combine(folder, $"model-0000{s + 1}-of-00002.safetensors"));
             File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"), JsonSerializer.Serialize(new { weight_map = weightMap }));
         }
-        Assert.Equal(2, ClipTextModel.WeightFiles(folder).Length);
+        Assert.Equal(2, ComponentFolder.Find(folder, ComponentFolder.TransformersWeightsName).WeightPaths.Count);
         AssertMatchesGolden(folder, "tiny-sd");
     }
 
@@ -75,7 +76,7 @@ public class ClipTextModelLoadingTests : IDisposable
         // Configs with eos_token_id != 2 pool at the first id equal to it (no such id: position 0, torch's argmax of zeros).
         var config = ClipTextConfig.Load(Path.Combine(EncoderFolder("tiny-sd"), ClipTextModel.ConfigFile)) with { EosTokenId = 320 };
         var (ids, batch) = GoldenIds("tiny-sd");
-        using var source = new SafetensorsWeightSource(ClipTextModel.WeightFiles(EncoderFolder("tiny-sd")));
+        using var source = ComponentFolder.Find(EncoderFolder("tiny-sd"), ComponentFolder.TransformersWeightsName).OpenWeights();
         using var encoder = ClipTextModel.Create(config, source, _backend);
         using var output = encoder.Forward(ids, batch);
         int length = ids.Length / batch, hidden = config.HiddenSize;
@@ -102,7 +103,7 @@ public class ClipTextModelLoadingTests : IDisposable
         string extra = Path.Combine(_temp.FullName, "projection.safetensors");
         new SafetensorsWriter().Add("text_projection.weight", projection, 3, hidden).Save(extra);
         var (ids, batch) = GoldenIds("tiny-sd");
-        using var source = new SafetensorsWeightSource([.. ClipTextModel.WeightFiles(EncoderFolder("tiny-sd")), extra]);
+        using var source = new SafetensorsWeightSource([.. ComponentFolder.Find(EncoderFolder("tiny-sd"), ComponentFolder.TransformersWeightsName).WeightPaths, extra]);
         using var encoder = ClipTextModel.Create(config, source, _backend);
         using var output = encoder.Forward(ids, batch);
         Assert.True(encoder.HasProjection);
@@ -162,7 +163,7 @@ public class ClipTextModelLoadingTests : IDisposable
         Assert.Contains("model.safetensors", e.Message);
         File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"), """{"weight_map": {"a": "model-00001-of-00002.safetensors"}}""");
         e = Assert.Throws<DiffuserException>(() => ClipTextModel.Load(folder, _backend));
-        Assert.Contains("shard model-00001-of-00002.safetensors is missing", e.Message);
+        Assert.Contains("shard file model-00001-of-00002.safetensors is missing", e.Message);
     }
 
     public void Dispose()
