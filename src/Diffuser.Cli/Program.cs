@@ -1,1 +1,3 @@
-class P{static void Main(){}}
+using Diffuser.Cli;
+
+return DiffuserCli.Run(args, CliContext.ForProcess());

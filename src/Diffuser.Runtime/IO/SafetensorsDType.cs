@@ -1,6 +1,6 @@
 namespace Diffuser.IO;
 
-/// <summary>The element types a safetensors header may name.</summary>
+/// <summary>The element types a safetensors header may name (spelled exactly so in the header).</summary>
 public enum SafetensorsDType
 {
     BOOL,
@@ -28,6 +28,11 @@ public static class SafetensorsDTypeExtensions
         _ => 8,
     };
 
+    /// <summary>Whether values of this dtype are integers (or booleans).</summary>
+    public static bool IsInteger(this SafetensorsDType dtype) =>
+        dtype is not (SafetensorsDType.F16 or SafetensorsDType.BF16 or SafetensorsDType.F32 or SafetensorsDType.F64);
+
+    /// <summary>Parses a header dtype name; only the exact upper-case names count ("F32", not "f32" or "11").</summary>
     public static bool TryParse(string name, out SafetensorsDType dtype) =>
         Enum.TryParse(name, ignoreCase: false, out dtype) && Enum.IsDefined(dtype) && name == dtype.ToString();
 }

@@ -1,74 +1,82 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
-using System.Runtime.InteropServices;
+using System.Numerics;
 using Diffuser.Backends;
 using Diffuser.Tensors;
 
 namespace Diffuser.IO;
 
 /// <summary>
-/// A read-only, memory-mapped safetensors file whose header has been fully validated on open
-/// (see <see cref="SafetensorsHeader"/>). Tensor bytes are read straight from the mapping; nothing is copied
-/// until a tensor is converted or uploaded.
+/// A read-only safetensors file, memory-mapped (or pinned, for an in-memory buffer), whose header has been fully
+/// validated on open (see <see cref="SafetensorsHeader"/>): every tensor lies inside the data buffer, so no read can
+/// leave it. Tensor bytes are read straight from the mapping; nothing is copied until a tensor is converted or
+/// uploaded. Every problem is a <see cref="SafetensorsException"/> naming the file and, where there is one, the tensor.
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
-    private readonly MemoryMappedFile? _map;
-    private readonly MemoryMappedViewAccessor? _view;
+    private readonly SafetensorsMemory _memory;
     private readonly byte* _data;
+    private readonly long _dataLength;
     private readonly Dictionary<string, SafetensorsTensorInfo> _byName;
     private bool _disposed;
 
-    private SafetensorsFile(string path, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* data,
-        List<SafetensorsTensorInfo> tensors, Dictionary<string, string> metadata)
+    private SafetensorsFile(string path, SafetensorsMemory memory, byte* data, long dataLength, SafetensorsHeaderContent header)
     {
         Path = path;
-        _map = map;
-        _view = view;
+        _memory = memory;
         _data = data;
-        Tensors = tensors;
-        Metadata = metadata;
-        _byName = tensors.ToDictionary(t => t.Name);
+        _dataLength = dataLength;
+        Tensors = header.Tensors;
+        Metadata = header.Metadata;
+        _byName = header.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
     }
 
+    /// <summary>The file path (or the name an in-memory buffer was opened under).</summary>
     public string Path { get; }
     /// <summary>Tensors in header order.</summary>
     public IReadOnlyList<SafetensorsTensorInfo> Tensors { get; }
+    /// <summary>The header's <c>__metadata__</c> (empty when it has none).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>Maps and validates a safetensors file.</summary>
     public static SafetensorsFile Open(string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new SafetensorsException(SafetensorsError.FileNotFound, path, null, "file not found");
-        long length = info.Length;
-        if (length < 8) throw new SafetensorsException(SafetensorsError.FileTooSmall, path, null, $"{length} bytes is too small for a safetensors file (its 8-byte header length is missing)");
+        if (Directory.Exists(path)) throw new SafetensorsException(SafetensorsError.FileNotFound, path, null, "is a directory, not a safetensors file");
+        if (!File.Exists(path)) throw new SafetensorsException(SafetensorsError.FileNotFound, path, null, "file not found");
+        SafetensorsMemory memory;
+        try { memory = SafetensorsMemory.Map(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SafetensorsException(SafetensorsError.FileUnreadable, path, null, $"cannot read the file ({e.Message})", e);
+        }
+        return Create(path, memory);
+    }
 
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
-        var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-        MemoryMappedViewAccessor? view = null;
+    /// <summary>Validates the safetensors bytes of an in-memory buffer, which stays pinned until the reader is disposed.</summary>
+    /// <param name="name">What error messages call the buffer (e.g. where it came from).</param>
+    public static SafetensorsFile Open(ReadOnlyMemory<byte> bytes, string name) => Create(name, SafetensorsMemory.Pin(bytes));
+
+    private static SafetensorsFile Create(string path, SafetensorsMemory memory)
+    {
         try
         {
-            view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            byte* basePtr = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
-            basePtr += view.PointerOffset;
-            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(basePtr, 8));
-            if (headerLength > (ulong)(length - 8) || headerLength > SafetensorsHeader.MaxHeaderLength)
+            long length = memory.Length;
+            if (length < 8)
+                throw new SafetensorsException(SafetensorsError.FileTooSmall, path, null, $"{length} bytes is too small for a safetensors file (its 8-byte header length is missing)");
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(memory.Pointer, 8));
+            if (headerLength > (ulong)(length - 8))
                 throw new SafetensorsException(SafetensorsError.HeaderLengthOutOfRange, path, null,
-                    $"header length {headerLength} exceeds the file ({length} bytes) or the 100 MB limit");
-            var header = new ReadOnlySpan<byte>(basePtr + 8, (int)headerLength);
+                    $"header length {headerLength} points past the end of the file ({length} bytes, so at most {length - 8})");
+            if (headerLength > SafetensorsHeader.MaxHeaderLength)
+                throw new SafetensorsException(SafetensorsError.HeaderTooLarge, path, null,
+                    $"header length {headerLength} exceeds the {SafetensorsHeader.MaxHeaderLength}-byte limit");
+            var header = new ReadOnlySpan<byte>(memory.Pointer + 8, (int)headerLength);
             long dataLength = length - 8 - (long)headerLength;
-            var (tensors, metadata) = SafetensorsHeader.Parse(header, dataLength, path);
-            return new SafetensorsFile(path, map, view, basePtr + 8 + (long)headerLength, tensors, metadata);
+            var content = SafetensorsHeader.Parse(header, dataLength, path);
+            return new SafetensorsFile(path, memory, memory.Pointer + 8 + (long)headerLength, dataLength, content);
         }
         catch
         {
-            if (view is not null)
-            {
-                view.SafeMemoryMappedViewHandle.ReleasePointer();
-                view.Dispose();
-            }
-            map.Dispose();
+            memory.Dispose();
             throw;
         }
     }
@@ -82,78 +90,114 @@ public sealed unsafe class SafetensorsFile : IDisposable
             : throw new SafetensorsException(SafetensorsError.TensorNotFound, Path, name, "no such tensor in the file");
 
     /// <summary>The raw little-endian bytes of a tensor, valid while the file is open.</summary>
-    public ReadOnlySpan<byte> GetBytes(SafetensorsTensorInfo info)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return new ReadOnlySpan<byte>(_data + info.Begin, checked((int)info.ByteLength));
-    }
+    public ReadOnlySpan<byte> GetBytes(SafetensorsTensorInfo info) => Elements<byte>(info);
 
-    /// <summary>The tensor's values converted to fp32 (floating and integer dtypes).</summary>
+    /// <summary>The tensor's values converted to fp32 (any dtype; integers convert as (float)value, BOOL as 0/1).</summary>
     public float[] ReadSingles(string name)
     {
         var info = GetInfo(name);
-        var result = new float[info.ElementCount];
-        ConvertToSingles(info, result);
+        var result = new float[CheckedCount(info)];
+        switch (info.DType)
+        {
+            case SafetensorsDType.F32: Elements<float>(info).CopyTo(result); break;
+            case SafetensorsDType.F16: HalfConversion.ToSingle(Elements<Half>(info), result); break;
+            case SafetensorsDType.BF16: HalfConversion.BFloat16ToSingle(Elements<ushort>(info), result); break;
+            case SafetensorsDType.F64: Widen(Elements<double>(info), result); break;
+            case SafetensorsDType.I64: Widen(Elements<long>(info), result); break;
+            case SafetensorsDType.U64: Widen(Elements<ulong>(info), result); break;
+            case SafetensorsDType.I32: Widen(Elements<int>(info), result); break;
+            case SafetensorsDType.U32: Widen(Elements<uint>(info), result); break;
+            case SafetensorsDType.I16: Widen(Elements<short>(info), result); break;
+            case SafetensorsDType.U16: Widen(Elements<ushort>(info), result); break;
+            case SafetensorsDType.I8: Widen(Elements<sbyte>(info), result); break;
+            case SafetensorsDType.U8: Widen(Elements<byte>(info), result); break;
+            case SafetensorsDType.BOOL: Booleans(Elements<byte>(info), result); break;
+        }
         return result;
     }
 
-    /// <summary>An integer tensor's values (I64, I32, U8, ...) as longs.</summary>
+    /// <summary>An integer or BOOL tensor's values as longs (U64 values must fit a long).</summary>
     public long[] ReadInt64(string name)
     {
         var info = GetInfo(name);
-        var bytes = GetBytes(info);
-        return info.DType switch
+        if (!info.DType.IsInteger())
+            throw new SafetensorsException(SafetensorsError.UnsupportedConversion, Path, name, $"{info.DType} is not an integer dtype");
+        var result = new long[CheckedCount(info)];
+        switch (info.DType)
         {
-            SafetensorsDType.I64 => MemoryMarshal.Cast<byte, long>(bytes).ToArray(),
-            SafetensorsDType.I32 => Array.ConvertAll(MemoryMarshal.Cast<byte, int>(bytes).ToArray(), v => (long)v),
-            SafetensorsDType.U8 or SafetensorsDType.BOOL => Array.ConvertAll(bytes.ToArray(), v => (long)v),
-            _ => throw new SafetensorsException(SafetensorsError.UnsupportedConversion, Path, name, $"{info.DType} is not an integer dtype"),
-        };
+            case SafetensorsDType.I64: Elements<long>(info).CopyTo(result); break;
+            case SafetensorsDType.U64: ToInt64(Elements<ulong>(info), result, info); break;
+            case SafetensorsDType.I32: ToInt64(Elements<int>(info), result, info); break;
+            case SafetensorsDType.U32: ToInt64(Elements<uint>(info), result, info); break;
+            case SafetensorsDType.I16: ToInt64(Elements<short>(info), result, info); break;
+            case SafetensorsDType.U16: ToInt64(Elements<ushort>(info), result, info); break;
+            case SafetensorsDType.I8: ToInt64(Elements<sbyte>(info), result, info); break;
+            case SafetensorsDType.U8: ToInt64(Elements<byte>(info), result, info); break;
+            case SafetensorsDType.BOOL: Booleans(Elements<byte>(info), result); break;
+        }
+        return result;
     }
 
-    /// <summary>Uploads a tensor to a backend, converting it to <paramref name="dtype"/> (F16 stays F16 when asked to).</summary>
+    /// <summary>
+    /// Uploads a tensor to a backend stored as <paramref name="dtype"/>: F32 and F16 go up as they are (converted on
+    /// the way when the dtypes differ); BF16 and every other dtype are converted to fp32 first.
+    /// </summary>
     public Tensor Load(Backend backend, string name, DType dtype = DType.F32)
     {
         var info = GetInfo(name);
         var shape = new TensorShape(info.Shape);
-        if (info.DType == SafetensorsDType.F16)
-            return backend.FromHost(MemoryMarshal.Cast<byte, Half>(GetBytes(info)), shape, dtype);
-        if (info.DType == SafetensorsDType.F32)
-            return backend.FromHost(MemoryMarshal.Cast<byte, float>(GetBytes(info)), shape, dtype);
-        return backend.FromHost(ReadSingles(name), shape, dtype);
+        return info.DType switch
+        {
+            SafetensorsDType.F16 => backend.FromHost(Elements<Half>(info), shape, dtype),
+            SafetensorsDType.F32 => backend.FromHost(Elements<float>(info), shape, dtype),
+            _ => backend.FromHost(ReadSingles(name), shape, dtype),
+        };
     }
 
-    private void ConvertToSingles(SafetensorsTensorInfo info, Span<float> destination)
+    /// <summary>A typed view of a tensor's bytes; refuses ranges outside the data buffer and over-long spans.</summary>
+    private ReadOnlySpan<T> Elements<T>(SafetensorsTensorInfo info) where T : unmanaged
     {
-        var bytes = GetBytes(info);
-        switch (info.DType)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (info.Begin < 0 || info.Begin > info.End || info.End > _dataLength)
+            throw new SafetensorsException(SafetensorsError.OffsetOutOfRange, Path, info.Name,
+                $"bytes [{info.Begin}, {info.End}) are not inside the data buffer of {_dataLength} bytes");
+        long count = info.ByteLength / sizeof(T);
+        if (count > int.MaxValue)
+            throw new SafetensorsException(SafetensorsError.TensorTooLarge, Path, info.Name, $"{count} values exceed what one span can hold");
+        return new ReadOnlySpan<T>(_data + info.Begin, (int)count);
+    }
+
+    private int CheckedCount(SafetensorsTensorInfo info) => info.ElementCount <= Array.MaxLength ? (int)info.ElementCount
+        : throw new SafetensorsException(SafetensorsError.TensorTooLarge, Path, info.Name, $"{info.ElementCount} elements exceed the largest array .NET allows");
+
+    private static void Widen<T>(ReadOnlySpan<T> source, Span<float> destination) where T : INumberBase<T>
+    {
+        for (int i = 0; i < source.Length; i++) destination[i] = float.CreateTruncating(source[i]);
+    }
+
+    private void ToInt64<T>(ReadOnlySpan<T> source, Span<long> destination, SafetensorsTensorInfo info) where T : IBinaryInteger<T>
+    {
+        int i = 0;
+        try
         {
-            case SafetensorsDType.F32: MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination); break;
-            case SafetensorsDType.F16: HalfConversion.ToSingle(MemoryMarshal.Cast<byte, Half>(bytes), destination); break;
-            case SafetensorsDType.BF16: HalfConversion.BFloat16ToSingle(MemoryMarshal.Cast<byte, ushort>(bytes), destination); break;
-            case SafetensorsDType.F64: Convert(MemoryMarshal.Cast<byte, double>(bytes), destination, v => (float)v); break;
-            case SafetensorsDType.I64: Convert(MemoryMarshal.Cast<byte, long>(bytes), destination, v => v); break;
-            case SafetensorsDType.I32: Convert(MemoryMarshal.Cast<byte, int>(bytes), destination, v => v); break;
-            case SafetensorsDType.U8 or SafetensorsDType.BOOL: Convert(bytes, destination, v => v); break;
-            default:
-                throw new SafetensorsException(SafetensorsError.UnsupportedConversion, Path, info.Name, $"{info.DType} cannot be converted to float32");
+            for (; i < source.Length; i++) destination[i] = long.CreateChecked(source[i]);
+        }
+        catch (OverflowException)
+        {
+            throw new SafetensorsException(SafetensorsError.UnsupportedConversion, Path, info.Name, $"value {source[i]} at index {i} does not fit a 64-bit integer");
         }
     }
 
-    private static void Convert<T>(ReadOnlySpan<T> source, Span<float> destination, Func<T, float> convert)
+    /// <summary>BOOL bytes as 0/1 (any non-zero byte is true).</summary>
+    private static void Booleans<T>(ReadOnlySpan<byte> source, Span<T> destination) where T : INumberBase<T>
     {
-        for (int i = 0; i < source.Length; i++) destination[i] = convert(source[i]);
+        for (int i = 0; i < source.Length; i++) destination[i] = source[i] == 0 ? T.Zero : T.One;
     }
 
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        if (_view is not null)
-        {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
-        }
-        _map?.Dispose();
+        _memory.Dispose();
     }
 }

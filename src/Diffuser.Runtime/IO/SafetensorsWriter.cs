@@ -1,18 +1,22 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 
 namespace Diffuser.IO;
 
 /// <summary>
-/// Builds a safetensors file: tensors are stored in the order added, the header is padded with spaces to a multiple
-/// of 8 bytes, and the file is written to a temporary name and renamed into place, so a failure never leaves a
-/// half-written file behind.
+/// Builds a safetensors file. The header lists tensors in the order added (after <c>__metadata__</c>) and is padded
+/// with spaces to a multiple of 8 bytes; the data is laid out by element size, largest first, so every tensor starts
+/// at an offset aligned to its element size. <see cref="Save"/> writes to a temporary file, flushes it to disk and
+/// renames it into place, so a failure never leaves a half-written file behind.
 /// </summary>
 public sealed class SafetensorsWriter
 {
-    private readonly List<(string Name, SafetensorsDType DType, int[] Shape, byte[] Bytes)> _tensors = new();
-    private readonly Dictionary<string, string> _metadata = new();
+    private readonly List<Entry> _tensors = new();
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
+
+    private sealed record Entry(string Name, SafetensorsDType DType, int[] Shape, byte[] Bytes);
 
     public SafetensorsWriter AddMetadata(string key, string value)
     {
@@ -23,16 +27,25 @@ public sealed class SafetensorsWriter
     public SafetensorsWriter Add(string name, ReadOnlySpan<float> values, params int[] shape) => AddRaw(name, SafetensorsDType.F32, shape, MemoryMarshal.AsBytes(values));
     public SafetensorsWriter Add(string name, ReadOnlySpan<Half> values, params int[] shape) => AddRaw(name, SafetensorsDType.F16, shape, MemoryMarshal.AsBytes(values));
     public SafetensorsWriter Add(string name, ReadOnlySpan<long> values, params int[] shape) => AddRaw(name, SafetensorsDType.I64, shape, MemoryMarshal.AsBytes(values));
+    public SafetensorsWriter Add(string name, ReadOnlySpan<int> values, params int[] shape) => AddRaw(name, SafetensorsDType.I32, shape, MemoryMarshal.AsBytes(values));
     public SafetensorsWriter Add(string name, ReadOnlySpan<byte> values, params int[] shape) => AddRaw(name, SafetensorsDType.U8, shape, values);
 
+    /// <summary>Adds a tensor of any dtype from its little-endian bytes (e.g. BF16 bit patterns).</summary>
     public SafetensorsWriter AddRaw(string name, SafetensorsDType dtype, int[] shape, ReadOnlySpan<byte> bytes)
     {
-        if (name == "__metadata__" || _tensors.Any(t => t.Name == name))
+        ArgumentNullException.ThrowIfNull(name);
+        if (name == "__metadata__" || _names.Contains(name))
             throw new DiffuserException($"Safetensors writer: tensor name '{name}' is reserved or already used.");
-        long elements = shape.Aggregate(1L, (a, d) => a * d);
-        if (shape.Any(d => d < 0) || elements * dtype.SizeInBytes() != bytes.Length)
-            throw new DiffuserException($"Safetensors writer: tensor '{name}' has {bytes.Length} bytes, which does not fit shape [{string.Join(", ", shape)}] of {dtype}.");
-        _tensors.Add((name, dtype, (int[])shape.Clone(), bytes.ToArray()));
+        string shapeText = $"[{string.Join(", ", shape)}]";
+        if (shape.Any(d => d < 0))
+            throw new DiffuserException($"Safetensors writer: tensor '{name}' has a negative dimension in shape {shapeText}.");
+        long expected;
+        try { expected = checked(shape.Aggregate(1L, (a, d) => a * d) * dtype.SizeInBytes()); }
+        catch (OverflowException) { throw new DiffuserException($"Safetensors writer: tensor '{name}' shape {shapeText} overflows 64-bit sizes."); }
+        if (expected != bytes.Length)
+            throw new DiffuserException($"Safetensors writer: tensor '{name}' has {bytes.Length} bytes, but shape {shapeText} of {dtype} needs {expected}.");
+        _names.Add(name);
+        _tensors.Add(new Entry(name, dtype, (int[])shape.Clone(), bytes.ToArray()));
         return this;
     }
 
@@ -43,7 +56,7 @@ public sealed class SafetensorsWriter
         return stream.ToArray();
     }
 
-    /// <summary>Writes the file atomically: to <c>path.tmp-*</c> first, then renamed over <paramref name="path"/>.</summary>
+    /// <summary>Writes the file atomically: to <c>path.tmp-*</c> beside it first, flushed, then renamed over <paramref name="path"/>.</summary>
     public void Save(string path, bool overwrite = true)
     {
         string full = System.IO.Path.GetFullPath(path);
@@ -51,8 +64,15 @@ public sealed class SafetensorsWriter
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
                 WriteTo(stream);
+                stream.Flush(flushToDisk: true);
+            }
             File.Move(temp, full, overwrite);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DiffuserException($"Cannot write safetensors file {full}: {e.Message}", e);
         }
         finally
         {
@@ -62,15 +82,23 @@ public sealed class SafetensorsWriter
 
     public void WriteTo(Stream stream)
     {
-        byte[] header = BuildHeader();
+        var layout = _tensors.OrderByDescending(t => t.DType.SizeInBytes()).ToList();
+        var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
+        long offset = 0;
+        foreach (var t in layout)
+        {
+            offsets[t.Name] = offset;
+            offset += t.Bytes.Length;
+        }
+        byte[] header = BuildHeader(offsets);
         Span<byte> length = stackalloc byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
         stream.Write(length);
         stream.Write(header);
-        foreach (var t in _tensors) stream.Write(t.Bytes);
+        foreach (var t in layout) stream.Write(t.Bytes);
     }
 
-    private byte[] BuildHeader()
+    private byte[] BuildHeader(Dictionary<string, long> offsets)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -82,7 +110,6 @@ public sealed class SafetensorsWriter
                 foreach (var (k, v) in _metadata) json.WriteString(k, v);
                 json.WriteEndObject();
             }
-            long offset = 0;
             foreach (var t in _tensors)
             {
                 json.WriteStartObject(t.Name);
@@ -91,18 +118,18 @@ public sealed class SafetensorsWriter
                 foreach (int d in t.Shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
-                json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset + t.Bytes.Length);
+                json.WriteNumberValue(offsets[t.Name]);
+                json.WriteNumberValue(offsets[t.Name] + t.Bytes.Length);
                 json.WriteEndArray();
                 json.WriteEndObject();
-                offset += t.Bytes.Length;
             }
             json.WriteEndObject();
         }
+        // Pad with spaces (JSON whitespace) so the data buffer starts 8-byte aligned, as the reference writer does.
         int padded = (int)((buffer.Length + 7) / 8 * 8);
         var header = new byte[padded];
         buffer.ToArray().CopyTo(header, 0);
-        for (int i = (int)buffer.Length; i < padded; i++) header[i] = (byte)' ';
+        header.AsSpan((int)buffer.Length).Fill((byte)' ');
         return header;
     }
 }

@@ -17,11 +17,19 @@ public sealed class ManifestWeightSource : IWeightSource
     {
         Description = path;
         if (!File.Exists(path)) throw new DiffuserException($"Weight manifest not found: {path}");
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        if (!doc.RootElement.TryGetProperty("tensors", out var tensors) || tensors.ValueKind != JsonValueKind.Object)
-            throw new DiffuserException($"{path}: no 'tensors' object of name → shape.");
-        foreach (var t in tensors.EnumerateObject())
-            _shapes[t.Name] = t.Value.EnumerateArray().Select(d => d.GetInt32()).ToArray();
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("tensors", out var tensors) || tensors.ValueKind != JsonValueKind.Object)
+                throw new DiffuserException($"{path}: no 'tensors' object of name → shape.");
+            foreach (var t in tensors.EnumerateObject())
+                _shapes[t.Name] = t.Value.EnumerateArray().Select(d => d.GetInt32()).ToArray();
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new DiffuserException($"{path}: not a weights manifest ({e.Message}).", e);
+        }
     }
 
     public string Description { get; }
