@@ -4,13 +4,14 @@ using Half = ILGPU.Half;
 
 namespace Diffuser.Kernels.Convert;
 
-/// <summary>fp32 ↔ fp16 conversion (device code; round to nearest even, cvt.rn on CUDA).</summary>
+/// <summary>fp32 ↔ fp16 conversion (device code; round to nearest even).</summary>
 public static class ConvertKernels
 {
-    public static void ToHalf(ArrayView<float> x, ArrayView<Half> y, int count)
+    /// <summary>y holds fp16 bit patterns.</summary>
+    public static void ToHalf(ArrayView<float> x, ArrayView<ushort> y, int count)
     {
         for (int i = KernelLoops.GridStart; i < count; i += KernelLoops.GridStride)
-            y[i] = (Half)x[i];
+            y[i] = HalfBits.FromSingle(x[i]);
     }
 
     public static void ToSingle(ArrayView<Half> x, ArrayView<float> y, int count)

@@ -6,9 +6,9 @@ using ILGPU.Algorithms;
 namespace Diffuser.Kernels.Norm;
 
 /// <summary>
-/// Group norm in two launches and layer norm in one (device code). Neither takes the variance as E[x²] − E[x]² of
-/// raw values, which loses it for inputs with a large mean (the *_offset100 goldens): group norm sums x − x₀ with x₀
-/// the group's first element, layer norm takes two passes over its (short) row.
+/// Group norm in two launches and layer norm in one (device code). Both work on x − x₀, x₀ the first element of the
+/// group or row. Subtracting x₀ first removes a large common offset before anything is summed, so neither
+/// E[x²] − E[x]² cancellation nor the rounding of a large mean reaches the result (the *_offset100 goldens).
 /// </summary>
 public static class NormKernels
 {
@@ -51,37 +51,40 @@ public static class NormKernels
             sum += partials[(group * chunks + c) * 2];
             squares += partials[(group * chunks + c) * 2 + 1];
         }
-        float meanShifted = sum / length;
+        float shift = x[group * length], meanShifted = sum / length;
         float variance = XMath.Max(squares / length - meanShifted * meanShifted, 0f);
-        float mean = x[group * length] + meanShifted;
         float invStd = 1f / XMath.Sqrt(variance + s.Epsilon);
         int firstChannel = group % s.Groups * s.ChannelsPerGroup;
         for (int i = Grid.IdxX * Group.DimX + Group.IdxX; i < length; i += Grid.DimX * Group.DimX)
         {
             int channel = firstChannel + i / s.Spatial;
             float scale = invStd * gamma[channel];
-            float v = (x[group * length + i] - mean) * scale + beta[channel];
+            // x − x₀ − mean(x − x₀): the large mean itself is never rounded.
+            float v = (x[group * length + i] - shift - meanShifted) * scale + beta[channel];
             y[group * length + i] = s.FuseSilu != 0 ? ActivationMath.Silu(v) : v;
         }
     }
 
-    /// <summary>One warp per row of <see cref="LayerNormShape.Features"/>: two-pass statistics (mean, then squared deviations) with warp shuffles.</summary>
+    /// <summary>
+    /// One warp per row of <see cref="LayerNormShape.Features"/>, warp-shuffle sums: the mean of x − x₀ (x₀ the row's
+    /// first element), then the squared deviations from it.
+    /// </summary>
     public static void LayerNorm(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, LayerNormShape s)
     {
         int row = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
         if (row >= s.Rows) return;
         int start = row * s.Features;
-        float sum = 0f;
-        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize) sum += x[start + i];
+        float shift = x[start], sum = 0f;
+        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize) sum += x[start + i] - shift;
         float mean = Reductions.WarpSum(sum, Warp.WarpSize) / s.Features;
         float squares = 0f;
         for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
         {
-            float d = x[start + i] - mean;
+            float d = x[start + i] - shift - mean;
             squares += d * d;
         }
         float invStd = 1f / XMath.Sqrt(Reductions.WarpSum(squares, Warp.WarpSize) / s.Features + s.Epsilon);
         for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
-            y[start + i] = (x[start + i] - mean) * invStd * gamma[i] + beta[i];
+            y[start + i] = (x[start + i] - shift - mean) * invStd * gamma[i] + beta[i];
     }
 }
