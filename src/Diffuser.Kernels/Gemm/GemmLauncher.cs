@@ -4,17 +4,40 @@ using ILGPU.Runtime;
 
 namespace Diffuser.Kernels.Gemm;
 
-/// <summary>Loads the GEMM kernel once for an accelerator (one compiled variant per fused activation).</summary>
+/// <summary>Loads the GEMM kernels once for an accelerator (one compiled variant per fused activation).</summary>
 public sealed class GemmLauncher
 {
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, SpecializedValue<int>> _gemm;
+    private readonly Accelerator _accelerator;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        GemmShape, SplitK, SpecializedValue<int>> _gemm;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int, SpecializedValue<int>> _reduce;
 
-    public GemmLauncher(Accelerator accelerator) =>
-        _gemm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, SpecializedValue<int>>(
-            GemmKernels.Gemm);
+    public GemmLauncher(Accelerator accelerator)
+    {
+        _accelerator = accelerator;
+        _gemm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            GemmShape, SplitK, SpecializedValue<int>>(GemmKernels.Gemm);
+        _reduce = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int, SpecializedValue<int>>(
+            GemmKernels.ReduceSplits);
+    }
 
-    /// <summary>C = act(alpha · op(A) · op(B) + bias); <paramref name="bias"/> may be empty when the shape has none.</summary>
-    public void Run(ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c, GemmShape s) =>
-        _gemm(LaunchGeometry.Grid(LaunchGeometry.Tiles(s.N, TiledMatmul.Size), LaunchGeometry.Tiles(s.M, TiledMatmul.Size), s.Batch, TiledMatmul.Threads),
-            a, b, bias, c, s, SpecializedValue.New((int)s.Activation));
+    private SplitK Split(GemmShape s) => SplitK.Choose(_accelerator.NumMultiprocessors,
+        (long)LaunchGeometry.Tiles(s.N, TiledMatmul.Size) * LaunchGeometry.Tiles(s.M, TiledMatmul.Size) * s.Batch, s.K);
+
+    /// <summary>Floats of scratch memory <see cref="Run"/> needs for this shape (0 when the reduction is not split).</summary>
+    public long WorkspaceLength(GemmShape s) => Split(s).WorkspaceLength((long)s.Batch * s.M * s.N);
+
+    /// <summary>
+    /// C = act(alpha · op(A) · op(B) + bias); <paramref name="bias"/> may be empty when the shape has none, and
+    /// <paramref name="workspace"/> when <see cref="WorkspaceLength"/> is 0.
+    /// </summary>
+    public void Run(ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c, ArrayView<float> workspace, GemmShape s)
+    {
+        var split = Split(s);
+        var activation = SpecializedValue.New((int)s.Activation);
+        int total = LaunchGeometry.CheckedLength(split.WorkspaceLength((long)s.Batch * s.M * s.N), "GEMM workspace");
+        _gemm(LaunchGeometry.Grid(LaunchGeometry.Tiles(s.N, TiledMatmul.Size), LaunchGeometry.Tiles(s.M, TiledMatmul.Size), s.Batch * split.Count,
+            TiledMatmul.Threads), a, b, bias, c, workspace, s, split, activation);
+        if (split.Count > 1) _reduce(LaunchGeometry.Elements(_accelerator, total / split.Count), workspace, bias, c, s, split.Count, activation);
+    }
 }

@@ -26,23 +26,24 @@ public static class TiledMatmul
     public const int SharedLength = Depth * Ld;
 
     /// <summary>
-    /// Computes the tile at (row0, col0) of op(A)·op(B) over <paramref name="depth"/> and hands every element to
-    /// <paramref name="epilogue"/>. Every thread of the group must call it (it contains barriers).
+    /// Computes the tile at (row0, col0) of op(A)·op(B) over reduction indices [kBegin, kEnd) and hands every element
+    /// to <paramref name="epilogue"/>. kBegin must be a multiple of <see cref="Depth"/>. Every thread of the group must
+    /// call it (it contains barriers).
     /// </summary>
-    public static void Run<TA, TB, TE>(ref TA a, bool aKContiguous, ref TB b, bool bKContiguous, int depth,
+    public static void Run<TA, TB, TE>(ref TA a, bool aKContiguous, ref TB b, bool bKContiguous, int kBegin, int kEnd,
         int row0, int col0, ref TE epilogue, ArrayView<float> tileA, ArrayView<float> tileB)
         where TA : struct, ITileOperand where TB : struct, ITileOperand where TE : struct, ITileEpilogue
     {
         var acc = default(MicroTile8x8);
-        var stageA = Load(ref a, aKContiguous, row0, 0);
-        var stageB = Load(ref b, bKContiguous, col0, 0);
-        for (int k0 = 0; k0 < depth; k0 += Depth)
+        var stageA = Load(ref a, aKContiguous, row0, kBegin);
+        var stageB = Load(ref b, bKContiguous, col0, kBegin);
+        for (int k0 = kBegin; k0 < kEnd; k0 += Depth)
         {
             Group.Barrier();
             Store(stageA, aKContiguous, tileA);
             Store(stageB, bKContiguous, tileB);
             Group.Barrier();
-            if (k0 + Depth < depth)
+            if (k0 + Depth < kEnd)
             {
                 stageA = Load(ref a, aKContiguous, row0, k0 + Depth);
                 stageB = Load(ref b, bKContiguous, col0, k0 + Depth);
@@ -80,6 +81,28 @@ public static class TiledMatmul
         int t = Group.IdxX;
         if (kContiguous) stage.Store(tile, t % 16 * Ld + t / 16, 16);
         else stage.Store(tile, t / Size * Ld + t % Size, 2 * Ld);
+    }
+}
+
+/// <summary>
+/// Stores raw sums of one reduction split into a row-major [rows, cols] slice of a workspace; a reduce kernel then
+/// adds the splits in a fixed order (deterministic, unlike atomics) and applies the real epilogue.
+/// </summary>
+public readonly struct PartialEpilogue : ITileEpilogue
+{
+    private readonly ArrayView<float> _workspace;
+    private readonly int _rows, _cols;
+
+    public PartialEpilogue(ArrayView<float> workspace, int rows, int cols)
+    {
+        _workspace = workspace;
+        _rows = rows;
+        _cols = cols;
+    }
+
+    public void Store(int row, int col, float acc)
+    {
+        if (row < _rows && col < _cols) _workspace[row * _cols + col] = acc;
     }
 }
 

@@ -10,15 +10,27 @@ namespace Diffuser.Backends.Ilgpu;
 
 public sealed partial class IlgpuBackend
 {
-    protected override void GemmCore(Tensor a, Tensor b, Tensor? bias, Tensor c, GemmShape shape) =>
-        _gemm.Value.Run(View(a), View(b), ViewOrEmpty(bias), View(c), shape);
+    protected override void GemmCore(Tensor a, Tensor b, Tensor? bias, Tensor c, GemmShape shape)
+    {
+        using var workspace = Scratch(_gemm.Value.WorkspaceLength(shape));
+        _gemm.Value.Run(View(a), View(b), ViewOrEmpty(bias), View(c), ViewOrEmpty(workspace), shape);
+    }
 
-    protected override void Conv2dCore(Tensor x, Tensor weight, Tensor? bias, Tensor? residual, Tensor y, Conv2dShape shape) =>
-        _conv.Value.Run(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(residual), View(y), shape);
+    protected override void Conv2dCore(Tensor x, Tensor weight, Tensor? bias, Tensor? residual, Tensor y, Conv2dShape shape)
+    {
+        using var workspace = Scratch(_conv.Value.WorkspaceLength(shape));
+        _conv.Value.Run(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(residual), View(y), ViewOrEmpty(workspace), shape);
+    }
+
+    /// <summary>
+    /// A pooled scratch tensor, or null for none. Returning it to the pool right after the launch is safe: every
+    /// kernel runs on the one default stream, so a later user of the buffer runs after this kernel.
+    /// </summary>
+    private Tensor? Scratch(long length) => length > 0 ? Allocate(new TensorShape(checked((int)length))) : null;
 
     protected override void GroupNormCore(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape)
     {
-        using var scratch = Allocate(new TensorShape(NormLauncher.ScratchLength(shape)));
+        using var scratch = Scratch(NormLauncher.ScratchLength(shape))!;
         _norm.Value.GroupNorm(View(x), View(gamma), View(beta), View(scratch), View(y), shape);
     }
 
