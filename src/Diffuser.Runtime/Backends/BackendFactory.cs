@@ -47,8 +47,20 @@ public static class BackendFactory
     {
         foreach (var (device, info) in IlgpuDevices.All())
             if (IlgpuDevices.BackendName(device) == backendName && info.IsUsable)
-                return new IlgpuBackend(device.CreateAccelerator(IlgpuDevices.Context), backendName, info);
+                return new IlgpuBackend(Start(device, info), backendName, info);
         return null;
+    }
+
+    private static ILGPU.Runtime.Accelerator Start(ILGPU.Runtime.Device device, DeviceInfo info)
+    {
+        try
+        {
+            return device.CreateAccelerator(IlgpuDevices.Context);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new DiffuserException($"Could not start {info.Backend} device {info.Name}: {e.Message}");
+        }
     }
 
     private static DiffuserException Absent(string backendName)
