@@ -8,7 +8,7 @@ namespace Diffuser.Kernels.Launch;
 /// <param name="Length">Reduction indices per split, a multiple of <see cref="TiledMatmul.Depth"/>.</param>
 public readonly record struct SplitK(int Count, int Length)
 {
-    /// <summary>Aim for two groups per multiprocessor.</summary>
+    /// <summary>A split aims for this many groups per multiprocessor; outputs with a tile per multiprocessor are not split.</summary>
     private const int GroupsPerMultiprocessor = 2;
     /// <summary>Each split keeps at least this many reduction indices.</summary>
     private const int MinLength = 4 * TiledMatmul.Depth;
@@ -17,7 +17,7 @@ public readonly record struct SplitK(int Count, int Length)
     public static SplitK Choose(int multiprocessors, long tiles, int depth)
     {
         long target = (long)GroupsPerMultiprocessor * multiprocessors;
-        int count = tiles >= target ? 1 : (int)Math.Min((target + tiles - 1) / tiles, Math.Min(MaxCount, depth / MinLength));
+        int count = tiles >= multiprocessors ? 1 : (int)Math.Min((target + tiles - 1) / tiles, Math.Min(MaxCount, depth / MinLength));
         if (count <= 1) return new SplitK(1, depth);
         int length = LaunchGeometry.Tiles(LaunchGeometry.Tiles(depth, count), TiledMatmul.Depth) * TiledMatmul.Depth;
         return new SplitK(LaunchGeometry.Tiles(depth, length), length);

@@ -15,9 +15,9 @@ internal static class IlgpuDevices
 {
     /// <summary>
     /// The CPU accelerator that kernel tests run on: 32-lane warps like CUDA and groups of up to 256 threads, the
-    /// largest group any kernel launches, on two simulated multiprocessors.
+    /// largest group any kernel launches, on four simulated multiprocessors (so that split-K also splits batched products).
     /// </summary>
-    private static readonly CPUDevice TestCpu = new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 2);
+    private static readonly CPUDevice TestCpu = new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 4);
 
     private static readonly Lazy<Context> SharedContext = new(() => Context.Create(builder =>
     {
