@@ -17,7 +17,7 @@ public static class ActivationMath
         ActivationKind.QuickGelu => x * Sigmoid(1.702f * x),
         ActivationKind.Relu => x > 0f ? x : 0f,
         ActivationKind.Sigmoid => Sigmoid(x),
-        ActivationKind.Tanh => MathF.Tanh(x),
+        ActivationKind.Tanh => Tanh(x),
         ActivationKind.Exp => MathF.Exp(x),
         _ => x,
     };
@@ -28,7 +28,29 @@ public static class ActivationMath
 
     public static float GeluErf(float x) => 0.5f * x * (1f + Erf(x * InvSqrt2));
 
-    public static float GeluTanh(float x) => 0.5f * x * (1f + MathF.Tanh(SqrtTwoOverPi * (x + 0.044715f * x * x * x)));
+    public static float GeluTanh(float x) => 0.5f * x * (1f + Tanh(SqrtTwoOverPi * (x + 0.044715f * x * x * x)));
+
+    /// <summary>
+    /// tanh in fp32 built from exp alone, because ILGPU lowers <see cref="MathF.Tanh"/> on CUDA to tanh.approx
+    /// (relative error ~5e-4): an odd polynomial below 0.625 (the Cephes tanhf coefficients), 1 − 2/(e^{2|x|} + 1)
+    /// above it. Within 2 ulp of the true value.
+    /// </summary>
+    public static float Tanh(float x)
+    {
+        float a = MathF.Abs(x);
+        if (a < 0.625f)
+        {
+            float z = x * x;
+            float p = -5.70498872745e-3f;
+            p = p * z + 2.06390887954e-2f;
+            p = p * z - 5.37397155531e-2f;
+            p = p * z + 1.33314422036e-1f;
+            p = p * z - 3.33332819422e-1f;
+            return p * z * x + x;
+        }
+        float r = 1f - 2f / (MathF.Exp(2f * a) + 1f);
+        return x < 0f ? -r : r;
+    }
 
     /// <summary>
     /// erf in fp32 with a maximum error of about 1 ulp: a polynomial in x² for |x| &lt; 0.921875, otherwise

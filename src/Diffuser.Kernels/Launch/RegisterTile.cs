@@ -1,0 +1,74 @@
+using ILGPU;
+
+namespace Diffuser.Kernels.Launch;
+
+/// <summary>
+/// Eight floats that live in registers. ILGPU keeps struct fields in registers but turns indexed local arrays into
+/// slow local memory and does not unroll loops, so register tiles are spelled out field by field.
+/// </summary>
+public struct Row8
+{
+    public float V0, V1, V2, V3, V4, V5, V6, V7;
+
+    /// <summary>Loads s[offset + i·stride] for i = 0..7.</summary>
+    public static Row8 Load(ArrayView<float> s, int offset, int stride) => new()
+    {
+        V0 = s[offset], V1 = s[offset + stride], V2 = s[offset + 2 * stride], V3 = s[offset + 3 * stride],
+        V4 = s[offset + 4 * stride], V5 = s[offset + 5 * stride], V6 = s[offset + 6 * stride], V7 = s[offset + 7 * stride],
+    };
+
+    /// <summary>Stores the values to s[offset + i·stride].</summary>
+    public readonly void Store(ArrayView<float> s, int offset, int stride)
+    {
+        s[offset] = V0; s[offset + stride] = V1; s[offset + 2 * stride] = V2; s[offset + 3 * stride] = V3;
+        s[offset + 4 * stride] = V4; s[offset + 5 * stride] = V5; s[offset + 6 * stride] = V6; s[offset + 7 * stride] = V7;
+    }
+
+    /// <summary>this += a · b.</summary>
+    public void Fma(float a, in Row8 b)
+    {
+        V0 += a * b.V0; V1 += a * b.V1; V2 += a * b.V2; V3 += a * b.V3;
+        V4 += a * b.V4; V5 += a * b.V5; V6 += a * b.V6; V7 += a * b.V7;
+    }
+}
+
+/// <summary>Receives one output element of a register tile (the fused epilogue of GEMM and convolution).</summary>
+public interface ITileEpilogue
+{
+    void Store(int row, int col, float acc);
+}
+
+/// <summary>
+/// An 8×8 register tile of a 128×128 output tile: this thread owns rows row0 + 16·i and columns col0 + 16·j,
+/// so a half-warp reads 16 consecutive shared-memory words (no bank conflicts) and writes 16 consecutive outputs.
+/// </summary>
+public struct MicroTile8x8
+{
+    public Row8 R0, R1, R2, R3, R4, R5, R6, R7;
+
+    /// <summary>Adds tileA[k, row0 + 16i] · tileB[k, col0 + 16j] over k &lt; depth (tiles stored k-major with leading dimension ld).</summary>
+    public void Accumulate(ArrayView<float> tileA, ArrayView<float> tileB, int ld, int depth, int row0, int col0)
+    {
+        for (int k = 0; k < depth; k++)
+        {
+            var a = Row8.Load(tileA, k * ld + row0, 16);
+            var b = Row8.Load(tileB, k * ld + col0, 16);
+            R0.Fma(a.V0, b); R1.Fma(a.V1, b); R2.Fma(a.V2, b); R3.Fma(a.V3, b);
+            R4.Fma(a.V4, b); R5.Fma(a.V5, b); R6.Fma(a.V6, b); R7.Fma(a.V7, b);
+        }
+    }
+
+    public readonly void Store<T>(ref T epilogue, int row0, int col0) where T : struct, ITileEpilogue
+    {
+        StoreRow(ref epilogue, R0, row0, col0); StoreRow(ref epilogue, R1, row0 + 16, col0);
+        StoreRow(ref epilogue, R2, row0 + 32, col0); StoreRow(ref epilogue, R3, row0 + 48, col0);
+        StoreRow(ref epilogue, R4, row0 + 64, col0); StoreRow(ref epilogue, R5, row0 + 80, col0);
+        StoreRow(ref epilogue, R6, row0 + 96, col0); StoreRow(ref epilogue, R7, row0 + 112, col0);
+    }
+
+    private static void StoreRow<T>(ref T e, in Row8 r, int row, int col) where T : struct, ITileEpilogue
+    {
+        e.Store(row, col, r.V0); e.Store(row, col + 16, r.V1); e.Store(row, col + 32, r.V2); e.Store(row, col + 48, r.V3);
+        e.Store(row, col + 64, r.V4); e.Store(row, col + 80, r.V5); e.Store(row, col + 96, r.V6); e.Store(row, col + 112, r.V7);
+    }
+}

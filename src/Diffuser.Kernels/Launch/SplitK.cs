@@ -1,0 +1,28 @@
+namespace Diffuser.Kernels.Launch;
+
+/// <summary>
+/// How a tiled product splits its reduction across groups when its output has too few tiles to fill the device
+/// (the 16×16 and 8×8 UNet levels: 8×8×1280 is 10 output tiles on a GPU with 132 multiprocessors).
+/// </summary>
+/// <param name="Count">Number of splits (1: no split, the kernel applies the epilogue itself).</param>
+/// <param name="Length">Reduction indices per split, a multiple of <see cref="TiledMatmul.Depth"/>.</param>
+public readonly record struct SplitK(int Count, int Length)
+{
+    /// <summary>A split aims for this many groups per multiprocessor; outputs with a tile per multiprocessor are not split.</summary>
+    private const int GroupsPerMultiprocessor = 2;
+    /// <summary>Each split keeps at least this many reduction indices.</summary>
+    private const int MinLength = 4 * TiledMatmul.Depth;
+    private const int MaxCount = 16;
+
+    public static SplitK Choose(int multiprocessors, long tiles, int depth)
+    {
+        long target = (long)GroupsPerMultiprocessor * multiprocessors;
+        int count = tiles >= multiprocessors ? 1 : (int)Math.Min((target + tiles - 1) / tiles, Math.Min(MaxCount, depth / MinLength));
+        if (count <= 1) return new SplitK(1, depth);
+        int length = LaunchGeometry.Tiles(LaunchGeometry.Tiles(depth, count), TiledMatmul.Depth) * TiledMatmul.Depth;
+        return new SplitK(LaunchGeometry.Tiles(depth, length), length);
+    }
+
+    /// <summary>Floats of workspace for <paramref name="outputs"/> results per split (0 without a split).</summary>
+    public long WorkspaceLength(long outputs) => Count > 1 ? Count * outputs : 0;
+}

@@ -1,0 +1,131 @@
+using ILGPU;
+
+namespace Diffuser.Kernels.Launch;
+
+/// <summary>One operand of a tiled matrix product, read element by element: (mn, k) → value, zero outside.</summary>
+public interface ITileOperand
+{
+    /// <summary>Element at output row/column <paramref name="mn"/> and reduction index <paramref name="k"/>; 0 outside the matrix.</summary>
+    float Fetch(int mn, int k);
+}
+
+/// <summary>
+/// The shared-memory core of GEMM and implicit-GEMM convolution (device code): a 128×128 output tile per group of
+/// 256 threads, reduction tiles of 16 staged through shared memory (k-major, padded rows), each thread accumulating an
+/// 8×8 register tile. The next reduction tile is fetched into registers while the current one is multiplied.
+/// Operands are loaded so that consecutive threads read consecutive addresses: along k when the operand is stored
+/// k-contiguous, along rows/columns otherwise.
+/// </summary>
+public static class TiledMatmul
+{
+    public const int Size = 128;
+    public const int Depth = 16;
+    public const int Threads = 256;
+    /// <summary>Row length of a shared tile: 2 words of padding make k-contiguous stores bank-conflict free.</summary>
+    public const int Ld = Size + 2;
+    public const int SharedLength = Depth * Ld;
+
+    /// <summary>
+    /// Computes the tile at (row0, col0) of op(A)·op(B) over reduction indices [kBegin, kEnd) and hands every element
+    /// to <paramref name="epilogue"/>. kBegin must be a multiple of <see cref="Depth"/>. Every thread of the group must
+    /// call it (it contains barriers).
+    /// </summary>
+    public static void Run<TA, TB, TE>(ref TA a, bool aKContiguous, ref TB b, bool bKContiguous, int kBegin, int kEnd,
+        int row0, int col0, ref TE epilogue, ArrayView<float> tileA, ArrayView<float> tileB)
+        where TA : struct, ITileOperand where TB : struct, ITileOperand where TE : struct, ITileEpilogue
+    {
+        var acc = default(MicroTile8x8);
+        var stageA = Load(ref a, aKContiguous, row0, kBegin);
+        var stageB = Load(ref b, bKContiguous, col0, kBegin);
+        for (int k0 = kBegin; k0 < kEnd; k0 += Depth)
+        {
+            Group.Barrier();
+            Store(stageA, aKContiguous, tileA);
+            Store(stageB, bKContiguous, tileB);
+            Group.Barrier();
+            if (k0 + Depth < kEnd)
+            {
+                stageA = Load(ref a, aKContiguous, row0, k0 + Depth);
+                stageB = Load(ref b, bKContiguous, col0, k0 + Depth);
+            }
+            acc.Accumulate(tileA, tileB, Ld, Depth, Group.IdxX / 16, Group.IdxX % 16);
+        }
+        acc.Store(ref epilogue, row0 + Group.IdxX / 16, col0 + Group.IdxX % 16);
+    }
+
+    /// <summary>This thread's 8 elements of the operand tile [mn0, mn0 + 128) × [k0, k0 + 16).</summary>
+    private static Row8 Load<T>(ref T op, bool kContiguous, int mn0, int k0) where T : struct, ITileOperand
+    {
+        int t = Group.IdxX;
+        if (kContiguous)
+        {
+            // 16 threads read 16 consecutive k of one row; rows t/16 + 16i.
+            int mn = mn0 + t / 16, k = k0 + t % 16;
+            return new Row8
+            {
+                V0 = op.Fetch(mn, k), V1 = op.Fetch(mn + 16, k), V2 = op.Fetch(mn + 32, k), V3 = op.Fetch(mn + 48, k),
+                V4 = op.Fetch(mn + 64, k), V5 = op.Fetch(mn + 80, k), V6 = op.Fetch(mn + 96, k), V7 = op.Fetch(mn + 112, k),
+            };
+        }
+        // 128 threads read 128 consecutive rows/columns of one k; k = t/128 + 2i.
+        int col = mn0 + t % Size, kk = k0 + t / Size;
+        return new Row8
+        {
+            V0 = op.Fetch(col, kk), V1 = op.Fetch(col, kk + 2), V2 = op.Fetch(col, kk + 4), V3 = op.Fetch(col, kk + 6),
+            V4 = op.Fetch(col, kk + 8), V5 = op.Fetch(col, kk + 10), V6 = op.Fetch(col, kk + 12), V7 = op.Fetch(col, kk + 14),
+        };
+    }
+
+    private static void Store(in Row8 stage, bool kContiguous, ArrayView<float> tile)
+    {
+        int t = Group.IdxX;
+        if (kContiguous) stage.Store(tile, t % 16 * Ld + t / 16, 16);
+        else stage.Store(tile, t / Size * Ld + t % Size, 2 * Ld);
+    }
+}
+
+/// <summary>
+/// Stores raw sums of one reduction split into a row-major [rows, cols] slice of a workspace; a reduce kernel then
+/// adds the splits in a fixed order (deterministic, unlike atomics) and applies the real epilogue.
+/// </summary>
+public readonly struct PartialEpilogue : ITileEpilogue
+{
+    private readonly ArrayView<float> _workspace;
+    private readonly int _rows, _cols;
+
+    public PartialEpilogue(ArrayView<float> workspace, int rows, int cols)
+    {
+        _workspace = workspace;
+        _rows = rows;
+        _cols = cols;
+    }
+
+    public void Store(int row, int col, float acc)
+    {
+        if (row < _rows && col < _cols) _workspace[row * _cols + col] = acc;
+    }
+}
+
+/// <summary>A dense row-major matrix as a tile operand: stored [mn, k] (k-contiguous) or [k, mn].</summary>
+public struct MatrixOperand : ITileOperand
+{
+    private readonly ArrayView<float> _data;
+    private readonly int _rows, _depth;
+    private readonly bool _kContiguous;
+
+    public MatrixOperand(ArrayView<float> data, int rows, int depth, bool kContiguous)
+    {
+        _data = data;
+        _rows = rows;
+        _depth = depth;
+        _kContiguous = kContiguous;
+    }
+
+    public readonly bool KContiguous => _kContiguous;
+
+    public readonly float Fetch(int mn, int k)
+    {
+        if (mn >= _rows || k >= _depth) return 0f;
+        return _kContiguous ? _data[mn * _depth + k] : _data[k * _rows + mn];
+    }
+}

@@ -1,0 +1,90 @@
+using Diffuser.Kernels.Elementwise;
+using Diffuser.Kernels.Launch;
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace Diffuser.Kernels.Norm;
+
+/// <summary>
+/// Group norm in two launches and layer norm in one (device code). Both work on x − x₀, x₀ the first element of the
+/// group or row. Subtracting x₀ first removes a large common offset before anything is summed, so neither
+/// E[x²] − E[x]² cancellation nor the rounding of a large mean reaches the result (the *_offset100 goldens).
+/// </summary>
+public static class NormKernels
+{
+    /// <summary>
+    /// Grid (chunks, N·groups): group (n, g) is split into <paramref name="chunks"/> ranges; each block writes the sums
+    /// of (x − x₀) and (x − x₀)² over its range to partials[((n·G + g)·chunks + chunk)·2 + {0, 1}].
+    /// </summary>
+    public static void GroupNormPartials(ArrayView<float> x, ArrayView<float> partials, GroupNormShape s, int chunks)
+    {
+        var scratch = SharedMemory.Allocate<float>(32);
+        int group = Grid.IdxY, length = s.GroupLength;
+        int chunkLength = (length + chunks - 1) / chunks;
+        int start = group * length + Grid.IdxX * chunkLength;
+        int end = group * length + XMath.Min((Grid.IdxX + 1) * chunkLength, length);
+        float shift = x[group * length];
+        float sum = 0f, squares = 0f;
+        for (int i = start + Group.IdxX; i < end; i += Group.DimX)
+        {
+            float d = x[i] - shift;
+            sum += d;
+            squares += d * d;
+        }
+        sum = Reductions.GroupSum(sum, scratch);
+        squares = Reductions.GroupSum(squares, scratch);
+        if (Group.IsFirstThread)
+        {
+            partials[(group * chunks + Grid.IdxX) * 2] = sum;
+            partials[(group * chunks + Grid.IdxX) * 2 + 1] = squares;
+        }
+    }
+
+    /// <summary>Grid (blocks per group, N·groups): combines the partial sums of its group, then normalises a slab of it.</summary>
+    public static void GroupNormApply(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> partials,
+        ArrayView<float> y, GroupNormShape s, int chunks)
+    {
+        int group = Grid.IdxY, length = s.GroupLength;
+        float sum = 0f, squares = 0f;
+        for (int c = 0; c < chunks; c++)
+        {
+            sum += partials[(group * chunks + c) * 2];
+            squares += partials[(group * chunks + c) * 2 + 1];
+        }
+        float shift = x[group * length], meanShifted = sum / length;
+        float variance = XMath.Max(squares / length - meanShifted * meanShifted, 0f);
+        float invStd = 1f / XMath.Sqrt(variance + s.Epsilon);
+        int firstChannel = group % s.Groups * s.ChannelsPerGroup;
+        for (int i = Grid.IdxX * Group.DimX + Group.IdxX; i < length; i += Grid.DimX * Group.DimX)
+        {
+            int channel = firstChannel + i / s.Spatial;
+            float scale = invStd * gamma[channel];
+            // x − x₀ − mean(x − x₀): the large mean itself is never rounded.
+            float v = (x[group * length + i] - shift - meanShifted) * scale + beta[channel];
+            y[group * length + i] = s.FuseSilu != 0 ? ActivationMath.Silu(v) : v;
+        }
+    }
+
+    /// <summary>
+    /// One warp per row of <see cref="LayerNormShape.Features"/>, warp-shuffle sums: the mean of x − x₀ (x₀ the row's
+    /// first element), then the squared deviations from it.
+    /// </summary>
+    public static void LayerNorm(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, LayerNormShape s)
+    {
+        int row = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
+        if (row >= s.Rows) return;
+        int start = row * s.Features;
+        float shift = x[start], sum = 0f;
+        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize) sum += x[start + i] - shift;
+        float mean = Reductions.WarpSum(sum, Warp.WarpSize) / s.Features;
+        float squares = 0f;
+        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
+        {
+            float d = x[start + i] - shift - mean;
+            squares += d * d;
+        }
+        float invStd = 1f / XMath.Sqrt(Reductions.WarpSum(squares, Warp.WarpSize) / s.Features + s.Epsilon);
+        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
+            y[start + i] = (x[start + i] - shift - mean) * invStd * gamma[i] + beta[i];
+    }
+}

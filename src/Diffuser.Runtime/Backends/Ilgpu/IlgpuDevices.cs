@@ -1,0 +1,56 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace Diffuser.Backends.Ilgpu;
+
+/// <summary>
+/// The process-wide ILGPU context (built once, with CUDA, OpenCL and the CPU accelerator) and what Diffuser makes of
+/// each device it finds.
+/// </summary>
+internal static class IlgpuDevices
+{
+    /// <summary>
+    /// The CPU accelerator that kernel tests run on: 32-lane warps like CUDA and groups of up to 256 threads, the
+    /// largest group any kernel launches, on four simulated multiprocessors (so that split-K also splits batched products).
+    /// </summary>
+    private static readonly CPUDevice TestCpu = new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 4);
+
+    private static readonly Lazy<Context> SharedContext = new(() => Context.Create(builder =>
+    {
+        // Every OpenCL device is registered so that devices ILGPU cannot use are still listed, with the reason.
+        builder.Cuda().OpenCL(_ => true).CPU(TestCpu).EnableAlgorithms();
+#if !DEBUG
+        builder.Optimize(OptimizationLevel.O2);
+#endif
+    }));
+
+    public static Context Context => SharedContext.Value;
+
+    /// <summary>The backend name (cuda, opencl, ilgpu-cpu) for a device.</summary>
+    public static string BackendName(Device device) => device switch
+    {
+        CudaDevice => "cuda",
+        CLDevice => "opencl",
+        _ => "ilgpu-cpu",
+    };
+
+    /// <summary>Every device ILGPU sees, described; unusable ones carry the reason.</summary>
+    public static IEnumerable<(Device Device, DeviceInfo Info)> All() => Context.Devices.Select(d => (d, Describe(d)));
+
+    public static DeviceInfo Describe(Device device) => device switch
+    {
+        CudaDevice cuda => new DeviceInfo("cuda", cuda.Name, cuda.MemorySize, cuda.WarpSize,
+            $"compute {cuda.Architecture?.ToString() ?? "unknown"}, driver {cuda.DriverVersion}",
+            cuda.Architecture is null ? $"ILGPU 1.5.3 does not know this GPU's compute capability (driver {cuda.DriverVersion})" : null),
+        CLDevice cl => new DeviceInfo("opencl", cl.Name, cl.MemorySize, cl.WarpSize,
+            $"{cl.PlatformName} {cl.DeviceVersion}, OpenCL C {cl.CVersion}, {cl.VendorName}",
+            cl.Capabilities.GenericAddressSpace ? null
+                : $"ILGPU's OpenCL backend needs generic address space support, which {cl.PlatformName} ({cl.DeviceVersion}) does not report"),
+        _ => new DeviceInfo("ilgpu-cpu", $"ILGPU CPU accelerator ({device.NumMultiprocessors}×{device.MaxNumThreadsPerMultiprocessor} threads)",
+            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, device.WarpSize, $"simulated warps of {device.WarpSize}, for kernel tests only"),
+    };
+}

@@ -1,0 +1,42 @@
+using Diffuser.Backends;
+using Diffuser.Tensors;
+
+namespace Diffuser.Diagnostics;
+
+/// <summary>One input of an op case: its shape, storage type and the normal distribution its values are drawn from.</summary>
+public sealed record OpInput(TensorShape Shape, DType DType = DType.F32, float Mean = 0f, float Std = 1f);
+
+/// <summary>
+/// One op at one set of shapes, runnable on any backend: tests compare backends on it, benchmarks time it.
+/// <see cref="Flops"/> and <see cref="Bytes"/> (minimum traffic: inputs read once, output written once) turn a time
+/// into TFLOP/s and GB/s. Results must agree within |a − r| ≤ <see cref="Atol"/> + <see cref="Rtol"/>·|r|.
+/// </summary>
+public sealed record OpCase(string Family, string Name, IReadOnlyList<OpInput> Inputs, Func<Backend, IReadOnlyList<Tensor>, Tensor> Run,
+    long Flops, long Bytes, double Atol, double Rtol)
+{
+    /// <summary>family/name, as tests and benchmarks print it.</summary>
+    public string Id => $"{Family}/{Name}";
+
+    /// <summary>Seeded random inputs on <paramref name="backend"/>; the same seed gives the same values on every backend.</summary>
+    public Tensor[] CreateInputs(Backend backend, int seed = 1234)
+    {
+        var random = new Random(seed);
+        var tensors = new Tensor[Inputs.Count];
+        for (int i = 0; i < Inputs.Count; i++)
+        {
+            var input = Inputs[i];
+            var values = new float[input.Shape.ElementCount];
+            for (int j = 0; j < values.Length; j++) values[j] = input.Mean + input.Std * Normal(random);
+            tensors[i] = backend.FromHost(values, input.Shape, input.DType);
+        }
+        return tensors;
+    }
+
+    public override string ToString() => Id;
+
+    private static float Normal(Random random)
+    {
+        double u = 1.0 - random.NextDouble(), v = random.NextDouble();
+        return (float)(Math.Sqrt(-2.0 * Math.Log(u)) * Math.Cos(2.0 * Math.PI * v));
+    }
+}
