@@ -7,6 +7,7 @@ using Diffuser.Kernels.Embedding;
 using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Norm;
 using Diffuser.Kernels.Resample;
+using Diffuser.Kernels.Sampler;
 using Diffuser.Tensors;
 using ILGPU;
 using ILGPU.Runtime;
@@ -32,6 +33,7 @@ public sealed partial class IlgpuBackend : Backend
     private readonly Lazy<ResampleLauncher> _resample;
     private readonly Lazy<EmbeddingLauncher> _embedding;
     private readonly Lazy<ConvertLauncher> _convert;
+    private readonly Lazy<SamplerLauncher> _sampler;
     private MemoryBuffer1D<int, Stride1D.Dense>? _ids;
 
     internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device)
@@ -48,6 +50,7 @@ public sealed partial class IlgpuBackend : Backend
         _resample = new(() => new ResampleLauncher(accelerator));
         _embedding = new(() => new EmbeddingLauncher(accelerator));
         _convert = new(() => new ConvertLauncher(accelerator));
+        _sampler = new(() => new SamplerLauncher(accelerator));
     }
 
     public override string Name { get; }
