@@ -31,7 +31,7 @@ internal sealed class ContentHash : IDisposable
     public void Restart()
     {
         if (_hash is null) return;
-        _hash.GetCurrentHash();  // getting the hash resets the state
+        _hash.GetHashAndReset();
         if (_hash.AlgorithmName == HashAlgorithmName.SHA1) _hash.AppendData(Encoding.ASCII.GetBytes($"blob {_size}\0"));
     }
 

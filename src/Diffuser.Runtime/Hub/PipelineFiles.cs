@@ -86,7 +86,7 @@ public static partial class PipelineFiles
         var names = available.Where(p => RepoPath.FolderOf(p) == folder).Select(RepoPath.NameOf).ToList();
         if (names.Count == 0)
         {
-            problems.Add($"{label}: the folder is missing");
+            problems.Add($"{label}: the folder is missing or empty");
             return;
         }
         foreach (string required in RequiredFiles(kind, names).Where(r => !names.Contains(r)))
