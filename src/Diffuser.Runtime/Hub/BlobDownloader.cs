@@ -24,22 +24,24 @@ internal sealed class BlobDownloader(HubApi api, HubSettings settings)
 
         string incomplete = cache.IncompletePath(file.Etag);
         using var hash = new ContentHash(file.Etag, file.Size);
-        long length;
-        await using (var stream = new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
+        try
         {
-            await FetchWithRetriesAsync(stream, hash, repoPath, file, progress, cancellation);
-            length = stream.Length;
+            long length;
+            await using (var stream = new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
+            {
+                await FetchWithRetriesAsync(stream, hash, repoPath, file, progress, cancellation);
+                length = stream.Length;
+            }
+            if (file.Size >= 0 && length != file.Size)
+                throw new BadContentException($"{repoPath} has {length} bytes but the hub announced {file.Size}");
+            if (hash.Mismatch() is { } actual)
+                throw new BadContentException($"{repoPath} failed its {hash.Algorithm} check: the hub's etag is {file.Etag}, the downloaded bytes hash to {actual}");
         }
-        if (file.Size >= 0 && length != file.Size)
+        catch (BadContentException e)
         {
+            // Bytes that contradict the hub's headers are useless for resuming.
             File.Delete(incomplete);
-            throw new DiffuserException($"{cache.Id.RepoId}: {repoPath} has {length} bytes but the hub announced {file.Size}; the partial file was deleted.");
-        }
-        if (hash.Mismatch() is { } actual)
-        {
-            File.Delete(incomplete);
-            throw new DiffuserException($"{cache.Id.RepoId}: {repoPath} failed its {hash.Algorithm} check: the hub's etag is {file.Etag}, " +
-                $"the downloaded bytes hash to {actual}. The file was deleted; run again to download it afresh.");
+            throw new DiffuserException($"{cache.Id.RepoId}: {e.Message}. The partial file was deleted; run again to download it afresh.", e);
         }
         File.Move(incomplete, blob, overwrite: true);
     }
@@ -79,6 +81,8 @@ internal sealed class BlobDownloader(HubApi api, HubSettings settings)
         using var response = await api.GetBytesAsync(file.Location, done, repoPath, cancellation);
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
+            if (response.Content.Headers.ContentRange?.Length is { } length && file.Size >= 0 && length != file.Size)
+                throw new BadContentException($"{repoPath} has {length} bytes on the server but the hub announced {file.Size}");
             Truncate(stream);
             throw new IOException($"the server could not resume at byte {done}; starting over");
         }
@@ -103,10 +107,7 @@ internal sealed class BlobDownloader(HubApi api, HubSettings settings)
             hash.Append(buffer.AsSpan(0, read));
             done += read;
             if (file.Size >= 0 && done > file.Size)
-            {
-                Truncate(stream);
-                throw new IOException($"the server sent more than the announced {file.Size} bytes");
-            }
+                throw new BadContentException($"{repoPath} is longer than the {file.Size} bytes the hub announced");
             if (done - reported >= ProgressStep) progress(reported = done);
         }
         await stream.FlushAsync(cancellation);
@@ -127,4 +128,7 @@ internal sealed class BlobDownloader(HubApi api, HubSettings settings)
         OperationCanceledException => !cancellation.IsCancellationRequested,
         _ => false,
     };
+
+    /// <summary>Downloaded bytes that contradict the hub's size or hash: not retried, and the partial file is deleted.</summary>
+    private sealed class BadContentException(string message) : Exception(message);
 }

@@ -36,9 +36,13 @@ public sealed class ModelResolver : IDisposable
     /// <summary>An HttpClient configured as the resolver needs it (no automatic redirects, no decompression).</summary>
     public static HttpClient HubApiClient() => HubApi.CreateHttpClient();
 
-    /// <summary>The synchronous form of <see cref="ResolveAsync"/>, for command handlers.</summary>
+    /// <summary>
+    /// The synchronous form of <see cref="ResolveAsync"/>, for command handlers. It runs on the thread pool, so a
+    /// caller's synchronisation context (a UI thread) cannot deadlock it.
+    /// </summary>
     public ResolvedModel Resolve(string model, ModelFileOptions? options = null, IProgress<DownloadProgress>? progress = null,
-        CancellationToken cancellation = default) => ResolveAsync(model, options, progress, cancellation).GetAwaiter().GetResult();
+        CancellationToken cancellation = default) =>
+        Task.Run(() => ResolveAsync(model, options, progress, cancellation), CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Resolves <paramref name="model"/> (a folder path or a hub id) to a folder holding what a pipeline loads.</summary>
     public async Task<ResolvedModel> ResolveAsync(string model, ModelFileOptions? options = null, IProgress<DownloadProgress>? progress = null,

@@ -16,7 +16,7 @@ public sealed record HubRequest(string Method, string Path, string? Range, strin
 /// /{repo}/resolve/{rev}/{path}</c> with the hub's headers (regular files: 200 with the git blob id as ETag; LFS
 /// files, the .safetensors: 302 to an absolute <c>/cdn/{sha256}</c> address with <c>X-Linked-Etag</c> and
 /// <c>X-Linked-Size</c>), Range requests, and failure injection: a connection dropped part-way through a file, a
-/// wrong sha256 advertised for a file, a required token.
+/// wrong sha256 or size advertised for a file, a required token.
 /// </summary>
 public sealed class FakeHubServer : IDisposable
 {
@@ -26,6 +26,7 @@ public sealed class FakeHubServer : IDisposable
     private readonly Dictionary<string, byte[]> _files;
     private readonly ConcurrentDictionary<string, long> _drops = new();
     private readonly ConcurrentDictionary<string, bool> _wrongSha = new();
+    private readonly ConcurrentDictionary<string, long> _sizes = new();
 
     public FakeHubServer(string repoId, IReadOnlyDictionary<string, byte[]> files, string? requiredToken = null)
     {
@@ -58,6 +59,9 @@ public sealed class FakeHubServer : IDisposable
 
     /// <summary>Advertises a sha256 for <paramref name="path"/> that its content does not have.</summary>
     public void AdvertiseWrongSha(string path) => _wrongSha[path] = true;
+
+    /// <summary>Advertises <paramref name="size"/> as the X-Linked-Size of the LFS file <paramref name="path"/>.</summary>
+    public void AdvertiseSize(string path, long size) => _sizes[path] = size;
 
     private async Task AcceptLoop()
     {
@@ -117,7 +121,7 @@ public sealed class FakeHubServer : IDisposable
             if (IsLfs(path))
             {
                 string sha = _wrongSha.ContainsKey(path) ? Convert.ToHexStringLower(SHA256.HashData("wrong"u8)) : EtagOf(path, content);
-                common.AddRange([("X-Linked-Etag", $"\"{sha}\""), ("X-Linked-Size", content.Length.ToString()), ("ETag", "\"pointer-etag\""),
+                common.AddRange([("X-Linked-Etag", $"\"{sha}\""), ("X-Linked-Size", _sizes.GetValueOrDefault(path, content.Length).ToString()), ("ETag", "\"pointer-etag\""),
                     ("Location", $"{Endpoint.AbsoluteUri.TrimEnd('/')}/cdn/{path}")]);
                 await RespondAsync(stream, method, 302, "Found", common, ReadOnlyMemory<byte>.Empty);
             }

@@ -145,6 +145,23 @@ public sealed class ModelDownloadTests(FakeHubRepository repository) : IClassFix
         Assert.False(File.Exists(Path.Combine(RepoRoot, "refs", "main")));
     }
 
+    [Theory]
+    [InlineData(+10, "bytes on the server but the hub announced")]
+    [InlineData(-10, "is longer than the")]
+    public void SizeDifferentFromTheAnnouncedOneIsAnErrorAndLeavesNoFile(int difference, string message)
+    {
+        using var server = repository.Serve();
+        int size = repository.Files[FakeHubRepository.VaeWeights].Length;
+        server.AdvertiseSize(FakeHubRepository.VaeWeights, size + difference);
+        var e = Assert.Throws<DiffuserException>(() => Resolve(Settings(server)));
+        Assert.Contains(FakeHubRepository.VaeWeights, e.Message);
+        Assert.Contains(message, e.Message);
+        Assert.Contains((size + difference).ToString(), e.Message);
+
+        Assert.False(File.Exists(Path.Combine(RepoRoot, "snapshots", server.Commit, FakeHubRepository.VaeWeights)));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(RepoRoot, "blobs"), "*.incomplete"));
+    }
+
     [Fact]
     public void CancellationLeavesNoHalfWrittenFileInTheSnapshot()
     {
