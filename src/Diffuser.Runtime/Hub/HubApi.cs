@@ -42,14 +42,17 @@ internal sealed partial class HubApi(HttpClient http, HubSettings settings)
 
     private string Endpoint => settings.Endpoint.AbsoluteUri.TrimEnd('/');
 
-    public async Task<HubRevision> GetRevisionAsync(HubModelId id, CancellationToken cancellation)
+    public Task<HubRevision> GetRevisionAsync(HubModelId id, CancellationToken cancellation)
     {
         var uri = new Uri($"{Endpoint}/api/models/{id.RepoId}/revision/{Uri.EscapeDataString(id.Revision)}");
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        timeout.CancelAfter(settings.StallTimeout);
-        using var response = await SendAsync(HttpMethod.Get, uri, 0, followAbsolute: true, timeout.Token);
+        return WithStallTimeout(uri, token => RequestRevisionAsync(id, uri, token), cancellation);
+    }
+
+    private async Task<HubRevision> RequestRevisionAsync(HubModelId id, Uri uri, CancellationToken cancellation)
+    {
+        using var response = await SendAsync(HttpMethod.Get, uri, 0, followAbsolute: true, cancellation);
         EnsureSuccess(response, id, $"revision '{id.Revision}'");
-        var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellation);
         try
         {
             using var json = JsonDocument.Parse(body);
@@ -71,14 +74,17 @@ internal sealed partial class HubApi(HttpClient http, HubSettings settings)
         }
     }
 
-    public async Task<HubFileMetadata> GetFileMetadataAsync(HubModelId id, string commit, string repoPath, CancellationToken cancellation)
+    public Task<HubFileMetadata> GetFileMetadataAsync(HubModelId id, string commit, string repoPath, CancellationToken cancellation)
     {
         string escaped = string.Join('/', repoPath.Split('/').Select(Uri.EscapeDataString));
         var uri = new Uri($"{Endpoint}/{id.RepoId}/resolve/{commit}/{escaped}");
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        timeout.CancelAfter(settings.StallTimeout);
+        return WithStallTimeout(uri, token => RequestFileMetadataAsync(id, repoPath, uri, token), cancellation);
+    }
+
+    private async Task<HubFileMetadata> RequestFileMetadataAsync(HubModelId id, string repoPath, Uri uri, CancellationToken cancellation)
+    {
         // Relative redirects (a renamed repository) are followed; the absolute one to the CDN carries the headers.
-        using var response = await SendAsync(HttpMethod.Head, uri, 0, followAbsolute: false, timeout.Token);
+        using var response = await SendAsync(HttpMethod.Head, uri, 0, followAbsolute: false, cancellation);
         bool redirect = (int)response.StatusCode is >= 300 and < 400;
         if (!redirect) EnsureSuccess(response, id, repoPath);
         string? etag = Header(response, "X-Linked-Etag") ?? Header(response, "ETag");
@@ -91,8 +97,14 @@ internal sealed partial class HubApi(HttpClient http, HubSettings settings)
         return new HubFileMetadata(etag, size, location);
     }
 
-    /// <summary>GET the bytes at <paramref name="location"/> from byte <paramref name="from"/> on (a Range request when &gt; 0).</summary>
-    public async Task<HttpResponseMessage> GetBytesAsync(Uri location, long from, string what, CancellationToken cancellation)
+    /// <summary>
+    /// GET the bytes at <paramref name="location"/> from byte <paramref name="from"/> on (a Range request when &gt; 0);
+    /// returns once the headers are in (the caller reads the body with its own stall timeout).
+    /// </summary>
+    public Task<HttpResponseMessage> GetBytesAsync(Uri location, long from, string what, CancellationToken cancellation) =>
+        WithStallTimeout(location, token => RequestBytesAsync(location, from, what, token), cancellation);
+
+    private async Task<HttpResponseMessage> RequestBytesAsync(Uri location, long from, string what, CancellationToken cancellation)
     {
         var response = await SendAsync(HttpMethod.Get, location, from, followAbsolute: true, cancellation);
         if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable) return response;
@@ -101,6 +113,25 @@ internal sealed partial class HubApi(HttpClient http, HubSettings settings)
             if ((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests)
                 throw new HttpRequestException($"{location} answered {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
             throw new DiffuserException($"Downloading {what} from {location} failed: {(int)response.StatusCode} {response.ReasonPhrase}.");
+        }
+    }
+
+    /// <summary>
+    /// Runs a call under <see cref="HubSettings.StallTimeout"/>; running out of time becomes an
+    /// <see cref="HttpRequestException"/> (retried or reported like a lost connection), while the caller's own
+    /// cancellation stays an <see cref="OperationCanceledException"/>.
+    /// </summary>
+    private async Task<T> WithStallTimeout<T>(Uri uri, Func<CancellationToken, Task<T>> call, CancellationToken cancellation)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(settings.StallTimeout);
+        try
+        {
+            return await call(timeout.Token);
+        }
+        catch (OperationCanceledException e) when (!cancellation.IsCancellationRequested)
+        {
+            throw new HttpRequestException($"{uri} did not answer within {settings.StallTimeout.TotalSeconds:0.#} s", e);
         }
     }
 

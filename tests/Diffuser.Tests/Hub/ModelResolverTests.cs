@@ -136,6 +136,25 @@ public sealed class ModelResolverTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_temp.File("hf-cache"), "models--some-org--missing-model", "snapshots")));
     }
 
+    [Fact]
+    public void SilentEndpointTimesOutWithTheSameAdvice()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);  // connections wait in the backlog, never answered
+        listener.Start();
+        try
+        {
+            var endpoint = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}");
+            using var resolver = new ModelResolver(Settings(endpoint) with { StallTimeout = TimeSpan.FromMilliseconds(300) });
+            var e = Assert.Throws<DiffuserException>(() => resolver.Resolve("some-org/missing-model"));
+            Assert.Contains("did not answer within 0.3 s", e.Message);
+            Assert.Contains("local diffusers folder", e.Message);
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
     [Theory]
     [InlineData("./no/such/folder")]
     [InlineData("/no/such/folder")]
