@@ -81,7 +81,7 @@ public static partial class DiffusersFolder
     }
 
     /// <summary>"fp16" for <c>model.fp16.safetensors</c> or <c>model.fp16-00001-of-00002.safetensors</c>; null for <c>model.safetensors</c>.</summary>
-    private static string? VariantOf(string path)
+    internal static string? VariantOf(string path)
     {
         string name = ShardSuffix().Replace(Path.GetFileNameWithoutExtension(path), "");
         int dot = name.IndexOf('.');
