@@ -12,6 +12,7 @@ public static class DiffuserCli
     private static IEnumerable<Command> Commands(CliContext context) =>
     [
         new InspectCommand(context),
+        new BenchCommand(context),
     ];
 
     /// <summary>The product version: the informational version of this assembly (version + source revision).</summary>

@@ -7,5 +7,10 @@ namespace Diffuser.Kernels.Attention;
 public readonly record struct AttentionShape(int Batch, int Heads, int QueryLength, int KeyLength, int HeadDim, float Scale, int Causal)
 {
     public int Width => Heads * HeadDim;
-    public long Flops => 4L * Batch * Heads * QueryLength * KeyLength * HeadDim;
+    /// <summary>Query–key pairs per head that take part: all of them, or those on or before the diagonal when causal.</summary>
+    public long VisiblePairs => Causal != 0
+        ? Math.Max((long)QueryLength * KeyLength - (long)QueryLength * (QueryLength - 1) / 2, 0)
+        : (long)QueryLength * KeyLength;
+    /// <summary>q·kᵀ and p·v: 2·D multiply-adds per visible pair (softmax not counted).</summary>
+    public long Flops => 4L * Batch * Heads * VisiblePairs * HeadDim;
 }

@@ -6,7 +6,13 @@ public readonly record struct GroupNormShape(int N, int C, int Spatial, int Grou
     public int ChannelsPerGroup => C / Groups;
     /// <summary>Elements normalised together: channels per group × spatial size.</summary>
     public int GroupLength => ChannelsPerGroup * Spatial;
+    /// <summary>Nominal arithmetic: 8 per element (statistics, normalisation and the affine; SiLU not counted).</summary>
+    public long Flops => 8L * N * C * Spatial;
 }
 
 /// <summary>Layer norm over the last dimension of x [Rows, Features].</summary>
-public readonly record struct LayerNormShape(int Rows, int Features, float Epsilon);
+public readonly record struct LayerNormShape(int Rows, int Features, float Epsilon)
+{
+    /// <summary>Nominal arithmetic: 8 per element, as for <see cref="GroupNormShape.Flops"/>.</summary>
+    public long Flops => 8L * Rows * Features;
+}

@@ -22,7 +22,7 @@ public abstract partial class Backend
         var s = new AttentionShape(q.Shape[0], heads, q.Shape[1], k.Shape[1], headDim,
             scale ?? 1f / MathF.Sqrt(headDim), causal ? 1 : 0);
         var y = Allocate(q.Shape);
-        AttentionCore(q, k, v, y, s);
+        using (Profile("attention", s.Flops, y, q, k, v)) AttentionCore(q, k, v, y, s);
         return y;
     }
 

@@ -22,7 +22,7 @@ public abstract partial class Backend
         if (bias is not null) { RequireF32(bias); RequireShape("Conv2d bias", bias, s.K); }
         if (residual is not null) { RequireF32(residual); RequireShape("Conv2d residual", residual, s.N, s.K, s.OH, s.OW); }
         var y = Allocate(new TensorShape(s.N, s.K, s.OH, s.OW));
-        Conv2dCore(x, weight, bias, residual, y, s);
+        using (Profile("conv2d", s.Flops, y, x, weight, bias, residual)) Conv2dCore(x, weight, bias, residual, y, s);
         return y;
     }
 

@@ -9,7 +9,7 @@ public abstract partial class Backend
     {
         RequireOwn(x);
         var y = Allocate(x.Shape, dtype);
-        ConvertCore(x, y);
+        using (Profile("convert", 0, y, x)) ConvertCore(x, y);
         return y;
     }
 

@@ -10,7 +10,7 @@ public abstract partial class Backend
     {
         RequireF32(x);
         var y = Allocate(x.Shape);
-        ActivateCore(x, y, activation.ToKind());
+        using (Profile("activation", x.Length, y, x)) ActivateCore(x, y, activation.ToKind());
         return y;
     }
 
@@ -23,7 +23,7 @@ public abstract partial class Backend
         RequireF32(a, b);
         if (!a.Shape.Equals(b.Shape)) throw Shape(op.ToString(), $"shapes differ: {a.Shape} and {b.Shape}");
         var y = Allocate(a.Shape);
-        BinaryCore(a, b, y, op);
+        using (Profile(op.ToString().ToLowerInvariant(), a.Length, y, a, b)) BinaryCore(a, b, y, op);
         return y;
     }
 
@@ -32,7 +32,7 @@ public abstract partial class Backend
     {
         RequireF32(x);
         var y = Allocate(x.Shape);
-        AffineCore(x, y, scale, shift, min, max);
+        using (Profile("affine", 2 * x.Length, y, x)) AffineCore(x, y, scale, shift, min, max);
         return y;
     }
 
@@ -46,7 +46,7 @@ public abstract partial class Backend
         if (perSample) RequireShape("AddChannelBias bias", bias, n, c);
         else RequireShape("AddChannelBias bias", bias, c);
         var y = Allocate(x.Shape);
-        AddChannelBiasCore(x, bias, y, c, (int)x.Shape.Product(2, x.Rank), perSample ? c : 0);
+        using (Profile("channel_bias", x.Length, y, x, bias)) AddChannelBiasCore(x, bias, y, c, (int)x.Shape.Product(2, x.Rank), perSample ? c : 0);
         return y;
     }
 
@@ -56,7 +56,7 @@ public abstract partial class Backend
         RequireF32(x);
         if (x.Rank == 0 || x.Shape[-1] % 2 != 0) throw Shape("Geglu", $"last dimension of {x.Shape} must be even");
         var y = Allocate(x.Shape.WithDim(-1, x.Shape[-1] / 2));
-        GegluCore(x, y, x.Shape[-1] / 2);
+        using (Profile("geglu", y.Length, y, x)) GegluCore(x, y, x.Shape[-1] / 2);
         return y;
     }
 
@@ -69,7 +69,7 @@ public abstract partial class Backend
             if (i != axis && a.Shape[i] != b.Shape[i]) throw Shape("Concat", $"{a.Shape} and {b.Shape} differ outside axis {axis}");
         var y = Allocate(a.Shape.WithDim(axis, a.Shape[axis] + b.Shape[axis]));
         int outer = (int)a.Shape.Product(0, axis);
-        ConcatCore(a, b, y, outer, (int)(a.Length / Math.Max(outer, 1)), (int)(b.Length / Math.Max(outer, 1)));
+        using (Profile("concat", 0, y, a, b)) ConcatCore(a, b, y, outer, (int)(a.Length / Math.Max(outer, 1)), (int)(b.Length / Math.Max(outer, 1)));
         return y;
     }
 
@@ -81,7 +81,7 @@ public abstract partial class Backend
             throw Shape("Narrow", $"[{start}, {start + length}) is outside axis {axis} of {x.Shape}");
         var y = Allocate(x.Shape.WithDim(axis, length));
         int inner = (int)x.Shape.Product(axis + 1, x.Rank);
-        NarrowCore(x, y, (int)x.Shape.Product(0, axis), x.Shape[axis] * inner, start * inner, length * inner);
+        using (Profile("narrow", 0, 2 * y.Length * sizeof(float), y.Shape)) NarrowCore(x, y, (int)x.Shape.Product(0, axis), x.Shape[axis] * inner, start * inner, length * inner);
         return y;
     }
 
@@ -91,7 +91,7 @@ public abstract partial class Backend
         RequireF32(x);
         if (x.Rank != 3) throw Shape("Transpose", $"input must be [B, M, N], got {x.Shape}");
         var y = Allocate(new TensorShape(x.Shape[0], x.Shape[2], x.Shape[1]));
-        TransposeCore(x, y, x.Shape[0], x.Shape[1], x.Shape[2]);
+        using (Profile("transpose", 0, y, x)) TransposeCore(x, y, x.Shape[0], x.Shape[1], x.Shape[2]);
         return y;
     }
 

@@ -10,7 +10,7 @@ public abstract partial class Backend
     {
         if (dim < 2) throw Shape("TimestepEmbedding", $"dimension must be ≥ 2, got {dim}");
         var y = Allocate(new TensorShape(timesteps.Length, dim));
-        TimestepEmbeddingCore(timesteps, y, dim, flipSinToCos, downscaleFreqShift, scale, maxPeriod);
+        using (Profile("timestep_embedding", y.Length, y)) TimestepEmbeddingCore(timesteps, y, dim, flipSinToCos, downscaleFreqShift, scale, maxPeriod);
         return y;
     }
 
@@ -30,7 +30,8 @@ public abstract partial class Backend
                 throw Shape("TokenEmbedding", $"positions {positions.Shape} cannot cover {length} tokens of width {hidden}");
         }
         var y = Allocate(new TensorShape(batch, length, hidden));
-        TokenEmbeddingCore(ids, table, positions, y, length, hidden);
+        // Traffic: the gathered table rows and the position rows read, the output written (not the whole table).
+        using (Profile("token_embedding", y.Length, (positions is null ? 2 : 3) * y.Length * sizeof(float), y.Shape)) TokenEmbeddingCore(ids, table, positions, y, length, hidden);
         return y;
     }
 

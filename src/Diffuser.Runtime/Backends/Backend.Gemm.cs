@@ -27,7 +27,7 @@ public abstract partial class Backend
         var shape = new GemmShape(batch, m, n, k, transA ? 1 : 0, transB ? 1 : 0,
             (long)m * k, b.Rank == 3 ? (long)n * k : 0, alpha, bias is null ? 0 : 1, activation.ToKind());
         var c = Allocate(new TensorShape(batch, m, n));
-        GemmCore(a, b, bias, c, shape);
+        using (Profile("gemm", shape.Flops, c, a, b, bias)) GemmCore(a, b, bias, c, shape);
         return c;
     }
 

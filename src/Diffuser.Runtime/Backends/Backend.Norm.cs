@@ -16,7 +16,7 @@ public abstract partial class Backend
         RequireShape("GroupNorm beta", beta, c);
         var s = new GroupNormShape(x.Shape[0], c, (int)x.Shape.Product(2, x.Rank), groups, epsilon, silu ? 1 : 0);
         var y = Allocate(x.Shape);
-        GroupNormCore(x, gamma, beta, y, s);
+        using (Profile("group_norm", s.Flops, y, x, gamma, beta)) GroupNormCore(x, gamma, beta, y, s);
         return y;
     }
 
@@ -29,7 +29,8 @@ public abstract partial class Backend
         RequireShape("LayerNorm gamma", gamma, features);
         RequireShape("LayerNorm beta", beta, features);
         var y = Allocate(x.Shape);
-        LayerNormCore(x, gamma, beta, y, new LayerNormShape((int)(x.Length / features), features, epsilon));
+        var s = new LayerNormShape((int)(x.Length / features), features, epsilon);
+        using (Profile("layer_norm", s.Flops, y, x, gamma, beta)) LayerNormCore(x, gamma, beta, y, s);
         return y;
     }
 

@@ -11,7 +11,7 @@ public abstract partial class Backend
         if (x.Rank != 4) throw Shape("UpsampleNearest", $"input must be [N, C, H, W], got {x.Shape}");
         if (outHeight < 1 || outWidth < 1) throw Shape("UpsampleNearest", $"output size {outHeight}×{outWidth} is empty");
         var y = Allocate(new TensorShape(x.Shape[0], x.Shape[1], outHeight, outWidth));
-        UpsampleNearestCore(x, y, x.Shape[0] * x.Shape[1], x.Shape[2], x.Shape[3], outHeight, outWidth);
+        using (Profile("upsample", 0, y, x)) UpsampleNearestCore(x, y, x.Shape[0] * x.Shape[1], x.Shape[2], x.Shape[3], outHeight, outWidth);
         return y;
     }
 
@@ -21,7 +21,7 @@ public abstract partial class Backend
         RequireF32(x);
         if (x.Rank != 4 || x.Shape[2] < 2 || x.Shape[3] < 2) throw Shape("AvgPool2x2", $"input must be [N, C, H≥2, W≥2], got {x.Shape}");
         var y = Allocate(new TensorShape(x.Shape[0], x.Shape[1], x.Shape[2] / 2, x.Shape[3] / 2));
-        AvgPool2x2Core(x, y, x.Shape[0] * x.Shape[1], x.Shape[2], x.Shape[3]);
+        using (Profile("avg_pool", x.Length, y, x)) AvgPool2x2Core(x, y, x.Shape[0] * x.Shape[1], x.Shape[2], x.Shape[3]);
         return y;
     }
 

@@ -29,7 +29,10 @@ public abstract partial class Backend
         var shape = new SamplerStepShape((int)sample.Length, modelOutput is not null, guided, history.Count, noise is not null, outputCount);
         var outputs = new Tensor[outputCount];
         for (int k = 0; k < outputCount; k++) outputs[k] = Allocate(sample.Shape);
-        SamplerStepCore(sample, modelOutput, history, noise, outputs, shape, coefficients);
+        // Each output is a linear combination of every input tensor: a multiply and an add per input and element.
+        int reads = 1 + (modelOutput is null ? 0 : guided ? 2 : 1) + history.Count + (noise is null ? 0 : 1);
+        long bytes = (reads + outputCount) * outputs[0].Length * sizeof(float);
+        using (Profile("sampler_step", 2L * reads * outputCount * sample.Length, bytes, outputs[0].Shape)) SamplerStepCore(sample, modelOutput, history, noise, outputs, shape, coefficients);
         return outputs;
     }
 
@@ -41,7 +44,7 @@ public abstract partial class Backend
     {
         if (shape.ElementCount > int.MaxValue) throw Shape("NormalNoise", $"{shape} has more than 2³¹ elements");
         var y = Allocate(shape);
-        NormalNoiseCore(y, seed, draw);
+        using (Profile("normal_noise", y.Length, y)) NormalNoiseCore(y, seed, draw);
         return y;
     }
 

@@ -44,7 +44,7 @@ public abstract partial class Backend : IDisposable
     {
         RequireLength(values.Length, shape);
         var t = Allocate(shape, dtype);
-        UploadCore(values, t);
+        using (Profile("upload", 0, t)) UploadCore(values, t);
         return t;
     }
 
@@ -53,7 +53,7 @@ public abstract partial class Backend : IDisposable
     {
         RequireLength(values.Length, shape);
         var t = Allocate(shape, dtype);
-        UploadCore(values, t);
+        using (Profile("upload", 0, t)) UploadCore(values, t);
         return t;
     }
 
@@ -62,7 +62,7 @@ public abstract partial class Backend : IDisposable
     {
         RequireOwn(destination);
         RequireLength(values.Length, destination.Shape);
-        UploadCore(values, destination);
+        using (Profile("upload", 0, destination)) UploadCore(values, destination);
     }
 
     /// <summary>Copies a tensor to host memory as fp32.</summary>
@@ -71,7 +71,7 @@ public abstract partial class Backend : IDisposable
         RequireOwn(source);
         if (destination.Length != source.Length)
             throw new DiffuserException($"Host span of {destination.Length} elements cannot receive tensor {source.Shape}.");
-        DownloadCore(source, destination);
+        using (Profile("download", 0, source)) DownloadCore(source, destination);
     }
 
     internal void Release(DeviceBuffer buffer) => _pool.Return(buffer);

@@ -10,9 +10,11 @@ public sealed record OpInput(TensorShape Shape, DType DType = DType.F32, float M
 /// One op at one set of shapes, runnable on any backend: tests compare backends on it, benchmarks time it.
 /// <see cref="Flops"/> and <see cref="Bytes"/> (minimum traffic: inputs read once, output written once) turn a time
 /// into TFLOP/s and GB/s. Results must agree within |a − r| ≤ <see cref="Atol"/> + <see cref="Rtol"/>·|r|.
+/// <see cref="Args"/> names the op's parameters besides its inputs (stride, heads, activation...) so that other tools
+/// (the PyTorch benchmark) can run the very same case from its JSON export.
 /// </summary>
 public sealed record OpCase(string Family, string Name, IReadOnlyList<OpInput> Inputs, Func<Backend, IReadOnlyList<Tensor>, Tensor> Run,
-    long Flops, long Bytes, double Atol, double Rtol)
+    long Flops, long Bytes, double Atol, double Rtol, IReadOnlyDictionary<string, object>? Args = null)
 {
     /// <summary>family/name, as tests and benchmarks print it.</summary>
     public string Id => $"{Family}/{Name}";

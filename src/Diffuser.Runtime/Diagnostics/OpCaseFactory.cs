@@ -1,9 +1,16 @@
 using Diffuser.Backends;
+using Diffuser.Kernels.Attention;
+using Diffuser.Kernels.Conv;
+using Diffuser.Kernels.Gemm;
+using Diffuser.Kernels.Norm;
 using Diffuser.Tensors;
 
 namespace Diffuser.Diagnostics;
 
-/// <summary>Builds <see cref="OpCase"/>s per op family: shapes, the call, FLOPs and bytes moved.</summary>
+/// <summary>
+/// Builds <see cref="OpCase"/>s per op family: shapes, the call, FLOPs (from the kernels' shape structs, as the
+/// backend's profiler counts them), bytes moved and the op's parameters.
+/// </summary>
 public static class OpCaseFactory
 {
     private const long F = sizeof(float);
@@ -15,6 +22,10 @@ public static class OpCaseFactory
     /// <summary>A norm's gamma: near 1, as trained models have it.</summary>
     private static OpInput Gain(int features) => new(S(features), Mean: 1f, Std: 0.1f);
 
+    private static Dictionary<string, object> A(params (string Key, object Value)[] args) => args.ToDictionary(a => a.Key, a => a.Value);
+
+    private static string Lower(Activation a) => a.ToString().ToLowerInvariant();
+
     public static OpCase Gemm(string name, int batch, int m, int n, int k, bool transA = false, bool transB = false, bool sharedB = false,
         bool bias = false, Activation activation = Activation.None, float alpha = 1f, double tol = 1e-5)
     {
@@ -22,100 +33,109 @@ public static class OpCaseFactory
         inputs.Add(sharedB ? In(transB ? n : k, transB ? k : n) : In(batch, transB ? n : k, transB ? k : n));
         if (bias) inputs.Add(In(n));
         long bBatch = sharedB ? 1 : batch;
+        var shape = new GemmShape(batch, m, n, k, transA ? 1 : 0, transB ? 1 : 0, 0, 0, alpha, bias ? 1 : 0, activation.ToKind());
         return new("gemm", name, inputs,
             (be, t) => be.Gemm(t[0], t[1], transA, transB, alpha, bias ? t[2] : null, activation),
-            2L * batch * m * n * k, F * ((long)batch * m * k + bBatch * n * k + (long)batch * m * n), tol, tol);
+            shape.Flops, F * ((long)batch * m * k + bBatch * n * k + (long)batch * m * n), tol, tol,
+            A(("trans_a", transA), ("trans_b", transB), ("alpha", alpha), ("bias", bias), ("activation", Lower(activation))));
     }
 
     public static OpCase Conv2d(string name, int n, int c, int h, int w, int k, int r, int stride, Padding2d pad, bool bias = true,
         bool residual = false, double tol = 1e-5)
     {
-        int oh = (h + pad.Top + pad.Bottom - r) / stride + 1, ow = (w + pad.Left + pad.Right - r) / stride + 1;
+        var shape = Conv2dShape.Create(n, c, h, w, k, r, r, stride, pad.Top, pad.Left, pad.Bottom, pad.Right, bias, residual);
         var inputs = new List<OpInput> { In(n, c, h, w), new(S(k, c, r, r), Std: 1f / MathF.Sqrt(c * r * r)) };
         if (bias) inputs.Add(In(k));
-        if (residual) inputs.Add(In(n, k, oh, ow));
-        long output = (long)n * k * oh * ow;
+        if (residual) inputs.Add(In(n, k, shape.OH, shape.OW));
         return new("conv2d", name, inputs,
             (be, t) => be.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad, residual ? t[^1] : null),
-            2L * output * c * r * r, F * ((long)n * c * h * w + (long)k * c * r * r + output * (residual ? 2 : 1)), tol, tol);
+            shape.Flops, F * ((long)n * c * h * w + (long)k * c * r * r + shape.OutputLength * (residual ? 2 : 1)), tol, tol,
+            A(("stride", stride), ("padding", new[] { pad.Top, pad.Left, pad.Bottom, pad.Right }), ("bias", bias), ("residual", residual)));
     }
 
     public static OpCase GroupNorm(string name, int n, int c, int h, int w, int groups, bool silu, float mean = 0f)
     {
-        long length = (long)n * c * h * w;
+        var shape = new GroupNormShape(n, c, h * w, groups, 1e-5f, silu ? 1 : 0);
         return new("group_norm", name, [new(S(n, c, h, w), Mean: mean), Gain(c), In(c)],
-            (be, t) => be.GroupNorm(t[0], groups, t[1], t[2], 1e-5f, silu), 8 * length, F * 2 * length, 1e-5, 1e-5);
+            (be, t) => be.GroupNorm(t[0], groups, t[1], t[2], 1e-5f, silu), shape.Flops, F * 2 * n * c * h * w, 1e-5, 1e-5,
+            A(("groups", groups), ("silu", silu), ("eps", 1e-5)));
     }
 
     public static OpCase LayerNorm(string name, int rows, int tokens, int features, float mean = 0f)
     {
-        long length = (long)rows * tokens * features;
+        var shape = new LayerNormShape(rows * tokens, features, 1e-5f);
         return new("layer_norm", name, [new(S(rows, tokens, features), Mean: mean), Gain(features), In(features)],
-            (be, t) => be.LayerNorm(t[0], t[1], t[2], 1e-5f), 8 * length, F * 2 * length, 1e-5, 1e-5);
+            (be, t) => be.LayerNorm(t[0], t[1], t[2], 1e-5f), shape.Flops, F * 2 * rows * tokens * features, 1e-5, 1e-5, A(("eps", 1e-5)));
     }
 
     public static OpCase Attention(string name, int batch, int heads, int queries, int keys, int headDim, bool causal = false, double tol = 1e-5)
     {
         int width = heads * headDim;
         long qo = (long)batch * queries * width, kv = (long)batch * keys * width;
-        long visible = causal ? (long)queries * keys - (long)queries * (queries - 1) / 2 : (long)queries * keys;
+        var shape = new AttentionShape(batch, heads, queries, keys, headDim, 1f / MathF.Sqrt(headDim), causal ? 1 : 0);
         return new("attention", name, [In(batch, queries, width), In(batch, keys, width), In(batch, keys, width)],
-            (be, t) => be.Attention(t[0], t[1], t[2], heads, causal: causal), 4L * batch * heads * Math.Max(visible, 0) * headDim,
-            F * (2 * qo + 2 * kv), tol, tol);
+            (be, t) => be.Attention(t[0], t[1], t[2], heads, causal: causal), shape.Flops, F * (2 * qo + 2 * kv), tol, tol,
+            A(("heads", heads), ("causal", causal)));
     }
 
     /// <summary>An element-wise op over one tensor of <paramref name="shape"/> (inputs drawn with std <paramref name="std"/>).</summary>
-    public static OpCase Unary(string family, string name, int[] shape, Func<Backend, Tensor, Tensor> run, double atol = 2e-6, double rtol = 1e-5, float std = 4f)
+    public static OpCase Unary(string family, string name, int[] shape, Func<Backend, Tensor, Tensor> run, double atol = 2e-6, double rtol = 1e-5,
+        float std = 4f, Dictionary<string, object>? args = null)
     {
         long length = S(shape).ElementCount;
-        return new(family, name, [new(S(shape), Std: std)], (be, t) => run(be, t[0]), length, F * 2 * length, atol, rtol);
+        return new(family, name, [new(S(shape), Std: std)], (be, t) => run(be, t[0]), length, F * 2 * length, atol, rtol, args);
     }
 
-    public static OpCase Binary(string name, int[] shape, Func<Backend, Tensor, Tensor, Tensor> run)
+    /// <summary>Activation <paramref name="activation"/> over a tensor of <paramref name="shape"/>.</summary>
+    public static OpCase Activate(string name, int[] shape, Activation activation) =>
+        Unary("activation", name, shape, (b, x) => b.Activate(x, activation), args: A(("activation", Lower(activation))));
+
+    public static OpCase Binary(string name, int[] shape, string op, Func<Backend, Tensor, Tensor, Tensor> run)
     {
         long length = S(shape).ElementCount;
-        return new("binary", name, [In(shape), In(shape)], (be, t) => run(be, t[0], t[1]), length, F * 3 * length, 1e-6, 1e-6);
+        return new("binary", name, [In(shape), In(shape)], (be, t) => run(be, t[0], t[1]), length, F * 3 * length, 1e-6, 1e-6, A(("op", op)));
     }
 
     public static OpCase ChannelBias(string name, int n, int c, int h, int w, bool perSample)
     {
         long length = (long)n * c * h * w;
         return new("channel_bias", name, [In(n, c, h, w), perSample ? In(n, c) : In(c)], (be, t) => be.AddChannelBias(t[0], t[1]),
-            length, F * 2 * length, 1e-6, 1e-6);
+            length, F * 2 * length, 1e-6, 1e-6, A(("per_sample", perSample)));
     }
 
     public static OpCase Concat(string name, int[] a, int[] b, int axis)
     {
         long length = S(a).ElementCount + S(b).ElementCount;
-        return new("concat", name, [In(a), In(b)], (be, t) => be.Concat(t[0], t[1], axis), 0, F * 2 * length, 0, 0);
+        return new("concat", name, [In(a), In(b)], (be, t) => be.Concat(t[0], t[1], axis), 0, F * 2 * length, 0, 0, A(("axis", axis)));
     }
 
     public static OpCase Narrow(string name, int[] shape, int axis, int start, int length)
     {
         long outLength = S(shape).ElementCount / shape[axis] * length;
-        return new("narrow", name, [In(shape)], (be, t) => be.Narrow(t[0], axis, start, length), 0, F * 2 * outLength, 0, 0);
+        return new("narrow", name, [In(shape)], (be, t) => be.Narrow(t[0], axis, start, length), 0, F * 2 * outLength, 0, 0,
+            A(("axis", axis), ("start", start), ("length", length)));
     }
 
     public static OpCase Upsample(string name, int n, int c, int h, int w, int outH, int outW) =>
         new("upsample", name, [In(n, c, h, w)], (be, t) => be.UpsampleNearest(t[0], outH, outW), 0,
-            F * ((long)n * c * h * w + (long)n * c * outH * outW), 0, 0);
+            F * ((long)n * c * h * w + (long)n * c * outH * outW), 0, 0, A(("out_h", outH), ("out_w", outW)));
 
     public static OpCase TimestepEmbedding(string name, float[] timesteps, int dim, bool flip, float shift) =>
         new("timestep_embedding", name, [], (be, _) => be.TimestepEmbedding(timesteps, dim, flip, shift), 0,
-            F * timesteps.Length * dim, 2e-6, 1e-5);
+            F * timesteps.Length * dim, 2e-6, 1e-5, A(("timesteps", timesteps), ("dim", dim), ("flip_sin_to_cos", flip), ("shift", shift)));
 
     public static OpCase TokenEmbedding(string name, int batch, int length, int vocab, int hidden)
     {
         var ids = new int[batch * length];
         for (int i = 0; i < ids.Length; i++) ids[i] = (i * 7919 + 13) % vocab;
         return new("token_embedding", name, [In(vocab, hidden), In(length, hidden)], (be, t) => be.TokenEmbedding(ids, batch, t[0], t[1]),
-            (long)batch * length * hidden, F * 3 * batch * length * hidden, 1e-6, 1e-6);
+            (long)batch * length * hidden, F * 3 * batch * length * hidden, 1e-6, 1e-6, A(("ids", ids), ("batch", batch)));
     }
 
     public static OpCase Convert(string name, int[] shape, DType from, DType to)
     {
         long length = S(shape).ElementCount;
         return new("convert", name, [new(S(shape), from)], (be, t) => be.Convert(t[0], to), 0,
-            length * (from.SizeInBytes() + to.SizeInBytes()), 0, 0);
+            length * (from.SizeInBytes() + to.SizeInBytes()), 0, 0, A(("to", to.ToString().ToLowerInvariant())));
     }
 }

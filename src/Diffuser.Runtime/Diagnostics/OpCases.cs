@@ -45,10 +45,11 @@ public static class OpCases
         Attention("self_b1h2_l40_s50_d80", 1, 2, 40, 50, 80),
         Attention("cross_b1h1_l33_s20_d160", 1, 1, 33, 20, 160),
         .. Activations([3, 5, 7]),
-        Binary("add", [3, 5, 7], (b, x, y) => b.Add(x, y)),
-        Binary("subtract", [3, 5, 7], (b, x, y) => b.Subtract(x, y)),
-        Binary("multiply", [3, 5, 7], (b, x, y) => b.Multiply(x, y)),
-        Unary("affine", "scale_shift_clamp", [3, 5, 7], (b, x) => b.Affine(x, 0.5f, 1f, -2f, 3f), 1e-6, 1e-6),
+        Binary("add", [3, 5, 7], "add", (b, x, y) => b.Add(x, y)),
+        Binary("subtract", [3, 5, 7], "subtract", (b, x, y) => b.Subtract(x, y)),
+        Binary("multiply", [3, 5, 7], "multiply", (b, x, y) => b.Multiply(x, y)),
+        Unary("affine", "scale_shift_clamp", [3, 5, 7], (b, x) => b.Affine(x, 0.5f, 1f, -2f, 3f), 1e-6, 1e-6,
+            args: new() { ["scale"] = 0.5f, ["shift"] = 1f, ["min"] = -2f, ["max"] = 3f }),
         ChannelBias("2x3x5x7", 2, 3, 5, 7, perSample: false),
         ChannelBias("2x3x5x7_per_sample", 2, 3, 5, 7, perSample: true),
         Unary("geglu", "3x5x48", [3, 5, 48], (b, x) => b.Geglu(x)),
@@ -99,8 +100,8 @@ public static class OpCases
         Attention("self_b2h8_l256_d160", 2, 8, 256, 256, 160, tol: 1e-4),
         Attention("self_b2h8_l64_d160", 2, 8, 64, 64, 160, tol: 1e-4),
         Attention("clip_causal_b2h12_l77_d64", 2, 12, 77, 77, 64, causal: true, tol: 1e-4),
-        Unary("activation", "silu_2x320x64x64", [2, 320, 64, 64], (b, x) => b.Activate(x, Activation.Silu)),
-        Binary("add_2x320x64x64", [2, 320, 64, 64], (b, x, y) => b.Add(x, y)),
+        Activate("silu_2x320x64x64", [2, 320, 64, 64], Activation.Silu),
+        Binary("add_2x320x64x64", [2, 320, 64, 64], "add", (b, x, y) => b.Add(x, y)),
         ChannelBias("temb_2x320x64x64", 2, 320, 64, 64, perSample: true),
         Unary("geglu", "2x4096x2560", [2, 4096, 2560], (b, x) => b.Geglu(x)),
         Concat("skip_2x640x32x32+2x320x32x32", [2, 640, 32, 32], [2, 320, 32, 32], 1),
@@ -114,5 +115,5 @@ public static class OpCases
 
     private static IEnumerable<OpCase> Activations(int[] shape) =>
         Enum.GetValues<Activation>().Where(a => a != Activation.None)
-            .Select(a => Unary("activation", a.ToString().ToLowerInvariant(), shape, (b, x) => b.Activate(x, a)));
+            .Select(a => Activate(a.ToString().ToLowerInvariant(), shape, a));
 }

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using Diffuser.Backends;
+using Diffuser.Diagnostics;
+using Diffuser.Models.Unet;
+using Diffuser.Models.Vae;
+using Diffuser.Schedulers;
+using Diffuser.Tensors;
+
+namespace Diffuser.Benchmarks;
+
+/// <summary>What <see cref="GenerationBenchmark.Run"/> measures.</summary>
+public sealed record GenerationBenchmarkOptions
+{
+    /// <summary>A diffusers pipeline folder (configs with weights-manifest.json files, or real weights).</summary>
+    public required string ModelFolder { get; init; }
+    public string Device { get; init; } = "auto";
+    /// <summary>Storage of the weights; fp16 needs a backend whose ops accept fp16 tensors.</summary>
+    public DType DType { get; init; } = DType.F32;
+    /// <summary>UNet batch. An even batch is classifier-free guidance: batch / 2 images, [uncond, cond] halves.</summary>
+    public int Batch { get; init; } = 2;
+    /// <summary>Image side in pixels; null: the model's own (UNet sample_size × VAE factor).</summary>
+    public int? ImageSize { get; init; }
+    public int Steps { get; init; } = 10;
+    /// <summary>Untimed generations before the timed one (kernel compilation, pool warm-up).</summary>
+    public int Warmup { get; init; } = 1;
+    public float GuidanceScale { get; init; } = 7.5f;
+    /// <summary>Whether to run one more, profiled generation of one step for the per-kernel breakdown.</summary>
+    public bool ProfileKernels { get; init; } = true;
+}
+
+/// <summary>
+/// Times a whole text-to-image generation on synthetic weights: text encoder, each UNet step, each fused sampler
+/// step and the VAE decode, each timed on its own (the device synchronised at the boundaries, no profiler attached);
+/// then one profiled generation of one step breaks each component into kernels, and a shapes-only pass counts the
+/// UNet's FLOPs at the model's own resolution.
+/// </summary>
+public static class GenerationBenchmark
+{
+    /// <summary>Component names, as reports and JSON spell them.</summary>
+    public const string TextEncoder = "text_encoder", UNetStep = "unet_step", SamplerStep = "sampler_step",
+        LatentPrep = "latent_prep", VaeDecode = "vae_decode";
+
+    public static GenerationBenchmarkReport Run(GenerationBenchmarkOptions options, Action<string>? progress = null)
+    {
+        Validate(options);
+        using var backend = BackendFactory.Create(options.Device);
+        if (options.DType == DType.F16) HalfSupport.Require(backend);
+        progress?.Invoke($"synthesising weights on {backend.Name} ({backend.Device.Name})");
+        using var pipe = SyntheticPipeline.Load(options.ModelFolder, backend, options.DType);
+        int size = options.ImageSize ?? pipe.DefaultImageSize;
+        if (size % pipe.LatentScale != 0 || size < pipe.LatentScale)
+            throw new DiffuserException($"--size {size} must be a positive multiple of the VAE factor {pipe.LatentScale}.");
+        var run = new GenerationRun(pipe, options.Batch, size / pipe.LatentScale, options.GuidanceScale);
+
+        for (int i = 0; i < options.Warmup; i++)
+        {
+            progress?.Invoke($"warm-up generation {i + 1} of {options.Warmup}");
+            run.Generate(Math.Min(options.Steps, 2), timings: null);
+        }
+        progress?.Invoke($"timed generation of {options.Steps} steps");
+        var timings = new Dictionary<string, List<double>>();
+        var clock = Stopwatch.StartNew();
+        run.Generate(options.Steps, timings);
+        double generationSeconds = clock.Elapsed.TotalSeconds;
+
+        var profiler = new OpProfiler();
+        if (options.ProfileKernels)
+        {
+            progress?.Invoke("profiled generation of one step (per-kernel times)");
+            backend.Profiler = profiler;
+            try { run.Generate(1, timings: null); }
+            finally { backend.Profiler = null; }
+        }
+        var sampleSize = pipe.UNet.Config.DefaultLatentSize ?? (64, 64);
+        long flopsAtSampleSize = UNetFlopCount.PerPass(options.ModelFolder, pipe.UNet.Config, 1, sampleSize.Height, sampleSize.Width,
+            pipe.TextEncoder.Config.MaxPositionEmbeddings);
+
+        return GenerationBenchmarkReport.Create(options, pipe, size, run, timings, generationSeconds, profiler.Records,
+            flopsAtSampleSize, sampleSize);
+    }
+
+    private static void Validate(GenerationBenchmarkOptions o)
+    {
+        if (o.Batch < 1) throw new DiffuserException($"--batch must be ≥ 1, got {o.Batch}.");
+        if (o.Steps < 1) throw new DiffuserException($"--steps must be ≥ 1, got {o.Steps}.");
+        if (o.Warmup < 0) throw new DiffuserException($"--warmup must be ≥ 0, got {o.Warmup}.");
+        if (o.ImageSize is < 1) throw new DiffuserException($"--size must be positive, got {o.ImageSize}.");
+    }
+}
+
+/// <summary>One generation's worth of work on a <see cref="SyntheticPipeline"/>, each component timed on its own.</summary>
+internal sealed class GenerationRun(SyntheticPipeline pipe, int batch, int latentSize, float guidanceScale)
+{
+    private readonly Backend _backend = pipe.Backend;
+    private readonly int[] _ids = pipe.PromptIds(batch);
+
+    public int Batch => batch;
+    public bool Guided => batch % 2 == 0;
+    public int ImageBatch => Guided ? batch / 2 : batch;
+    public int LatentSize => latentSize;
+
+    /// <summary>Runs text encoder, <paramref name="steps"/> denoising steps and the VAE decode; appends each
+    /// component's seconds to <paramref name="timings"/> (when given) and labels profiler sections.</summary>
+    public void Generate(int steps, Dictionary<string, List<double>>? timings)
+    {
+        var unet = pipe.UNet;
+        using var text = Timed(timings, GenerationBenchmark.TextEncoder, () => pipe.TextEncoder.EncodePrompt(_ids, batch));
+        using var state = pipe.Scheduler.Begin(steps, new SamplerOptions { Noise = new PhiloxNoiseSource(1) });
+        var latents = Timed(timings, GenerationBenchmark.LatentPrep, () =>
+        {
+            using var noise = _backend.NormalNoise(new TensorShape(ImageBatch, unet.InChannels, latentSize, latentSize), 1, 0);
+            return _backend.Affine(noise, state.Schedule.InitNoiseSigma);
+        });
+        try
+        {
+            while (!state.IsComplete)
+            {
+                using var input = Timed(timings, GenerationBenchmark.LatentPrep, () => PrepareInput(state, latents));
+                using var output = Timed(timings, GenerationBenchmark.UNetStep, () => unet.Forward(input, state.Timestep, text));
+                var next = Timed(timings, GenerationBenchmark.SamplerStep,
+                    () => pipe.Scheduler.Step(_backend, state, output, latents, Guided ? guidanceScale : 1f));
+                latents.Dispose();
+                latents = next;
+            }
+            using var image = Timed(timings, GenerationBenchmark.VaeDecode, () => pipe.Vae.DecodeUNetLatents(latents));
+        }
+        finally
+        {
+            latents.Dispose();
+        }
+    }
+
+    /// <summary>The scheduler-scaled latents, doubled along the batch for classifier-free guidance.</summary>
+    private Tensor PrepareInput(SamplerState state, Tensor latents)
+    {
+        var scaled = pipe.Scheduler.ScaleModelInput(_backend, state, latents);
+        if (!Guided) return scaled;
+        using (scaled) return _backend.Concat(scaled, scaled, axis: 0);
+    }
+
+    private T Timed<T>(Dictionary<string, List<double>>? timings, string component, Func<T> work)
+    {
+        if (_backend.Profiler is { } profiler) profiler.Section = component;
+        _backend.Synchronize();
+        long start = Stopwatch.GetTimestamp();
+        var result = work();
+        _backend.Synchronize();
+        if (timings is not null)
+        {
+            if (!timings.TryGetValue(component, out var list)) timings[component] = list = new List<double>();
+            list.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        return result;
+    }
+}
+
+/// <summary>FLOPs of one UNet forward pass, counted by running it on a <see cref="MetaBackend"/> (no data, milliseconds).</summary>
+public static class UNetFlopCount
+{
+    /// <summary>Every op's FLOPs (as the profiler counts them) in one pass at batch <paramref name="batch"/> and
+    /// latents <paramref name="height"/>×<paramref name="width"/>, with <paramref name="contextLength"/> text tokens.</summary>
+    public static long PerPass(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width, int contextLength)
+    {
+        using var meta = new MetaBackend(shapesFlow: true);
+        using var source = new SyntheticWeightSource(SyntheticPipeline.ShapesOf(modelFolder, "unet", Models.Loading.ComponentFolder.DiffusersWeightsName), fill: false);
+        using var unet = UNet2DConditionModel.FromWeights(config, source, meta);
+        var profiler = new OpProfiler();
+        meta.Profiler = profiler;
+        using var sample = meta.Allocate(new TensorShape(batch, config.InChannels, height, width));
+        using var context = meta.Allocate(new TensorShape(batch, contextLength, unet.CrossAttentionDim));
+        using var output = unet.Forward(sample, 999f, context);
+        return profiler.Records.Sum(r => r.Flops);
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Diffuser.Diagnostics;
+
+namespace Diffuser.Benchmarks;
+
+/// <summary>The result of <see cref="GenerationBenchmark.Run"/>; <see cref="ToJson"/> is what <c>diffuser bench --json</c> writes.</summary>
+public sealed record GenerationBenchmarkReport
+{
+    public required string Model { get; init; }
+    public required string Backend { get; init; }
+    public required string DeviceName { get; init; }
+    public required string DType { get; init; }
+    public required int Batch { get; init; }
+    public required bool Guided { get; init; }
+    public required int ImageSize { get; init; }
+    public required int LatentSize { get; init; }
+    public required int Steps { get; init; }
+    public required int Warmup { get; init; }
+    public required string Scheduler { get; init; }
+    public required double WeightSynthesisSeconds { get; init; }
+    public required long WeightBytes { get; init; }
+
+    /// <summary>Per component (text_encoder, unet_step, sampler_step, latent_prep, vae_decode): timings of the timed
+    /// generation, with the FLOPs and bytes of one run from the profiled generation.</summary>
+    public required IReadOnlyDictionary<string, TimingStats> Components { get; init; }
+
+    /// <summary>Wall time of the whole timed generation (text encoder to decoded image).</summary>
+    public required double GenerationMs { get; init; }
+
+    /// <summary>FLOPs of one UNet pass at batch 1 and this run's latent size.</summary>
+    public required long UNetFlopsPerPass { get; init; }
+
+    /// <summary>FLOPs of one UNet pass at batch 1 and the model's own sample_size (64×64 latents for SD 1.5).</summary>
+    public required long UNetFlopsAtSampleSize { get; init; }
+    public required int SampleSize { get; init; }
+
+    /// <summary>Per component of the profiled generation, its ops grouped by family, most time first.</summary>
+    public required IReadOnlyDictionary<string, IReadOnlyList<OpSummary>> Kernels { get; init; }
+
+    /// <summary>The ops of the profiled generation grouped by family and shapes, most time first (the top 40).</summary>
+    public required IReadOnlyList<OpSummary> TopShapes { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    internal static GenerationBenchmarkReport Create(GenerationBenchmarkOptions options, SyntheticPipeline pipe, int size, GenerationRun run,
+        Dictionary<string, List<double>> timings, double generationSeconds, IReadOnlyList<OpRecord> profile, long flopsAtSampleSize,
+        (int Height, int Width) sampleSize)
+    {
+        var sections = profile.GroupBy(r => r.Section).ToDictionary(g => g.Key, g => g.ToList());
+        // The profiled generation ran one step: each component ran once, except latent_prep (initial noise + one input).
+        TimingStats Stats(string component)
+        {
+            var records = sections.GetValueOrDefault(component) ?? [];
+            int runsInProfile = component == GenerationBenchmark.LatentPrep ? 2 : 1;
+            return TimingStats.From(timings.GetValueOrDefault(component) ?? [], records.Sum(r => r.Flops) / runsInProfile,
+                records.Sum(r => r.Bytes) / runsInProfile);
+        }
+        var components = new[] { GenerationBenchmark.TextEncoder, GenerationBenchmark.UNetStep, GenerationBenchmark.SamplerStep,
+            GenerationBenchmark.LatentPrep, GenerationBenchmark.VaeDecode }.ToDictionary(c => c, Stats);
+        long unetFlops = components[GenerationBenchmark.UNetStep].Flops;
+        return new GenerationBenchmarkReport
+        {
+            Model = Path.GetFullPath(options.ModelFolder),
+            Backend = pipe.Backend.Name,
+            DeviceName = pipe.Backend.Device.Name,
+            DType = options.DType.ToString().ToLowerInvariant(),
+            Batch = run.Batch,
+            Guided = run.Guided,
+            ImageSize = size,
+            LatentSize = run.LatentSize,
+            Steps = options.Steps,
+            Warmup = options.Warmup,
+            Scheduler = pipe.Scheduler.ClassName,
+            WeightSynthesisSeconds = pipe.SynthesisSeconds,
+            WeightBytes = pipe.WeightBytes,
+            Components = components,
+            GenerationMs = generationSeconds * 1e3,
+            UNetFlopsPerPass = unetFlops / run.Batch,
+            UNetFlopsAtSampleSize = flopsAtSampleSize,
+            SampleSize = sampleSize.Height,
+            Kernels = sections.ToDictionary(s => s.Key, s => OpProfiler.ByOp(s.Value)),
+            TopShapes = OpProfiler.ByShape(profile).Take(40).ToList(),
+        };
+    }
+}
