@@ -72,7 +72,7 @@ public static class GenerationBenchmark
             finally { backend.Profiler = null; }
         }
         var sampleSize = pipe.UNet.Config.DefaultLatentSize ?? (64, 64);
-        long flopsAtSampleSize = UNetFlopCount.PerPass(options.ModelFolder, pipe.UNet.Config, 1, sampleSize.Height, sampleSize.Width,
+        long flopsAtSampleSize = ComponentFlops.UNetPass(options.ModelFolder, pipe.UNet.Config, 1, sampleSize.Height, sampleSize.Width,
             pipe.TextEncoder.Config.MaxPositionEmbeddings);
 
         return GenerationBenchmarkReport.Create(options, pipe, size, run, timings, generationSeconds, profiler.Records,
@@ -151,24 +151,5 @@ internal sealed class GenerationRun(SyntheticPipeline pipe, int batch, int laten
             list.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
         return result;
-    }
-}
-
-/// <summary>FLOPs of one UNet forward pass, counted by running it on a <see cref="MetaBackend"/> (no data, milliseconds).</summary>
-public static class UNetFlopCount
-{
-    /// <summary>Every op's FLOPs (as the profiler counts them) in one pass at batch <paramref name="batch"/> and
-    /// latents <paramref name="height"/>×<paramref name="width"/>, with <paramref name="contextLength"/> text tokens.</summary>
-    public static long PerPass(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width, int contextLength)
-    {
-        using var meta = new MetaBackend(shapesFlow: true);
-        using var source = new SyntheticWeightSource(SyntheticPipeline.ShapesOf(modelFolder, "unet", Models.Loading.ComponentFolder.DiffusersWeightsName), fill: false);
-        using var unet = UNet2DConditionModel.FromWeights(config, source, meta);
-        var profiler = new OpProfiler();
-        meta.Profiler = profiler;
-        using var sample = meta.Allocate(new TensorShape(batch, config.InChannels, height, width));
-        using var context = meta.Allocate(new TensorShape(batch, contextLength, unet.CrossAttentionDim));
-        using var output = unet.Forward(sample, 999f, context);
-        return profiler.Records.Sum(r => r.Flops);
     }
 }

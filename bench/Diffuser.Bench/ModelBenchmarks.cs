@@ -1,0 +1,101 @@
+using BenchmarkDotNet.Attributes;
+using Diffuser.Backends;
+using Diffuser.Benchmarks;
+using Diffuser.Kernels.Sampler;
+using Diffuser.Models.Clip;
+using Diffuser.Models.Unet;
+using Diffuser.Models.Vae;
+using Diffuser.Tensors;
+
+namespace Diffuser.Bench;
+
+/// <summary>
+/// The pipeline's components on synthetic weights of the model's exact shapes (<see cref="BenchSettings.ModelFolder"/>):
+/// one UNet step at batch 2 (CFG), the VAE decode of one image, the text encoder on two prompts, and the fused sampler
+/// step (CFG combine + a two-output multistep update in one pass).
+/// </summary>
+public class ModelBenchmarks
+{
+    private Backend _backend = null!;
+    private SyntheticPipeline _pipe = null!;
+    private Tensor _text = null!, _unetInput = null!, _latents = null!, _modelOutput = null!, _history = null!;
+    private int[] _ids = [];
+
+    [ParamsSource(nameof(Devices))]
+    public string Device { get; set; } = "cpu";
+
+    public IEnumerable<string> Devices => BenchSettings.Devices;
+
+    /// <summary>Latent side at the configured image size.</summary>
+    private int LatentSize => BenchSettings.ImageSize / _pipe.LatentScale;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _backend = BackendFactory.Create(Device);
+        _pipe = SyntheticPipeline.Load(BenchSettings.ModelFolder, _backend);
+        _ids = _pipe.PromptIds(BenchSettings.Batch);
+        _text = _pipe.TextEncoder.EncodePrompt(_ids, BenchSettings.Batch);
+        int images = BenchSettings.Batch / 2, channels = _pipe.UNet.InChannels;
+        _latents = _backend.NormalNoise(new TensorShape(images, channels, LatentSize, LatentSize), 1, 0);
+        _unetInput = _backend.NormalNoise(new TensorShape(BenchSettings.Batch, channels, LatentSize, LatentSize), 1, 1);
+        _modelOutput = _backend.NormalNoise(_unetInput.Shape, 1, 2);
+        _history = _backend.NormalNoise(_latents.Shape, 1, 3);
+    }
+
+    [Benchmark]
+    public void UNetStep()
+    {
+        _pipe.UNet.Forward(_unetInput, 500f, _text).Dispose();
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void VaeDecode()
+    {
+        _pipe.Vae.DecodeUNetLatents(_latents).Dispose();
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void TextEncoder()
+    {
+        _pipe.TextEncoder.EncodePrompt(_ids, BenchSettings.Batch).Dispose();
+        _backend.Synchronize();
+    }
+
+    /// <summary>A DPM-Solver++(2M)-shaped step: guided model output, one history tensor, next sample and new history.</summary>
+    [Benchmark]
+    public void SamplerStep()
+    {
+        var coefficients = new SamplerCoefficients(7.5f, new SamplerRow(0.9f, -0.1f, 0.05f, 0, 0, 0), new SamplerRow(1f, -0.5f, 0, 0, 0, 0), default);
+        foreach (var t in _backend.SamplerStep(_latents, _modelOutput, [_history], null, coefficients, 2)) t.Dispose();
+        _backend.Synchronize();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var t in new[] { _text, _unetInput, _latents, _modelOutput, _history }) t.Dispose();
+        _pipe.Dispose();
+        _backend.Dispose();
+    }
+
+    /// <summary>FLOPs of one invocation of <paramref name="method"/> at the configured shapes (shapes-only pass), 0 if not counted.</summary>
+    public static long Flops(string method)
+    {
+        string folder = BenchSettings.ModelFolder;
+        string Config(string component) => Path.Combine(folder, component, "config.json");
+        var vae = AutoencoderKLConfig.Load(Config("vae"));
+        var text = ClipTextConfig.Load(Config("text_encoder"));
+        int latent = BenchSettings.ImageSize / vae.ScaleFactor;
+        return method switch
+        {
+            nameof(UNetStep) => ComponentFlops.UNetPass(folder, UNet2DConditionConfig.Load(Config("unet")), BenchSettings.Batch, latent, latent,
+                text.MaxPositionEmbeddings),
+            nameof(VaeDecode) => ComponentFlops.VaeDecode(folder, vae, BenchSettings.Batch / 2, latent, latent),
+            nameof(TextEncoder) => ComponentFlops.TextEncoder(folder, text, BenchSettings.Batch),
+            _ => 0,
+        };
+    }
+}

@@ -1,0 +1,67 @@
+using Diffuser.Backends;
+using Diffuser.Diagnostics;
+using Diffuser.Models.Clip;
+using Diffuser.Models.Loading;
+using Diffuser.Models.Unet;
+using Diffuser.Models.Vae;
+using Diffuser.Tensors;
+
+namespace Diffuser.Benchmarks;
+
+/// <summary>
+/// FLOPs of one pass of a pipeline component, counted by running it on a <see cref="MetaBackend"/> whose ops only
+/// produce shapes: the sum of every op's FLOPs as the profiler counts them (milliseconds, no memory, any size).
+/// </summary>
+public static class ComponentFlops
+{
+    /// <summary>One UNet forward at batch <paramref name="batch"/>, latents <paramref name="height"/>×<paramref name="width"/>,
+    /// <paramref name="contextLength"/> text tokens.</summary>
+    public static long UNetPass(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width, int contextLength)
+    {
+        using var pass = new ShapePass(modelFolder, "unet", ComponentFolder.DiffusersWeightsName);
+        using var unet = UNet2DConditionModel.FromWeights(config, pass.Source, pass.Meta);
+        using var sample = pass.Meta.Allocate(new TensorShape(batch, config.InChannels, height, width));
+        using var context = pass.Meta.Allocate(new TensorShape(batch, contextLength, unet.CrossAttentionDim));
+        return pass.Count(() => unet.Forward(sample, 999f, context));
+    }
+
+    /// <summary>One VAE decode of <paramref name="batch"/> latents of <paramref name="height"/>×<paramref name="width"/>.</summary>
+    public static long VaeDecode(string modelFolder, AutoencoderKLConfig config, int batch, int height, int width)
+    {
+        using var pass = new ShapePass(modelFolder, "vae", ComponentFolder.DiffusersWeightsName);
+        using var vae = AutoencoderKL.FromWeights(config, pass.Source, pass.Meta);
+        using var latents = pass.Meta.Allocate(new TensorShape(batch, config.LatentChannels, height, width));
+        return pass.Count(() => vae.Decode(latents));
+    }
+
+    /// <summary>One text encoder pass over <paramref name="batch"/> prompts of the encoder's full length.</summary>
+    public static long TextEncoder(string modelFolder, ClipTextConfig config, int batch)
+    {
+        using var pass = new ShapePass(modelFolder, "text_encoder", ComponentFolder.TransformersWeightsName);
+        using var text = ClipTextModel.Create(config, pass.Source, pass.Meta);
+        var ids = new int[batch * config.MaxPositionEmbeddings];
+        return pass.Count(() => text.EncodePrompt(ids, batch));
+    }
+
+    /// <summary>A shapes-only backend and a component's shapes as weights; <see cref="Count"/> runs one pass.</summary>
+    private sealed class ShapePass(string modelFolder, string component, string weightsName) : IDisposable
+    {
+        public MetaBackend Meta { get; } = new(shapesFlow: true);
+        public SyntheticWeightSource Source { get; } = new(SyntheticPipeline.ShapesOf(modelFolder, component, weightsName), fill: false);
+
+        public long Count(Func<Tensor> pass)
+        {
+            var profiler = new OpProfiler();
+            Meta.Profiler = profiler;
+            pass().Dispose();
+            Meta.Profiler = null;
+            return profiler.Records.Sum(r => r.Flops);
+        }
+
+        public void Dispose()
+        {
+            Source.Dispose();
+            Meta.Dispose();
+        }
+    }
+}
