@@ -4,7 +4,6 @@ using Diffuser.Backends.Cpu;
 using Diffuser.IO;
 using Diffuser.Tensors;
 using Diffuser.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace Diffuser.Tests.IO;
 
