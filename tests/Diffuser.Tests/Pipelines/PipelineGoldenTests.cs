@@ -3,6 +3,7 @@ using Diffuser.IO;
 using Diffuser.Pipelines;
 using Diffuser.Tests.Infrastructure;
 using Diffuser.Tests.Models;
+using Diffuser.Tests.Schedulers;
 using Xunit.Abstractions;
 
 namespace Diffuser.Tests.Pipelines;
@@ -16,21 +17,11 @@ public sealed class PipelineGoldenTests(PipelineFixture fixture, ITestOutputHelp
 {
     private const double StepTol = 1e-3, ImageTol = 2e-3, TextTol = 1e-4;
 
-    public static TheoryData<string, string> Goldens()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var model in new[] { "tiny-sd", "tiny-sd2", "tiny-digits" })
-            foreach (var path in Directory.GetFiles(TestPaths.Golden(model), "pipeline_*.safetensors").Order())
-                data.Add(model, Path.GetFileName(path));
-        return data;
-    }
-
-    [Theory, MemberData(nameof(Goldens))]
+    [Theory, MemberData(nameof(PipelineStepReplayTests.Pipelines), MemberType = typeof(PipelineStepReplayTests))]
     public void ReplaysTheDiffusersRun(string model, string file)
     {
         var golden = Golden.Open(model, file);
-        // Python's json writes -Infinity bare (a DPM config value); System.Text.Json reads it quoted
-        var meta = JsonNode.Parse(golden.Metadata["golden"].Replace("-Infinity", "\"-Infinity\""))!.AsObject();
+        var meta = golden.Description();
         var recorder = new GoldenRecorder();
         var result = fixture.Get(model).Generate(RequestFor(golden, meta), observer: recorder);
 
