@@ -11,11 +11,12 @@ public sealed record GeneratedImage(RgbImage Image, ulong Seed, int Index);
 
 /// <summary>Wall-clock time per stage (device work included: each stage ends with its results on the host or synchronised).</summary>
 /// <param name="TextEncode">Tokenising and encoding the prompts (near zero when the embeddings were cached).</param>
-/// <param name="ImageEncode">VAE-encoding the init image (img2img, inpainting).</param>
+/// <param name="PrepareLatents">Making the starting latents: the noise draws and, for img2img and inpainting, the VAE
+/// encoding of the init image (and of the masked image).</param>
 /// <param name="Steps">Every denoising step (one UNet call and sampler step each), batch after batch.</param>
 /// <param name="VaeDecode">Decoding latents to pixels, all batches.</param>
 /// <param name="Total">The whole call.</param>
-public sealed record GenerationTimings(TimeSpan TextEncode, TimeSpan ImageEncode, IReadOnlyList<TimeSpan> Steps, TimeSpan VaeDecode, TimeSpan Total)
+public sealed record GenerationTimings(TimeSpan TextEncode, TimeSpan PrepareLatents, IReadOnlyList<TimeSpan> Steps, TimeSpan VaeDecode, TimeSpan Total)
 {
     /// <summary>The sum of <see cref="Steps"/>.</summary>
     public TimeSpan Denoise => Steps.Aggregate(TimeSpan.Zero, (a, b) => a + b);

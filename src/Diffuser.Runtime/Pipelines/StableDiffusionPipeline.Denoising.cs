@@ -13,7 +13,7 @@ internal sealed class GenerationRun(Stopwatch clock, IProgress<GenerationProgres
     public IProgress<GenerationProgress>? Progress { get; } = progress;
     public IGenerationObserver? Observer { get; } = observer;
     public CancellationToken Cancellation { get; } = cancellation;
-    public TimeSpan ImageEncode { get; set; }
+    public TimeSpan PrepareLatents { get; set; }
     public TimeSpan VaeDecode { get; set; }
     public List<TimeSpan> Steps { get; } = [];
 }
@@ -44,7 +44,7 @@ public sealed partial class StableDiffusionPipeline
             : ImageConditioning.Create(Backend, Vae, plan, needsImageLatents, IsInpaintingModel, noise, draws);
         var latents = image?.StartLatents(scheduler, state) ?? TextToImageStart(plan, noise, draws, state);
         Backend.Synchronize();
-        run.ImageEncode += Stopwatch.GetElapsedTime(start);
+        run.PrepareLatents += Stopwatch.GetElapsedTime(start);
         try
         {
             run.Observer?.LatentsPrepared(batch, latents);

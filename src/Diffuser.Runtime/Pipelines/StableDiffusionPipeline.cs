@@ -24,7 +24,11 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     private readonly Dictionary<string, Scheduler> _schedulers = new(StringComparer.Ordinal);
     private int _busy;
 
-    /// <summary>Assembles a pipeline from loaded components, which it then owns (disposing it disposes them).</summary>
+    /// <summary>
+    /// Assembles a pipeline from loaded components, which it then owns (disposing it disposes them). Components that
+    /// do not fit together (text width, latent channels) are refused with a <see cref="DiffuserException"/>, and then
+    /// stay the caller's.
+    /// </summary>
     public StableDiffusionPipeline(ClipTokenizer tokenizer, ClipTextModel textEncoder, UNet2DConditionModel unet,
         IImageAutoencoder vae, SchedulerConfig schedulerConfig)
     {
@@ -136,7 +140,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
             var finalLatents = latents is null ? null
                 : new LatentBatch([.. latents], [plan.BatchSize * plan.BatchCount, .. plan.LatentShape.Dims[1..]]);
             if (request.SaveLatentsFile is { } path) LatentFiles.SaveFinalLatents(path, finalLatents!);
-            var timings = new GenerationTimings(textEncode, run.ImageEncode, run.Steps, run.VaeDecode, run.Clock.Elapsed);
+            var timings = new GenerationTimings(textEncode, run.PrepareLatents, run.Steps, run.VaeDecode, run.Clock.Elapsed);
             return new GenerationResult(images, timings, request.ReturnLatents ? finalLatents : null);
         }
         finally
