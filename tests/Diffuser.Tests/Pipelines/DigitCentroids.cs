@@ -33,15 +33,13 @@ internal sealed class DigitCentroids
         return Enumerable.Range(0, images.Shape[0]).Select(b => Nearest(Downsample(values.AsSpan(b * 3 * 1024, 3 * 1024)))).ToArray();
     }
 
+    /// <summary>16 × the mean grey of each 4×4 block, which is the block's sum of grey values.</summary>
     private static double[] Downsample(ReadOnlySpan<float> chw)
     {
         var v = new double[64];
         for (int y = 0; y < 32; y++)
             for (int x = 0; x < 32; x++)
-            {
-                double grey = (chw[y * 32 + x] + chw[1024 + y * 32 + x] + chw[2048 + y * 32 + x]) / 3.0;
-                v[y / 4 * 8 + x / 4] += grey * 16.0 / 16.0;   // ×16 scale, ÷16 pixels per block
-            }
+                v[y / 4 * 8 + x / 4] += (chw[y * 32 + x] + chw[1024 + y * 32 + x] + chw[2048 + y * 32 + x]) / 3.0;
         return v;
     }
 
