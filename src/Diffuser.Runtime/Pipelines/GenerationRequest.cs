@@ -8,6 +8,7 @@ namespace Diffuser.Pipelines;
 /// </summary>
 public sealed record GenerationRequest
 {
+    /// <summary>What to draw (truncated to the tokenizer's 77 tokens, as diffusers does).</summary>
     public required string Prompt { get; init; }
 
     /// <summary>The unconditional prompt of classifier-free guidance (diffusers' default: empty).</summary>
@@ -31,6 +32,7 @@ public sealed record GenerationRequest
     /// <summary>DDIM's η (0 = deterministic); other schedulers ignore it.</summary>
     public double Eta { get; init; }
 
+    /// <summary>Text-encoder layers to leave out at the end (<see cref="ClipSkip.FromA1111"/> / <see cref="ClipSkip.FromDiffusers"/>).</summary>
     public ClipSkip ClipSkip { get; init; }
 
     /// <summary>Images per denoising batch (diffusers' num_images_per_prompt).</summary>

@@ -20,8 +20,11 @@ public sealed class InpaintMask
         Values = values;
     }
 
+    /// <summary>Pixels per row (the init image's width).</summary>
     public int Width { get; }
+    /// <summary>Rows (the init image's height).</summary>
     public int Height { get; }
+    /// <summary>(height, width) values in [0, 1].</summary>
     public float[] Values { get; }
 
     /// <summary>Whether pixel (x, y) is repainted: its value binarised at 0.5.</summary>

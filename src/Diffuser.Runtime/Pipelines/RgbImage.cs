@@ -15,7 +15,9 @@ public sealed class RgbImage
         Pixels = pixels;
     }
 
+    /// <summary>Pixels per row.</summary>
     public int Width { get; }
+    /// <summary>Rows.</summary>
     public int Height { get; }
     /// <summary>(height, width, 3) bytes.</summary>
     public byte[] Pixels { get; }

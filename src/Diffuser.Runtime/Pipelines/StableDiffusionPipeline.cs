@@ -18,6 +18,7 @@ namespace Diffuser.Pipelines;
 /// </summary>
 public sealed partial class StableDiffusionPipeline : IDisposable
 {
+    /// <summary>Where a diffusers pipeline folder keeps its scheduler config.</summary>
     public const string SchedulerConfigPath = "scheduler/scheduler_config.json";
 
     private readonly PromptEncoder _prompts;
@@ -77,6 +78,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     public ClipTokenizer Tokenizer { get; }
     public ClipTextModel TextEncoder { get; }
     public UNet2DConditionModel Unet { get; }
+    /// <summary>The model's AutoencoderKL, or the TAESD that <see cref="PipelineOptions.TinyAutoencoderFolder"/> named.</summary>
     public IImageAutoencoder Vae { get; }
     /// <summary>The model's scheduler_config.json, which every scheduler of a request is built from.</summary>
     public SchedulerConfig SchedulerConfig { get; }
@@ -94,13 +96,17 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         ? (w * VaeScaleFactor, h * VaeScaleFactor)
         : null;
 
-    /// <summary>The scheduler a request names (<see cref="SchedulerRegistry"/>), built from the model's config once.</summary>
+    /// <summary>The scheduler a request names (<see cref="SchedulerRegistry"/>; null = the config's own class), built
+    /// from the model's config once. Unknown names throw the registry's error listing the valid ones.</summary>
     public Scheduler SchedulerFor(string? name)
     {
         string key = name ?? "";
-        if (!_schedulers.TryGetValue(key, out var scheduler))
-            _schedulers[key] = scheduler = name is null ? SchedulerRegistry.FromConfig(SchedulerConfig) : SchedulerRegistry.Create(name, SchedulerConfig);
-        return scheduler;
+        lock (_schedulers)
+        {
+            if (!_schedulers.TryGetValue(key, out var scheduler))
+                _schedulers[key] = scheduler = name is null ? SchedulerRegistry.FromConfig(SchedulerConfig) : SchedulerRegistry.Create(name, SchedulerConfig);
+            return scheduler;
+        }
     }
 
     /// <summary>
