@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
 using Diffuser.IO;
 
 namespace Diffuser.Tests.Infrastructure;
@@ -14,4 +15,9 @@ public static class Golden
     public static float[] Floats(this SafetensorsFile file, string name) => file.ReadSingles(name);
 
     public static int[] ShapeOf(this SafetensorsFile file, string name) => file.GetInfo(name).Shape;
+
+    /// <summary>The file's <c>__metadata__["golden"]</c> description (inputs, seeds, settings) as JSON.</summary>
+    public static JsonObject Description(this SafetensorsFile file) =>
+        // Python's json writes -Infinity bare (a DPM config value); System.Text.Json reads it as a quoted named literal
+        JsonNode.Parse(file.Metadata["golden"].Replace("-Infinity", "\"-Infinity\""))!.AsObject();
 }

@@ -17,6 +17,7 @@ public class PipelineStepReplayTests : IDisposable
     private const double Tol = 1e-5;
     private readonly Backend _backend = TestBackend.Create();
 
+    /// <summary>Every pipeline golden: (model folder, file name).</summary>
     public static TheoryData<string, string> Pipelines()
     {
         var data = new TheoryData<string, string>();
@@ -30,7 +31,7 @@ public class PipelineStepReplayTests : IDisposable
     public void StepsReproduceThePipeline(string model, string file)
     {
         var f = Golden.Open(model, file);
-        var meta = JsonNode.Parse(f.Metadata["golden"].Replace("-Infinity", "\"-Infinity\""))!.AsObject();
+        var meta = f.Description();
         var config = SchedulerConfig.Parse(meta["scheduler_config"]!.ToJsonString());
         var scheduler = SchedulerRegistry.Create((string)meta["scheduler"]!, config);
         int steps = (int)meta["num_inference_steps"]!;
