@@ -10,6 +10,7 @@ public sealed record GenerationBenchmarkReport
     public required string Model { get; init; }
     public required string Backend { get; init; }
     public required string DeviceName { get; init; }
+    [JsonPropertyName("dtype")]
     public required string DType { get; init; }
     public required int Batch { get; init; }
     public required bool Guided { get; init; }
@@ -29,9 +30,11 @@ public sealed record GenerationBenchmarkReport
     public required double GenerationMs { get; init; }
 
     /// <summary>FLOPs of one UNet pass at batch 1 and this run's latent size.</summary>
+    [JsonPropertyName("unet_flops_per_pass")]
     public required long UNetFlopsPerPass { get; init; }
 
     /// <summary>FLOPs of one UNet pass at batch 1 and the model's own sample_size (64×64 latents for SD 1.5).</summary>
+    [JsonPropertyName("unet_flops_at_sample_size")]
     public required long UNetFlopsAtSampleSize { get; init; }
     public required int SampleSize { get; init; }
 

@@ -83,7 +83,7 @@ public static class OpCaseFactory
         float std = 4f, Dictionary<string, object>? args = null)
     {
         long length = S(shape).ElementCount;
-        return new(family, name, [new(S(shape), Std: std)], (be, t) => run(be, t[0]), length, F * 2 * length, atol, rtol, args);
+        return new(family, name, [new(S(shape), Std: std)], (be, t) => run(be, t[0]), length, F * 2 * length, atol, rtol, args ?? A());
     }
 
     /// <summary>Activation <paramref name="activation"/> over a tensor of <paramref name="shape"/>.</summary>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Diffuser.Pipelines;
 using Diffuser.Tensors;
 using Diffuser.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace Diffuser.Tests.Pipelines;
 

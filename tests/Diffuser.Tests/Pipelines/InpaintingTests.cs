@@ -4,7 +4,6 @@ using Diffuser.Models.Vae;
 using Diffuser.Pipelines;
 using Diffuser.Tensors;
 using Diffuser.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace Diffuser.Tests.Pipelines;
 

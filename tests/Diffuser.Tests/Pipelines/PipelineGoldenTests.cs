@@ -4,7 +4,6 @@ using Diffuser.Pipelines;
 using Diffuser.Tests.Infrastructure;
 using Diffuser.Tests.Models;
 using Diffuser.Tests.Schedulers;
-using Xunit.Abstractions;
 
 namespace Diffuser.Tests.Pipelines;
 

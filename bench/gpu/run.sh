@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The one-shot GPU run, on the lent machine (no .NET, no network), from the repository root:
+#   run(command="bash bench/gpu/run.sh", carry=[".gpu"], timeout_s=540)
+# after `bash bench/gpu/prepare.sh` made .gpu/bundle.tar.xz here. Stages (each under its own time limit, all of
+# them inside ~7.5 minutes; a stage that overruns is killed and the next one still runs):
+#   unpack → nvidia-smi → kernel + op tests on CUDA → model/scheduler/pipeline goldens on CUDA → OpenCL (if usable)
+#   → diffuser bench fp32 (SD 1.5 shapes, 512², batch 2) → fp16 → op cases on CUDA → PyTorch on the same shapes
+#   → $OUT/RESULTS.md (printed last), with run.log, the test XML and the JSON reports beside it.
+# Environment overrides, for a dry run on a machine without a GPU (see bench/README.md):
+#   DIFFUSER_GPU_DEVICE (cuda), DIFFUSER_GPU_SIZE (512), DIFFUSER_GPU_STEPS (10), DIFFUSER_GPU_CASES (sd15),
+#   DIFFUSER_GPU_TORCH_DEVICE (cuda), DIFFUSER_GPU_TEST_ARGS (extra test runner arguments), PYTHON (python3).
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+out="${OUT:-$root/.gpu/out}"
+work="${DIFFUSER_GPU_WORK:-/tmp/diffuser-gpu}"
+device="${DIFFUSER_GPU_DEVICE:-cuda}"
+size="${DIFFUSER_GPU_SIZE:-512}"
+steps="${DIFFUSER_GPU_STEPS:-10}"
+cases="${DIFFUSER_GPU_CASES:-sd15}"
+torch_device="${DIFFUSER_GPU_TORCH_DEVICE:-cuda}"
+python="${PYTHON:-python3}"
+export root out work device size steps
+mkdir -p "$out"
+exec > >(tee -a "$out/run.log") 2>&1
+start=$SECONDS
+deadline=$((start + 455))   # every stage ends by then; RESULTS.md is written after it
+stages="$work.stages"
+: > "$stages"
+
+# stage NAME LIMIT COMMAND...: runs COMMAND under min(LIMIT, time left) seconds and records name|exit|seconds.
+stage() {
+    local name=$1 limit=$2 left rc began
+    shift 2
+    left=$((deadline - SECONDS))
+    [ "$left" -lt "$limit" ] && limit=$left
+    if [ "$limit" -lt 5 ]; then
+        echo "== $name: skipped, out of time"
+        echo "$name|skipped|0" >> "$stages"
+        return 1
+    fi
+    echo "== [$((SECONDS - start)) s] $name (limit $limit s)"
+    began=$SECONDS
+    # timeout runs programs, not shell functions: the functions below are exported to a child bash.
+    timeout -k 10 "$limit" bash -c '"$@"' stage "$@"
+    rc=$?
+    echo "== $name: exit $rc after $((SECONDS - began)) s"
+    echo "$name|$rc|$((SECONDS - began))" >> "$stages"
+    return "$rc"
+}
+
+unpack() {
+    [ -f .gpu/bundle.tar.xz ] || { echo "no .gpu/bundle.tar.xz: run bench/gpu/prepare.sh first and carry .gpu"; return 1; }
+    rm -rf "$work" && mkdir -p "$work"
+    xz -dc -T0 .gpu/bundle.tar.xz | tar -C "$work" -xf - || return 1
+    # tiny-digits travels in the repository (models/), not in the bundle.
+    ln -sfn "$root/models/tiny-digits" "$work/shared/models/tiny-digits"
+    echo "bundle of commit $(cat .gpu/commit 2>/dev/null) unpacked to $work; working tree at $(git rev-parse HEAD 2>/dev/null)"
+}
+
+gpu_info() {
+    nvidia-smi || return 1
+    nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv
+}
+
+# The published xunit.v3 runner: DIFFUSER_TEST_DEVICE sends the golden tests (and the ILGPU kernel tests) to the device.
+tests() {
+    local xml=$1 test_device=$2 extra
+    shift 2
+    read -r -a extra <<< "${DIFFUSER_GPU_TEST_ARGS:-}"
+    [ -n "$xml" ] && set -- "$@" -xml "$xml"
+    DIFFUSER_TEST_DEVICE="$test_device" DIFFUSER_SHARED="$work/shared" DIFFUSER_REPO="$root" \
+        "$work/app/Diffuser.Tests" -noColor -noLogo "$@" "${extra[@]}"
+}
+
+opencl() {
+    # Usable only where an OpenCL device reports generic address space (ILGPU's requirement); the probe says why not.
+    "$work/app/diffuser" bench --ops --device opencl --cases small --filter gemm/37x29x45 --seconds 0.01 || return 0
+    tests "" opencl -namespace Diffuser.Tests.Kernels
+}
+
+bench() {
+    "$work/app/diffuser" bench --model "$work/shared/models/sd15" --device "$device" --batch 2 --size "$size" --steps "$steps" \
+        --warmup 1 "$@"
+}
+
+export -f unpack gpu_info tests opencl bench
+stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
+app="$work/app"
+stage nvidia-smi 15 gpu_info
+stage tests-kernels 80 tests "$out/tests-kernels.xml" "$device" -namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops
+# The taesd-arch-random weights do not travel (64 MiB): its tests are left out.
+stage tests-goldens 110 tests "$out/tests-goldens.xml" "$device" \
+    -namespace Diffuser.Tests.Models -namespace Diffuser.Tests.Schedulers -namespace Diffuser.Tests.Pipelines \
+    -class- Diffuser.Tests.Models.TaesdGoldenTests \
+    -method- Diffuser.Tests.Models.ModelLoadingTests.TaesdFolderFromAnOlderDiffusersLoadsUnchanged \
+    -method- Diffuser.Tests.Pipelines.PipelineGenerationTests.ATinyAutoencoderEncodesWithoutAPosteriorDraw
+stage opencl 25 opencl
+stage bench-fp32 75 bench --dtype fp32 --json "$out/bench-fp32.json"
+stage bench-fp16 15 bench --dtype fp16 --json "$out/bench-fp16.json"
+stage ops 50 "$app/diffuser" bench --ops --device "$device" --cases "$cases" --seconds 0.25 --json "$out/ops-cuda.json"
+stage torch 75 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases "$work/cases/$cases-cases.json" \
+    --unet-config "$work/shared/models/sd15/unet/config.json" --latent $((size / 8)) --device "$torch_device" \
+    --budget 65 --out "$out/torch.json"
+
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+"$python" bench/gpu/results.py --dir "$out" --stages "$stages" --gpu "${gpu:-$device (no nvidia-smi)}" \
+    --commit "$(cat .gpu/commit 2>/dev/null)" > "$out/RESULTS.md"
+echo "== [$((SECONDS - start)) s] done; files in $out: $(ls "$out" | tr '\n' ' ')"
+echo
+cat "$out/RESULTS.md"
