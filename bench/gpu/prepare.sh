@@ -33,14 +33,13 @@ rm -f "$stage/app"/{libmscordaccore.so,libmscordbi.so,libcoreclrtraceptprovider.
 # 2. The op cases as JSON for torch_bench.py (the same shapes the C# side times), written by the bundled CLI itself.
 for table in sd15 small; do "$stage/app/diffuser" bench --export-cases "$stage/cases/$table-cases.json" --cases "$table" >/dev/null; done
 
-# 3. Shared data. Left out to fit 64 MiB: the tiny-digits model (run.sh links the repository's models/tiny-digits)
+# 3. Shared data (sd15, sd21, sdxl are configs, tokenizers and weight manifests only). Left out to fit 64 MiB: the tiny-digits model (run.sh links the repository's models/tiny-digits)
 #    and the taesd-arch-random weights (run.sh leaves out the tests that load them); images: the small ones only.
 echo "== copying shared data from $shared"
 copy() { for p in "$@"; do mkdir -p "$stage/shared/$(dirname "$p")"; cp -r "$shared/$p" "$stage/shared/$p"; done; }
 copy golden/ops golden/tiny-sd golden/tiny-sd2 golden/tiny-digits golden/taesd-arch-random \
      golden/schedulers.json golden/schedulers.safetensors \
-     models/tiny-sd models/tiny-sd2 \
-     models/sd15/model_index.json models/sd15/unet models/sd15/vae models/sd15/text_encoder models/sd15/scheduler
+     models/tiny-sd models/tiny-sd2 models/sd15 models/sd21 models/sdxl
 mkdir -p "$stage/shared/images"
 find "$shared/images" -maxdepth 1 -name '*.png' -size -64k -exec cp {} "$stage/shared/images/" \;
 

@@ -23,7 +23,7 @@ def load(path):
 
 
 def ms(v):
-    return "–" if v is None else f"{v:.3f}" if v < 100 else f"{v:.1f}"
+    return "–" if v is None else f"{v:.4f}" if v < 1 else f"{v:.3f}" if v < 100 else f"{v:.1f}"
 
 
 def tests_section(xml_paths):
@@ -43,7 +43,8 @@ def tests_section(xml_paths):
         for test in root.iter("test"):
             if test.get("result") == "Fail":
                 message = (test.findtext("failure/message") or "").strip().splitlines()
-                failures.append(f"- {label}: `{test.get('name')}`: {message[0][:300] if message else ''}")
+                name = test.get("name", "").replace('\\"', '"')
+                failures.append(f"- {label}: `{name}`: {message[0][:300] if message else ''}")
     if failures:
         lines += ["", f"Failures ({len(failures)}, first 40):", ""] + failures[:40]
     return lines
@@ -85,9 +86,10 @@ def generation_section(benches, torch_unet):
 
 
 def kernels_section(ops, torch_report):
-    lines = ["## Kernels at SD 1.5 512² shapes (OpCases.StableDiffusion, batch 2)", ""]
     if ops is None:
-        return lines + ["No op case report (see run.log).", ""]
+        return ["## Kernels", "", "No op case report (see run.log).", ""]
+    table = "SD 1.5 at 512², batch 2 (OpCases.StableDiffusion)" if ops["table"] == "sd15" else f"table '{ops['table']}'"
+    lines = [f"## Kernels: {table}", ""]
     peaks = (torch_report or {}).get("peaks", {})
     bandwidth = peaks.get("copy_gbps") or PEAK_HBM_GBPS
     torch_cases = (torch_report or {}).get("cases", {})

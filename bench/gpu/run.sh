@@ -52,7 +52,11 @@ stage() {
 unpack() {
     [ -f .gpu/bundle.tar.xz ] || { echo "no .gpu/bundle.tar.xz: run bench/gpu/prepare.sh first and carry .gpu"; return 1; }
     rm -rf "$work" && mkdir -p "$work"
-    xz -dc -T0 .gpu/bundle.tar.xz | tar -C "$work" -xf - || return 1
+    if command -v xz >/dev/null; then
+        xz -dc -T0 .gpu/bundle.tar.xz | tar -C "$work" -xf - || return 1
+    else
+        python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" .gpu/bundle.tar.xz "$work" || return 1
+    fi
     # tiny-digits travels in the repository (models/), not in the bundle.
     ln -sfn "$root/models/tiny-digits" "$work/shared/models/tiny-digits"
     echo "bundle of commit $(cat .gpu/commit 2>/dev/null) unpacked to $work; working tree at $(git rev-parse HEAD 2>/dev/null)"
