@@ -81,21 +81,25 @@ public class ModelBenchmarks
         _backend.Dispose();
     }
 
-    /// <summary>FLOPs of one invocation of <paramref name="method"/> at the configured shapes (shapes-only pass), 0 if not counted.</summary>
-    public static long Flops(string method)
+    /// <summary>FLOPs and minimum bytes of one invocation of <paramref name="method"/> at the configured shapes: the
+    /// components' FLOPs from a shapes-only pass; the sampler step's traffic (it does next to no arithmetic).</summary>
+    public static (long Flops, long Bytes) Work(string method)
     {
         string folder = BenchSettings.ModelFolder;
         string Config(string component) => Path.Combine(folder, component, "config.json");
         var vae = AutoencoderKLConfig.Load(Config("vae"));
+        var unet = UNet2DConditionConfig.Load(Config("unet"));
         var text = ClipTextConfig.Load(Config("text_encoder"));
         int latent = BenchSettings.ImageSize / vae.ScaleFactor;
+        long latentBytes = sizeof(float) * (long)(BenchSettings.Batch / 2) * unet.InChannels * latent * latent;
         return method switch
         {
-            nameof(UNetStep) => ComponentFlops.UNetPass(folder, UNet2DConditionConfig.Load(Config("unet")), BenchSettings.Batch, latent, latent,
-                text.MaxPositionEmbeddings),
-            nameof(VaeDecode) => ComponentFlops.VaeDecode(folder, vae, BenchSettings.Batch / 2, latent, latent),
-            nameof(TextEncoder) => ComponentFlops.TextEncoder(folder, text, BenchSettings.Batch),
-            _ => 0,
+            nameof(UNetStep) => (ComponentFlops.UNetPass(folder, unet, BenchSettings.Batch, latent, latent, text.MaxPositionEmbeddings), 0),
+            nameof(VaeDecode) => (ComponentFlops.VaeDecode(folder, vae, BenchSettings.Batch / 2, latent, latent), 0),
+            nameof(TextEncoder) => (ComponentFlops.TextEncoder(folder, text, BenchSettings.Batch), 0),
+            // Reads the sample, both halves of the guided model output and one history tensor; writes two outputs.
+            nameof(SamplerStep) => (0, 6 * latentBytes),
+            _ => (0, 0),
         };
     }
 }

@@ -9,7 +9,7 @@ namespace Diffuser.Bench;
 /// <summary>Work of one benchmark invocation: FLOPs and bytes of its op case, or a model component's FLOPs.</summary>
 internal static class BenchmarkWork
 {
-    private static readonly ConcurrentDictionary<string, long> ModelFlops = new();
+    private static readonly ConcurrentDictionary<string, (long, long)> ModelWork = new();
 
     public static (long Flops, long Bytes) Of(BenchmarkCase benchmark)
     {
@@ -18,8 +18,7 @@ internal static class BenchmarkWork
             var opCase = BenchSettings.Case(id);
             return (opCase.Flops, opCase.Bytes);
         }
-        string method = benchmark.Descriptor.WorkloadMethod.Name;
-        return (ModelFlops.GetOrAdd(method, ModelBenchmarks.Flops), 0);
+        return ModelWork.GetOrAdd(benchmark.Descriptor.WorkloadMethod.Name, ModelBenchmarks.Work);
     }
 
     /// <summary>The key of this benchmark in a torch_bench.py JSON: the op case id, or the model method in snake case
@@ -103,7 +102,7 @@ public sealed class ReferenceRatioColumn(bool torch) : IColumn
     {
         if (BenchmarkWork.Seconds(summary, benchmarkCase) is not { } seconds || seconds <= 0) return "-";
         double? reference = torch ? TorchSeconds(benchmarkCase) : CpuSeconds(summary, benchmarkCase);
-        return reference is { } r ? (r / seconds).ToString("0.00", CultureInfo.InvariantCulture) : "-";
+        return reference is { } r ? (r / seconds).ToString("G3", CultureInfo.InvariantCulture) : "-";
     }
 
     private static double? TorchSeconds(BenchmarkCase benchmark) =>
