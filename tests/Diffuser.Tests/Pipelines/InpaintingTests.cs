@@ -5,6 +5,7 @@ using Diffuser.Pipelines;
 using Diffuser.Tensors;
 using Diffuser.Tests.Infrastructure;
 using Xunit.Abstractions;
+using Diffuser.Imaging;
 
 namespace Diffuser.Tests.Pipelines;
 

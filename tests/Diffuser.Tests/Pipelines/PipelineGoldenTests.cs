@@ -5,6 +5,7 @@ using Diffuser.Tests.Infrastructure;
 using Diffuser.Tests.Models;
 using Diffuser.Tests.Schedulers;
 using Xunit.Abstractions;
+using Diffuser.Imaging;
 
 namespace Diffuser.Tests.Pipelines;
 
