@@ -15,4 +15,45 @@ public static class CliRunner
         int exit = DiffuserCli.Run(args, CliContext.ForWriters(output, error));
         return new CliResult(exit, output.ToString(), error.ToString());
     }
+
+    /// <summary>Runs and cancels the context's token, as Ctrl+C does, as soon as stdout contains <paramref name="trigger"/>.</summary>
+    public static CliResult RunCancelledAt(string trigger, params string[] args)
+    {
+        using var interrupt = new CancellationTokenSource();
+        var output = new WatchingWriter(trigger, interrupt.Cancel);
+        var error = new StringWriter();
+        int exit = DiffuserCli.Run(args, CliContext.ForWriters(output, error, interrupt.Token));
+        return new CliResult(exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>A StringWriter that calls <paramref name="onSeen"/> once its text contains <paramref name="trigger"/>.</summary>
+    private sealed class WatchingWriter(string trigger, Action onSeen) : StringWriter
+    {
+        private bool _seen;
+
+        public override void Write(char value)
+        {
+            base.Write(value);
+            Check();
+        }
+
+        public override void Write(string? value)
+        {
+            base.Write(value);
+            Check();
+        }
+
+        public override void Write(char[] buffer, int index, int count)
+        {
+            base.Write(buffer, index, count);
+            Check();
+        }
+
+        private void Check()
+        {
+            if (_seen || !ToString().Contains(trigger, StringComparison.Ordinal)) return;
+            _seen = true;
+            onSeen();
+        }
+    }
 }
