@@ -37,7 +37,7 @@ public sealed class GenerateCommand : DiffuserCommand
         var progress = new ProgressDisplay(console);
 
         var stage = Stopwatch.StartNew();
-        var hub = HubSettings.FromEnvironment();
+        var hub = HubSettings.FromEnvironment(Context.Environment);
         using var resolver = new ModelResolver(settings.Offline ? hub with { Offline = true } : hub);
         var model = progress.Downloads(p => resolver.Resolve(settings.Model, new ModelFileOptions { Variant = settings.Variant }, p, cancellation));
         var taesd = settings.Taesd is null ? null : progress.Downloads(p => resolver.Resolve(settings.Taesd, null, p, cancellation));
