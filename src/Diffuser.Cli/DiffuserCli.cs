@@ -11,7 +11,9 @@ public static class DiffuserCli
     /// <summary>Every subcommand, in the order help lists them. Adding a command is one line here.</summary>
     private static IEnumerable<Command> Commands(CliContext context) =>
     [
+        new GenerateCommand(context),
         new InspectCommand(context),
+        new DevicesCommand(context),
         new BenchCommand(context),
     ];
 
@@ -32,8 +34,10 @@ public static class DiffuserCli
     /// <summary>Parses <paramref name="args"/> and runs the command they name; returns the exit code.</summary>
     public static int Run(string[] args, CliContext context)
     {
-        var configuration = new InvocationConfiguration { Output = context.Output, Error = context.Error };
-        return CreateRootCommand(context).Parse(args).Invoke(configuration);
+        // Commands stop on the context's token; System.CommandLine's own Ctrl+C handling would end the process
+        // after a fixed timeout, possibly in the middle of writing a file.
+        var configuration = new InvocationConfiguration { Output = context.Output, Error = context.Error, ProcessTerminationTimeout = null };
+        return CreateRootCommand(context).Parse(args).InvokeAsync(configuration, context.Cancellation).GetAwaiter().GetResult();
     }
 
     private sealed class PrintVersion : SynchronousCommandLineAction

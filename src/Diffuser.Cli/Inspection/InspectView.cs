@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Spectre.Console;
 
 namespace Diffuser.Cli.Inspection;
@@ -7,9 +6,7 @@ namespace Diffuser.Cli.Inspection;
 /// <summary>Renders inspect reports: tables for people, indented camelCase JSON for programs.</summary>
 public static class InspectView
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
-    public static string ToJson<T>(T report) => JsonSerializer.Serialize(report, Json);
+    public static string ToJson<T>(T report) => CliJson.Serialize(report);
 
     public static void Render(IAnsiConsole console, FileReport report)
     {
@@ -51,14 +48,7 @@ public static class InspectView
 
     private static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string Size(long? bytes) => bytes switch
-    {
-        null => "shapes only",
-        < 1024 => $"{bytes} B",
-        < 1024 * 1024 => $"{bytes / 1024.0:F1} KiB",
-        < 1024L * 1024 * 1024 => $"{bytes / (1024.0 * 1024):F1} MiB",
-        _ => $"{bytes / (1024.0 * 1024 * 1024):F2} GiB",
-    };
+    private static string Size(long? bytes) => bytes is { } b ? ByteSize.Format(b) : "shapes only";
 
     private static string Mix(IReadOnlyDictionary<string, int> dtypes) =>
         dtypes.Count == 0 ? "-" : string.Join(", ", dtypes.Select(d => $"{d.Key} ×{d.Value}"));

@@ -7,7 +7,7 @@ using SixLabors.ImageSharp.Processing;
 namespace Diffuser.Imaging;
 
 /// <summary>An inpainting job's inputs: the image and its mask, the same size.</summary>
-public sealed record InpaintingInput(RgbImage Image, ImageMask Mask);
+public sealed record InpaintingInput(RgbImage Image, InpaintMask Mask);
 
 /// <summary>
 /// Loads init images and inpainting masks from files (PNG, JPEG, WebP, BMP, GIF, TIFF, ...) the way diffusers'
@@ -53,7 +53,7 @@ public static class ImageLoader
         var rgb = Resize<Rgb24>(DropAlpha(image), image.Width, image.Height, width, height);
         var grey = Resize<L8>(ToGrey(mask, maskFile), mask.Width, mask.Height, width, height);
         var values = Array.ConvertAll(grey, v => v / 255f >= 0.5f ? 1f : 0f);
-        return new InpaintingInput(new RgbImage(width, height, rgb), new ImageMask(width, height, values));
+        return new InpaintingInput(new RgbImage(width, height, rgb), new InpaintMask(width, height, values));
     }
 
     /// <summary>

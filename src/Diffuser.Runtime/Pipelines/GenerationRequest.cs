@@ -1,4 +1,5 @@
 using Diffuser.Models.Clip;
+using Diffuser.Imaging;
 
 namespace Diffuser.Pipelines;
 

@@ -1,3 +1,4 @@
+using Diffuser.Imaging;
 namespace Diffuser.Pipelines;
 
 /// <summary>What <see cref="StableDiffusionPipeline.Generate"/> returns.</summary>

@@ -2,6 +2,7 @@ using Diffuser.Backends;
 using Diffuser.Models.Vae;
 using Diffuser.Schedulers;
 using Diffuser.Tensors;
+using Diffuser.Imaging;
 
 namespace Diffuser.Pipelines;
 

@@ -6,6 +6,7 @@ using Diffuser.Models.Vae;
 using Diffuser.Schedulers;
 using Diffuser.Tensors;
 using Diffuser.Text;
+using Diffuser.Imaging;
 
 namespace Diffuser.Pipelines;
 

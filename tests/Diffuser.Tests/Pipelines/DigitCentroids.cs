@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Diffuser.Imaging;
 using Diffuser.Tensors;
 
 namespace Diffuser.Tests.Pipelines;
@@ -31,6 +32,17 @@ internal sealed class DigitCentroids
         Assert.Equal([images.Shape[0], 3, 32, 32], images.Shape.Dims.ToArray());
         var values = images.ToArray();
         return Enumerable.Range(0, images.Shape[0]).Select(b => Nearest(Downsample(values.AsSpan(b * 3 * 1024, 3 * 1024)))).ToArray();
+    }
+
+    /// <summary>The digit of a 32×32 8-bit image (a PNG read back).</summary>
+    public int Classify(RgbImage image)
+    {
+        Assert.Equal((32, 32), (image.Width, image.Height));
+        var chw = new float[3 * 1024];
+        for (int i = 0; i < 1024; i++)
+            for (int c = 0; c < 3; c++)
+                chw[c * 1024 + i] = image.Pixels[3 * i + c] / 255f;
+        return Nearest(Downsample(chw));
     }
 
     /// <summary>16 × the mean grey of each 4×4 block, which is the block's sum of grey values.</summary>

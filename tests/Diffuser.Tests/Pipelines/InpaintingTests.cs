@@ -4,6 +4,7 @@ using Diffuser.Models.Vae;
 using Diffuser.Pipelines;
 using Diffuser.Tensors;
 using Diffuser.Tests.Infrastructure;
+using Diffuser.Imaging;
 
 namespace Diffuser.Tests.Pipelines;
 

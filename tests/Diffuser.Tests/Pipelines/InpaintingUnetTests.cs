@@ -9,6 +9,7 @@ using Diffuser.Schedulers;
 using Diffuser.Tensors;
 using Diffuser.Tests.Infrastructure;
 using Diffuser.Text;
+using Diffuser.Imaging;
 
 namespace Diffuser.Tests.Pipelines;
 

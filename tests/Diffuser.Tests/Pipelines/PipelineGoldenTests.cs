@@ -4,6 +4,7 @@ using Diffuser.Pipelines;
 using Diffuser.Tests.Infrastructure;
 using Diffuser.Tests.Models;
 using Diffuser.Tests.Schedulers;
+using Diffuser.Imaging;
 
 namespace Diffuser.Tests.Pipelines;
 

@@ -1,5 +1,6 @@
 using Diffuser.Pipelines;
 using Diffuser.Tests.Infrastructure;
+using Diffuser.Imaging;
 
 namespace Diffuser.Tests.Pipelines;
 

@@ -1,6 +1,7 @@
 using Diffuser.IO;
 using Diffuser.Pipelines;
 using Diffuser.Tests.Infrastructure;
+using Diffuser.Imaging;
 
 namespace Diffuser.Tests.Pipelines;
 
@@ -49,7 +50,7 @@ public sealed class PipelineRequestTests(PipelineFixture fixture) : IClassFixtur
     [Fact]
     public void BadImagesAndMasksAreRejectedWhenMade()
     {
-        Assert.Contains("needs 768 bytes", Assert.Throws<DiffuserException>(() => new RgbImage(16, 16, new byte[10])).Message);
+        Assert.Contains("10 bytes are not a 16×16 RGB image (768 bytes)", Assert.Throws<DiffuserException>(() => new RgbImage(16, 16, new byte[10])).Message);
         Assert.Contains("outside [0, 1]", Assert.Throws<DiffuserException>(() => new InpaintMask(2, 1, [0.5f, 1.5f])).Message);
     }
 

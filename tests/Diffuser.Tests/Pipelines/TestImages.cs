@@ -1,6 +1,7 @@
 using Diffuser.Pipelines;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using Diffuser.Imaging;
 
 namespace Diffuser.Tests.Pipelines;
 

@@ -1,4 +1,7 @@
-namespace Diffuser.Pipelines;
+using Diffuser.Backends;
+using Diffuser.Tensors;
+
+namespace Diffuser.Imaging;
 
 /// <summary>
 /// Where inpainting repaints: one value in [0, 1] per image pixel, row-major (height, width); 1 = repaint, 0 = keep.
@@ -26,6 +29,12 @@ public sealed class InpaintMask
     public int Height { get; }
     /// <summary>(height, width) values in [0, 1].</summary>
     public float[] Values { get; }
+
+    /// <summary>The fraction of pixels to repaint (values binarised at 0.5).</summary>
+    public double Coverage => Values.Average(v => v >= 0.5f ? 1.0 : 0.0);
+
+    /// <summary>The mask as a (1, 1, H, W) tensor.</summary>
+    public Tensor ToTensor(Backend backend) => backend.FromHost(Values, new TensorShape(1, 1, Height, Width));
 
     /// <summary>Whether pixel (x, y) is repainted: its value binarised at 0.5.</summary>
     public bool Repaints(int x, int y) => Values[y * Width + x] >= 0.5f;
