@@ -63,6 +63,7 @@ unpack() {
 }
 
 gpu_info() {
+    "$work/app/diffuser" devices    # what ILGPU makes of each device (compute capability, usable or why not)
     nvidia-smi || return 1
     nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv
 }
