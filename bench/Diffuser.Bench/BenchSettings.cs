@@ -44,6 +44,10 @@ public static class BenchSettings
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         foreach (var c in doc.RootElement.GetProperty("cases").EnumerateObject())
             if (c.Value.TryGetProperty("fp32_ms", out var ms) && ms.ValueKind == JsonValueKind.Number) result[c.Name] = ms.GetDouble();
+        // The eager UNet step, timed at the same batch and latent size as ModelBenchmarks.UNetStep when both use 512².
+        if (doc.RootElement.TryGetProperty("unet_step", out var unet) && unet.ValueKind == JsonValueKind.Object
+            && unet.TryGetProperty("fp32_ms", out var unetMs) && unetMs.ValueKind == JsonValueKind.Number)
+            result["unet_step"] = unetMs.GetDouble();
         return result;
     }
 
