@@ -11,7 +11,8 @@ namespace Diffuser.Kernels.Attention;
 /// (team + i·R/4); lane t of a team scores keys t and t + 16 of each 32-key tile and accumulates output dimensions
 /// t + 16c. Per key tile: K is staged transposed, scores and an online softmax update the running max/sum, the
 /// probabilities go to shared memory, V is staged in the same buffer and multiplied in. The L×S score matrix is
-/// never stored. The head dimension is specialised, so the 10 output chunks fold to the ones used.
+/// never stored. The head dimension is specialised, so the 10 output chunks fold to the ones used. q, k and v are
+/// read with their row strides and column offsets, so one packed projection [B, L, 3·H·D] can serve all three.
 /// </summary>
 public static class AttentionKernels
 {
@@ -37,8 +38,7 @@ public static class AttentionKernels
         return headDim * ld + KeyValueLength(headDim) + KeyTile * ld;
     }
 
-    public static void Attention(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o,
-        AttentionShape s, SpecializedValue<int> headDim)
+    public static void Attention<T>(T q, T k, T v, T o, AttentionShape s, SpecializedValue<int> headDim) where T : struct, IElementView<T>
     {
         int dim = headDim, chunks = Chunks(dim);
         int rows = QueryRows(dim), ld = rows + 1, valueLd = chunks * TeamLanes;
@@ -50,12 +50,12 @@ public static class AttentionKernels
         int batch = Grid.IdxZ, head = Grid.IdxY, q0 = Grid.IdxX * rows;
         int t = Group.IdxX, team = t / TeamLanes, lane = t % TeamLanes, threads = Group.DimX;
         int teams = threads / TeamLanes; // a team's rows are team + teams·i, i < 4
-        int width = s.Width, column = head * dim;
+        int column = head * dim;
 
         for (int e = t; e < rows * dim; e += threads)
         {
             int r = e / dim, d = e - r * dim;
-            qs[d * ld + r] = q0 + r < s.QueryLength ? q[(batch * s.QueryLength + q0 + r) * width + column + d] : 0f;
+            qs[d * ld + r] = q0 + r < s.QueryLength ? q.Load((batch * s.QueryLength + q0 + r) * s.QueryStride + s.QueryOffset + column + d) : 0f;
         }
 
         var r0 = AttentionRow.Start();
@@ -69,7 +69,7 @@ public static class AttentionKernels
             for (int e = t; e < KeyTile * dim; e += threads)
             {
                 int j = e / dim, d = e - j * dim;
-                kv[d * (KeyTile + 1) + j] = key0 + j < s.KeyLength ? k[(batch * s.KeyLength + key0 + j) * width + column + d] : 0f;
+                kv[d * (KeyTile + 1) + j] = key0 + j < s.KeyLength ? k.Load((batch * s.KeyLength + key0 + j) * s.KeyStride + s.KeyOffset + column + d) : 0f;
             }
             Group.Barrier();
 
@@ -91,7 +91,7 @@ public static class AttentionKernels
             for (int e = t; e < KeyTile * valueLd; e += threads)
             {
                 int j = e / valueLd, d = e - j * valueLd;
-                kv[e] = key0 + j < s.KeyLength && d < dim ? v[(batch * s.KeyLength + key0 + j) * width + column + d] : 0f;
+                kv[e] = key0 + j < s.KeyLength && d < dim ? v.Load((batch * s.KeyLength + key0 + j) * s.KeyStride + s.ValueOffset + column + d) : 0f;
             }
             Group.Barrier();
 
@@ -111,7 +111,7 @@ public static class AttentionKernels
         Store(o, r3, q0 + team + 3 * teams, batch, column + lane, dim - lane, s);
     }
 
-    private static void Store(ArrayView<float> o, in AttentionRow row, int query, int batch, int column, int limit, in AttentionShape s)
+    private static void Store<T>(T o, in AttentionRow row, int query, int batch, int column, int limit, in AttentionShape s) where T : struct, IElementView<T>
     {
         if (query < s.QueryLength)
             row.Output.Store(o, (batch * s.QueryLength + query) * s.Width + column, 1f / row.Sum, limit);

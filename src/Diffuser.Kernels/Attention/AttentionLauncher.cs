@@ -4,21 +4,20 @@ using ILGPU.Runtime;
 
 namespace Diffuser.Kernels.Attention;
 
-/// <summary>Loads the fused attention kernel once for an accelerator (one compiled variant per head dimension).</summary>
-public sealed class AttentionLauncher
+/// <summary>Loads the fused attention kernel once for an accelerator and one storage type (one compiled variant per head dimension).</summary>
+public sealed class AttentionLauncher<T> where T : struct, IElementView<T>
 {
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, SpecializedValue<int>> _attention;
+    private readonly Action<KernelConfig, T, T, T, T, AttentionShape, SpecializedValue<int>> _attention;
 
     public AttentionLauncher(Accelerator accelerator)
     {
         if (accelerator.WarpSize < AttentionKernels.TeamLanes)
             throw new NotSupportedException($"Fused attention needs a warp of at least {AttentionKernels.TeamLanes} lanes; {accelerator.Name} has {accelerator.WarpSize}.");
-        _attention = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, SpecializedValue<int>>(
-            AttentionKernels.Attention);
+        _attention = accelerator.LoadStreamKernel<T, T, T, T, AttentionShape, SpecializedValue<int>>(AttentionKernels.Attention);
     }
 
-    /// <summary>o = softmax(scale · q·kᵀ)·v per head, heads packed [B, L, H·D]; head dims 1 to <see cref="AttentionKernels.MaxHeadDim"/>.</summary>
-    public void Run(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> o, AttentionShape s)
+    /// <summary>o = softmax(scale · q·kᵀ)·v per head (see <see cref="AttentionShape"/> for the layout); head dims 1 to <see cref="AttentionKernels.MaxHeadDim"/>.</summary>
+    public void Run(T q, T k, T v, T o, AttentionShape s)
     {
         if (s.HeadDim > AttentionKernels.MaxHeadDim)
             throw new ArgumentOutOfRangeException(nameof(s), $"Fused attention supports head dims up to {AttentionKernels.MaxHeadDim}, got {s.HeadDim}.");

@@ -18,11 +18,11 @@ public static class AttentionManaged
             {
                 for (int l = 0; l < s.QueryLength; l++)
                 {
-                    var qRow = q.Span.Slice((b * s.QueryLength + l) * width + h * s.HeadDim, s.HeadDim);
+                    var qRow = q.Span.Slice((b * s.QueryLength + l) * s.QueryStride + s.QueryOffset + h * s.HeadDim, s.HeadDim);
                     int keys = s.Causal != 0 ? Math.Min(l + 1, s.KeyLength) : s.KeyLength;
                     var kSpan = k.Span;
                     for (int j = 0; j < keys; j++)
-                        scores[j] = s.Scale * GemmManaged.Dot(qRow, kSpan.Slice((b * s.KeyLength + j) * width + h * s.HeadDim, s.HeadDim));
+                        scores[j] = s.Scale * GemmManaged.Dot(qRow, kSpan.Slice((b * s.KeyLength + j) * s.KeyStride + s.KeyOffset + h * s.HeadDim, s.HeadDim));
                     Softmax(scores.AsSpan(0, keys));
 
                     var a = acc.AsSpan(0, s.HeadDim);
@@ -30,7 +30,7 @@ public static class AttentionManaged
                     var vSpan = v.Span;
                     for (int j = 0; j < keys; j++)
                     {
-                        var vRow = vSpan.Slice((b * s.KeyLength + j) * width + h * s.HeadDim, s.HeadDim);
+                        var vRow = vSpan.Slice((b * s.KeyLength + j) * s.KeyStride + s.ValueOffset + h * s.HeadDim, s.HeadDim);
                         float p = scores[j];
                         for (int d = 0; d < s.HeadDim; d++) a[d] += p * vRow[d];
                     }

@@ -39,18 +39,18 @@ public struct HeadChunks
     }
 
     /// <summary>Writes scale·V_c to o[offset + 16c] for every chunk whose dimension 16c is below <paramref name="limit"/>.</summary>
-    public readonly void Store(ArrayView<float> o, int offset, float scale, int limit)
+    public readonly void Store<T>(T o, int offset, float scale, int limit) where T : struct, IElementView<T>
     {
-        if (limit > 0) o[offset] = V0 * scale;
-        if (limit > 16) o[offset + 16] = V1 * scale;
-        if (limit > 32) o[offset + 32] = V2 * scale;
-        if (limit > 48) o[offset + 48] = V3 * scale;
-        if (limit > 64) o[offset + 64] = V4 * scale;
-        if (limit > 80) o[offset + 80] = V5 * scale;
-        if (limit > 96) o[offset + 96] = V6 * scale;
-        if (limit > 112) o[offset + 112] = V7 * scale;
-        if (limit > 128) o[offset + 128] = V8 * scale;
-        if (limit > 144) o[offset + 144] = V9 * scale;
+        if (limit > 0) o.Store(offset, V0 * scale);
+        if (limit > 16) o.Store(offset + 16, V1 * scale);
+        if (limit > 32) o.Store(offset + 32, V2 * scale);
+        if (limit > 48) o.Store(offset + 48, V3 * scale);
+        if (limit > 64) o.Store(offset + 64, V4 * scale);
+        if (limit > 80) o.Store(offset + 80, V5 * scale);
+        if (limit > 96) o.Store(offset + 96, V6 * scale);
+        if (limit > 112) o.Store(offset + 112, V7 * scale);
+        if (limit > 128) o.Store(offset + 128, V8 * scale);
+        if (limit > 144) o.Store(offset + 144, V9 * scale);
     }
 }
 

@@ -9,27 +9,28 @@ namespace Diffuser.Kernels.Conv;
 /// Convolution as an implicit GEMM: rows are filters (K), columns are output pixels of the whole batch (N·OH·OW),
 /// the reduction runs over C·R·S. Weight tiles are read as a k-contiguous matrix; input patches are gathered into
 /// shared memory on the fly (no im2col buffer), consecutive threads reading consecutive pixels. Bias and an optional
-/// residual are added in the store, or in <see cref="ReduceSplits"/> when the reduction is split across groups.
+/// residual (and a per-sample channel bias, the UNet's time embedding) are added in the store, or in
+/// <see cref="ReduceSplits"/> when the reduction is split across groups.
 /// The kernel size is specialised so that splitting a reduction index into (channel, row, column) divides by
 /// constants.
 /// </summary>
 public static class Conv2dKernels
 {
     /// <summary>Grid (pixel tiles, filter tiles, splits); with more than one split each writes raw sums for <see cref="ReduceSplits"/>.</summary>
-    public static void Conv2d(ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> residual,
-        ArrayView<float> y, ArrayView<float> workspace, Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols)
+    public static void Conv2d<T>(T x, T weight, T bias, T sampleBias, T residual, T y, ArrayView<float> workspace, Conv2dShape s,
+        SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols) where T : struct, IElementView<T>
     {
         var tileA = SharedMemory.Allocate<float>(TiledMatmul.SharedLength);
         var tileB = SharedMemory.Allocate<float>(TiledMatmul.SharedLength);
         int depth = s.C * kernelRows * kernelCols, pixels = s.N * s.OH * s.OW;
         int kBegin = Grid.IdxZ * split.Length, kEnd = XMath.Min(kBegin + split.Length, depth);
         int row0 = Grid.IdxY * TiledMatmul.Size, col0 = Grid.IdxX * TiledMatmul.Size;
-        var filters = new MatrixOperand(weight, s.K, depth, kContiguous: true);
+        var filters = new MatrixOperand<T>(weight, s.K, depth, kContiguous: true);
         // TiledMatmul gives every thread one fixed pixel column when loading a column-contiguous operand.
-        var patches = new PatchOperand(x, s, kernelRows, kernelCols, col0 + Group.IdxX % TiledMatmul.Size);
+        var patches = new PatchOperand<T>(x, s, kernelRows, kernelCols, col0 + Group.IdxX % TiledMatmul.Size);
         if (split.Count == 1)
         {
-            var store = new ConvEpilogue(y, bias, residual, s);
+            var store = new ConvEpilogue<T>(y, bias, sampleBias, residual, s);
             TiledMatmul.Run(ref filters, true, ref patches, false, kBegin, kEnd, row0, col0, ref store, tileA, tileB);
         }
         else
@@ -39,12 +40,12 @@ public static class Conv2dKernels
         }
     }
 
-    /// <summary>Grid-stride over [filters, pixels]: adds the splits in order, then bias and residual, into NCHW.</summary>
-    public static void ReduceSplits(ArrayView<float> workspace, ArrayView<float> bias, ArrayView<float> residual, ArrayView<float> y,
-        Conv2dShape s, int splits)
+    /// <summary>Grid-stride over [filters, pixels]: adds the splits in order, then the biases and residual, into NCHW.</summary>
+    public static void ReduceSplits<T>(ArrayView<float> workspace, T bias, T sampleBias, T residual, T y, Conv2dShape s, int splits)
+        where T : struct, IElementView<T>
     {
         int pixels = s.N * s.OH * s.OW, total = s.K * pixels;
-        var store = new ConvEpilogue(y, bias, residual, s);
+        var store = new ConvEpilogue<T>(y, bias, sampleBias, residual, s);
         for (int i = KernelLoops.GridStart; i < total; i += KernelLoops.GridStride)
         {
             float sum = 0f;
@@ -54,13 +55,13 @@ public static class Conv2dKernels
     }
 
     /// <summary>The im2col matrix [C·R·S, N·OH·OW], bound to one pixel column.</summary>
-    private struct PatchOperand : ITileOperand
+    private struct PatchOperand<T> : ITileOperand where T : struct, IElementView<T>
     {
-        private readonly ArrayView<float> _x;
+        private readonly T _x;
         private readonly int _h, _w, _r, _s, _depth, _planeBase, _iy0, _ix0;
         private readonly bool _valid;
 
-        public PatchOperand(ArrayView<float> x, Conv2dShape s, int r, int sCols, int pixel)
+        public PatchOperand(T x, Conv2dShape s, int r, int sCols, int pixel)
         {
             _x = x;
             _h = s.H;
@@ -84,19 +85,21 @@ public static class Conv2dKernels
             int r = rs / _s;
             int iy = _iy0 + r, ix = _ix0 + rs - r * _s;
             if (iy < 0 || iy >= _h || ix < 0 || ix >= _w) return 0f;
-            return _x[_planeBase + (c * _h + iy) * _w + ix];
+            return _x.Load(_planeBase + (c * _h + iy) * _w + ix);
         }
     }
 
-    private struct ConvEpilogue : ITileEpilogue
+    /// <summary>y = acc + bias[filter] + sampleBias[n, filter] + residual, each term when the shape has it.</summary>
+    private struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
     {
-        private readonly ArrayView<float> _y, _bias, _residual;
+        private readonly T _y, _bias, _sampleBias, _residual;
         private readonly Conv2dShape _s;
 
-        public ConvEpilogue(ArrayView<float> y, ArrayView<float> bias, ArrayView<float> residual, Conv2dShape s)
+        public ConvEpilogue(T y, T bias, T sampleBias, T residual, Conv2dShape s)
         {
             _y = y;
             _bias = bias;
+            _sampleBias = sampleBias;
             _residual = residual;
             _s = s;
         }
@@ -107,9 +110,10 @@ public static class Conv2dKernels
             if (filter >= _s.K || pixel >= _s.N * pixels) return;
             int n = pixel / pixels;
             int index = (n * _s.K + filter) * pixels + pixel - n * pixels;
-            if (_s.HasBias != 0) acc += _bias[filter];
-            if (_s.HasResidual != 0) acc += _residual[index];
-            _y[index] = acc;
+            if (_s.HasBias != 0) acc += _bias.Load(filter);
+            if (_s.HasSampleBias != 0) acc += _sampleBias.Load(n * _s.K + filter);
+            if (_s.HasResidual != 0) acc += _residual.Load(index);
+            _y.Store(index, acc);
         }
     }
 }

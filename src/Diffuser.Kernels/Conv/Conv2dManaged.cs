@@ -12,7 +12,8 @@ public static class Conv2dManaged
 {
     private const int PixelTile = 64;
 
-    public static void Run(ReadOnlyMemory<float> x, ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias,
+    /// <summary>y = conv(x, weight) + bias + sampleBias[n, k] + residual, each term when the shape has it.</summary>
+    public static void Run(ReadOnlyMemory<float> x, ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias, ReadOnlyMemory<float> sampleBias,
         ReadOnlyMemory<float> residual, Memory<float> output, Conv2dShape s)
     {
         int pixels = s.OH * s.OW;
@@ -35,10 +36,12 @@ public static class Conv2dManaged
                 {
                     var filter = w.Slice(k * len, len);
                     float b = s.HasBias != 0 ? bias.Span[k] : 0f;
+                    float sb = s.HasSampleBias != 0 ? sampleBias.Span[n * s.K + k] : 0f;
                     int outBase = (n * s.K + k) * pixels + p0;
                     for (int i = 0; i < count; i++)
                     {
                         float v = GemmManaged.Dot(filter, new ReadOnlySpan<float>(patches, i * len, len)) + b;
+                        if (s.HasSampleBias != 0) v += sb;
                         if (s.HasResidual != 0) v += residual.Span[outBase + i];
                         outSpan[outBase + i] = v;
                     }

@@ -3,45 +3,45 @@ using ILGPU;
 
 namespace Diffuser.Kernels.Elementwise;
 
-/// <summary>Element-wise kernels (device code): grid-stride loops over the output, one element per step.</summary>
+/// <summary>Element-wise kernels (device code), generic over the storage: grid-stride loops over the output, one element per step.</summary>
 public static class ElementwiseKernels
 {
-    public static void Activate(ArrayView<float> x, ArrayView<float> y, int count, ActivationKind kind)
+    public static void Activate<T>(T x, T y, int count, ActivationKind kind) where T : struct, IElementView<T>
     {
         for (int i = KernelLoops.GridStart; i < count; i += KernelLoops.GridStride)
-            y[i] = ActivationMath.Apply(x[i], kind);
+            y.Store(i, ActivationMath.Apply(x.Load(i), kind));
     }
 
-    public static void Binary(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, int count, BinaryOp op)
+    public static void Binary<T>(T a, T b, T y, int count, BinaryOp op) where T : struct, IElementView<T>
     {
         for (int i = KernelLoops.GridStart; i < count; i += KernelLoops.GridStride)
-            y[i] = BinaryMath.Apply(a[i], b[i], op);
+            y.Store(i, BinaryMath.Apply(a.Load(i), b.Load(i), op));
     }
 
     /// <summary>y = clamp(scale·x + shift, min, max).</summary>
-    public static void Affine(ArrayView<float> x, ArrayView<float> y, int count, float scale, float shift, float min, float max)
+    public static void Affine<T>(T x, T y, int count, float scale, float shift, float min, float max) where T : struct, IElementView<T>
     {
         for (int i = KernelLoops.GridStart; i < count; i += KernelLoops.GridStride)
-            y[i] = MathF.Min(MathF.Max(scale * x[i] + shift, min), max);
+            y.Store(i, MathF.Min(MathF.Max(scale * x.Load(i) + shift, min), max));
     }
 
     /// <summary>y[n, c, p] = x[n, c, p] + bias[n·biasBatchStride + c].</summary>
-    public static void AddChannelBias(ArrayView<float> x, ArrayView<float> bias, ArrayView<float> y, int count, int channels, int spatial, int biasBatchStride)
+    public static void AddChannelBias<T>(T x, T bias, T y, int count, int channels, int spatial, int biasBatchStride) where T : struct, IElementView<T>
     {
         for (int i = KernelLoops.GridStart; i < count; i += KernelLoops.GridStride)
         {
             int plane = i / spatial, n = plane / channels;
-            y[i] = x[i] + bias[n * biasBatchStride + plane - n * channels];
+            y.Store(i, x.Load(i) + bias.Load(n * biasBatchStride + plane - n * channels));
         }
     }
 
     /// <summary>GEGLU over rows of 2·half: y[r, j] = x[r, j] · gelu(x[r, half + j]).</summary>
-    public static void Geglu(ArrayView<float> x, ArrayView<float> y, int count, int half)
+    public static void Geglu<T>(T x, T y, int count, int half) where T : struct, IElementView<T>
     {
         for (int i = KernelLoops.GridStart; i < count; i += KernelLoops.GridStride)
         {
             int row = i / half, j = i - row * half;
-            y[i] = x[row * 2 * half + j] * ActivationMath.GeluErf(x[row * 2 * half + half + j]);
+            y.Store(i, x.Load(row * 2 * half + j) * ActivationMath.GeluErf(x.Load(row * 2 * half + half + j)));
         }
     }
 }

@@ -4,39 +4,39 @@ using ILGPU.Runtime;
 
 namespace Diffuser.Kernels.Elementwise;
 
-/// <summary>Loads the element-wise kernels once for an accelerator.</summary>
-public sealed class ElementwiseLauncher
+/// <summary>Loads the element-wise kernels once for an accelerator and one storage type.</summary>
+public sealed class ElementwiseLauncher<T> where T : struct, IElementView<T>
 {
     private readonly Accelerator _accelerator;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, ActivationKind> _activate;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BinaryOp> _binary;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, float, float, float, float> _affine;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> _channelBias;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> _geglu;
+    private readonly Action<KernelConfig, T, T, int, ActivationKind> _activate;
+    private readonly Action<KernelConfig, T, T, T, int, BinaryOp> _binary;
+    private readonly Action<KernelConfig, T, T, int, float, float, float, float> _affine;
+    private readonly Action<KernelConfig, T, T, T, int, int, int, int> _channelBias;
+    private readonly Action<KernelConfig, T, T, int, int> _geglu;
 
     public ElementwiseLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _activate = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, ActivationKind>(ElementwiseKernels.Activate);
-        _binary = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, BinaryOp>(ElementwiseKernels.Binary);
-        _affine = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, float, float, float, float>(ElementwiseKernels.Affine);
-        _channelBias = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(ElementwiseKernels.AddChannelBias);
-        _geglu = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(ElementwiseKernels.Geglu);
+        _activate = accelerator.LoadStreamKernel<T, T, int, ActivationKind>(ElementwiseKernels.Activate);
+        _binary = accelerator.LoadStreamKernel<T, T, T, int, BinaryOp>(ElementwiseKernels.Binary);
+        _affine = accelerator.LoadStreamKernel<T, T, int, float, float, float, float>(ElementwiseKernels.Affine);
+        _channelBias = accelerator.LoadStreamKernel<T, T, T, int, int, int, int>(ElementwiseKernels.AddChannelBias);
+        _geglu = accelerator.LoadStreamKernel<T, T, int, int>(ElementwiseKernels.Geglu);
     }
 
     private KernelConfig Grid(long count) => LaunchGeometry.Elements(_accelerator, count);
 
-    private static int Count(ArrayView<float> y) => LaunchGeometry.CheckedLength(y.Length, "output");
+    private static int Count(long length) => LaunchGeometry.CheckedLength(length, "output");
 
-    public void Activate(ArrayView<float> x, ArrayView<float> y, ActivationKind kind) => _activate(Grid(y.Length), x, y, Count(y), kind);
+    public void Activate(T x, T y, long count, ActivationKind kind) => _activate(Grid(count), x, y, Count(count), kind);
 
-    public void Binary(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, BinaryOp op) => _binary(Grid(y.Length), a, b, y, Count(y), op);
+    public void Binary(T a, T b, T y, long count, BinaryOp op) => _binary(Grid(count), a, b, y, Count(count), op);
 
-    public void Affine(ArrayView<float> x, ArrayView<float> y, float scale, float shift, float min, float max) =>
-        _affine(Grid(y.Length), x, y, Count(y), scale, shift, min, max);
+    public void Affine(T x, T y, long count, float scale, float shift, float min, float max) =>
+        _affine(Grid(count), x, y, Count(count), scale, shift, min, max);
 
-    public void AddChannelBias(ArrayView<float> x, ArrayView<float> bias, ArrayView<float> y, int channels, int spatial, int biasBatchStride) =>
-        _channelBias(Grid(y.Length), x, bias, y, Count(y), channels, spatial, biasBatchStride);
+    public void AddChannelBias(T x, T bias, T y, long count, int channels, int spatial, int biasBatchStride) =>
+        _channelBias(Grid(count), x, bias, y, Count(count), channels, spatial, biasBatchStride);
 
-    public void Geglu(ArrayView<float> x, ArrayView<float> y, int half) => _geglu(Grid(y.Length), x, y, Count(y), half);
+    public void Geglu(T x, T y, long count, int half) => _geglu(Grid(count), x, y, Count(count), half);
 }

@@ -3,7 +3,7 @@ using ILGPU;
 
 namespace Diffuser.Kernels.Embedding;
 
-/// <summary>Timestep and token + position embeddings (device code), one output element per step.</summary>
+/// <summary>Timestep (fp32) and token + position (generic over the storage) embeddings (device code), one output element per step.</summary>
 public static class EmbeddingKernels
 {
     /// <summary>
@@ -30,15 +30,15 @@ public static class EmbeddingKernels
     }
 
     /// <summary>y [B·L, hidden] = table[ids] + positions[l] (when <paramref name="hasPositions"/> is 1).</summary>
-    public static void Token(ArrayView<int> ids, ArrayView<float> table, ArrayView<float> positions, ArrayView<float> y, int count,
-        int length, int hidden, int hasPositions)
+    public static void Token<T>(ArrayView<int> ids, T table, T positions, T y, int count, int length, int hidden, int hasPositions)
+        where T : struct, IElementView<T>
     {
         for (int i = KernelLoops.GridStart; i < count; i += KernelLoops.GridStride)
         {
             int row = i / hidden, j = i - row * hidden;
-            float v = table[ids[row] * hidden + j];
-            if (hasPositions != 0) v += positions[row % length * hidden + j];
-            y[i] = v;
+            float v = table.Load(ids[row] * hidden + j);
+            if (hasPositions != 0) v += positions.Load(row % length * hidden + j);
+            y.Store(i, v);
         }
     }
 }

@@ -7,62 +7,110 @@ using ILGPU.Runtime;
 namespace Diffuser.Kernels.Gemm;
 
 /// <summary>
-/// Batched GEMM (device code): grid (N tiles, M tiles, batch × splits) of <see cref="TiledMatmul.Threads"/> threads,
-/// each group one 128×128 tile of C through <see cref="TiledMatmul"/>. Without a reduction split, alpha, bias and the
-/// activation are fused into the store; with one, each split writes raw sums and <see cref="ReduceSplits"/> finishes.
-/// The activation is specialised: otherwise each of the 64 stores per thread would inline every activation.
+/// Batched GEMM (device code), generic over the storage of A, B, bias, residual and C: grid (N tiles, M tiles,
+/// batch × splits) of <see cref="TiledMatmul.Threads"/> threads, each group one 128×128 tile of C through
+/// <see cref="TiledMatmul"/>. Without a reduction split, alpha, bias, the activation, a residual or the fused GEGLU are
+/// applied in the store; with one, each split writes raw fp32 sums and <see cref="ReduceSplits"/> finishes. The
+/// activation and GEGLU are specialised: otherwise each of the 64 stores per thread would inline every activation.
 /// </summary>
 public static class GemmKernels
 {
-    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c, ArrayView<float> workspace,
-        GemmShape s, SplitK split, SpecializedValue<int> activation)
+    public static void Gemm<T>(T a, T b, T bias, T residual, T c, ArrayView<float> workspace,
+        GemmShape s, SplitK split, SpecializedValue<int> activation, SpecializedValue<int> geglu) where T : struct, IElementView<T>
     {
         var tileA = SharedMemory.Allocate<float>(TiledMatmul.SharedLength);
         var tileB = SharedMemory.Allocate<float>(TiledMatmul.SharedLength);
         int batch = Grid.IdxZ / split.Count, part = Grid.IdxZ - batch * split.Count;
         int kBegin = part * split.Length, kEnd = XMath.Min(kBegin + split.Length, s.K);
         long mn = (long)s.M * s.N;
-        var opA = new MatrixOperand(a.SubView(batch * s.BatchStrideA, (long)s.M * s.K), s.M, s.K, kContiguous: s.TransA == 0);
-        var opB = new MatrixOperand(b.SubView(batch * s.BatchStrideB, (long)s.N * s.K), s.N, s.K, kContiguous: s.TransB != 0);
+        var opA = new MatrixOperand<T>(a.SubView(batch * s.BatchStrideA, (long)s.M * s.K), s.M, s.K, kContiguous: s.TransA == 0);
+        var opB = new MatrixOperand<T>(b.SubView(batch * s.BatchStrideB, (long)s.BColumns * s.K), s.BColumns, s.K, kContiguous: s.TransB != 0);
         int row0 = Grid.IdxY * TiledMatmul.Size, col0 = Grid.IdxX * TiledMatmul.Size;
-        if (split.Count == 1)
+        var store = new GemmEpilogue<T>(c.SubView(batch * mn, mn), bias, residual.SubView(batch * mn * s.HasResidual, mn * s.HasResidual),
+            s.M, s, (ActivationKind)activation.Value);
+        if (geglu.Value != 0)
         {
-            var store = new GemmEpilogue(c.SubView(batch * mn, mn), bias, s.M, s, (ActivationKind)activation.Value);
-            TiledMatmul.Run(ref opA, opA.KContiguous, ref opB, opB.KContiguous, kBegin, kEnd, row0, col0, ref store, tileA, tileB);
+            var gated = new GatedColumns<MatrixOperand<T>>(opB, s);
+            if (split.Count == 1)
+                TiledMatmul.RunGated(ref opA, opA.KContiguous, ref gated, opB.KContiguous, kBegin, kEnd, row0, col0, ref store, tileA, tileB);
+            else
+            {
+                var partial = Partial(workspace, part, batch, s);
+                TiledMatmul.Run(ref opA, opA.KContiguous, ref gated, opB.KContiguous, kBegin, kEnd, row0, col0, ref partial, tileA, tileB);
+            }
         }
+        else if (split.Count == 1)
+            TiledMatmul.Run(ref opA, opA.KContiguous, ref opB, opB.KContiguous, kBegin, kEnd, row0, col0, ref store, tileA, tileB);
         else
         {
-            var store = new PartialEpilogue(workspace.SubView(((long)part * s.Batch + batch) * mn, mn), s.M, s.N);
-            TiledMatmul.Run(ref opA, opA.KContiguous, ref opB, opB.KContiguous, kBegin, kEnd, row0, col0, ref store, tileA, tileB);
+            var partial = Partial(workspace, part, batch, s);
+            TiledMatmul.Run(ref opA, opA.KContiguous, ref opB, opB.KContiguous, kBegin, kEnd, row0, col0, ref partial, tileA, tileB);
         }
     }
 
-    /// <summary>Grid-stride over C: adds the splits' partial sums in order, then applies alpha, bias and the activation.</summary>
-    public static void ReduceSplits(ArrayView<float> workspace, ArrayView<float> bias, ArrayView<float> c, GemmShape s, int splits,
-        SpecializedValue<int> activation)
+    /// <summary>Split <paramref name="part"/>'s raw sums of one batch entry: [M, product columns] in the workspace.</summary>
+    private static PartialEpilogue Partial(ArrayView<float> workspace, int part, int batch, in GemmShape s)
     {
-        int total = s.Batch * s.M * s.N;
-        var store = new GemmEpilogue(c, bias, s.Batch * s.M, s, (ActivationKind)activation.Value);
+        long size = (long)s.M * s.ProductColumns;
+        return new PartialEpilogue(workspace.SubView(((long)part * s.Batch + batch) * size, size), s.M, s.ProductColumns);
+    }
+
+    /// <summary>
+    /// Grid-stride over C: adds the splits' partial sums in order, then applies the epilogue (GEGLU reads a value and
+    /// its gate, 64 product columns apart).
+    /// </summary>
+    public static void ReduceSplits<T>(ArrayView<float> workspace, T bias, T residual, T c, GemmShape s, int splits,
+        SpecializedValue<int> activation, SpecializedValue<int> geglu) where T : struct, IElementView<T>
+    {
+        int total = s.Batch * s.M * s.N, columns = s.ProductColumns;
+        long productTotal = (long)s.Batch * s.M * columns;
+        var store = new GemmEpilogue<T>(c, bias, residual, s.Batch * s.M, s, (ActivationKind)activation.Value);
         for (int i = KernelLoops.GridStart; i < total; i += KernelLoops.GridStride)
         {
-            float sum = 0f;
-            for (int p = 0; p < splits; p++) sum += workspace[(long)p * total + i];
-            store.Store(i / s.N, i % s.N, sum);
+            int row = i / s.N, col = i - row * s.N;
+            if (geglu.Value != 0)
+            {
+                int p = col / GemmShape.GateBlock * 2 * GemmShape.GateBlock + col % GemmShape.GateBlock;
+                float value = 0f, gate = 0f;
+                for (int k = 0; k < splits; k++)
+                {
+                    long at = k * productTotal + (long)row * columns + p;
+                    value += workspace[at];
+                    gate += workspace[at + GemmShape.GateBlock];
+                }
+                store.StoreGated(row, p, value, gate);
+            }
+            else
+            {
+                float sum = 0f;
+                for (int k = 0; k < splits; k++) sum += workspace[(long)k * total + i];
+                store.Store(row, col, sum);
+            }
         }
     }
 
-    /// <summary>C[row, col] = act(alpha·acc + bias[col]) over <c>rows</c> rows of width N.</summary>
-    private readonly struct GemmEpilogue : ITileEpilogue
+    /// <summary>op(B) read through the GEGLU product order: column p of the product is column GatedSource(p) of op(B).</summary>
+    private readonly struct GatedColumns<TB>(TB inner, GemmShape s) : ITileOperand where TB : struct, ITileOperand
     {
-        private readonly ArrayView<float> _c, _bias;
+        private readonly TB _inner = inner;
+        private readonly GemmShape _s = s;
+
+        public float Fetch(int mn, int k) => _inner.Fetch(_s.GatedSource(mn), k);
+    }
+
+    /// <summary>C[row, col] = act(alpha·acc + bias[col]) + residual[row, col] over <c>rows</c> rows of width N.</summary>
+    private readonly struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, IElementView<T>
+    {
+        private readonly T _c, _bias, _residual;
         private readonly int _rows;
         private readonly GemmShape _s;
         private readonly ActivationKind _activation;
 
-        public GemmEpilogue(ArrayView<float> c, ArrayView<float> bias, int rows, GemmShape s, ActivationKind activation)
+        public GemmEpilogue(T c, T bias, T residual, int rows, GemmShape s, ActivationKind activation)
         {
             _c = c;
             _bias = bias;
+            _residual = residual;
             _rows = rows;
             _s = s;
             _activation = activation;
@@ -72,8 +120,24 @@ public static class GemmKernels
         {
             if (row >= _rows || col >= _s.N) return;
             float v = _s.Alpha * acc;
-            if (_s.HasBias != 0) v += _bias[col];
-            _c[row * _s.N + col] = ActivationMath.Apply(v, _activation);
+            if (_s.HasBias != 0) v += _bias.Load(col);
+            v = ActivationMath.Apply(v, _activation);
+            if (_s.HasResidual != 0) v += _residual.Load(row * _s.N + col);
+            _c.Store(row * _s.N + col, v);
+        }
+
+        /// <summary><paramref name="col"/> is a product column of a value; the output column is its block's offset plus its lane.</summary>
+        public void StoreGated(int row, int col, float value, float gate)
+        {
+            int block = col / (2 * GemmShape.GateBlock), j = block * GemmShape.GateBlock + col - block * 2 * GemmShape.GateBlock;
+            if (row >= _rows || j >= _s.N) return;
+            float v = _s.Alpha * value, g = _s.Alpha * gate;
+            if (_s.HasBias != 0)
+            {
+                v += _bias.Load(j);
+                g += _bias.Load(_s.N + j);
+            }
+            _c.Store(row * _s.N + j, v * ActivationMath.GeluErf(g));
         }
     }
 }

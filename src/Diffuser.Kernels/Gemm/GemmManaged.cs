@@ -10,19 +10,25 @@ namespace Diffuser.Kernels.Gemm;
 /// </summary>
 public static class GemmManaged
 {
-    public static void Run(ReadOnlyMemory<float> a, ReadOnlyMemory<float> b, ReadOnlyMemory<float> bias, Memory<float> c, GemmShape s)
+    /// <summary>
+    /// C = act(alpha·op(A)·op(B) + bias) + residual, or with <see cref="GemmShape.Geglu"/> the fused GEGLU
+    /// (alpha·v + bias_j)·gelu(alpha·g + bias_{N+j}) over op(B)'s 2·N columns. Empty memories stand for absent terms.
+    /// </summary>
+    public static void Run(ReadOnlyMemory<float> a, ReadOnlyMemory<float> b, ReadOnlyMemory<float> bias, ReadOnlyMemory<float> residual,
+        Memory<float> c, GemmShape s)
     {
-        int m = s.M, n = s.N, k = s.K;
+        int m = s.M, n = s.N, columns = s.BColumns, k = s.K;
         float[] packedA = ArrayPool<float>.Shared.Rent(m * k);
-        float[] packedB = ArrayPool<float>.Shared.Rent(n * k);
+        float[] packedB = ArrayPool<float>.Shared.Rent(columns * k);
         try
         {
             for (int batch = 0; batch < s.Batch; batch++)
             {
                 Pack(a.Span.Slice((int)(batch * s.BatchStrideA), m * k), packedA, m, k, transposed: s.TransA != 0);
                 if (batch == 0 || s.BatchStrideB != 0)
-                    Pack(b.Span.Slice((int)(batch * s.BatchStrideB), n * k), packedB, n, k, transposed: s.TransB == 0);
+                    Pack(b.Span.Slice((int)(batch * s.BatchStrideB), columns * k), packedB, columns, k, transposed: s.TransB == 0);
                 var output = c.Slice(batch * m * n, m * n);
+                var added = s.HasResidual != 0 ? residual.Slice(batch * m * n, m * n) : ReadOnlyMemory<float>.Empty;
                 Parallel.For(0, m, row =>
                 {
                     var aRow = new ReadOnlySpan<float>(packedA, row * k, k);
@@ -32,7 +38,16 @@ public static class GemmManaged
                     {
                         float v = s.Alpha * Dot(aRow, new ReadOnlySpan<float>(packedB, col * k, k));
                         if (s.HasBias != 0) v += biasSpan[col];
-                        cRow[col] = ActivationMath.Apply(v, s.Activation);
+                        if (s.Geglu != 0)
+                        {
+                            float gate = s.Alpha * Dot(aRow, new ReadOnlySpan<float>(packedB, (n + col) * k, k));
+                            if (s.HasBias != 0) gate += biasSpan[n + col];
+                            cRow[col] = v * ActivationMath.GeluErf(gate);
+                            continue;
+                        }
+                        v = ActivationMath.Apply(v, s.Activation);
+                        if (s.HasResidual != 0) v += added.Span[row * n + col];
+                        cRow[col] = v;
                     }
                 });
             }

@@ -3,7 +3,7 @@ using Diffuser.Kernels.Elementwise;
 namespace Diffuser.Kernels.Gemm;
 
 /// <summary>
-/// C[b] = act(alpha · op(A[b]) · op(B[b]) + bias), C [Batch, M, N] row-major.
+/// C[b] = act(alpha · op(A[b]) · op(B[b]) + bias) + residual, C [Batch, M, N] row-major.
 /// op(A) is [M, K]: A is stored [M, K], or [K, M] when <see cref="TransA"/> is 1.
 /// op(B) is [K, N]: B is stored [K, N], or [N, K] when <see cref="TransB"/> is 1 (a Linear weight).
 /// A batch stride of 0 shares one operand across the batch. Bias is per column N.
@@ -14,5 +14,33 @@ public readonly record struct GemmShape(
     long BatchStrideA, long BatchStrideB,
     float Alpha, int HasBias, ActivationKind Activation)
 {
-    public long Flops => 2L * Batch * M * N * K;
+    /// <summary>Output columns per gated block: a 128-column product tile holds 64 values and then their 64 gates.</summary>
+    public const int GateBlock = 64;
+
+    /// <summary>1: a residual [Batch, M, N] is added to the result (after the activation).</summary>
+    public int HasResidual { get; init; }
+
+    /// <summary>
+    /// 1: GEGLU is fused. op(B) then has 2·N columns, values (0..N−1) and their gates (N..2N−1), bias 2·N entries, and
+    /// C[., j] = (alpha·v_j + bias_j) · gelu(alpha·g_j + bias_{N+j}). The kernel computes product tiles of
+    /// <see cref="GateBlock"/> values followed by their gates, so value and gate meet in one thread.
+    /// </summary>
+    public int Geglu { get; init; }
+
+    /// <summary>Columns of op(B): N, or 2·N with GEGLU.</summary>
+    public int BColumns => Geglu != 0 ? 2 * N : N;
+
+    /// <summary>Columns of the product the kernel computes: N, or with GEGLU 2·64 per block of 64 outputs.</summary>
+    public int ProductColumns => Geglu != 0 ? 2 * GateBlock * ((N + GateBlock - 1) / GateBlock) : N;
+
+    public long Flops => 2L * Batch * M * BColumns * K;
+
+    /// <summary>Column of op(B) that product column <paramref name="p"/> reads; ≥ <see cref="BColumns"/> for padding.</summary>
+    public int GatedSource(int p)
+    {
+        int block = p / (2 * GateBlock), lane = p - block * 2 * GateBlock;
+        int gate = lane >= GateBlock ? 1 : 0;
+        int j = block * GateBlock + lane - gate * GateBlock;
+        return j < N ? j + gate * N : BColumns;
+    }
 }

@@ -39,6 +39,15 @@ public interface ITileEpilogue
 }
 
 /// <summary>
+/// Receives a product tile whose 128 columns are 64 value columns followed by their 64 gate columns (GEGLU fused into
+/// the GEMM): <paramref name="col"/> is the value's column, the gate's is col + 64.
+/// </summary>
+public interface IGatedEpilogue
+{
+    void StoreGated(int row, int col, float value, float gate);
+}
+
+/// <summary>
 /// An 8×8 register tile of a 128×128 output tile: this thread owns rows row0 + 16·i and columns col0 + 16·j,
 /// so a half-warp reads 16 consecutive shared-memory words (no bank conflicts) and writes 16 consecutive outputs.
 /// </summary>
@@ -70,5 +79,22 @@ public struct MicroTile8x8
     {
         e.Store(row, col, r.V0); e.Store(row, col + 16, r.V1); e.Store(row, col + 32, r.V2); e.Store(row, col + 48, r.V3);
         e.Store(row, col + 64, r.V4); e.Store(row, col + 80, r.V5); e.Store(row, col + 96, r.V6); e.Store(row, col + 112, r.V7);
+    }
+
+    /// <summary>
+    /// Column j &lt; 4 of each row is a value whose gate is column j + 4 (64 columns on): the thread holds both.
+    /// </summary>
+    public readonly void StoreGated<T>(ref T epilogue, int row0, int col0) where T : struct, IGatedEpilogue
+    {
+        StoreGatedRow(ref epilogue, R0, row0, col0); StoreGatedRow(ref epilogue, R1, row0 + 16, col0);
+        StoreGatedRow(ref epilogue, R2, row0 + 32, col0); StoreGatedRow(ref epilogue, R3, row0 + 48, col0);
+        StoreGatedRow(ref epilogue, R4, row0 + 64, col0); StoreGatedRow(ref epilogue, R5, row0 + 80, col0);
+        StoreGatedRow(ref epilogue, R6, row0 + 96, col0); StoreGatedRow(ref epilogue, R7, row0 + 112, col0);
+    }
+
+    private static void StoreGatedRow<T>(ref T e, in Row8 r, int row, int col) where T : struct, IGatedEpilogue
+    {
+        e.StoreGated(row, col, r.V0, r.V4); e.StoreGated(row, col + 16, r.V1, r.V5);
+        e.StoreGated(row, col + 32, r.V2, r.V6); e.StoreGated(row, col + 48, r.V3, r.V7);
     }
 }

@@ -32,7 +32,21 @@ public static class TiledMatmul
     /// </summary>
     public static void Run<TA, TB, TE>(ref TA a, bool aKContiguous, ref TB b, bool bKContiguous, int kBegin, int kEnd,
         int row0, int col0, ref TE epilogue, ArrayView<float> tileA, ArrayView<float> tileB)
-        where TA : struct, ITileOperand where TB : struct, ITileOperand where TE : struct, ITileEpilogue
+        where TA : struct, ITileOperand where TB : struct, ITileOperand where TE : struct, ITileEpilogue =>
+        Accumulate(ref a, aKContiguous, ref b, bKContiguous, kBegin, kEnd, row0, col0, tileA, tileB)
+            .Store(ref epilogue, row0 + Group.IdxX / 16, col0 + Group.IdxX % 16);
+
+    /// <summary>As <see cref="Run"/>, for a product tile of 64 value columns then their 64 gate columns (fused GEGLU).</summary>
+    public static void RunGated<TA, TB, TE>(ref TA a, bool aKContiguous, ref TB b, bool bKContiguous, int kBegin, int kEnd,
+        int row0, int col0, ref TE epilogue, ArrayView<float> tileA, ArrayView<float> tileB)
+        where TA : struct, ITileOperand where TB : struct, ITileOperand where TE : struct, IGatedEpilogue =>
+        Accumulate(ref a, aKContiguous, ref b, bKContiguous, kBegin, kEnd, row0, col0, tileA, tileB)
+            .StoreGated(ref epilogue, row0 + Group.IdxX / 16, col0 + Group.IdxX % 16);
+
+    /// <summary>This thread's 8×8 register tile of the product tile at (row0, col0).</summary>
+    private static MicroTile8x8 Accumulate<TA, TB>(ref TA a, bool aKContiguous, ref TB b, bool bKContiguous, int kBegin, int kEnd,
+        int row0, int col0, ArrayView<float> tileA, ArrayView<float> tileB)
+        where TA : struct, ITileOperand where TB : struct, ITileOperand
     {
         var acc = default(MicroTile8x8);
         var stageA = Load(ref a, aKContiguous, row0, kBegin);
@@ -50,7 +64,7 @@ public static class TiledMatmul
             }
             acc.Accumulate(tileA, tileB, Ld, Depth, Group.IdxX / 16, Group.IdxX % 16);
         }
-        acc.Store(ref epilogue, row0 + Group.IdxX / 16, col0 + Group.IdxX % 16);
+        return acc;
     }
 
     /// <summary>This thread's 8 elements of the operand tile [mn0, mn0 + 128) × [k0, k0 + 16).</summary>
@@ -107,13 +121,13 @@ public readonly struct PartialEpilogue : ITileEpilogue
 }
 
 /// <summary>A dense row-major matrix as a tile operand: stored [mn, k] (k-contiguous) or [k, mn].</summary>
-public struct MatrixOperand : ITileOperand
+public struct MatrixOperand<T> : ITileOperand where T : struct, IElementView<T>
 {
-    private readonly ArrayView<float> _data;
+    private readonly T _data;
     private readonly int _rows, _depth;
     private readonly bool _kContiguous;
 
-    public MatrixOperand(ArrayView<float> data, int rows, int depth, bool kContiguous)
+    public MatrixOperand(T data, int rows, int depth, bool kContiguous)
     {
         _data = data;
         _rows = rows;
@@ -126,6 +140,6 @@ public struct MatrixOperand : ITileOperand
     public readonly float Fetch(int mn, int k)
     {
         if (mn >= _rows || k >= _depth) return 0f;
-        return _kContiguous ? _data[mn * _depth + k] : _data[k * _rows + mn];
+        return _kContiguous ? _data.Load(mn * _depth + k) : _data.Load(k * _rows + mn);
     }
 }

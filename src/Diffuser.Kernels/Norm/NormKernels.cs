@@ -6,7 +6,7 @@ using ILGPU.Algorithms;
 namespace Diffuser.Kernels.Norm;
 
 /// <summary>
-/// Group norm in two launches and layer norm in one (device code). Both work on x − x₀, x₀ the first element of the
+/// Group norm in two launches and layer norm in one (device code), generic over the storage; statistics are fp32. Both work on x − x₀, x₀ the first element of the
 /// group or row. Subtracting x₀ first removes a large common offset before anything is summed, so neither
 /// E[x²] − E[x]² cancellation nor the rounding of a large mean reaches the result (the *_offset100 goldens).
 /// </summary>
@@ -16,18 +16,18 @@ public static class NormKernels
     /// Grid (chunks, N·groups): group (n, g) is split into <paramref name="chunks"/> ranges; each block writes the sums
     /// of (x − x₀) and (x − x₀)² over its range to partials[((n·G + g)·chunks + chunk)·2 + {0, 1}].
     /// </summary>
-    public static void GroupNormPartials(ArrayView<float> x, ArrayView<float> partials, GroupNormShape s, int chunks)
+    public static void GroupNormPartials<T>(T x, ArrayView<float> partials, GroupNormShape s, int chunks) where T : struct, IElementView<T>
     {
         var scratch = SharedMemory.Allocate<float>(32);
         int group = Grid.IdxY, length = s.GroupLength;
         int chunkLength = (length + chunks - 1) / chunks;
         int start = group * length + Grid.IdxX * chunkLength;
         int end = group * length + XMath.Min((Grid.IdxX + 1) * chunkLength, length);
-        float shift = x[group * length];
+        float shift = x.Load(group * length);
         float sum = 0f, squares = 0f;
         for (int i = start + Group.IdxX; i < end; i += Group.DimX)
         {
-            float d = x[i] - shift;
+            float d = x.Load(i) - shift;
             sum += d;
             squares += d * d;
         }
@@ -41,8 +41,8 @@ public static class NormKernels
     }
 
     /// <summary>Grid (blocks per group, N·groups): combines the partial sums of its group, then normalises a slab of it.</summary>
-    public static void GroupNormApply(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> partials,
-        ArrayView<float> y, GroupNormShape s, int chunks)
+    public static void GroupNormApply<T>(T x, T gamma, T beta, ArrayView<float> partials, T y, GroupNormShape s, int chunks)
+        where T : struct, IElementView<T>
     {
         int group = Grid.IdxY, length = s.GroupLength;
         float sum = 0f, squares = 0f;
@@ -51,17 +51,17 @@ public static class NormKernels
             sum += partials[(group * chunks + c) * 2];
             squares += partials[(group * chunks + c) * 2 + 1];
         }
-        float shift = x[group * length], meanShifted = sum / length;
+        float shift = x.Load(group * length), meanShifted = sum / length;
         float variance = XMath.Max(squares / length - meanShifted * meanShifted, 0f);
         float invStd = 1f / XMath.Sqrt(variance + s.Epsilon);
         int firstChannel = group % s.Groups * s.ChannelsPerGroup;
         for (int i = Grid.IdxX * Group.DimX + Group.IdxX; i < length; i += Grid.DimX * Group.DimX)
         {
             int channel = firstChannel + i / s.Spatial;
-            float scale = invStd * gamma[channel];
+            float scale = invStd * gamma.Load(channel);
             // x − x₀ − mean(x − x₀): the large mean itself is never rounded.
-            float v = (x[group * length + i] - shift - meanShifted) * scale + beta[channel];
-            y[group * length + i] = s.FuseSilu != 0 ? ActivationMath.Silu(v) : v;
+            float v = (x.Load(group * length + i) - shift - meanShifted) * scale + beta.Load(channel);
+            y.Store(group * length + i, s.FuseSilu != 0 ? ActivationMath.Silu(v) : v);
         }
     }
 
@@ -69,22 +69,22 @@ public static class NormKernels
     /// One warp per row of <see cref="LayerNormShape.Features"/>, warp-shuffle sums: the mean of x − x₀ (x₀ the row's
     /// first element), then the squared deviations from it.
     /// </summary>
-    public static void LayerNorm(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, LayerNormShape s)
+    public static void LayerNorm<T>(T x, T gamma, T beta, T y, LayerNormShape s) where T : struct, IElementView<T>
     {
         int row = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
         if (row >= s.Rows) return;
         int start = row * s.Features;
-        float shift = x[start], sum = 0f;
-        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize) sum += x[start + i] - shift;
+        float shift = x.Load(start), sum = 0f;
+        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize) sum += x.Load(start + i) - shift;
         float mean = Reductions.WarpSum(sum, Warp.WarpSize) / s.Features;
         float squares = 0f;
         for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
         {
-            float d = x[start + i] - shift - mean;
+            float d = x.Load(start + i) - shift - mean;
             squares += d * d;
         }
         float invStd = 1f / XMath.Sqrt(Reductions.WarpSum(squares, Warp.WarpSize) / s.Features + s.Epsilon);
         for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
-            y[start + i] = (x[start + i] - shift - mean) * invStd * gamma[i] + beta[i];
+            y.Store(start + i, (x.Load(start + i) - shift - mean) * invStd * gamma.Load(i) + beta.Load(i));
     }
 }

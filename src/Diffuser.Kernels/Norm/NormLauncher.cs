@@ -4,8 +4,8 @@ using ILGPU.Runtime;
 
 namespace Diffuser.Kernels.Norm;
 
-/// <summary>Loads the norm kernels once for an accelerator and chooses their grids.</summary>
-public sealed class NormLauncher
+/// <summary>Loads the norm kernels once for an accelerator and one storage type, and chooses their grids.</summary>
+public sealed class NormLauncher<T> where T : struct, IElementView<T>
 {
     /// <summary>Elements one partial-sum block reduces; a group longer than this is split across blocks.</summary>
     private const int ChunkLength = 8192;
@@ -14,16 +14,16 @@ public sealed class NormLauncher
     private const int ApplyPerThread = 16;
 
     private readonly Accelerator _accelerator;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, GroupNormShape, int> _partials;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GroupNormShape, int> _apply;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormShape> _layerNorm;
+    private readonly Action<KernelConfig, T, ArrayView<float>, GroupNormShape, int> _partials;
+    private readonly Action<KernelConfig, T, T, T, ArrayView<float>, T, GroupNormShape, int> _apply;
+    private readonly Action<KernelConfig, T, T, T, T, LayerNormShape> _layerNorm;
 
     public NormLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _partials = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, GroupNormShape, int>(NormKernels.GroupNormPartials);
-        _apply = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GroupNormShape, int>(NormKernels.GroupNormApply);
-        _layerNorm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormShape>(NormKernels.LayerNorm);
+        _partials = accelerator.LoadStreamKernel<T, ArrayView<float>, GroupNormShape, int>(NormKernels.GroupNormPartials);
+        _apply = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int>(NormKernels.GroupNormApply);
+        _layerNorm = accelerator.LoadStreamKernel<T, T, T, T, LayerNormShape>(NormKernels.LayerNorm);
     }
 
     private static int Chunks(GroupNormShape s) => Math.Clamp(LaunchGeometry.Tiles(s.GroupLength, ChunkLength), 1, MaxChunks);
@@ -32,7 +32,7 @@ public sealed class NormLauncher
     public static int ScratchLength(GroupNormShape s) => s.N * s.Groups * Chunks(s) * 2;
 
     /// <summary>Group norm (+ SiLU) of x [N, C, spatial]; <paramref name="scratch"/> holds at least <see cref="ScratchLength"/> floats.</summary>
-    public void GroupNorm(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> scratch, ArrayView<float> y, GroupNormShape s)
+    public void GroupNorm(T x, T gamma, T beta, ArrayView<float> scratch, T y, GroupNormShape s)
     {
         int chunks = Chunks(s), groups = s.N * s.Groups;
         _partials(LaunchGeometry.Grid(chunks, groups, 1, LaunchGeometry.ElementGroup), x, scratch, s, chunks);
@@ -41,7 +41,7 @@ public sealed class NormLauncher
     }
 
     /// <summary>Layer norm over rows of x [rows, features], one warp per row.</summary>
-    public void LayerNorm(ArrayView<float> x, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> y, LayerNormShape s)
+    public void LayerNorm(T x, T gamma, T beta, T y, LayerNormShape s)
     {
         int rowsPerGroup = LaunchGeometry.ElementGroup / _accelerator.WarpSize;
         _layerNorm(LaunchGeometry.Grid(LaunchGeometry.Tiles(s.Rows, rowsPerGroup), 1, 1, LaunchGeometry.ElementGroup), x, gamma, beta, y, s);

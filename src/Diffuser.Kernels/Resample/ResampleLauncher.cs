@@ -4,23 +4,23 @@ using ILGPU.Runtime;
 
 namespace Diffuser.Kernels.Resample;
 
-/// <summary>Loads the resampling kernels once for an accelerator.</summary>
-public sealed class ResampleLauncher
+/// <summary>Loads the resampling kernels once for an accelerator and one storage type.</summary>
+public sealed class ResampleLauncher<T> where T : struct, IElementView<T>
 {
     private readonly Accelerator _accelerator;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int, int, int> _upsample;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int> _avgPool;
+    private readonly Action<KernelConfig, T, T, int, int, int, int, int> _upsample;
+    private readonly Action<KernelConfig, T, T, int, int, int> _avgPool;
 
     public ResampleLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _upsample = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int, int, int>(ResampleKernels.UpsampleNearest);
-        _avgPool = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(ResampleKernels.AvgPool2x2);
+        _upsample = accelerator.LoadStreamKernel<T, T, int, int, int, int, int>(ResampleKernels.UpsampleNearest);
+        _avgPool = accelerator.LoadStreamKernel<T, T, int, int, int>(ResampleKernels.AvgPool2x2);
     }
 
-    public void UpsampleNearest(ArrayView<float> x, ArrayView<float> y, int height, int width, int outHeight, int outWidth) =>
-        _upsample(LaunchGeometry.Elements(_accelerator, y.Length), x, y, LaunchGeometry.CheckedLength(y.Length, "upsample output"), height, width, outHeight, outWidth);
+    public void UpsampleNearest(T x, T y, long count, int height, int width, int outHeight, int outWidth) =>
+        _upsample(LaunchGeometry.Elements(_accelerator, count), x, y, LaunchGeometry.CheckedLength(count, "upsample output"), height, width, outHeight, outWidth);
 
-    public void AvgPool2x2(ArrayView<float> x, ArrayView<float> y, int height, int width) =>
-        _avgPool(LaunchGeometry.Elements(_accelerator, y.Length), x, y, LaunchGeometry.CheckedLength(y.Length, "pool output"), height, width);
+    public void AvgPool2x2(T x, T y, long count, int height, int width) =>
+        _avgPool(LaunchGeometry.Elements(_accelerator, count), x, y, LaunchGeometry.CheckedLength(count, "pool output"), height, width);
 }

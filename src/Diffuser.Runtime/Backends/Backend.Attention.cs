@@ -12,19 +12,55 @@ public abstract partial class Backend
     /// </summary>
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, float? scale = null, bool causal = false)
     {
-        RequireF32(q, k, v);
         if (q.Rank != 3 || k.Rank != 3 || v.Rank != 3) throw Shape("Attention", $"q, k, v must be [B, L, H·D], got {q.Shape}, {k.Shape}, {v.Shape}");
         int width = q.Shape[2];
-        if (heads < 1 || width % heads != 0) throw Shape("Attention", $"width {width} does not split into {heads} heads");
         if (!k.Shape.Equals(v.Shape) || k.Shape[0] != q.Shape[0] || k.Shape[2] != width)
             throw Shape("Attention", $"k {k.Shape} and v {v.Shape} must be [{q.Shape[0]}, S, {width}] for q {q.Shape}");
+        return AttentionOf("Attention", width, q, width, 0, k, v, width, 0, 0, heads, scale, causal);
+    }
+
+    /// <summary>
+    /// Self-attention on a fused projection: <paramref name="qkv"/> [B, L, 3·H·D] holds q, k and v side by side (one
+    /// GEMM made all three); the kernel reads each with its column offset. Returns [B, L, H·D].
+    /// </summary>
+    public Tensor SelfAttention(Tensor qkv, int heads, float? scale = null, bool causal = false)
+    {
+        if (qkv.Rank != 3 || qkv.Shape[2] % 3 != 0) throw Shape("SelfAttention", $"qkv must be [B, L, 3·H·D], got {qkv.Shape}");
+        int width = qkv.Shape[2] / 3;
+        return AttentionOf("SelfAttention", width, qkv, qkv.Shape[2], 0, qkv, qkv, qkv.Shape[2], width, 2 * width, heads, scale, causal);
+    }
+
+    /// <summary>Cross-attention with k and v from one fused projection: q [B, L, H·D], kv [B, S, 2·H·D] → [B, L, H·D].</summary>
+    public Tensor CrossAttention(Tensor q, Tensor kv, int heads, float? scale = null)
+    {
+        if (q.Rank != 3 || kv.Rank != 3 || kv.Shape[2] != 2 * q.Shape[2] || kv.Shape[0] != q.Shape[0])
+            throw Shape("CrossAttention", $"q must be [B, L, H·D] and kv [B, S, 2·H·D], got {q.Shape} and {kv.Shape}");
+        int width = q.Shape[2];
+        return AttentionOf("CrossAttention", width, q, width, 0, kv, kv, kv.Shape[2], 0, width, heads, scale, false);
+    }
+
+    /// <summary>
+    /// The one attention op: heads of <paramref name="width"/> = H·D columns, q rows of <paramref name="queryStride"/>
+    /// elements, k and v rows of <paramref name="keyStride"/>, each starting at its column offset.
+    /// </summary>
+    private Tensor AttentionOf(string op, int width, Tensor q, int queryStride, int queryOffset, Tensor k, Tensor v, int keyStride, int keyOffset,
+        int valueOffset, int heads, float? scale, bool causal)
+    {
+        var dtype = RequireSameDType(op, q, k, v);
+        if (heads < 1 || width % heads != 0) throw Shape(op, $"width {width} does not split into {heads} heads");
         int headDim = width / heads;
-        var s = new AttentionShape(q.Shape[0], heads, q.Shape[1], k.Shape[1], headDim,
-            scale ?? 1f / MathF.Sqrt(headDim), causal ? 1 : 0);
-        var y = Allocate(q.Shape);
-        using (Profile("attention", s.Flops, y, q, k, v)) AttentionCore(q, k, v, y, s);
+        var s = new AttentionShape(q.Shape[0], heads, q.Shape[1], k.Shape[1], headDim, scale ?? 1f / MathF.Sqrt(headDim), causal ? 1 : 0)
+        {
+            QueryStride = queryStride, KeyStride = keyStride, QueryOffset = queryOffset, KeyOffset = keyOffset, ValueOffset = valueOffset,
+        };
+        var y = Allocate(new TensorShape(q.Shape[0], q.Shape[1], width), dtype);
+        using (Profile("attention", s.Flops, y, Distinct(q, k, v))) AttentionCore(q, k, v, y, s);
         return y;
     }
+
+    /// <summary>The inputs without repeats (a fused projection is read once, not three times).</summary>
+    private static Tensor?[] Distinct(Tensor q, Tensor k, Tensor v) =>
+        [q, ReferenceEquals(k, q) ? null : k, ReferenceEquals(v, k) || ReferenceEquals(v, q) ? null : v];
 
     protected abstract void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape);
 }

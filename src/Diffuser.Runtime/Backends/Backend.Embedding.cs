@@ -4,7 +4,7 @@ namespace Diffuser.Backends;
 
 public abstract partial class Backend
 {
-    /// <summary>Sinusoidal timestep embedding [T, dim] as diffusers' get_timestep_embedding computes it.</summary>
+    /// <summary>Sinusoidal timestep embedding [T, dim] as diffusers' get_timestep_embedding computes it, always in fp32.</summary>
     public Tensor TimestepEmbedding(ReadOnlySpan<float> timesteps, int dim, bool flipSinToCos, float downscaleFreqShift,
         float scale = 1f, int maxPeriod = 10000)
     {
@@ -17,7 +17,7 @@ public abstract partial class Backend
     /// <summary>Token embedding plus position embedding: ids [B, L] → table[ids] + positions[0..L) as [B, L, hidden].</summary>
     public Tensor TokenEmbedding(ReadOnlySpan<int> ids, int batch, Tensor table, Tensor? positions)
     {
-        RequireF32(table);
+        var dtype = RequireSameDType("TokenEmbedding", table, positions);
         if (table.Rank != 2) throw Shape("TokenEmbedding", $"table must be [vocab, hidden], got {table.Shape}");
         if (batch < 1 || ids.Length % batch != 0) throw Shape("TokenEmbedding", $"{ids.Length} ids do not split into {batch} sequences");
         int length = ids.Length / batch, vocab = table.Shape[0], hidden = table.Shape[1];
@@ -25,13 +25,12 @@ public abstract partial class Backend
             if (id < 0 || id >= vocab) throw Shape("TokenEmbedding", $"token id {id} is outside the vocabulary of {vocab}");
         if (positions is not null)
         {
-            RequireF32(positions);
             if (positions.Rank != 2 || positions.Shape[1] != hidden || positions.Shape[0] < length)
                 throw Shape("TokenEmbedding", $"positions {positions.Shape} cannot cover {length} tokens of width {hidden}");
         }
-        var y = Allocate(new TensorShape(batch, length, hidden));
+        var y = Allocate(new TensorShape(batch, length, hidden), dtype);
         // Traffic: the gathered table rows and the position rows read, the output written (not the whole table).
-        using (Profile("token_embedding", y.Length, (positions is null ? 2 : 3) * y.Length * sizeof(float), y.Shape)) TokenEmbeddingCore(ids, table, positions, y, length, hidden);
+        using (Profile("token_embedding", y.Length, (positions is null ? 2 : 3) * y.Length * dtype.SizeInBytes(), y.Shape)) TokenEmbeddingCore(ids, table, positions, y, length, hidden);
         return y;
     }
 

@@ -6,44 +6,75 @@ namespace Diffuser.Backends;
 public abstract partial class Backend
 {
     /// <summary>
-    /// Batched matrix product C = act(alpha · op(A) · op(B) + bias). A is [B, M, K] ([B, K, M] with
+    /// Batched matrix product C = act(alpha · op(A) · op(B) + bias) + residual. A is [B, M, K] ([B, K, M] with
     /// <paramref name="transA"/>); B is [B, K, N] ([B, N, K] with <paramref name="transB"/>) or rank 2 to share one
-    /// matrix across the batch. Bias is [N]. Returns C [B, M, N].
+    /// matrix across the batch. Bias is [N]; the optional <paramref name="residual"/> is [B, M, N], added in the same
+    /// pass after the activation. Returns C [B, M, N].
     /// </summary>
     public Tensor Gemm(Tensor a, Tensor b, bool transA = false, bool transB = false, float alpha = 1f,
-        Tensor? bias = null, Activation activation = Activation.None)
+        Tensor? bias = null, Activation activation = Activation.None, Tensor? residual = null)
     {
-        RequireF32(a, b);
-        if (a.Rank != 3) throw Shape("Gemm", $"A must be [batch, rows, cols], got {a.Shape}");
-        if (b.Rank is not (2 or 3)) throw Shape("Gemm", $"B must be rank 2 or 3, got {b.Shape}");
+        var shape = GemmShapeOf("Gemm", a, b, transA, transB, alpha, bias, activation, geglu: false) with { HasResidual = residual is null ? 0 : 1 };
+        if (residual is not null) RequireShape("Gemm residual", residual, shape.Batch, shape.M, shape.N);
+        return RunGemm(a, b, bias, residual, shape);
+    }
+
+    /// <summary>torch's F.linear: x [..., in] · weightᵀ + bias (+ residual [..., out]), weight [out, in]. Returns [..., out].</summary>
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Activation activation = Activation.None, Tensor? residual = null)
+    {
+        using var x3 = LinearInput("Linear", x, weight);
+        using var r3 = residual?.Reshape(1, (int)(residual.Length / weight.Shape[0]), weight.Shape[0]);
+        var y = Gemm(x3, weight, transB: true, bias: bias, activation: activation, residual: r3);
+        return y.Detach(x.Shape.WithDim(-1, weight.Shape[0]));
+    }
+
+    /// <summary>
+    /// GEGLU fused into its projection: with [value | gate] = x · weightᵀ + bias (weight [2F, in], bias [2F], value and
+    /// gate F wide each, as diffusers' GEGLU proj stores them), returns value · gelu(gate) [..., F] in one pass, the
+    /// product never stored.
+    /// </summary>
+    public Tensor GegluLinear(Tensor x, Tensor weight, Tensor? bias = null)
+    {
+        using var x3 = LinearInput("GegluLinear", x, weight);
+        if (weight.Shape[0] % 2 != 0) throw Shape("GegluLinear", $"weight {weight.Shape} must have an even number of rows (values and gates)");
+        var shape = GemmShapeOf("GegluLinear", x3, weight, false, true, 1f, bias, Activation.None, geglu: true);
+        var y = RunGemm(x3, weight, bias, null, shape);
+        return y.Detach(x.Shape.WithDim(-1, shape.N));
+    }
+
+    /// <summary>x [..., in] as the [1, rows, in] left operand of a linear layer (a view).</summary>
+    private Tensor LinearInput(string op, Tensor x, Tensor weight)
+    {
+        if (weight.Rank != 2) throw Shape(op, $"weight must be [out, in], got {weight.Shape}");
+        int inFeatures = weight.Shape[1];
+        if (x.Rank == 0 || x.Shape[-1] != inFeatures)
+            throw Shape(op, $"input {x.Shape} does not end in {inFeatures} features (weight {weight.Shape})");
+        return x.Reshape(1, (int)(x.Length / inFeatures), inFeatures);
+    }
+
+    private GemmShape GemmShapeOf(string op, Tensor a, Tensor b, bool transA, bool transB, float alpha, Tensor? bias, Activation activation, bool geglu)
+    {
+        if (a.Rank != 3) throw Shape(op, $"A must be [batch, rows, cols], got {a.Shape}");
+        if (b.Rank is not (2 or 3)) throw Shape(op, $"B must be rank 2 or 3, got {b.Shape}");
         int batch = a.Shape[0];
         int m = transA ? a.Shape[2] : a.Shape[1];
         int k = transA ? a.Shape[1] : a.Shape[2];
         int bk = transB ? b.Shape[-1] : b.Shape[-2];
-        int n = transB ? b.Shape[-2] : b.Shape[-1];
-        if (bk != k) throw Shape("Gemm", $"inner dimensions differ: A {a.Shape} (transA={transA}) and B {b.Shape} (transB={transB})");
-        if (b.Rank == 3 && b.Shape[0] != batch) throw Shape("Gemm", $"batch of A {a.Shape} and B {b.Shape} differ");
-        if (bias is not null) { RequireF32(bias); RequireShape("Gemm bias", bias, n); }
-        var shape = new GemmShape(batch, m, n, k, transA ? 1 : 0, transB ? 1 : 0,
-            (long)m * k, b.Rank == 3 ? (long)n * k : 0, alpha, bias is null ? 0 : 1, activation.ToKind());
-        var c = Allocate(new TensorShape(batch, m, n));
-        using (Profile("gemm", shape.Flops, c, a, b, bias)) GemmCore(a, b, bias, c, shape);
+        int columns = transB ? b.Shape[-2] : b.Shape[-1];
+        if (bk != k) throw Shape(op, $"inner dimensions differ: A {a.Shape} (transA={transA}) and B {b.Shape} (transB={transB})");
+        if (b.Rank == 3 && b.Shape[0] != batch) throw Shape(op, $"batch of A {a.Shape} and B {b.Shape} differ");
+        if (bias is not null) RequireShape($"{op} bias", bias, columns);
+        int n = geglu ? columns / 2 : columns;
+        return new GemmShape(batch, m, n, k, transA ? 1 : 0, transB ? 1 : 0,
+            (long)m * k, b.Rank == 3 ? (long)columns * k : 0, alpha, bias is null ? 0 : 1, activation.ToKind()) { Geglu = geglu ? 1 : 0 };
+    }
+
+    private Tensor RunGemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, GemmShape shape)
+    {
+        var c = Allocate(new TensorShape(shape.Batch, shape.M, shape.N), RequireSameDType(shape.Geglu != 0 ? "GegluLinear" : "Gemm", a, b, bias, residual));
+        using (Profile("gemm", shape.Flops, c, a, b, bias, residual)) GemmCore(a, b, bias, residual, c, shape);
         return c;
     }
 
-    /// <summary>torch's F.linear: x [..., in] · weightᵀ + bias, weight [out, in]. Returns [..., out].</summary>
-    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null, Activation activation = Activation.None)
-    {
-        if (weight.Rank != 2) throw Shape("Linear", $"weight must be [out, in], got {weight.Shape}");
-        int inFeatures = weight.Shape[1];
-        if (x.Rank == 0 || x.Shape[-1] != inFeatures)
-            throw Shape("Linear", $"input {x.Shape} does not end in {inFeatures} features (weight {weight.Shape})");
-        long rows = x.Length / inFeatures;
-        using var x3 = x.Reshape(1, (int)rows, inFeatures);
-        var y = Gemm(x3, weight, transB: true, bias: bias, activation: activation);
-        var outShape = x.Shape.WithDim(-1, weight.Shape[0]);
-        return y.Detach(outShape);
-    }
-
-    protected abstract void GemmCore(Tensor a, Tensor b, Tensor? bias, Tensor c, GemmShape shape);
+    protected abstract void GemmCore(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape);
 }

@@ -8,14 +8,14 @@ public abstract partial class Backend
     /// <summary>Group norm over x [N, C, ...] with per-channel affine gamma, beta [C]; optionally SiLU after it.</summary>
     public Tensor GroupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float epsilon, bool silu = false)
     {
-        RequireF32(x, gamma, beta);
+        var dtype = RequireSameDType("GroupNorm", x, gamma, beta);
         if (x.Rank < 2) throw Shape("GroupNorm", $"input must be [N, C, ...], got {x.Shape}");
         int c = x.Shape[1];
         if (groups < 1 || c % groups != 0) throw Shape("GroupNorm", $"{c} channels do not split into {groups} groups");
         RequireShape("GroupNorm gamma", gamma, c);
         RequireShape("GroupNorm beta", beta, c);
         var s = new GroupNormShape(x.Shape[0], c, (int)x.Shape.Product(2, x.Rank), groups, epsilon, silu ? 1 : 0);
-        var y = Allocate(x.Shape);
+        var y = Allocate(x.Shape, dtype);
         using (Profile("group_norm", s.Flops, y, x, gamma, beta)) GroupNormCore(x, gamma, beta, y, s);
         return y;
     }
@@ -23,12 +23,12 @@ public abstract partial class Backend
     /// <summary>Layer norm over the last dimension, gamma and beta [features].</summary>
     public Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, float epsilon)
     {
-        RequireF32(x, gamma, beta);
+        var dtype = RequireSameDType("LayerNorm", x, gamma, beta);
         if (x.Rank < 1) throw Shape("LayerNorm", "input is a scalar");
         int features = x.Shape[-1];
         RequireShape("LayerNorm gamma", gamma, features);
         RequireShape("LayerNorm beta", beta, features);
-        var y = Allocate(x.Shape);
+        var y = Allocate(x.Shape, dtype);
         var s = new LayerNormShape((int)(x.Length / features), features, epsilon);
         using (Profile("layer_norm", s.Flops, y, x, gamma, beta)) LayerNormCore(x, gamma, beta, y, s);
         return y;

@@ -5,7 +5,7 @@ namespace Diffuser.Backends;
 
 public abstract partial class Backend
 {
-    /// <summary>Fails unless every tensor lives on this backend and is stored as fp32.</summary>
+    /// <summary>Fails unless every tensor lives on this backend and is stored as fp32 (the sampler step's rule).</summary>
     protected void RequireF32(params Tensor[] tensors)
     {
         foreach (var t in tensors)
@@ -14,6 +14,31 @@ public abstract partial class Backend
             if (t.DType != DType.F32)
                 throw new DiffuserException($"{Name}: this op needs fp32 tensors, got {t}.");
         }
+    }
+
+    /// <summary>
+    /// The one dtype rule of the compute ops: every tensor of one call (inputs, weights, biases, norm gains, residuals)
+    /// has the same storage dtype, and the result gets it. fp16 tensors are computed as the fp32 values they hold,
+    /// accumulated in fp32, and the result is rounded to fp16 once. Null entries (absent optional inputs) are skipped.
+    /// Returns the shared dtype.
+    /// </summary>
+    protected DType RequireSameDType(string op, params ReadOnlySpan<Tensor?> tensors)
+    {
+        DType? dtype = null;
+        Tensor? first = null;
+        foreach (var t in tensors)
+        {
+            if (t is null) continue;
+            RequireOwn(t);
+            if (dtype is null)
+            {
+                (dtype, first) = (t.DType, t);
+                continue;
+            }
+            if (t.DType != dtype)
+                throw new DiffuserException($"{op}: every tensor of one op must have the same dtype; got {first} and {t}. Convert one of them first.");
+        }
+        return dtype ?? throw new ArgumentException("No tensor to take the dtype from.", nameof(tensors));
     }
 
     protected static void RequireShape(string what, Tensor t, params int[] expected)

@@ -5,7 +5,7 @@ namespace Diffuser.Backends.Cpu;
 /// <summary>
 /// The managed backend: every op runs the reference implementation from Diffuser.Kernels (SIMD dot products,
 /// Parallel.For). It is the oracle the ILGPU kernels are tested against, and the device for users without a GPU.
-/// Ops compute in fp32; fp16 tensors exist only for storage and conversion.
+/// fp16 ops compute as their fp32 reference (<see cref="Fp32Scope"/>): inputs widened, fp32 arithmetic, one rounding.
 /// </summary>
 public sealed partial class CpuBackend : Backend
 {
@@ -25,7 +25,7 @@ public sealed partial class CpuBackend : Backend
         return floats.AsMemory((int)t.Offset, (int)t.Length);
     }
 
-    private static Memory<Half> HalfData(Tensor t) =>
+    internal static Memory<Half> HalfData(Tensor t) =>
         (((CpuBuffer)t.Buffer).Halves ?? throw new DiffuserException($"{t} is not fp16.")).AsMemory((int)t.Offset, (int)t.Length);
 
     private static Memory<float> DataOrEmpty(Tensor? t) => t is null ? Memory<float>.Empty : Data(t);

@@ -1,12 +1,6 @@
 using System.Runtime.InteropServices;
-using Diffuser.Kernels.Attention;
-using Diffuser.Kernels.Conv;
 using Diffuser.Kernels.Convert;
-using Diffuser.Kernels.Elementwise;
-using Diffuser.Kernels.Embedding;
-using Diffuser.Kernels.Gemm;
-using Diffuser.Kernels.Norm;
-using Diffuser.Kernels.Resample;
+using Diffuser.Kernels.Launch;
 using Diffuser.Kernels.Sampler;
 using Diffuser.Tensors;
 using ILGPU;
@@ -18,20 +12,15 @@ namespace Diffuser.Backends.Ilgpu;
 
 /// <summary>
 /// The GPU backend: every op is an ILGPU kernel launched on the accelerator's default stream (CUDA, OpenCL, or
-/// ILGPU's CPU accelerator for kernel tests). Each op family's launcher loads its kernels for this accelerator on
-/// first use and keeps them; nothing is compiled per call. Create instances through <see cref="BackendFactory"/>.
+/// ILGPU's CPU accelerator for kernel tests). The kernels are generic over the storage type, with one kernel set for
+/// fp32 tensors and one for fp16 tensors; each op family's launcher loads its kernels for this accelerator on first
+/// use and keeps them; nothing is compiled per call. Create instances through <see cref="BackendFactory"/>.
 /// </summary>
 public sealed partial class IlgpuBackend : Backend
 {
     private readonly Accelerator _accelerator;
-    private readonly Lazy<GemmLauncher> _gemm;
-    private readonly Lazy<Conv2dLauncher> _conv;
-    private readonly Lazy<NormLauncher> _norm;
-    private readonly Lazy<AttentionLauncher> _attention;
-    private readonly Lazy<ElementwiseLauncher> _elementwise;
-    private readonly Lazy<LayoutLauncher> _layout;
-    private readonly Lazy<ResampleLauncher> _resample;
-    private readonly Lazy<EmbeddingLauncher> _embedding;
+    private readonly IlgpuKernels<F32View> _single;
+    private readonly IlgpuKernels<F16View> _half;
     private readonly Lazy<ConvertLauncher> _convert;
     private readonly Lazy<SamplerLauncher> _sampler;
     private MemoryBuffer1D<int, Stride1D.Dense>? _ids;
@@ -41,17 +30,20 @@ public sealed partial class IlgpuBackend : Backend
         _accelerator = accelerator;
         Name = name;
         Device = device;
-        _gemm = new(() => new GemmLauncher(accelerator));
-        _conv = new(() => new Conv2dLauncher(accelerator));
-        _norm = new(() => new NormLauncher(accelerator));
-        _attention = new(() => new AttentionLauncher(accelerator));
-        _elementwise = new(() => new ElementwiseLauncher(accelerator));
-        _layout = new(() => new LayoutLauncher(accelerator));
-        _resample = new(() => new ResampleLauncher(accelerator));
-        _embedding = new(() => new EmbeddingLauncher(accelerator));
+        _single = new(accelerator, t => new F32View(Floats(t)), Scratch);
+        _half = new(accelerator, t => new F16View(HalfView(t).Cast<ushort>()), Scratch);
         _convert = new(() => new ConvertLauncher(accelerator));
         _sampler = new(() => new SamplerLauncher(accelerator));
     }
+
+    /// <summary>The kernel set of a tensor's storage type.</summary>
+    private IIlgpuKernels For(Tensor t) => t.DType == DType.F16 ? _half : _single;
+
+    /// <summary>
+    /// A pooled fp32 scratch tensor, or null for none. Returning it to the pool right after the launch is safe: every
+    /// kernel runs on the one default stream, so a later user of the buffer runs after this kernel.
+    /// </summary>
+    private Tensor? Scratch(long length) => length > 0 ? Allocate(new TensorShape(checked((int)length))) : null;
 
     public override string Name { get; }
 
@@ -62,9 +54,9 @@ public sealed partial class IlgpuBackend : Backend
     protected override DeviceBuffer AllocateBuffer(long length, DType dtype) => new IlgpuBuffer(_accelerator, length, dtype);
 
     /// <summary>The fp32 elements of a tensor (a sub-view of its buffer).</summary>
-    private static ArrayView<float> View(Tensor t) => ((IlgpuBuffer)t.Buffer).Floats.SubView(t.Offset, t.Length);
+    internal static ArrayView<float> Floats(Tensor t) => ((IlgpuBuffer)t.Buffer).Floats.SubView(t.Offset, t.Length);
 
-    private static ArrayView<float> ViewOrEmpty(Tensor? t) => t is null ? ArrayView<float>.Empty : View(t);
+    private static ArrayView<float> FloatsOrEmpty(Tensor? t) => t is null ? ArrayView<float>.Empty : Floats(t);
 
     private static ArrayView<IlgpuHalf> HalfView(Tensor t) => ((IlgpuBuffer)t.Buffer).Halves.SubView(t.Offset, t.Length);
 
@@ -75,7 +67,7 @@ public sealed partial class IlgpuBackend : Backend
     {
         if (destination.DType == DType.F32)
         {
-            View(destination).CopyFromCPU(source);
+            Floats(destination).CopyFromCPU(source);
             return;
         }
         var halves = new Half[source.Length];
@@ -92,14 +84,14 @@ public sealed partial class IlgpuBackend : Backend
         }
         var floats = new float[source.Length];
         HalfConversion.ToSingle(source, floats);
-        View(destination).CopyFromCPU(floats);
+        Floats(destination).CopyFromCPU(floats);
     }
 
     protected override void DownloadCore(Tensor source, Span<float> destination)
     {
         if (source.DType == DType.F32)
         {
-            View(source).CopyToCPU(destination);
+            Floats(source).CopyToCPU(destination);
             return;
         }
         var halves = new Half[source.Length];
@@ -111,10 +103,10 @@ public sealed partial class IlgpuBackend : Backend
     {
         switch (x.DType, y.DType)
         {
-            case (DType.F32, DType.F32): View(x).CopyTo(View(y)); break;
+            case (DType.F32, DType.F32): Floats(x).CopyTo(Floats(y)); break;
             case (DType.F16, DType.F16): HalfView(x).CopyTo(HalfView(y)); break;
-            case (DType.F32, DType.F16): _convert.Value.ToHalf(View(x), HalfView(y)); break;
-            default: _convert.Value.ToSingle(HalfView(x), View(y)); break;
+            case (DType.F32, DType.F16): _convert.Value.ToHalf(Floats(x), HalfView(y)); break;
+            default: _convert.Value.ToSingle(HalfView(x), Floats(y)); break;
         }
     }
 

@@ -1,0 +1,54 @@
+using Diffuser.Kernels.Convert;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Diffuser.Kernels.Launch;
+
+/// <summary>
+/// A tensor's storage as a kernel sees it: elements are loaded as fp32 and stored from fp32. Kernels are generic over
+/// the view, so one kernel body serves both storage types; with <see cref="F16View"/> a kernel loads fp16 exactly,
+/// computes in fp32 and rounds each result to fp16 once (round to nearest even), the cpu backend's semantics.
+/// </summary>
+public interface IElementView<TSelf> where TSelf : struct, IElementView<TSelf>
+{
+    float Load(int index);
+
+    void Store(int index, float value);
+
+    /// <summary>Elements [offset, offset + length) as a view of the same kind.</summary>
+    TSelf SubView(long offset, long length);
+}
+
+/// <summary>fp32 storage: loads and stores are plain array accesses (the fp32 kernels are exactly what they were).</summary>
+public readonly struct F32View(ArrayView<float> data) : IElementView<F32View>
+{
+    public readonly ArrayView<float> Data = data;
+
+    public float Load(int index) => Data[index];
+
+    public void Store(int index, float value) => Data[index] = value;
+
+    public F32View SubView(long offset, long length) => new(Data.SubView(offset, length));
+}
+
+/// <summary>fp16 storage as bit patterns.</summary>
+public readonly struct F16View(ArrayView<ushort> bits) : IElementView<F16View>
+{
+    public readonly ArrayView<ushort> Bits = bits;
+
+    /// <summary>Exact widening (cvt.f32.f16 on CUDA).</summary>
+    public float Load(int index) => (float)Interop.IntAsFloat(Bits[index]);
+
+    public void Store(int index, float value) => Bits[index] = Round(value);
+
+    public F16View SubView(long offset, long length) => new(Bits.SubView(offset, length));
+
+    /// <summary>
+    /// fp32 → fp16 bits, round to nearest even: the GPU's own conversion (cvt.rn.f16.f32), or on ILGPU's CPU
+    /// accelerator, whose cast truncates, the integer rounding of <see cref="HalfBits"/>. The accelerator type is a
+    /// compile-time constant of each backend, so every kernel contains one of the two.
+    /// </summary>
+    public static ushort Round(float value) => Accelerator.CurrentType == AcceleratorType.CPU
+        ? HalfBits.FromSingle(value)
+        : Interop.FloatAsInt((ILGPU.Half)value);
+}
