@@ -24,7 +24,7 @@ public sealed record OpCaseBenchmarkReport(string Backend, string DeviceName, st
 public static class OpCaseBenchmark
 {
     /// <summary>Table names for <see cref="Select"/>.</summary>
-    public static IReadOnlyList<string> Tables { get; } = ["sd15", "small", "all"];
+    public static IReadOnlyList<string> Tables { get; } = ["sd15", "sd15-f16", "small", "small-f16", "all"];
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -33,14 +33,16 @@ public static class OpCaseBenchmark
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>The cases of <paramref name="table"/> (sd15: SD 1.5 at 512², small: the test shapes, all) whose id
+    /// <summary>The cases of <paramref name="table"/> (sd15: SD 1.5 at 512², small: the test shapes, each also -f16, all) whose id
     /// contains <paramref name="filter"/> (case-insensitive; null for all).</summary>
     public static IReadOnlyList<OpCase> Select(string table, string? filter)
     {
         IEnumerable<OpCase> cases = table.ToLowerInvariant() switch
         {
             "sd15" => OpCases.StableDiffusion,
+            "sd15-f16" => OpCases.StableDiffusionHalf,
             "small" => OpCases.Small,
+            "small-f16" => OpCases.SmallHalf,
             "all" => OpCases.All,
             _ => throw new DiffuserException($"Unknown op case table '{table}'. Valid: {string.Join(", ", Tables)}."),
         };

@@ -27,30 +27,42 @@ public static class OpCaseFactory
     private static string Lower(Activation a) => a.ToString().ToLowerInvariant();
 
     public static OpCase Gemm(string name, int batch, int m, int n, int k, bool transA = false, bool transB = false, bool sharedB = false,
-        bool bias = false, Activation activation = Activation.None, float alpha = 1f, double tol = 1e-5)
+        bool bias = false, Activation activation = Activation.None, float alpha = 1f, double tol = 1e-5, bool residual = false)
     {
         var inputs = new List<OpInput> { In(batch, transA ? k : m, transA ? m : k) };
         inputs.Add(sharedB ? In(transB ? n : k, transB ? k : n) : In(batch, transB ? n : k, transB ? k : n));
         if (bias) inputs.Add(In(n));
+        if (residual) inputs.Add(In(batch, m, n));
         long bBatch = sharedB ? 1 : batch;
         var shape = new GemmShape(batch, m, n, k, transA ? 1 : 0, transB ? 1 : 0, 0, 0, alpha, bias ? 1 : 0, activation.ToKind());
         return new("gemm", name, inputs,
-            (be, t) => be.Gemm(t[0], t[1], transA, transB, alpha, bias ? t[2] : null, activation),
-            shape.Flops, F * ((long)batch * m * k + bBatch * n * k + (long)batch * m * n), tol, tol,
-            A(("trans_a", transA), ("trans_b", transB), ("alpha", alpha), ("bias", bias), ("activation", Lower(activation))));
+            (be, t) => be.Gemm(t[0], t[1], transA, transB, alpha, bias ? t[2] : null, activation, residual ? t[^1] : null),
+            shape.Flops, F * ((long)batch * m * k + bBatch * n * k + (long)batch * m * n * (residual ? 2 : 1)), tol, tol,
+            A(("trans_a", transA), ("trans_b", transB), ("alpha", alpha), ("bias", bias), ("activation", Lower(activation)), ("residual", residual)));
+    }
+
+    /// <summary>GEGLU fused into its projection: x [rows, in] · weightᵀ [in, 2·out] + bias → value · gelu(gate) [rows, out].</summary>
+    public static OpCase GegluLinear(string name, int rows, int inFeatures, int outFeatures, double tol = 1e-5)
+    {
+        var shape = new GemmShape(1, rows, outFeatures, inFeatures, 0, 1, 0, 0, 1f, 1, Kernels.Elementwise.ActivationKind.None) { Geglu = 1 };
+        return new("geglu_linear", name, [In(rows, inFeatures), new(S(2 * outFeatures, inFeatures), Std: 1f / MathF.Sqrt(inFeatures)), In(2 * outFeatures)],
+            (be, t) => be.GegluLinear(t[0], t[1], t[2]), shape.Flops,
+            F * ((long)rows * inFeatures + 2L * outFeatures * inFeatures + (long)rows * outFeatures), tol, tol, A());
     }
 
     public static OpCase Conv2d(string name, int n, int c, int h, int w, int k, int r, int stride, Padding2d pad, bool bias = true,
-        bool residual = false, double tol = 1e-5)
+        bool residual = false, double tol = 1e-5, bool sampleBias = false)
     {
         var shape = Conv2dShape.Create(n, c, h, w, k, r, r, stride, pad.Top, pad.Left, pad.Bottom, pad.Right, bias, residual);
         var inputs = new List<OpInput> { In(n, c, h, w), new(S(k, c, r, r), Std: 1f / MathF.Sqrt(c * r * r)) };
         if (bias) inputs.Add(In(k));
+        if (sampleBias) inputs.Add(In(n, k));
         if (residual) inputs.Add(In(n, k, shape.OH, shape.OW));
         return new("conv2d", name, inputs,
-            (be, t) => be.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad, residual ? t[^1] : null),
-            shape.Flops, F * ((long)n * c * h * w + (long)k * c * r * r + shape.OutputLength * (residual ? 2 : 1)), tol, tol,
-            A(("stride", stride), ("padding", new[] { pad.Top, pad.Left, pad.Bottom, pad.Right }), ("bias", bias), ("residual", residual)));
+            (be, t) => be.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad, residual ? t[^1] : null, sampleBias ? t[bias ? 3 : 2] : null),
+            shape.Flops, F * ((long)n * c * h * w + (long)k * c * r * r + shape.OutputLength * (residual ? 2 : 1) + (sampleBias ? (long)n * k : 0)), tol, tol,
+            A(("stride", stride), ("padding", new[] { pad.Top, pad.Left, pad.Bottom, pad.Right }), ("bias", bias), ("residual", residual),
+                ("sample_bias", sampleBias)));
     }
 
     public static OpCase GroupNorm(string name, int n, int c, int h, int w, int groups, bool silu, float mean = 0f)
@@ -75,7 +87,25 @@ public static class OpCaseFactory
         var shape = new AttentionShape(batch, heads, queries, keys, headDim, 1f / MathF.Sqrt(headDim), causal ? 1 : 0);
         return new("attention", name, [In(batch, queries, width), In(batch, keys, width), In(batch, keys, width)],
             (be, t) => be.Attention(t[0], t[1], t[2], heads, causal: causal), shape.Flops, F * (2 * qo + 2 * kv), tol, tol,
-            A(("heads", heads), ("causal", causal)));
+            A(("heads", heads), ("causal", causal), ("packing", "none")));
+    }
+
+    /// <summary>Self-attention on a fused q|k|v projection [B, L, 3·H·D].</summary>
+    public static OpCase SelfAttention(string name, int batch, int heads, int length, int headDim, double tol = 1e-5)
+    {
+        int width = heads * headDim;
+        var shape = new AttentionShape(batch, heads, length, length, headDim, 1f / MathF.Sqrt(headDim), 0);
+        return new("attention", name, [In(batch, length, 3 * width)], (be, t) => be.SelfAttention(t[0], heads), shape.Flops,
+            F * 4L * batch * length * width, tol, tol, A(("heads", heads), ("causal", false), ("packing", "qkv")));
+    }
+
+    /// <summary>Cross-attention with k and v from one fused projection [B, S, 2·H·D].</summary>
+    public static OpCase CrossAttention(string name, int batch, int heads, int queries, int keys, int headDim, double tol = 1e-5)
+    {
+        int width = heads * headDim;
+        var shape = new AttentionShape(batch, heads, queries, keys, headDim, 1f / MathF.Sqrt(headDim), 0);
+        return new("attention", name, [In(batch, queries, width), In(batch, keys, 2 * width)], (be, t) => be.CrossAttention(t[0], t[1], heads),
+            shape.Flops, F * (2L * batch * queries * width + 2L * batch * keys * width), tol, tol, A(("heads", heads), ("causal", false), ("packing", "kv")));
     }
 
     /// <summary>An element-wise op over one tensor of <paramref name="shape"/> (inputs drawn with std <paramref name="std"/>).</summary>
@@ -131,6 +161,19 @@ public static class OpCaseFactory
         return new("token_embedding", name, [In(vocab, hidden), In(length, hidden)], (be, t) => be.TokenEmbedding(ids, batch, t[0], t[1]),
             (long)batch * length * hidden, F * 3 * batch * length * hidden, 1e-6, 1e-6, A(("ids", ids), ("batch", batch)));
     }
+
+    /// <summary>
+    /// The case with fp16 inputs and result (the "_f16" variant): both backends round each result to fp16 once, so
+    /// they may differ by one fp16 step (2⁻¹⁰ relative) where fp32 noise falls on a rounding boundary.
+    /// </summary>
+    public static OpCase Half(OpCase c) => c with
+    {
+        Name = c.Name + "_f16",
+        Inputs = [.. c.Inputs.Select(i => i with { DType = DType.F16 })],
+        Bytes = c.Bytes / 2,
+        Atol = Math.Max(c.Atol, 1e-4),
+        Rtol = Math.Max(c.Rtol, 2e-3),
+    };
 
     public static OpCase Convert(string name, int[] shape, DType from, DType to)
     {

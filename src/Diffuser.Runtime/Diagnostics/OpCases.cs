@@ -7,7 +7,8 @@ namespace Diffuser.Diagnostics;
 /// <summary>
 /// The one table of op cases. <see cref="Small"/>: odd, non-square shapes that are not multiples of any kernel tile
 /// (tests run them on ILGPU's CPU accelerator, so each stays at a few thousand threads). <see cref="StableDiffusion"/>:
-/// the shapes of SD 1.5 at 512×512 with classifier-free guidance (batch 2), for benchmarks on real devices.
+/// the shapes of SD 1.5 at 512×512 with classifier-free guidance (batch 2), for benchmarks on real devices. Each has
+/// an fp16 twin (<see cref="SmallHalf"/>, <see cref="StableDiffusionHalf"/>).
 /// </summary>
 public static class OpCases
 {
@@ -24,6 +25,10 @@ public static class OpCases
         Gemm("20x131x24_tA", 1, 20, 131, 24, transA: true),
         Gemm("20x30x300_tB_bias_relu_splitK", 1, 20, 30, 300, transB: true, bias: true, activation: Activation.Relu),
         Gemm("b2_17x9x200_tA_splitK", 2, 17, 9, 200, transA: true),
+        Gemm("20x30x24_tB_bias_residual", 1, 20, 30, 24, transB: true, bias: true, residual: true),
+        Gemm("b2_9x20x300_residual_splitK", 2, 9, 20, 300, residual: true),
+        GegluLinear("19x24_to_70", 19, 24, 70),
+        GegluLinear("17x300_to_40_splitK", 17, 300, 40),
         Conv2d("3x5_c3k7_k3s1p1", 2, 3, 3, 5, 7, 3, 1, Same1),
         Conv2d("7x9_c20k24_k3s2p1_nobias", 1, 20, 7, 9, 24, 3, 2, Same1, bias: false),
         Conv2d("8x8_c8k8_k3s2_pad0101", 1, 8, 8, 8, 8, 3, 2, new Padding2d(0, 0, 1, 1)),
@@ -31,6 +36,8 @@ public static class OpCases
         Conv2d("4x6_c4k130_k3s1p1_residual", 1, 4, 4, 6, 130, 3, 1, Same1, residual: true),
         Conv2d("2x9x9_c3k5_k3s1p1_two_pixel_tiles", 2, 3, 9, 9, 5, 3, 1, Same1),
         Conv2d("3x4_c30k9_k3s1p1_residual_splitK", 2, 30, 3, 4, 9, 3, 1, Same1, residual: true),
+        Conv2d("4x5_c6k8_k3s1p1_sample_bias_residual", 2, 6, 4, 5, 8, 3, 1, Same1, residual: true, sampleBias: true),
+        Conv2d("3x4_c30k9_k3s1p1_sample_bias_splitK", 2, 30, 3, 4, 9, 3, 1, Same1, sampleBias: true),
         GroupNorm("2x8x3x5_g4", 2, 8, 3, 5, 4, silu: false),
         GroupNorm("2x8x3x5_g4_silu", 2, 8, 3, 5, 4, silu: true),
         GroupNorm("1x16x8x8_g4_offset100", 1, 16, 8, 8, 4, silu: true, mean: 100f),
@@ -44,6 +51,8 @@ public static class OpCases
         Attention("causal_b1h1_l20_s70_d40", 1, 1, 20, 70, 40, causal: true),
         Attention("self_b1h2_l40_s50_d80", 1, 2, 40, 50, 80),
         Attention("cross_b1h1_l33_s20_d160", 1, 1, 33, 20, 160),
+        SelfAttention("self_packed_b2h2_l21_d16", 2, 2, 21, 16),
+        CrossAttention("cross_packed_b1h2_l13_s9_d24", 1, 2, 13, 9, 24),
         .. Activations([3, 5, 7]),
         Binary("add", [3, 5, 7], "add", (b, x, y) => b.Add(x, y)),
         Binary("subtract", [3, 5, 7], "subtract", (b, x, y) => b.Subtract(x, y)),
@@ -71,13 +80,17 @@ public static class OpCases
     public static IReadOnlyList<OpCase> StableDiffusion { get; } =
     [
         Gemm("proj_8192x320x320", 1, 8192, 320, 320, transB: true, bias: true, tol: 1e-4),
+        Gemm("qkv_8192x960x320", 1, 8192, 960, 320, transB: true, tol: 1e-4),
         Gemm("ff_geglu_8192x2560x320", 1, 8192, 2560, 320, transB: true, bias: true, tol: 1e-4),
+        GegluLinear("ff_fused_8192x320_to_1280", 8192, 320, 1280, tol: 1e-4),
         Gemm("ff_out_8192x320x1280", 1, 8192, 320, 1280, transB: true, bias: true, tol: 1e-4),
+        Gemm("ff_out_residual_8192x320x1280", 1, 8192, 320, 1280, transB: true, bias: true, tol: 1e-4, residual: true),
         Gemm("proj_2048x640x640", 1, 2048, 640, 640, transB: true, bias: true, tol: 1e-4),
         Gemm("proj_512x1280x1280", 1, 512, 1280, 1280, transB: true, bias: true, tol: 1e-4),
         Gemm("clip_154x768x768", 1, 154, 768, 768, transB: true, bias: true, tol: 1e-4),
         Gemm("to_k_154x320x768", 1, 154, 320, 768, transB: true, tol: 1e-4),
         Conv2d("64x64_c320k320_k3", 2, 320, 64, 64, 320, 3, 1, Same1, tol: 1e-4),
+        Conv2d("64x64_c320k320_k3_temb", 2, 320, 64, 64, 320, 3, 1, Same1, tol: 1e-4, sampleBias: true),
         Conv2d("32x32_c640k640_k3", 2, 640, 32, 32, 640, 3, 1, Same1, tol: 1e-4),
         Conv2d("16x16_c1280k1280_k3", 2, 1280, 16, 16, 1280, 3, 1, Same1, tol: 1e-4),
         Conv2d("8x8_c1280k1280_k3", 2, 1280, 8, 8, 1280, 3, 1, Same1, tol: 1e-4),
@@ -95,6 +108,7 @@ public static class OpCases
         LayerNorm("2x256x1280", 2, 256, 1280),
         LayerNorm("clip_2x77x768", 2, 77, 768),
         Attention("self_b2h8_l4096_d40", 2, 8, 4096, 4096, 40, tol: 1e-4),
+        SelfAttention("self_packed_b2h8_l4096_d40", 2, 8, 4096, 40, tol: 1e-4),
         Attention("cross_b2h8_l4096_s77_d40", 2, 8, 4096, 77, 40, tol: 1e-4),
         Attention("self_b2h8_l1024_d80", 2, 8, 1024, 1024, 80, tol: 1e-4),
         Attention("self_b2h8_l256_d160", 2, 8, 256, 256, 160, tol: 1e-4),
@@ -110,8 +124,19 @@ public static class OpCases
         Convert("f32_to_f16_2x320x64x64", [2, 320, 64, 64], DType.F32, DType.F16),
     ];
 
-    /// <summary>Every case of both tables.</summary>
-    public static IEnumerable<OpCase> All => Small.Concat(StableDiffusion);
+    /// <summary>
+    /// <see cref="Small"/> with fp16 tensors (ids end in _f16): the fp16 kernels against the cpu backend's fp16
+    /// reference. Conversions and the timestep embedding (always fp32) are not repeated.
+    /// </summary>
+    public static IReadOnlyList<OpCase> SmallHalf { get; } = [.. Small.Where(HasHalfVariant).Select(Half)];
+
+    /// <summary><see cref="StableDiffusion"/> with fp16 tensors: what an fp16 UNet step runs.</summary>
+    public static IReadOnlyList<OpCase> StableDiffusionHalf { get; } = [.. StableDiffusion.Where(HasHalfVariant).Select(Half)];
+
+    /// <summary>Every case of the tables.</summary>
+    public static IEnumerable<OpCase> All => Small.Concat(StableDiffusion).Concat(SmallHalf).Concat(StableDiffusionHalf);
+
+    private static bool HasHalfVariant(OpCase c) => c.Family is not ("convert" or "timestep_embedding");
 
     private static IEnumerable<OpCase> Activations(int[] shape) =>
         Enum.GetValues<Activation>().Where(a => a != Activation.None)

@@ -6,17 +6,18 @@ using Diffuser.Tests.Infrastructure;
 namespace Diffuser.Tests.Kernels;
 
 /// <summary>
-/// Every small op case run through <c>IlgpuBackend</c> on ILGPU's CPU accelerator and compared with the managed
-/// backend at the case's tolerance.
+/// Every small op case, fp32 and fp16, run through <c>IlgpuBackend</c> on ILGPU's CPU accelerator and compared with
+/// the managed backend at the case's tolerance.
 /// </summary>
 public class IlgpuKernelTests(KernelBackends backends) : IClassFixture<KernelBackends>
 {
-    public static TheoryData<string> SmallCases() => new(OpCases.Small.Select(c => c.Id));
+    public static TheoryData<string> SmallCases() => new(OpCases.Small.Concat(OpCases.SmallHalf).Select(c => c.Id));
 
+    /// <summary>Each small case, fp32 and fp16 (the fp16 kernels against the cpu backend's widen-compute-round reference).</summary>
     [Theory, MemberData(nameof(SmallCases))]
     public void MatchesManagedBackend(string id)
     {
-        var c = OpCases.Small.Single(x => x.Id == id);
+        var c = OpCases.Small.Concat(OpCases.SmallHalf).Single(x => x.Id == id);
         var (expectedShape, expected) = Run(c, backends.Cpu);
         var (actualShape, actual) = Run(c, backends.Ilgpu);
         Assert.Equal(expectedShape, actualShape);

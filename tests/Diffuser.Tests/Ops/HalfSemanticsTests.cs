@@ -1,0 +1,65 @@
+using Diffuser.Backends.Cpu;
+using Diffuser.Diagnostics;
+using Diffuser.Tensors;
+
+namespace Diffuser.Tests.Ops;
+
+/// <summary>
+/// The fp16 semantics every backend shares, on the cpu backend that defines them: an fp16 op is its fp32 op on the
+/// widened inputs, rounded once to fp16 (round to nearest even); and one op never mixes dtypes.
+/// </summary>
+public sealed class HalfSemanticsTests : IDisposable
+{
+    private readonly CpuBackend _cpu = new();
+
+    public static TheoryData<string> Cases() => new(OpCases.Small.Where(c => c.Family is not ("convert" or "timestep_embedding")).Select(c => c.Id));
+
+    [Theory, MemberData(nameof(Cases))]
+    public void Fp16OpIsTheFp32OpRoundedOnce(string id)
+    {
+        var c = OpCases.Small.Single(x => x.Id == id);
+        var half = c.CreateInputs(_cpu).Select(t => Swap(t, _cpu.Convert(t, DType.F16))).ToArray();
+        var widened = half.Select(t => _cpu.Convert(t, DType.F32)).ToArray();
+        try
+        {
+            using var y16 = c.Run(_cpu, half);
+            using var y32 = c.Run(_cpu, widened);
+            Assert.Equal(DType.F16, y16.DType);
+            var expected = y32.ToArray().Select(v => (float)(Half)v).ToArray();
+            Assert.Equal(expected, y16.ToArray());
+        }
+        finally
+        {
+            foreach (var t in half.Concat(widened)) t.Dispose();
+        }
+    }
+
+    [Fact]
+    public void MixedDtypesAreRefusedNamingBothTensors()
+    {
+        using var x = _cpu.FromHost(new float[6], new TensorShape(1, 2, 3), DType.F16);
+        using var w = _cpu.FromHost(new float[12], new TensorShape(4, 3));
+        var e = Assert.Throws<DiffuserException>(() => _cpu.Linear(x, w));
+        Assert.Contains("same dtype", e.Message);
+        Assert.Contains("F16", e.Message);
+        Assert.Contains("F32", e.Message);
+    }
+
+    [Fact]
+    public void TimestepEmbeddingStaysFp32AndTheSamplerStepNeedsFp32()
+    {
+        using var t = _cpu.TimestepEmbedding([1f, 500f], 8, flipSinToCos: true, downscaleFreqShift: 1f);
+        Assert.Equal(DType.F32, t.DType);
+        using var sample = _cpu.FromHost(new float[4], new TensorShape(1, 4), DType.F16);
+        var coefficients = new Diffuser.Kernels.Sampler.SamplerCoefficients(1f, new(1f, 0f, 0f, 0f, 0f, 0f), default, default);
+        Assert.Throws<DiffuserException>(() => _cpu.SamplerStep(sample, null, [], null, coefficients, 1));
+    }
+
+    private static Tensor Swap(Tensor old, Tensor replacement)
+    {
+        old.Dispose();
+        return replacement;
+    }
+
+    public void Dispose() => _cpu.Dispose();
+}
