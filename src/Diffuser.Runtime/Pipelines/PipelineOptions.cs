@@ -1,3 +1,5 @@
+using Diffuser.Tensors;
+
 namespace Diffuser.Pipelines;
 
 /// <summary>How <see cref="StableDiffusionPipeline.Load"/> assembles a pipeline from a diffusers folder.</summary>
@@ -6,4 +8,11 @@ public sealed record PipelineOptions
     /// <summary>A TAESD (AutoencoderTiny) folder used instead of the model's VAE for encoding and decoding: much
     /// faster, slightly less faithful.</summary>
     public string? TinyAutoencoderFolder { get; init; }
+
+    /// <summary>
+    /// Storage of weights and activations: fp16 runs the text encoder, the UNet and the VAE in fp16 storage with fp32
+    /// accumulation (a VAE whose config has force_upcast stays fp32, as in diffusers); the latents and every
+    /// scheduler step stay fp32 either way.
+    /// </summary>
+    public DType DType { get; init; } = DType.F32;
 }

@@ -44,8 +44,8 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     }
 
     /// <summary>
-    /// Loads a diffusers pipeline folder (tokenizer, text_encoder, unet, vae, scheduler) onto <paramref name="backend"/>.
-    /// Weights are computed in fp32 (F16 files are converted on upload).
+    /// Loads a diffusers pipeline folder (tokenizer, text_encoder, unet, vae, scheduler) onto <paramref name="backend"/>,
+    /// stored as <see cref="PipelineOptions.DType"/> (F16 and F32 files are converted on upload as needed).
     /// </summary>
     public static StableDiffusionPipeline Load(string modelFolder, Backend backend, PipelineOptions? options = null)
     {
@@ -56,11 +56,12 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         var owned = new List<IDisposable>();
         try
         {
-            var textEncoder = Own(owned, ClipTextModel.FromModelFolder(modelFolder, backend));
-            var unet = Own(owned, UNet2DConditionModel.FromModelFolder(modelFolder, backend));
+            var dtype = options.DType;
+            var textEncoder = Own(owned, ClipTextModel.FromModelFolder(modelFolder, backend, dtype: dtype));
+            var unet = Own(owned, UNet2DConditionModel.FromModelFolder(modelFolder, backend, dtype: dtype));
             IImageAutoencoder vae = options.TinyAutoencoderFolder is { } taesd
-                ? Own(owned, AutoencoderTiny.Load(taesd, backend))
-                : Own(owned, AutoencoderKL.FromModelFolder(modelFolder, backend));
+                ? Own(owned, AutoencoderTiny.Load(taesd, backend, dtype))
+                : Own(owned, AutoencoderKL.FromModelFolder(modelFolder, backend, dtype: dtype));
             return new StableDiffusionPipeline(tokenizer, textEncoder, unet, vae, schedulerConfig);
         }
         catch

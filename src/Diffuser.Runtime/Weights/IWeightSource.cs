@@ -11,4 +11,20 @@ public interface IWeightSource : IDisposable
     IEnumerable<string> Names { get; }
     bool TryGetShape(string name, out int[] shape);
     Tensor Load(string name, Backend backend, DType dtype);
+
+    /// <summary>
+    /// Tensors of equal shape joined along their first dimension into one (a fused projection's weight, e.g. to_q,
+    /// to_k and to_v as one [3·out, in] matrix). By default each is loaded and the backend joins them.
+    /// </summary>
+    Tensor LoadConcatenated(IReadOnlyList<string> names, Backend backend, DType dtype)
+    {
+        var joined = Load(names[0], backend, dtype);
+        for (int i = 1; i < names.Count; i++)
+        {
+            using var part = Load(names[i], backend, dtype);
+            using var previous = joined;
+            joined = backend.Concat(previous, part, axis: 0);
+        }
+        return joined;
+    }
 }

@@ -39,5 +39,11 @@ public sealed class ManifestWeightSource : IWeightSource
 
     public Tensor Load(string name, Backend backend, DType dtype) => backend.Allocate(new TensorShape(_shapes[name]), dtype);
 
+    public Tensor LoadConcatenated(IReadOnlyList<string> names, Backend backend, DType dtype)
+    {
+        var shape = _shapes[names[0]];
+        return backend.Allocate(new TensorShape([shape[0] * names.Count, .. shape[1..]]), dtype);
+    }
+
     public void Dispose() { }
 }

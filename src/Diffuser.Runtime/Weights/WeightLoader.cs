@@ -52,6 +52,35 @@ public sealed class WeightLoader : IDisposable
         return tensor;
     }
 
+    /// <summary>
+    /// Tensors <paramref name="names"/>, each of <paramref name="partShape"/>, joined along their first dimension; each
+    /// name is booked as consumed, missing or mis-shaped on its own.
+    /// </summary>
+    internal Tensor GetConcatenated(string[] names, int[] partShape)
+    {
+        var tensors = _tensors ?? throw new ObjectDisposedException(nameof(WeightLoader));
+        bool complete = true;
+        foreach (var name in names)
+        {
+            if (!_consumed.Add(name)) _duplicates.Add(name);
+            if (!_source.TryGetShape(name, out var actual))
+            {
+                _missing.Add($"{name} {new TensorShape(partShape)}");
+                complete = false;
+            }
+            else if (!actual.AsSpan().SequenceEqual(partShape))
+            {
+                _misShaped.Add($"{name}: expected {new TensorShape(partShape)}, file has {new TensorShape(actual)}");
+                complete = false;
+            }
+        }
+        var tensor = complete ? _source.LoadConcatenated(names, _backend, _dtype)
+            : _backend.Allocate(new TensorShape([partShape[0] * names.Length, .. partShape[1..]]), _dtype);
+        ParameterCount += tensor.Length;
+        tensors.Add(tensor);
+        return tensor;
+    }
+
     internal bool Has(string name) => _source.TryGetShape(name, out _);
 
     /// <summary>Source tensors that no part of the model asked for (ignored names excluded).</summary>

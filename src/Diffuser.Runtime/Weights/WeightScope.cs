@@ -27,6 +27,18 @@ public readonly struct WeightScope
     /// <summary>The tensor when the source has it (e.g. an optional bias), otherwise null.</summary>
     public Tensor? GetOptional(string name, params int[] shape) => Has(name) ? Get(name, shape) : null;
 
+    /// <summary>
+    /// The tensors <c>prefix.{part}.{name}</c> for each of <paramref name="parts"/>, all of <paramref name="shape"/>,
+    /// joined along their first dimension: <c>Scope("attn1").GetConcatenated(["to_q", "to_k", "to_v"], "weight", 320, 320)</c>
+    /// is one [960, 320] matrix. Each source tensor is checked and booked as if asked for on its own.
+    /// </summary>
+    public Tensor GetConcatenated(string[] parts, string name, params int[] shape)
+    {
+        var names = new string[parts.Length];
+        for (int i = 0; i < parts.Length; i++) names[i] = Join($"{parts[i]}.{name}");
+        return _loader.GetConcatenated(names, shape);
+    }
+
     public bool Has(string name) => _loader.Has(Join(name));
 
     private string Join(string name) => Prefix.Length == 0 ? name : $"{Prefix}.{name}";

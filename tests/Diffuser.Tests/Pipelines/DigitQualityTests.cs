@@ -16,12 +16,13 @@ public sealed class DigitQualityTests(ITestOutputHelper output)
 
     public static string ModelFolder => Path.Combine(TestPaths.RepoRoot, "models", "tiny-digits");
 
-    [Fact]
-    public void GeneratedDigitsAreTheOnesAskedFor()
+    /// <summary>In fp32, and in fp16 (weights and activations; latents and sampler steps stay fp32).</summary>
+    [Theory, InlineData("fp32"), InlineData("fp16")]
+    public void GeneratedDigitsAreTheOnesAskedFor(string dtype)
     {
         var clock = Stopwatch.StartNew();
         using var backend = TestBackend.Create();
-        using var pipeline = StableDiffusionPipeline.Load(ModelFolder, backend);
+        using var pipeline = StableDiffusionPipeline.Load(ModelFolder, backend, new PipelineOptions { DType = DTypeExtensions.Parse(dtype) });
         var classifier = DigitCentroids.Load(Path.Combine(ModelFolder, "eval", "digit_centroids_8x8.json"));
         var confusion = new int[10, 10];
         for (int digit = 0; digit < 10; digit++)
@@ -45,7 +46,7 @@ public sealed class DigitQualityTests(ITestOutputHelper output)
 
         int correct = Enumerable.Range(0, 10).Sum(d => confusion[d, d]);
         double accuracy = correct / (10.0 * ImagesPerDigit);
-        output.WriteLine($"tiny-digits, DDIM 25 steps, guidance 5, {10 * ImagesPerDigit} images: nearest-centroid accuracy {accuracy:P1} in {clock.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"tiny-digits {dtype}, DDIM 25 steps, guidance 5, {10 * ImagesPerDigit} images: nearest-centroid accuracy {accuracy:P1} in {clock.Elapsed.TotalSeconds:F1} s");
         for (int d = 0; d < 10; d++)
             output.WriteLine($"  {d}: " + string.Join(" ", Enumerable.Range(0, 10).Select(p => confusion[d, p])));
         Assert.True(accuracy >= 0.90, $"nearest-centroid accuracy {accuracy:P1} is below 90% (diffusers: 98.5%)");

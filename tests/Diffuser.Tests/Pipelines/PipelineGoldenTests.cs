@@ -49,7 +49,7 @@ public sealed class PipelineGoldenTests(PipelineFixture fixture, ITestOutputHelp
     }
 
     /// <summary>The golden's call as a request: its prompts, settings and scheduler, its latents and noise replayed.</summary>
-    private static GenerationRequest RequestFor(SafetensorsFile golden, JsonObject meta)
+    internal static GenerationRequest RequestFor(SafetensorsFile golden, JsonObject meta)
     {
         var img2img = meta["img2img"];
         return new GenerationRequest

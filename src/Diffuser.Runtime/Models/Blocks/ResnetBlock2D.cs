@@ -8,7 +8,8 @@ namespace Diffuser.Models.Blocks;
 /// <summary>
 /// diffusers' ResnetBlock2D ("default" time-embedding norm):
 /// y = (shortcut(x) + conv2(silu(norm2(conv1(silu(norm1(x))) + time_emb_proj(silu(temb)))))) / output_scale_factor.
-/// The shortcut is a 1×1 conv when the channel count changes. Without a time embedding (the VAE) the temb term is absent.
+/// The shortcut is a 1×1 conv when the channel count changes. Without a time embedding (the VAE) the temb term is absent;
+/// with one it is added in conv1's pass, as the residual is in conv2's.
 /// </summary>
 public sealed class ResnetBlock2D
 {
@@ -40,13 +41,10 @@ public sealed class ResnetBlock2D
     {
         using var h = new TensorChain(x);
         h.Advance(_norm1.Forward(ops, h.Current, silu: true));          // (B, C_in, H, W)
-        h.Advance(_conv1.Forward(ops, h.Current));                      // (B, C_out, H, W)
-        if (_timeEmbProj is not null)
-        {
-            using var t = _timeEmbProj.Forward(ops, timeEmbeddingAct
-                ?? throw new DiffuserException("ResnetBlock2D: this block needs a time embedding."));  // (B, C_out)
-            h.Advance(ops.AddChannelBias(h.Current, t));
-        }
+        using (var t = _timeEmbProj?.Forward(ops, timeEmbeddingAct
+            ?? throw new DiffuserException("ResnetBlock2D: this block needs a time embedding.")))     // (B, C_out)
+            h.Advance(_conv1.Forward(ops, h.Current, sampleBias: t));                               // (B, C_out, H, W) + temb
+
         h.Advance(_norm2.Forward(ops, h.Current, silu: true));
         using var shortcut = _convShortcut?.Forward(ops, x);             // (B, C_out, H, W)
         h.Advance(_conv2.Forward(ops, h.Current, residual: shortcut ?? x));

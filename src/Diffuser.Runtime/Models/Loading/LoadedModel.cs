@@ -1,4 +1,5 @@
 using Diffuser.Backends;
+using Diffuser.Tensors;
 using Diffuser.Weights;
 
 namespace Diffuser.Models.Loading;
@@ -19,14 +20,21 @@ public abstract class LoadedModel : IDisposable
     public WeightSet Weights => _weights ?? throw new ObjectDisposedException(GetType().Name);
     public long ParameterCount => Weights.ParameterCount;
 
+    /// <summary>The storage of the weights, and of the activations the forward pass computes.</summary>
+    public DType DType => Weights.Tensors.Count > 0 ? Weights.Tensors[0].DType : DType.F32;
+
+    /// <summary><paramref name="x"/> in this model's dtype: null when it already is (use x), else a converted copy to dispose.</summary>
+    protected Tensor? InModelDType(Tensor x) => x.DType == DType ? null : Backend.Convert(x, DType);
+
     /// <summary>
-    /// Builds a model whose constructor reads its tensors from <paramref name="source"/>, then checks that every
-    /// tensor of the source was consumed exactly once with the right shape (<see cref="WeightLoader.Complete"/>).
+    /// Builds a model whose constructor reads its tensors from <paramref name="source"/>, stored on the backend as
+    /// <paramref name="dtype"/>, then checks that every tensor of the source was consumed exactly once with the right
+    /// shape (<see cref="WeightLoader.Complete"/>).
     /// </summary>
-    protected static TModel Build<TModel>(IWeightSource source, Backend backend, Func<WeightScope, TModel> construct)
+    protected static TModel Build<TModel>(IWeightSource source, Backend backend, DType dtype, Func<WeightScope, TModel> construct)
         where TModel : LoadedModel
     {
-        using var loader = new WeightLoader(source, backend);
+        using var loader = new WeightLoader(source, backend, dtype);
         var model = construct(loader.Root);
         model._weights = loader.Complete();
         return model;

@@ -18,5 +18,10 @@ public sealed class LinearLayer
     public int InFeatures => Weight.Shape[1];
     public int OutFeatures => Weight.Shape[0];
 
-    public Tensor Forward(Backend ops, Tensor x, Activation activation = Activation.None) => ops.Linear(x, Weight, Bias, activation);
+    /// <summary>act(x·Wᵀ + b) + residual, in one pass.</summary>
+    public Tensor Forward(Backend ops, Tensor x, Activation activation = Activation.None, Tensor? residual = null) =>
+        ops.Linear(x, Weight, Bias, activation, residual);
+
+    /// <summary>The GEGLU projection: [value | gate] = x·Wᵀ + b, returns value · gelu(gate) without storing the product.</summary>
+    public Tensor ForwardGeglu(Backend ops, Tensor x) => ops.GegluLinear(x, Weight, Bias);
 }

@@ -8,7 +8,8 @@ namespace Diffuser.Models.Unet;
 
 /// <summary>
 /// diffusers' BasicTransformerBlock (layer_norm type): self-attention, cross-attention on the text context, then a
-/// GEGLU feed-forward, each on a layer-normed input and added back to the residual stream.
+/// GEGLU feed-forward, each on a layer-normed input and added back to the residual stream (the add fused into each
+/// branch's last projection).
 /// </summary>
 public sealed class BasicTransformerBlock
 {
@@ -21,9 +22,9 @@ public sealed class BasicTransformerBlock
     public BasicTransformerBlock(WeightScope w, int dim, int heads, int headDim, int crossAttentionDim)
     {
         _norm1 = new LayerNormLayer(w.Scope("norm1"), dim, LayerNormEps);
-        _attn1 = new Attention(w.Scope("attn1"), dim, dim, heads, headDim, projectionBias: false);
+        _attn1 = new Attention(w.Scope("attn1"), selfAttention: true, dim, dim, heads, headDim, projectionBias: false);
         _norm2 = new LayerNormLayer(w.Scope("norm2"), dim, LayerNormEps);
-        _attn2 = new Attention(w.Scope("attn2"), dim, crossAttentionDim, heads, headDim, projectionBias: false);
+        _attn2 = new Attention(w.Scope("attn2"), selfAttention: false, dim, crossAttentionDim, heads, headDim, projectionBias: false);
         _norm3 = new LayerNormLayer(w.Scope("norm3"), dim, LayerNormEps);
         var ff = w.Scope("ff").Scope("net");
         int inner = dim * FeedForwardMult;
@@ -37,22 +38,18 @@ public sealed class BasicTransformerBlock
     {
         using var h = new TensorChain(x);
         using (var n = _norm1.Forward(ops, h.Current))
-        using (var a = _attn1.Forward(ops, n))
-            h.Advance(ops.Add(a, h.Current));              // h = attn1(norm1(h)) + h
+            h.Advance(_attn1.Forward(ops, n, residual: h.Current));           // h = attn1(norm1(h)) + h
         using (var n = _norm2.Forward(ops, h.Current))
-        using (var a = _attn2.Forward(ops, n, context))
-            h.Advance(ops.Add(a, h.Current));              // h = attn2(norm2(h), context) + h
+            h.Advance(_attn2.Forward(ops, n, context, residual: h.Current));  // h = attn2(norm2(h), context) + h
         using (var n = _norm3.Forward(ops, h.Current))
-        using (var f = FeedForward(ops, n))
-            h.Advance(ops.Add(f, h.Current));              // h = ff(norm3(h)) + h
+            h.Advance(FeedForward(ops, n, residual: h.Current));              // h = ff(norm3(h)) + h
         return h.Detach();
     }
 
-    /// <summary>net.2(value · gelu(gate)) with [value | gate] = net.0.proj(x).</summary>
-    private Tensor FeedForward(Backend ops, Tensor x)
+    /// <summary>net.2(value · gelu(gate)) + residual with [value | gate] = net.0.proj(x), the GEGLU fused into the projection.</summary>
+    private Tensor FeedForward(Backend ops, Tensor x, Tensor residual)
     {
-        using var projected = _ffProj.Forward(ops, x);     // (B, L, 2·4D)
-        using var gated = ops.Geglu(projected);            // (B, L, 4D)
-        return _ffOut.Forward(ops, gated);                 // (B, L, D)
+        using var gated = _ffProj.ForwardGeglu(ops, x);               // (B, L, 4D)
+        return _ffOut.Forward(ops, gated, residual: residual);         // (B, L, D)
     }
 }

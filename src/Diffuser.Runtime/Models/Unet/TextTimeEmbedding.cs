@@ -36,9 +36,12 @@ public sealed class TextTimeEmbedding
         var text = conditions.TextEmbeds;
         if (text.Rank != 2 || text.Shape[0] != batch || conditions.TimeIds.Length % batch != 0)
             throw new DiffuserException($"UNet text_time conditioning: text_embeds {text.Shape} and {conditions.TimeIds.Length} time ids do not match batch {batch}.");
-        using var timeProj = ops.TimestepEmbedding(conditions.TimeIds, _timeDim, _flipSinToCos, _freqShift);  // (B·6, d)
-        using var timeRows = timeProj.Reshape(batch, -1);                                                   // (B, 6·d)
-        using var joined = ops.Concat(text, timeRows, axis: 1);                                              // (B, text + 6·d)
+        var dtype = _addEmbedding.DType;
+        using var timeProj32 = ops.TimestepEmbedding(conditions.TimeIds, _timeDim, _flipSinToCos, _freqShift);  // (B·6, d), fp32
+        using var timeProj = timeProj32.DType == dtype ? null : ops.Convert(timeProj32, dtype);
+        using var timeRows = (timeProj ?? timeProj32).Reshape(batch, -1);                                    // (B, 6·d)
+        using var textRows = text.DType == dtype ? null : ops.Convert(text, dtype);
+        using var joined = ops.Concat(textRows ?? text, timeRows, axis: 1);                                  // (B, text + 6·d)
         return _addEmbedding.Forward(ops, joined);
     }
 }

@@ -11,6 +11,9 @@ public sealed class TimestepEmbedding(WeightScope w, int inChannels, int embedDi
     private readonly LinearLayer _linear1 = new(w.Scope("linear_1"), inChannels, embedDim);
     private readonly LinearLayer _linear2 = new(w.Scope("linear_2"), embedDim, embedDim);
 
+    /// <summary>Storage of the MLP's weights (its input must match).</summary>
+    public DType DType => _linear1.Weight.DType;
+
     /// <summary>(B, in) → (B, embed).</summary>
     public Tensor Forward(Backend ops, Tensor x)
     {

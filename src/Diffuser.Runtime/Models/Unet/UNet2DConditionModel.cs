@@ -45,20 +45,21 @@ public sealed class UNet2DConditionModel : LoadedModel
     /// <summary>Width of the text embeddings it cross-attends to.</summary>
     public int CrossAttentionDim => Config.CrossAttentionDim!.Values[^1];
 
-    /// <summary>Loads <c>&lt;folder&gt;/config.json</c> and its safetensors weights (F16 files are converted to F32).</summary>
+    /// <summary>Loads <c>&lt;folder&gt;/config.json</c> and its safetensors weights, stored as <paramref name="dtype"/> (F16 and F32 files are converted as needed).</summary>
     /// <param name="folder">The component folder, e.g. <c>&lt;pipeline&gt;/unet</c>.</param>
-    public static UNet2DConditionModel Load(string folder, Backend backend) =>
-        LoadFolder(folder, path => UNet2DConditionConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend));
+    public static UNet2DConditionModel Load(string folder, Backend backend, DType dtype = DType.F32) =>
+        LoadFolder(folder, path => UNet2DConditionConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend, dtype));
 
     /// <summary>A pipeline folder's unet: <c>&lt;modelFolder&gt;/unet</c>.</summary>
-    public static UNet2DConditionModel FromModelFolder(string modelFolder, Backend backend, string subfolder = "unet") =>
-        Load(Path.Combine(modelFolder, subfolder), backend);
+    public static UNet2DConditionModel FromModelFolder(string modelFolder, Backend backend, string subfolder = "unet", DType dtype = DType.F32) =>
+        Load(Path.Combine(modelFolder, subfolder), backend, dtype);
 
     /// <summary>Builds the model from any weight source; fails listing every missing, unexpected or mis-shaped tensor.</summary>
-    public static UNet2DConditionModel FromWeights(UNet2DConditionConfig config, IWeightSource source, Backend backend)
+    /// <param name="dtype">Storage of the weights and activations: fp16 runs the whole pass in fp16 storage (fp32 accumulation).</param>
+    public static UNet2DConditionModel FromWeights(UNet2DConditionConfig config, IWeightSource source, Backend backend, DType dtype = DType.F32)
     {
         config.Validate();
-        return Build(source, backend, w => new UNet2DConditionModel(config, w, backend));
+        return Build(source, backend, dtype, w => new UNet2DConditionModel(config, w, backend));
     }
 
     /// <summary>Plan mode: matches the model's tensors against a source (e.g. a weights manifest) without loading data.</summary>
@@ -75,20 +76,31 @@ public sealed class UNet2DConditionModel : LoadedModel
     /// <param name="textTime">SDXL's added conditions; required exactly when the config has addition_embed_type text_time.</param>
     /// <param name="hook">Sees intermediates by diffusers' module names (time_proj, time_embedding, conv_in,
     /// down_blocks.i, mid_block, up_blocks.i, conv_act = silu(conv_norm_out)).</param>
-    /// <returns>(B, out_channels, H, W) model output (ε or v).</returns>
+    /// <returns>(B, out_channels, H, W) model output (ε or v), in the model's <see cref="LoadedModel.DType"/>.</returns>
+    /// <remarks>Inputs of another dtype are converted to the model's first (as diffusers' pipelines cast them).</remarks>
     public Tensor Forward(Tensor sample, ReadOnlySpan<float> timesteps, Tensor encoderHiddenStates,
         TextTimeConditions? textTime = null, ForwardHook? hook = null)
     {
-        var ops = Backend;
         int batch = CheckInputs(sample, timesteps, encoderHiddenStates, textTime);
+        using var convertedSample = InModelDType(sample);
+        using var convertedContext = InModelDType(encoderHiddenStates);
+        return Run(convertedSample ?? sample, timesteps, convertedContext ?? encoderHiddenStates, textTime, hook, batch);
+    }
 
-        // 1. Time: sinusoidal projection → MLP (+ SDXL's text_time term); every resnet then uses silu(emb).
+    private Tensor Run(Tensor sample, ReadOnlySpan<float> timesteps, Tensor encoderHiddenStates, TextTimeConditions? textTime, ForwardHook? hook, int batch)
+    {
+        var ops = Backend;
+
+        // 1. Time: sinusoidal projection (fp32, then the model's dtype, as diffusers casts t_emb) → MLP (+ SDXL's
+        // text_time term); every resnet then uses silu(emb).
         var t = new float[batch];
         for (int i = 0; i < batch; i++) t[i] = timesteps[timesteps.Length == 1 ? 0 : i];
         Tensor timeEmbAct;
-        using (var timeProj = ops.TimestepEmbedding(t, Config.TimeProjectionDim, Config.FlipSinToCos, Config.FreqShift))  // (B, C0)
-        using (var emb = new TensorChain(timeProj))
+        using (var timeProj32 = ops.TimestepEmbedding(t, Config.TimeProjectionDim, Config.FlipSinToCos, Config.FreqShift))  // (B, C0)
+        using (var converted = InModelDType(timeProj32))
+        using (var emb = new TensorChain(converted ?? timeProj32))
         {
+            var timeProj = emb.Current;
             hook?.Invoke("time_proj", timeProj);
             emb.Advance(_timeEmbedding.Forward(ops, timeProj));                 // (B, T)
             hook?.Invoke("time_embedding", emb.Current);

@@ -34,17 +34,22 @@ public sealed class AutoencoderKL : LoadedModel, IImageAutoencoder
 
     /// <summary>Loads <c>&lt;folder&gt;/config.json</c> and its safetensors weights (F16 files are converted to F32).</summary>
     /// <param name="folder">The component folder, e.g. <c>&lt;pipeline&gt;/vae</c>.</param>
-    public static AutoencoderKL Load(string folder, Backend backend) =>
-        LoadFolder(folder, path => AutoencoderKLConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend));
+    /// <param name="dtype">See <see cref="FromWeights"/>.</param>
+    public static AutoencoderKL Load(string folder, Backend backend, DType dtype = DType.F32) =>
+        LoadFolder(folder, path => AutoencoderKLConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend, dtype));
 
     /// <summary>A pipeline folder's vae: <c>&lt;modelFolder&gt;/vae</c>.</summary>
-    public static AutoencoderKL FromModelFolder(string modelFolder, Backend backend, string subfolder = "vae") =>
-        Load(Path.Combine(modelFolder, subfolder), backend);
+    public static AutoencoderKL FromModelFolder(string modelFolder, Backend backend, string subfolder = "vae", DType dtype = DType.F32) =>
+        Load(Path.Combine(modelFolder, subfolder), backend, dtype);
 
-    public static AutoencoderKL FromWeights(AutoencoderKLConfig config, IWeightSource source, Backend backend)
+    /// <param name="dtype">
+    /// The pipeline's dtype. fp16 stores this VAE in fp16 unless its config has <c>force_upcast</c> (SD 1.x/2.x's VAE
+    /// overflows fp16): then it stays fp32, as diffusers upcasts it to decode.
+    /// </param>
+    public static AutoencoderKL FromWeights(AutoencoderKLConfig config, IWeightSource source, Backend backend, DType dtype = DType.F32)
     {
         config.Validate();
-        return Build(source, backend, w => new AutoencoderKL(config, w, backend));
+        return Build(source, backend, config.ForceUpcast ? DType.F32 : dtype, w => new AutoencoderKL(config, w, backend));
     }
 
     /// <summary>Plan mode: matches the model's tensors against a source without loading data.</summary>
@@ -54,17 +59,22 @@ public sealed class AutoencoderKL : LoadedModel, IImageAutoencoder
         return Plan(source, (w, meta) => _ = new AutoencoderKL(config, w, meta));
     }
 
-    /// <summary>Image (B, in_channels, H, W) in [−1, 1] → posterior over latents (B, latent_channels, H/f, W/f).</summary>
+    /// <summary>
+    /// Image (B, in_channels, H, W) in [−1, 1], any dtype → posterior over latents (B, latent_channels, H/f, W/f),
+    /// always fp32 (the latents the schedulers work on).
+    /// </summary>
     /// <param name="hook">Sees encoder_out and moments.</param>
     public LatentDistribution Encode(Tensor image, ForwardHook? hook = null)
     {
         if (image.Rank != 4 || image.Shape[1] != Config.InChannels)
             throw new DiffuserException($"VAE encode: image must be (B, {Config.InChannels}, H, W), got {image.Shape}.");
-        using var encoded = _encoder.Forward(Backend, image);                  // (B, 2·C_lat, h, w)
+        using var converted = InModelDType(image);
+        using var encoded = _encoder.Forward(Backend, converted ?? image);     // (B, 2·C_lat, h, w)
         hook?.Invoke("encoder_out", encoded);
         using var moments = _quantConv?.Forward(Backend, encoded);
         hook?.Invoke("moments", moments ?? encoded);
-        return new LatentDistribution(Backend, moments ?? encoded);
+        using var moments32 = DType == DType.F32 ? null : Backend.Convert(moments ?? encoded, DType.F32);
+        return new LatentDistribution(Backend, moments32 ?? moments ?? encoded);
     }
 
     public Tensor EncodeLatents(Tensor image, Tensor? noise = null)
@@ -73,15 +83,16 @@ public sealed class AutoencoderKL : LoadedModel, IImageAutoencoder
         return noise is null ? posterior.Mode() : posterior.Sample(noise);
     }
 
-    /// <summary>Raw latents (B, latent_channels, h, w) → image (B, out_channels, h·f, w·f).</summary>
+    /// <summary>Raw latents (B, latent_channels, h, w), any dtype → image (B, out_channels, h·f, w·f) in the model's dtype.</summary>
     /// <param name="hook">Sees post_quant_conv and the decoder's modules (decoder.conv_in, decoder.mid_block,
     /// decoder.up_blocks.i, decoder.conv_act = silu(conv_norm_out)).</param>
     public Tensor Decode(Tensor latents, ForwardHook? hook = null)
     {
         if (latents.Rank != 4 || latents.Shape[1] != Config.LatentChannels)
             throw new DiffuserException($"VAE decode: latents must be (B, {Config.LatentChannels}, h, w), got {latents.Shape}.");
-        using var z = _postQuantConv?.Forward(Backend, latents);
+        using var converted = InModelDType(latents);
+        using var z = _postQuantConv?.Forward(Backend, converted ?? latents);
         if (z is not null) hook?.Invoke("post_quant_conv", z);
-        return _decoder.Forward(Backend, z ?? latents, hook);
+        return _decoder.Forward(Backend, z ?? converted ?? latents, hook);
     }
 }

@@ -27,32 +27,40 @@ public sealed class AutoencoderTiny : LoadedModel, IImageAutoencoder
     public float ShiftFactor => Config.ShiftFactor;
 
     /// <summary>Loads a TAESD folder in diffusers format (config.json + diffusion_pytorch_model.safetensors).</summary>
-    public static AutoencoderTiny Load(string folder, Backend backend) =>
-        LoadFolder(folder, path => AutoencoderTinyConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend));
+    public static AutoencoderTiny Load(string folder, Backend backend, DType dtype = DType.F32) =>
+        LoadFolder(folder, path => AutoencoderTinyConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend, dtype));
 
-    public static AutoencoderTiny FromWeights(AutoencoderTinyConfig config, IWeightSource source, Backend backend)
+    /// <param name="dtype">The pipeline's dtype; a config with <c>force_upcast</c> keeps the weights in fp32.</param>
+    public static AutoencoderTiny FromWeights(AutoencoderTinyConfig config, IWeightSource source, Backend backend, DType dtype = DType.F32)
     {
         config.Validate();
-        return Build(source, backend, w => new AutoencoderTiny(config, w, backend));
+        return Build(source, backend, config.ForceUpcast ? DType.F32 : dtype, w => new AutoencoderTiny(config, w, backend));
     }
 
-    /// <summary>Image (B, 3, H, W) in [−1, 1] → raw latents (B, latent_channels, H/f, W/f).</summary>
+    /// <summary>Image (B, 3, H, W) in [−1, 1], any dtype → raw latents (B, latent_channels, H/f, W/f), fp32.</summary>
     public Tensor Encode(Tensor image)
     {
         if (image.Rank != 4 || image.Shape[1] != Config.InChannels)
             throw new DiffuserException($"TAESD encode: image must be (B, {Config.InChannels}, H, W), got {image.Shape}.");
-        using var unit = Backend.Affine(image, 0.5f, 0.5f);          // TAESD works on [0, 1] images: (x + 1) / 2
-        return TinyLayer.Run(Backend, _encoder, unit);
+        using var converted = InModelDType(image);
+        using var unit = Backend.Affine(converted ?? image, 0.5f, 0.5f);   // TAESD works on [0, 1] images: (x + 1) / 2
+        var latents = TinyLayer.Run(Backend, _encoder, unit);
+        if (latents.DType == DType.F32) return latents;
+        using (latents) return Backend.Convert(latents, DType.F32);
     }
 
     public Tensor EncodeLatents(Tensor image, Tensor? noise = null) => Encode(image);
 
-    /// <summary>Raw latents → image in about [−1, 1]: the latents are soft-clamped to ±3 by 3·tanh(x/3) first.</summary>
+    /// <summary>
+    /// Raw latents (any dtype) → image in about [−1, 1], in the model's dtype: the latents are soft-clamped to ±3 by
+    /// 3·tanh(x/3) first.
+    /// </summary>
     public Tensor Decode(Tensor latents, ForwardHook? hook = null)
     {
         if (latents.Rank != 4 || latents.Shape[1] != Config.LatentChannels)
             throw new DiffuserException($"TAESD decode: latents must be (B, {Config.LatentChannels}, h, w), got {latents.Shape}.");
-        using var h = new Blocks.TensorChain(latents);
+        using var converted = InModelDType(latents);
+        using var h = new Blocks.TensorChain(converted ?? latents);
         h.Advance(Backend.Affine(h.Current, 1f / 3f));
         h.Advance(Backend.Activate(h.Current, Activation.Tanh));
         h.Advance(Backend.Affine(h.Current, 3f));                     // 3·tanh(x/3)

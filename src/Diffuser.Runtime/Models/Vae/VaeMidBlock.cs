@@ -25,7 +25,7 @@ public sealed class VaeMidBlock
             var attention = w.Scope("attentions").Scope(0);
             _attentionNorm = new GroupNormLayer(attention.Scope("group_norm"), groups, channels, epsilon);
             // One head as wide as the channels (diffusers passes attention_head_dim = the block's channels).
-            _attention = new Attention(attention, channels, channels, heads: 1, headDim: channels, projectionBias: true);
+            _attention = new Attention(attention, selfAttention: true, channels, channels, heads: 1, headDim: channels, projectionBias: true);
         }
         _resnet1 = new ResnetBlock2D(resnets.Scope(1), channels, channels, null, groups, epsilon);
     }

@@ -1,0 +1,34 @@
+using Diffuser.Tensors;
+using Diffuser.Tests.Infrastructure;
+using Diffuser.Tests.Schedulers;
+
+namespace Diffuser.Tests.Pipelines;
+
+/// <summary>
+/// Every golden pipeline run twice, with fp32 and with fp16 weights and activations (latents and sampler steps fp32 in
+/// both): the fp16 images must stay within 2/255 of the fp32 ones.
+/// </summary>
+public sealed class HalfPrecisionPipelineTests(PipelineFixture single, HalfPipelineFixture half, ITestOutputHelper output)
+    : IClassFixture<PipelineFixture>, IClassFixture<HalfPipelineFixture>
+{
+    [Theory, MemberData(nameof(PipelineStepReplayTests.Pipelines), MemberType = typeof(PipelineStepReplayTests))]
+    public void Fp16ImagesMatchFp32(string model, string file)
+    {
+        var golden = Golden.Open(model, file);
+        var request = PipelineGoldenTests.RequestFor(golden, golden.Description());
+        var (images32, latents32) = Run(single, model, request);
+        var (images16, latents16) = Run(half, model, request);
+        Assert.Equal(DType.F16, half.Get(model).Unet.DType);
+        double imageDiff = Tolerance.MaxAbsDiff(images16, images32), latentDiff = Tolerance.MaxAbsDiff(latents16, latents32);
+        double latentScale = latents32.Max(v => Math.Abs(v));
+        output.WriteLine($"{model}/{file}: fp16 vs fp32 max |image diff| {imageDiff * 255:F3}/255, final latents max |diff| {latentDiff:G3} (max |latent| {latentScale:G3})");
+        Tolerance.AssertClose(images16, images32, 2.0 / 255, 0, $"{model}/{file} fp16 image");
+    }
+
+    private static (float[] Images, float[] Latents) Run(PipelineFixture fixture, string model, Diffuser.Pipelines.GenerationRequest request)
+    {
+        var recorder = new GoldenRecorder();
+        var result = fixture.Get(model).Generate(request, observer: recorder);
+        return ([.. recorder.ImagesNhwc], result.FinalLatents!.Values);
+    }
+}
