@@ -16,7 +16,7 @@ public sealed class BenchCommand : DiffuserCommand
 {
     private readonly Option<string?> _model = new("--model") { Description = "A diffusers pipeline folder: configs with weights-manifest.json files (e.g. shared/models/sd15) or real weights (never read)." };
     private readonly Option<string> _device = new("--device") { Description = $"Device: {string.Join(", ", BackendFactory.DeviceNames)}.", DefaultValueFactory = _ => "auto" };
-    private readonly Option<string> _dtype = new("--dtype") { Description = "Weight storage: fp32, or fp16 where the backend computes on fp16.", DefaultValueFactory = _ => "fp32" };
+    private readonly Option<string> _dtype = new("--dtype") { Description = "Storage of weights and activations: fp32, or fp16 (fp32 accumulation; latents, sampler steps and a force_upcast VAE stay fp32).", DefaultValueFactory = _ => "fp32" };
     private readonly Option<int> _batch = new("--batch") { Description = "UNet batch; an even batch is classifier-free guidance (batch/2 images).", DefaultValueFactory = _ => 2 };
     private readonly Option<int?> _size = new("--size") { Description = "Image side in pixels (latents = size / VAE factor); default: the model's own." };
     private readonly Option<int> _steps = new("--steps") { Description = "Denoising steps of the timed generation.", DefaultValueFactory = _ => 10 };

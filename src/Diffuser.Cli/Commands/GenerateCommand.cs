@@ -5,6 +5,7 @@ using Diffuser.Cli.Generation;
 using Diffuser.Hub;
 using Diffuser.Imaging;
 using Diffuser.Pipelines;
+using Diffuser.Tensors;
 using Diffuser.Schedulers;
 using Spectre.Console;
 
@@ -48,8 +49,9 @@ public sealed class GenerateCommand : DiffuserCommand
 
         stage.Restart();
         using var backend = BackendFactory.Create(settings.Device);
-        console.MarkupLine($"Loading [bold]{Markup.Escape(model.DisplayName)}[/] on {Markup.Escape(backend.Name)} ({Markup.Escape(backend.Device.Name)})");
-        using var pipeline = StableDiffusionPipeline.Load(model.Folder, backend, new PipelineOptions { TinyAutoencoderFolder = taesd?.Folder });
+        console.MarkupLine($"Loading [bold]{Markup.Escape(model.DisplayName)}[/] on {Markup.Escape(backend.Name)} ({Markup.Escape(backend.Device.Name)}), {settings.DType}");
+        using var pipeline = StableDiffusionPipeline.Load(model.Folder, backend,
+            new PipelineOptions { TinyAutoencoderFolder = taesd?.Folder, DType = DTypeExtensions.Parse(settings.DType) });
         var loadTime = stage.Elapsed;
         cancellation.ThrowIfCancellationRequested();
 

@@ -70,7 +70,7 @@ public sealed class GenerateOptions
     private readonly Option<string> _output = new("--output", "-o") { Description = "A .png file for a single image, or a folder for numbered A1111-style names (00000-<seed>.png).", DefaultValueFactory = _ => DefaultOutput };
     private readonly Option<bool> _overwrite = new("--overwrite") { Description = "Replace existing output files (otherwise an existing file is an error)." };
     private readonly Option<string> _device = new("--device") { Description = $"Where to run: {string.Join(", ", BackendFactory.DeviceNames)} (see 'diffuser devices').", DefaultValueFactory = _ => "auto" };
-    private readonly Option<string> _dtype = new("--dtype") { Description = "Compute precision; fp32 only for now (fp16 weight files are converted on loading).", DefaultValueFactory = _ => "fp32" };
+    private readonly Option<string> _dtype = new("--dtype") { Description = "Storage of weights and activations: fp32, or fp16 (fp32 accumulation; latents, sampler steps and a force_upcast VAE stay fp32). Weight files of either precision are converted on loading.", DefaultValueFactory = _ => "fp32" };
     private readonly Option<string?> _initImage = new("--init-image") { Description = "Start from this image (img2img); with --mask, repaint part of it (inpainting)." };
     private readonly Option<string?> _mask = new("--mask") { Description = "Inpainting mask, the init image's size: white = repaint, black = keep." };
     private readonly Option<double?> _strength = new("--strength") { Description = $"How much of the init image to change, in (0, 1] (default {DefaultStrength})." };
@@ -79,7 +79,7 @@ public sealed class GenerateOptions
     private readonly Option<string?> _noise = new("--noise") { Description = "Replay: a safetensors file with recorded noise draws noise.00, noise.01, ... used instead of the seed's." };
     private readonly Option<string?> _saveLatents = new("--save-latents") { Description = "Also write the final latents (tensor final_latents) to this safetensors file." };
     private readonly Option<bool> _offline = new("--offline") { Description = "Use only models already on disk or in the Hugging Face cache (as HF_HUB_OFFLINE=1)." };
-    private readonly Option<string?> _variant = new("--variant") { Description = "Weight variant to download, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors); computed in fp32." };
+    private readonly Option<string?> _variant = new("--variant") { Description = "Weight variant to download, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors); --dtype decides the precision it runs in." };
     private readonly Option<bool> _json = new("--json") { Description = "Print a machine-readable summary (files, seeds, timings) as JSON; progress goes to stderr." };
 
     public GenerateOptions() => _dtype.AcceptOnlyFromAmong("fp32", "fp16");

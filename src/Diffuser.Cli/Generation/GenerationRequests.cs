@@ -13,9 +13,6 @@ public static class GenerationRequests
 {
     public static GenerationRequest Build(GenerateSettings s)
     {
-        if (s.DType != "fp32")
-            throw new DiffuserException($"--dtype {s.DType} is not supported yet: the backends compute in fp32 only (fp16 weight files are " +
-                "converted to fp32 when loaded, so --variant fp16 works). Use --dtype fp32.");
         if (s.Mask is not null && s.InitImage is null) throw new DiffuserException("--mask needs --init-image, the image it applies to.");
         if (s.Strength is { } strength && s.InitImage is null)
             throw new DiffuserException($"--strength {strength} needs --init-image (image-to-image or inpainting).");

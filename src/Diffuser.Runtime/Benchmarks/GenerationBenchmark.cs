@@ -14,7 +14,7 @@ public sealed record GenerationBenchmarkOptions
     /// <summary>A diffusers pipeline folder (configs with weights-manifest.json files, or real weights).</summary>
     public required string ModelFolder { get; init; }
     public string Device { get; init; } = "auto";
-    /// <summary>Storage of the weights; fp16 needs a backend whose ops accept fp16 tensors.</summary>
+    /// <summary>Storage of weights and activations (fp16: fp32 accumulation; latents, sampler steps and a force_upcast VAE stay fp32).</summary>
     public DType DType { get; init; } = DType.F32;
     /// <summary>UNet batch. An even batch is classifier-free guidance: batch / 2 images, [uncond, cond] halves.</summary>
     public int Batch { get; init; } = 2;
@@ -44,7 +44,6 @@ public static class GenerationBenchmark
     {
         Validate(options);
         using var backend = BackendFactory.Create(options.Device);
-        if (options.DType == DType.F16) HalfSupport.Require(backend);
         progress?.Invoke($"synthesising weights on {backend.Name} ({backend.Device.Name})");
         using var pipe = SyntheticPipeline.Load(options.ModelFolder, backend, options.DType);
         int size = options.ImageSize ?? pipe.DefaultImageSize;

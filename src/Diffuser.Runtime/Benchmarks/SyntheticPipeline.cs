@@ -49,7 +49,7 @@ public sealed class SyntheticPipeline : IDisposable
     /// <summary>
     /// Builds the models of the pipeline folder <paramref name="modelFolder"/> (with <c>unet/</c>, <c>vae/</c>,
     /// <c>text_encoder/</c> and <c>scheduler/</c>) on <paramref name="backend"/>. With <paramref name="weightDType"/>
-    /// F16 the weights are stored as fp16 (the ops decide what they accept).
+    /// F16 the models run in fp16, as a pipeline loaded with that dtype does (a force_upcast VAE stays fp32).
     /// </summary>
     public static SyntheticPipeline Load(string modelFolder, Backend backend, DType weightDType = DType.F32, ulong seed = 1)
     {
@@ -68,19 +68,19 @@ public sealed class SyntheticPipeline : IDisposable
         long bytes = 0;
         try
         {
-            using (var source = Synthetic(modelFolder, "text_encoder", ComponentFolder.TransformersWeightsName, seed, weightDType))
+            using (var source = Synthetic(modelFolder, "text_encoder", ComponentFolder.TransformersWeightsName, seed))
             {
                 text = ClipTextModel.Create(textConfig, source, backend, weightDType);
                 bytes += source.BytesLoaded;
             }
-            using (var source = Synthetic(modelFolder, "unet", ComponentFolder.DiffusersWeightsName, seed + 1, weightDType))
+            using (var source = Synthetic(modelFolder, "unet", ComponentFolder.DiffusersWeightsName, seed + 1))
             {
-                unet = UNet2DConditionModel.FromWeights(unetConfig, source, backend);
+                unet = UNet2DConditionModel.FromWeights(unetConfig, source, backend, weightDType);
                 bytes += source.BytesLoaded;
             }
-            using (var source = Synthetic(modelFolder, "vae", ComponentFolder.DiffusersWeightsName, seed + 2, weightDType))
+            using (var source = Synthetic(modelFolder, "vae", ComponentFolder.DiffusersWeightsName, seed + 2))
             {
-                vae = AutoencoderKL.FromWeights(vaeConfig, source, backend);
+                vae = AutoencoderKL.FromWeights(vaeConfig, source, backend, weightDType);
                 bytes += source.BytesLoaded;
             }
             backend.Synchronize();
@@ -117,8 +117,8 @@ public sealed class SyntheticPipeline : IDisposable
         return ids;
     }
 
-    private static SyntheticWeightSource Synthetic(string modelFolder, string component, string weightsName, ulong seed, DType dtype) =>
-        new(ShapesOf(modelFolder, component, weightsName), seed) { StoreAs = dtype };
+    private static SyntheticWeightSource Synthetic(string modelFolder, string component, string weightsName, ulong seed) =>
+        new(ShapesOf(modelFolder, component, weightsName), seed);
 
     private static string ConfigOf(string modelFolder, string component, string file = "config.json")
     {

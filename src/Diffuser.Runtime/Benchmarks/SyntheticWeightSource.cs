@@ -32,10 +32,7 @@ public sealed class SyntheticWeightSource : IWeightSource
     public string Description => $"random weights shaped as {_shapes.Description}";
     public IEnumerable<string> Names => _shapes.Names;
 
-    /// <summary>
-    /// Storage of every tensor, whatever the model asks for (null: as asked). The models load fp32; the benchmark
-    /// stores their weights as fp16 through this.
-    /// </summary>
+    /// <summary>Storage of every tensor, whatever the model asks for (null: as asked).</summary>
     public DType? StoreAs { get; init; }
 
     /// <summary>Bytes of weights uploaded so far.</summary>

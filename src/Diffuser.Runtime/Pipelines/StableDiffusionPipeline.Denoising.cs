@@ -96,8 +96,7 @@ public sealed partial class StableDiffusionPipeline
         using var extended = image?.UnetChannels is { } extra ? Backend.Concat(doubled ?? scaled, extra, axis: 1) : null;
         var input = extended ?? doubled ?? scaled;
         using var output = Unet.Forward(input, timestep, context);                                 // (2B or B, C, h, w)
-        using var output32 = output.DType == DType.F32 ? null : Backend.Convert(output, DType.F32);  // the step runs in fp32
-        var next = scheduler.Step(Backend, state, output32 ?? output, latents, plan.Guided ? plan.Request.GuidanceScale : 1f);
+        var next = scheduler.Step(Backend, state, output, latents, plan.Guided ? plan.Request.GuidanceScale : 1f);
         try
         {
             if (image is { Blends: true })

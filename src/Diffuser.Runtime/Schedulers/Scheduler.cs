@@ -86,7 +86,8 @@ public abstract class Scheduler
     /// <summary>
     /// One step: combines the model output (classifier-free guidance when it holds twice the sample's batch,
     /// [uncond, cond]), converts it with the prediction type and applies this scheduler's update, in one fused pass.
-    /// Advances the state and returns the next sample (a new tensor).
+    /// Advances the state and returns the next sample (a new tensor). The step runs in fp32: a model output of another
+    /// dtype (an fp16 UNet's) is converted first; the sample and the history are fp32.
     /// </summary>
     public Tensor Step(Backend backend, SamplerState state, Tensor modelOutput, Tensor sample, float guidanceScale = 1f)
     {
@@ -94,7 +95,8 @@ public abstract class Scheduler
         var plan = new StepPlan();
         PlanStep(state, plan);
         using var noise = plan.UsesNoise ? state.DrawNoise(backend, sample.Shape) : null;
-        var next = plan.Run(backend, sample, modelOutput, noise, guidanceScale);
+        using var output32 = modelOutput.DType == DType.F32 ? null : backend.Convert(modelOutput, DType.F32);
+        var next = plan.Run(backend, sample, output32 ?? modelOutput, noise, guidanceScale);
         state.StepIndex++;
         return next;
     }

@@ -57,6 +57,20 @@ public sealed partial class GenerateCommandTests : IDisposable
         Assert.Null(p.ClipSkip);
     }
 
+    [Fact]
+    public void HalfPrecisionDrawsTheSameImageWithinTwoLevels()
+    {
+        string png32 = _dir.File("fp32.png"), png16 = _dir.File("fp16.png");
+        string[] Args(string dtype, string png) => ["generate", "--model", TinySd, "-p", "a horse", "--steps", "3", "--seed", "5", "--device", "cpu",
+            "--dtype", dtype, "-o", png];
+        Succeeds(Args("fp32", png32));
+        var result = Succeeds(Args("fp16", png16));
+        Assert.Contains("fp16", result.Output);
+        var (a, b) = (Pixels(png32).Pixels, Pixels(png16).Pixels);
+        Assert.Equal(a.Length, b.Length);
+        Assert.All(a.Zip(b), p => Assert.InRange(Math.Abs(p.First - p.Second), 0, 2));
+    }
+
     /// <summary>The README's first command, as written there (model and output moved to absolute paths, a seed added).</summary>
     [Fact]
     public void ReadmeFirstCommandDrawsTheDigit()

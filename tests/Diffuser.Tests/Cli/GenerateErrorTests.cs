@@ -114,10 +114,6 @@ public sealed class GenerateErrorTests : IDisposable
         Fails(TinySdArgs(Path.Combine(_out, "one.png"), "--batch-count", "2"), "makes 2 images", "give a folder");
 
     [Fact]
-    public void HalfPrecisionIsRefusedWithTheReason() =>
-        Fails(TinySdArgs(_out, "--dtype", "fp16"), "--dtype fp16 is not supported yet", "fp32 only");
-
-    [Fact]
     public void MissingReplayFile()
     {
         string missing = _dir.File("noise.safetensors");
