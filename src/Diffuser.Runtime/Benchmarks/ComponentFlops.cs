@@ -16,13 +16,22 @@ public static class ComponentFlops
 {
     /// <summary>One UNet forward at batch <paramref name="batch"/>, latents <paramref name="height"/>×<paramref name="width"/>,
     /// <paramref name="contextLength"/> text tokens.</summary>
-    public static long UNetPass(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width, int contextLength)
+    public static long UNetPass(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width, int contextLength) =>
+        UNetOps(modelFolder, config, batch, height, width, contextLength).Sum(r => r.Flops);
+
+    /// <summary>
+    /// Every op of one UNet forward as the profiler records it (one record per public op call): what a denoising step
+    /// launches, with its FLOPs and bytes. In <paramref name="dtype"/> fp16 the pass is what a pipeline loaded in fp16
+    /// runs: fp32 latents in, fp16 context.
+    /// </summary>
+    public static IReadOnlyList<OpRecord> UNetOps(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width,
+        int contextLength, DType dtype = DType.F32)
     {
         using var pass = new ShapePass(modelFolder, "unet", ComponentFolder.DiffusersWeightsName);
-        using var unet = UNet2DConditionModel.FromWeights(config, pass.Source, pass.Meta);
+        using var unet = UNet2DConditionModel.FromWeights(config, pass.Source, pass.Meta, dtype);
         using var sample = pass.Meta.Allocate(new TensorShape(batch, config.InChannels, height, width));
-        using var context = pass.Meta.Allocate(new TensorShape(batch, contextLength, unet.CrossAttentionDim));
-        return pass.Count(() => unet.Forward(sample, 999f, context));
+        using var context = pass.Meta.Allocate(new TensorShape(batch, contextLength, unet.CrossAttentionDim), dtype);
+        return pass.Record(() => unet.Forward(sample, 999f, context));
     }
 
     /// <summary>One VAE decode of <paramref name="batch"/> latents of <paramref name="height"/>×<paramref name="width"/>.</summary>
@@ -49,13 +58,15 @@ public static class ComponentFlops
         public MetaBackend Meta { get; } = new(shapesFlow: true);
         public SyntheticWeightSource Source { get; } = new(SyntheticPipeline.ShapesOf(modelFolder, component, weightsName), fill: false);
 
-        public long Count(Func<Tensor> pass)
+        public long Count(Func<Tensor> pass) => Record(pass).Sum(r => r.Flops);
+
+        public IReadOnlyList<OpRecord> Record(Func<Tensor> pass)
         {
             var profiler = new OpProfiler();
             Meta.Profiler = profiler;
             pass().Dispose();
             Meta.Profiler = null;
-            return profiler.Records.Sum(r => r.Flops);
+            return profiler.Records;
         }
 
         public void Dispose()
