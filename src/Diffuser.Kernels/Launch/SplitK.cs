@@ -5,21 +5,23 @@ namespace Diffuser.Kernels.Launch;
 /// (the 16×16 and 8×8 UNet levels: 8×8×1280 is 10 output tiles on a GPU with 132 multiprocessors).
 /// </summary>
 /// <param name="Count">Number of splits (1: no split, the kernel applies the epilogue itself).</param>
-/// <param name="Length">Reduction indices per split, a multiple of <see cref="TiledMatmul.Depth"/>.</param>
+/// <param name="Length">Reduction indices per split, a multiple of the kernel's reduction stage.</param>
 public readonly record struct SplitK(int Count, int Length)
 {
     /// <summary>A split aims for this many groups per multiprocessor; outputs with a tile per multiprocessor are not split.</summary>
     private const int GroupsPerMultiprocessor = 2;
-    /// <summary>Each split keeps at least this many reduction indices.</summary>
-    private const int MinLength = 4 * TiledMatmul.Depth;
+    /// <summary>Each split keeps at least this many reduction stages.</summary>
+    private const int MinStages = 4;
     private const int MaxCount = 16;
 
-    public static SplitK Choose(int multiprocessors, long tiles, int depth)
+    /// <summary>The split of a reduction of <paramref name="depth"/> over <paramref name="tiles"/> output tiles, in
+    /// stages of <paramref name="stage"/> indices (<see cref="TiledMatmul.Depth"/>, or 32 for the tensor-core matmul).</summary>
+    public static SplitK Choose(int multiprocessors, long tiles, int depth, int stage = TiledMatmul.Depth)
     {
         long target = (long)GroupsPerMultiprocessor * multiprocessors;
-        int count = tiles >= multiprocessors ? 1 : (int)Math.Min((target + tiles - 1) / tiles, Math.Min(MaxCount, depth / MinLength));
+        int count = tiles >= multiprocessors ? 1 : (int)Math.Min((target + tiles - 1) / tiles, Math.Min(MaxCount, depth / (MinStages * stage)));
         if (count <= 1) return new SplitK(1, depth);
-        int length = LaunchGeometry.Tiles(LaunchGeometry.Tiles(depth, count), TiledMatmul.Depth) * TiledMatmul.Depth;
+        int length = LaunchGeometry.Tiles(LaunchGeometry.Tiles(depth, count), stage) * stage;
         return new SplitK(LaunchGeometry.Tiles(depth, length), length);
     }
 

@@ -43,13 +43,17 @@ public static class BackendFactory
         return devices;
     }
 
-    private static IlgpuBackend? TryIlgpu(string backendName)
+    private static IlgpuBackend? TryIlgpu(string backendName, IlgpuBackend.TensorCoreMode? tensorCores = null)
     {
         foreach (var (device, info) in IlgpuDevices.All())
             if (IlgpuDevices.BackendName(device) == backendName && info.IsUsable)
-                return new IlgpuBackend(Start(device, info), backendName, info);
+                return new IlgpuBackend(Start(device, info), backendName, info, tensorCores);
         return null;
     }
+
+    /// <summary>An ILGPU backend whose fp16 GEMMs and convolutions take the path <paramref name="tensorCores"/> (tests).</summary>
+    internal static IlgpuBackend CreateIlgpu(string backendName, IlgpuBackend.TensorCoreMode tensorCores) =>
+        TryIlgpu(backendName, tensorCores) ?? throw Absent(backendName);
 
     private static ILGPU.Runtime.Accelerator Start(ILGPU.Runtime.Device device, DeviceInfo info)
     {

@@ -5,6 +5,8 @@ using Diffuser.Kernels.Sampler;
 using Diffuser.Tensors;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using Diffuser.Kernels.TensorCore;
 using Half = System.Half;
 using IlgpuHalf = ILGPU.Half;
 
@@ -21,20 +23,46 @@ public sealed partial class IlgpuBackend : Backend
     private readonly Accelerator _accelerator;
     private readonly IlgpuKernels<F32View> _single;
     private readonly IlgpuKernels<F16View> _half;
+
+    /// <summary>How fp16 GEMMs and convolutions run.</summary>
+    internal enum TensorCoreMode
+    {
+        /// <summary>The portable fp16 kernels.</summary>
+        None,
+        /// <summary>mma.sync on the tensor cores (CUDA, compute capability 8.0 and later).</summary>
+        Hardware,
+        /// <summary>The tensor-core kernels with their element-wise emulation (tests on ILGPU's CPU accelerator).</summary>
+        Emulated,
+    }
     private readonly Lazy<ConvertLauncher> _convert;
     private readonly Lazy<SamplerLauncher> _sampler;
     private MemoryBuffer1D<int, Stride1D.Dense>? _ids;
 
-    internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device)
+    /// <param name="tensorCores">Null: <see cref="TensorCoreMode.Hardware"/> where the device has them (unless the
+    /// environment variable DIFFUSER_TENSOR_CORES is 0), otherwise none.</param>
+    internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device, TensorCoreMode? tensorCores = null)
     {
         _accelerator = accelerator;
         Name = name;
-        Device = device;
+        TensorCores = tensorCores ?? DefaultTensorCores(accelerator);
+        Device = TensorCores == TensorCoreMode.Hardware ? device with { Capability = $"{device.Capability}; fp16 GEMM/conv on tensor cores" } : device;
         _single = new(accelerator, t => new F32View(Floats(t)), Scratch);
-        _half = new(accelerator, t => new F16View(HalfView(t).Cast<ushort>()), Scratch);
+        Func<Tensor, F16View> half = t => new F16View(HalfView(t).Cast<ushort>());
+        _half = TensorCores switch
+        {
+            TensorCoreMode.Hardware => new TensorCoreKernelSet<PtxWarpMma>(accelerator, half, Scratch),
+            TensorCoreMode.Emulated => new TensorCoreKernelSet<EmulatedWarpMma>(accelerator, half, Scratch),
+            _ => new IlgpuKernels<F16View>(accelerator, half, Scratch),
+        };
         _convert = new(() => new ConvertLauncher(accelerator));
         _sampler = new(() => new SamplerLauncher(accelerator));
     }
+
+    internal TensorCoreMode TensorCores { get; }
+
+    private static TensorCoreMode DefaultTensorCores(Accelerator accelerator) =>
+        accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } && Environment.GetEnvironmentVariable("DIFFUSER_TENSOR_CORES") != "0"
+            ? TensorCoreMode.Hardware : TensorCoreMode.None;
 
     /// <summary>The kernel set of a tensor's storage type.</summary>
     private IIlgpuKernels For(Tensor t) => t.DType == DType.F16 ? _half : _single;

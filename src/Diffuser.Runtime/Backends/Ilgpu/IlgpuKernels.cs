@@ -37,7 +37,7 @@ internal interface IIlgpuKernels
 /// Every op family's launcher for storage type <typeparamref name="T"/>, each loaded on first use, and the glue from
 /// tensors to kernel views. Scratch memory (split-K workspaces, norm partial sums) comes from the backend's pool as fp32.
 /// </summary>
-internal sealed class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Func<long, Tensor?> scratch) : IIlgpuKernels
+internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Func<long, Tensor?> scratch) : IIlgpuKernels
     where T : struct, IElementView<T>
 {
     private readonly Lazy<GemmLauncher<T>> _gemm = new(() => new GemmLauncher<T>(accelerator));
@@ -49,19 +49,23 @@ internal sealed class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> v
     private readonly Lazy<ResampleLauncher<T>> _resample = new(() => new ResampleLauncher<T>(accelerator));
     private readonly Lazy<EmbeddingLauncher<T>> _embedding = new(() => new EmbeddingLauncher<T>(accelerator));
 
-    private T View(Tensor t) => view(t);
+    protected Accelerator Accelerator => accelerator;
 
-    private T ViewOrEmpty(Tensor? t) => t is null ? default : view(t);
+    protected T View(Tensor t) => view(t);
 
-    private static ArrayView<float> Workspace(Tensor? t) => t is null ? ArrayView<float>.Empty : IlgpuBackend.Floats(t);
+    protected T ViewOrEmpty(Tensor? t) => t is null ? default : view(t);
 
-    public void Gemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape)
+    protected Tensor? Scratch(long length) => scratch(length);
+
+    protected static ArrayView<float> Workspace(Tensor? t) => t is null ? ArrayView<float>.Empty : IlgpuBackend.Floats(t);
+
+    public virtual void Gemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape)
     {
         using var workspace = scratch(_gemm.Value.WorkspaceLength(shape));
         _gemm.Value.Run(View(a), View(b), ViewOrEmpty(bias), ViewOrEmpty(residual), View(c), Workspace(workspace), shape);
     }
 
-    public void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
+    public virtual void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
     {
         using var workspace = scratch(_conv.Value.WorkspaceLength(shape));
         _conv.Value.Run(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape);

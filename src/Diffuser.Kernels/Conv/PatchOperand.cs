@@ -1,0 +1,45 @@
+using Diffuser.Kernels.Launch;
+
+namespace Diffuser.Kernels.Conv;
+
+/// <summary>The im2col matrix [C·R·S, N·OH·OW], bound to one pixel column.</summary>
+public readonly struct PatchOperand<T> : ITileOperand where T : struct, IElementView<T>
+{
+    private readonly T _x;
+    private readonly int _h, _w, _r, _s, _depth, _planeBase, _iy0, _ix0;
+    private readonly bool _valid;
+
+    public PatchOperand(T x, Conv2dShape s, int r, int sCols, int pixel)
+    {
+        _x = x;
+        _h = s.H;
+        _w = s.W;
+        _r = r;
+        _s = sCols;
+        _depth = s.C * r * sCols;
+        int pixels = s.OH * s.OW;
+        _valid = pixel < s.N * pixels;
+        int n = pixel / pixels, p = pixel - n * pixels;
+        int oy = p / s.OW, ox = p - oy * s.OW;
+        _planeBase = n * s.C * s.H * s.W;
+        _iy0 = oy * s.Stride - s.PadTop;
+        _ix0 = ox * s.Stride - s.PadLeft;
+    }
+
+    public float Fetch(int mn, int k)
+    {
+        int index = Index(k);
+        return index < 0 ? 0f : _x.Load(index);
+    }
+
+    /// <summary>Element index in x of reduction index <paramref name="k"/> = (c, r, s) of this pixel's patch; −1 for zero padding.</summary>
+    public int Index(int k)
+    {
+        if (!_valid || k >= _depth) return -1;
+        int c = k / (_r * _s), rs = k - c * (_r * _s);
+        int r = rs / _s;
+        int iy = _iy0 + r, ix = _ix0 + rs - r * _s;
+        if (iy < 0 || iy >= _h || ix < 0 || ix >= _w) return -1;
+        return _planeBase + (c * _h + iy) * _w + ix;
+    }
+}

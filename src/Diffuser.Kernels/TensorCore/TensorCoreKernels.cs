@@ -1,0 +1,78 @@
+using Diffuser.Kernels.Conv;
+using Diffuser.Kernels.Elementwise;
+using Diffuser.Kernels.Gemm;
+using Diffuser.Kernels.Launch;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+
+namespace Diffuser.Kernels.TensorCore;
+
+/// <summary>
+/// GEMM and implicit-GEMM convolution on fp16 storage through <see cref="TensorCoreMatmul"/> (device code): the same
+/// grids, shapes, splits and epilogues as <see cref="GemmKernels"/> and <see cref="Conv2dKernels"/> (whose reduce
+/// kernels finish split reductions), 128×128 tiles of <see cref="TensorCoreLayout.Threads"/> threads with
+/// <see cref="TensorCoreLayout.SharedBytes"/> of dynamic shared memory and no static shared memory (the PTX addresses
+/// the dynamic block from its start). <typeparamref name="TM"/> is <see cref="PtxWarpMma"/> on the GPU.
+/// </summary>
+public static class TensorCoreKernels
+{
+    /// <param name="vectorA">1: A is k-contiguous and 16-byte aligned (see <see cref="HalfMatrixOperand"/>).</param>
+    public static void Gemm<TM>(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s,
+        SplitK split, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA, SpecializedValue<int> vectorB)
+        where TM : struct, IWarpMma
+    {
+        var mma = default(TM);
+        mma.Declare();
+        var shared = SharedMemory.GetDynamic<Half8>();
+        int batch = Grid.IdxZ / split.Count, part = Grid.IdxZ - batch * split.Count;
+        int kBegin = part * split.Length, kEnd = XMath.Min(kBegin + split.Length, s.K);
+        int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
+        long mn = (long)s.M * s.N;
+        var opA = new HalfMatrixOperand(a.Bits, batch * s.BatchStrideA, s.M, s.K, s.TransA == 0, vectorA.Value != 0);
+        var opB = new HalfMatrixOperand(b.Bits, batch * s.BatchStrideB, s.BColumns, s.K, s.TransB != 0, vectorB.Value != 0);
+        if (geglu.Value != 0)
+        {
+            var gated = new GatedHalfColumns<HalfMatrixOperand>(opB, s);
+            TensorCoreMatmul.Accumulate(ref opA, ref gated, ref mma, kBegin, kEnd, row0, col0, shared);
+        }
+        else TensorCoreMatmul.Accumulate(ref opA, ref opB, ref mma, kBegin, kEnd, row0, col0, shared);
+
+        if (split.Count > 1)
+        {
+            long size = (long)s.M * s.ProductColumns;
+            var partial = new PartialEpilogue(workspace.SubView(((long)part * s.Batch + batch) * size, size), s.M, s.ProductColumns);
+            TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
+            return;
+        }
+        var store = new GemmEpilogue<F16View>(c.SubView(batch * mn, mn), bias, residual.SubView(batch * mn * s.HasResidual, mn * s.HasResidual),
+            s.M, s, (ActivationKind)activation.Value);
+        if (geglu.Value != 0) TensorCoreMatmul.StoreGated(ref mma, ref store, row0, col0, shared);
+        else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
+    }
+
+    /// <param name="vectorWeights">1: C·R·S is a multiple of 8, so filter rows load 16 bytes at a time.</param>
+    public static void Conv2d<TM>(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace,
+        Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols, SpecializedValue<int> vectorWeights)
+        where TM : struct, IWarpMma
+    {
+        var mma = default(TM);
+        mma.Declare();
+        var shared = SharedMemory.GetDynamic<Half8>();
+        int depth = s.C * kernelRows * kernelCols, pixels = s.N * s.OH * s.OW;
+        int kBegin = Grid.IdxZ * split.Length, kEnd = XMath.Min(kBegin + split.Length, depth);
+        int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
+        var filters = new HalfMatrixOperand(weight.Bits, 0, s.K, depth, kContiguous: true, vectorWeights.Value != 0);
+        // Along mn every thread loads one fixed pixel column, so each binds its own patch.
+        var patches = new HalfPatchOperand(new PatchOperand<F16View>(x, s, kernelRows, kernelCols, col0 + Group.IdxX % TensorCoreLayout.Size), x);
+        TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);
+        if (split.Count > 1)
+        {
+            var partial = new PartialEpilogue(workspace.SubView((long)Grid.IdxZ * s.K * pixels, (long)s.K * pixels), s.K, pixels);
+            TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
+            return;
+        }
+        var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, s);
+        TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
+    }
+}

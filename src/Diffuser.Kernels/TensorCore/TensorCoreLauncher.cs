@@ -1,0 +1,80 @@
+using Diffuser.Kernels.Conv;
+using Diffuser.Kernels.Gemm;
+using Diffuser.Kernels.Launch;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Diffuser.Kernels.TensorCore;
+
+/// <summary>
+/// Loads the tensor-core GEMM and convolution once for an accelerator (<typeparamref name="TM"/>: the PTX tensor cores,
+/// or their emulation on ILGPU's CPU accelerator for tests), with the fp16 split-reduction kernels that finish them.
+/// </summary>
+public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
+{
+    private readonly Accelerator _accelerator;
+    private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK,
+        SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _gemm;
+    private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
+        SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _conv;
+    private readonly Action<KernelConfig, ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>> _gemmReduce;
+    private readonly Action<KernelConfig, ArrayView<float>, F16View, F16View, F16View, F16View, Conv2dShape, int> _convReduce;
+
+    public TensorCoreLauncher(Accelerator accelerator)
+    {
+        _accelerator = accelerator;
+        _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK,
+            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM>);
+        _conv = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
+            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM>);
+        _gemmReduce = accelerator.LoadStreamKernel<ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>>(
+            GemmKernels.ReduceSplits);
+        _convReduce = accelerator.LoadStreamKernel<ArrayView<float>, F16View, F16View, F16View, F16View, Conv2dShape, int>(Conv2dKernels.ReduceSplits);
+    }
+
+    private static KernelConfig Grid(long columns, int rows, int depth) => LaunchGeometry.Grid(LaunchGeometry.Tiles(columns, TensorCoreLayout.Size),
+        LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads, TensorCoreLayout.SharedBytes / sizeof(float));
+
+    private SplitK Split(long tiles, int depth) => SplitK.Choose(_accelerator.NumMultiprocessors, tiles, depth, TensorCoreLayout.Depth);
+
+    private SplitK GemmSplit(GemmShape s) => Split(
+        (long)LaunchGeometry.Tiles(s.ProductColumns, TensorCoreLayout.Size) * LaunchGeometry.Tiles(s.M, TensorCoreLayout.Size) * s.Batch, s.K);
+
+    private SplitK ConvSplit(Conv2dShape s) => Split(
+        (long)LaunchGeometry.Tiles(Pixels(s), TensorCoreLayout.Size) * LaunchGeometry.Tiles(s.K, TensorCoreLayout.Size), s.ReductionLength);
+
+    private static long Pixels(Conv2dShape s) => (long)s.N * s.OH * s.OW;
+
+    /// <summary>Floats of workspace <see cref="Gemm"/> needs (0 when the reduction is not split).</summary>
+    public long GemmWorkspaceLength(GemmShape s) => GemmSplit(s).WorkspaceLength((long)s.Batch * s.M * s.ProductColumns);
+
+    /// <summary>Floats of workspace <see cref="Conv2d"/> needs (0 when the reduction is not split).</summary>
+    public long ConvWorkspaceLength(Conv2dShape s) => ConvSplit(s).WorkspaceLength(Pixels(s) * s.K);
+
+    /// <summary>As <see cref="GemmLauncher{T}.Run"/>; <paramref name="vectorA"/>/<paramref name="vectorB"/> when that operand is
+    /// k-contiguous, K is a multiple of 8 and its start (and batch stride) 16-byte aligned.</summary>
+    public void Gemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB)
+    {
+        var split = GemmSplit(s);
+        var activation = SpecializedValue.New((int)s.Activation);
+        var geglu = SpecializedValue.New(s.Geglu);
+        LaunchGeometry.CheckedLength(split.WorkspaceLength((long)s.Batch * s.M * s.ProductColumns), "GEMM workspace");
+        _gemm(Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, workspace, s, split, activation, geglu,
+            SpecializedValue.New(vectorA ? 1 : 0), SpecializedValue.New(vectorB ? 1 : 0));
+        if (split.Count > 1)
+            _gemmReduce(LaunchGeometry.Elements(_accelerator, (long)s.Batch * s.M * s.N), workspace, bias, residual, c, s, split.Count, activation, geglu);
+    }
+
+    /// <summary>As <see cref="Conv2dLauncher{T}.Run"/>; <paramref name="vectorWeights"/> when C·R·S is a multiple of 8 and the weights are 16-byte aligned.</summary>
+    public void Conv2d(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace, Conv2dShape s,
+        bool vectorWeights)
+    {
+        long pixels = Pixels(s);
+        LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
+        var split = ConvSplit(s);
+        LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
+        _conv(Grid(pixels, s.K, split.Count), x, weight, bias, sampleBias, residual, y, workspace, s, split,
+            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(vectorWeights ? 1 : 0));
+        if (split.Count > 1) _convReduce(LaunchGeometry.Elements(_accelerator, pixels * s.K), workspace, bias, sampleBias, residual, y, s, split.Count);
+    }
+}

@@ -1,0 +1,84 @@
+namespace Diffuser.Kernels.TensorCore;
+
+/// <summary>
+/// Where everything of the tensor-core matmul lives, as plain functions that the kernel, its CPU emulation and the
+/// tests share (device and host code).
+/// <para>
+/// A group of 256 threads (8 warps, 2 along M × 4 along N) computes a 128×128 tile of C from k-stages of 32. Both
+/// operand tiles sit in dynamic shared memory as 128 rows × 32 halves along k, each row padded to <see cref="Pitch"/>
+/// halves (80 bytes: the 8 row addresses of one ldmatrix fall into 8 different 16-byte bank groups); two stages
+/// alternate. A warp owns 64 rows (4 m16 tiles) and 32 columns (4 n8 tiles): columns 16·wn + [0, 16) and
+/// 64 + 16·wn + [0, 16), so a GEGLU product tile (64 values, then their 64 gates) keeps each value and its gate in one
+/// thread. Accumulators follow mma.m16n8k16's C layout: lane l holds rows l/4 and l/4 + 8, columns 2·(l%4) and + 1.
+/// </para>
+/// </summary>
+public static class TensorCoreLayout
+{
+    public const int Size = 128;
+    public const int Depth = 32;
+    public const int Threads = 256;
+    /// <summary>Halves per shared row: 32 of data, 8 of padding.</summary>
+    public const int Pitch = 40;
+    /// <summary>Bytes of one operand tile of one stage.</summary>
+    public const int TileBytes = Size * Pitch * 2;
+    /// <summary>Bytes of one stage (A tile then B tile).</summary>
+    public const int StageBytes = 2 * TileBytes;
+    /// <summary>Floats per staging row of the epilogue (32 columns + 8 of padding: conflict-free 8-byte stores).</summary>
+    public const int StagingPitch = 40;
+    /// <summary>Floats of one warp's staging area: one m16 tile, 16 rows.</summary>
+    public const int StagingFloats = 16 * StagingPitch;
+    /// <summary>Dynamic shared memory of a group, in bytes: two stages (the epilogue's staging, 20 KB, reuses them).</summary>
+    public const int SharedBytes = 2 * StageBytes;
+
+    /// <summary>Byte distance between the ldmatrix addresses of consecutive m16 tiles (16 rows).</summary>
+    public const int MTileBytes = 16 * Pitch * 2;
+    /// <summary>Byte distance from a warp's first B column pair to its second (64 columns on).</summary>
+    public const int SecondPairBytes = 64 * Pitch * 2;
+    /// <summary>Byte distance between the staging rows g and g + 8.</summary>
+    public const int StagingHalfBytes = 8 * StagingPitch * 4;
+
+    public static int WarpM(int warp) => warp / 4;
+
+    public static int WarpN(int warp) => warp % 4;
+
+    /// <summary>
+    /// Byte offset, within a stage's A tile, of the row that <paramref name="lane"/> hands to ldmatrix.x4 for m16 tile 0
+    /// of k-step <paramref name="kStep"/> (0 or 1): lanes 8m..8m+7 address matrix m = (rows +8·(m%2), k +8·(m/2)).
+    /// </summary>
+    public static int ALaneOffset(int lane, int warpM, int kStep)
+    {
+        int matrix = lane / 8, row = warpM * 64 + matrix % 2 * 8 + lane % 8, k = kStep * 16 + matrix / 2 * 8;
+        return (row * Pitch + k) * 2;
+    }
+
+    /// <summary>
+    /// Byte offset, within a stage's B tile ([n][k]), of the row that <paramref name="lane"/> hands to ldmatrix.x4 for
+    /// the warp's first n8 pair: matrix m = (columns +8·(m/2), k +8·(m%2)), giving b0, b1 of n-tile 0 then of n-tile 1.
+    /// </summary>
+    public static int BLaneOffset(int lane, int warpN, int kStep)
+    {
+        int matrix = lane / 8, n = 16 * warpN + matrix / 2 * 8 + lane % 8, k = kStep * 16 + matrix % 2 * 8;
+        return (n * Pitch + k) * 2;
+    }
+
+    /// <summary>The lane's A operand for one k16 step of <paramref name="stage"/>: a byte offset from the shared base.</summary>
+    public static int AStepAddress(int warp, int lane, int stage, int kStep) => stage * StageBytes + ALaneOffset(lane, WarpM(warp), kStep);
+
+    /// <summary>The lane's B operand for one k16 step of <paramref name="stage"/>: a byte offset from the shared base.</summary>
+    public static int BStepAddress(int warp, int lane, int stage, int kStep) => stage * StageBytes + TileBytes + BLaneOffset(lane, WarpN(warp), kStep);
+
+    /// <summary>Tile column of the first column of the warp's n8 tile <paramref name="j"/> (0..3).</summary>
+    public static int NTileColumn(int warpN, int j) => (j < 2 ? 0 : 64 - 16) + 16 * warpN + 8 * j;
+
+    /// <summary>Row, within an m16 tile, of accumulator element <paramref name="e"/> (0..3) of <paramref name="lane"/>.</summary>
+    public static int AccumulatorRow(int lane, int e) => lane / 4 + 8 * (e / 2);
+
+    /// <summary>Column, within an n8 tile, of accumulator element <paramref name="e"/> of <paramref name="lane"/>.</summary>
+    public static int AccumulatorColumn(int lane, int e) => 2 * (lane % 4) + e % 2;
+
+    /// <summary>Byte offset of the lane's first staged pair (row lane/4, column 2·(lane%4)) in the group's staging.</summary>
+    public static int StagingLaneOffset(int warp, int lane) => (warp * StagingFloats + lane / 4 * StagingPitch + 2 * (lane % 4)) * 4;
+
+    /// <summary>Tile column of staged column <paramref name="c"/> (0..31) of a warp.</summary>
+    public static int StagedColumn(int warpN, int c) => NTileColumn(warpN, c / 8) + c % 8;
+}

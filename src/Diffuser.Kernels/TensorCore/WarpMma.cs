@@ -1,0 +1,94 @@
+using ILGPU;
+using ILGPU.Runtime.Cuda;
+
+namespace Diffuser.Kernels.TensorCore;
+
+/// <summary>
+/// A warp's 64 fp32 accumulators (4 m16 × 4 n8 tiles) and the tensor-core instructions that update them (device
+/// code). Every lane of the warp must make every call (warp-synchronous instructions).
+/// </summary>
+public interface IWarpMma
+{
+    /// <summary>Once, first in the kernel (the PTX declares its registers here).</summary>
+    void Declare();
+
+    void Zero();
+
+    /// <summary>One k16 step of the warp's tile from the operand tiles of shared stage <paramref name="stage"/>.</summary>
+    void Step(ArrayView<ushort> shared, int stage, int kStep);
+
+    /// <summary>The accumulators of m16 tile <paramref name="mTile"/> into the warp's staging area (row-major 16×32 floats).</summary>
+    void Stage(ArrayView<float> staging, int mTile);
+}
+
+/// <summary>
+/// The tensor cores (sm_80 and later): ldmatrix.x4 and mma.sync.m16n8k16 f16 × f16 → f32 as inline PTX on named
+/// registers, so no accumulator passes through an ILGPU variable (which ILGPU would keep in local memory).
+/// </summary>
+public readonly struct PtxWarpMma : IWarpMma
+{
+    public void Declare() => CudaAsm.Emit(TensorCorePtx.Declare);
+
+    public void Zero() => CudaAsm.Emit(TensorCorePtx.Zero);
+
+    public void Step(ArrayView<ushort> shared, int stage, int kStep)
+    {
+        int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
+        CudaAsm.Emit(TensorCorePtx.Step, TensorCoreLayout.AStepAddress(warp, lane, stage, kStep), TensorCoreLayout.BStepAddress(warp, lane, stage, kStep));
+    }
+
+    public void Stage(ArrayView<float> staging, int mTile)
+    {
+        int offset = TensorCoreLayout.StagingLaneOffset(Warp.WarpIdx, Warp.LaneIdx);
+        if (mTile == 0) CudaAsm.Emit(TensorCorePtx.Stage0, offset);
+        else if (mTile == 1) CudaAsm.Emit(TensorCorePtx.Stage1, offset);
+        else if (mTile == 2) CudaAsm.Emit(TensorCorePtx.Stage2, offset);
+        else CudaAsm.Emit(TensorCorePtx.Stage3, offset);
+    }
+}
+
+/// <summary>
+/// What the tensor cores compute, element by element, for devices without them: each lane accumulates the very
+/// elements <see cref="TensorCoreLayout"/> says mma.m16n8k16 leaves in it, and stages them where the PTX stores them.
+/// ILGPU's CPU accelerator runs the whole tensor-core kernel with it, so every address of the kernel is tested there.
+/// </summary>
+public struct EmulatedWarpMma : IWarpMma
+{
+    private ArrayView<float> _accumulators;
+
+    public void Declare() => _accumulators = LocalMemory.Allocate<float>(64);
+
+    public readonly void Zero()
+    {
+        for (int i = 0; i < 64; i++) _accumulators[i] = 0f;
+    }
+
+    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep)
+    {
+        int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
+        int aBase = stage * TensorCoreLayout.StageBytes / 2 + kStep * 16, bBase = aBase + TensorCoreLayout.TileBytes / 2;
+        for (int index = 0; index < 64; index++)
+        {
+            int i = index / 16, j = index / 4 % 4, e = index % 4;
+            int row = TensorCoreLayout.WarpM(warp) * 64 + 16 * i + TensorCoreLayout.AccumulatorRow(lane, e);
+            int col = TensorCoreLayout.NTileColumn(TensorCoreLayout.WarpN(warp), j) + TensorCoreLayout.AccumulatorColumn(lane, e);
+            float sum = 0f;
+            for (int k = 0; k < 16; k++)
+                sum += (float)Interop.IntAsFloat(shared[aBase + row * TensorCoreLayout.Pitch + k])
+                    * (float)Interop.IntAsFloat(shared[bBase + col * TensorCoreLayout.Pitch + k]);
+            _accumulators[index] += sum;
+        }
+    }
+
+    public readonly void Stage(ArrayView<float> staging, int mTile)
+    {
+        int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
+        for (int index = 0; index < 16; index++)
+        {
+            int j = index / 4, e = index % 4;
+            int at = warp * TensorCoreLayout.StagingFloats + TensorCoreLayout.AccumulatorRow(lane, e) * TensorCoreLayout.StagingPitch
+                + 8 * j + TensorCoreLayout.AccumulatorColumn(lane, e);
+            staging[at] = _accumulators[mTile * 16 + index];
+        }
+    }
+}

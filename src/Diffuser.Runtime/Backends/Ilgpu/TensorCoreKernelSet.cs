@@ -1,0 +1,41 @@
+using Diffuser.Kernels.Conv;
+using Diffuser.Kernels.Gemm;
+using Diffuser.Kernels.Launch;
+using Diffuser.Kernels.TensorCore;
+using Diffuser.Tensors;
+using ILGPU.Runtime;
+
+namespace Diffuser.Backends.Ilgpu;
+
+/// <summary>
+/// The fp16 kernel set with GEMM and convolution on tensor cores (<typeparamref name="TM"/>: mma.sync through inline
+/// PTX on CUDA devices of compute capability 8.0 and later, or its emulation for tests on ILGPU's CPU accelerator);
+/// every other fp16 op is the portable kernel.
+/// </summary>
+internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM : struct, IWarpMma
+{
+    private readonly Lazy<TensorCoreLauncher<TM>> _tensorCores;
+
+    public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch) : base(accelerator, view, scratch) =>
+        _tensorCores = new(() => new TensorCoreLauncher<TM>(Accelerator));
+
+    public override void Gemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape)
+    {
+        var launcher = _tensorCores.Value;
+        using var workspace = Scratch(launcher.GemmWorkspaceLength(shape));
+        bool vectorA = shape.TransA == 0 && Aligned(a, shape.K, shape.BatchStrideA);
+        bool vectorB = shape.TransB != 0 && Aligned(b, shape.K, shape.BatchStrideB);
+        launcher.Gemm(View(a), View(b), ViewOrEmpty(bias), ViewOrEmpty(residual), View(c), Workspace(workspace), shape, vectorA, vectorB);
+    }
+
+    public override void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
+    {
+        var launcher = _tensorCores.Value;
+        using var workspace = Scratch(launcher.ConvWorkspaceLength(shape));
+        launcher.Conv2d(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape,
+            Aligned(weight, shape.ReductionLength, 0));
+    }
+
+    /// <summary>Rows of <paramref name="depth"/> halves that start on 16-byte boundaries (pool buffers themselves are aligned).</summary>
+    private static bool Aligned(Tensor t, int depth, long batchStride) => depth % 8 == 0 && t.Offset % 8 == 0 && batchStride % 8 == 0;
+}

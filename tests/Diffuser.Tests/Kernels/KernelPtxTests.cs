@@ -1,0 +1,75 @@
+using System.Reflection;
+using Diffuser.Kernels.Attention;
+using Diffuser.Kernels.Conv;
+using Diffuser.Kernels.Gemm;
+using Diffuser.Kernels.Launch;
+using Diffuser.Kernels.Norm;
+using Diffuser.Kernels.TensorCore;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+
+namespace Diffuser.Tests.Kernels;
+
+/// <summary>
+/// The hot kernels compiled to PTX for an H100/H200 (sm_90) without a GPU: the tensor-core kernels use mma.sync and
+/// ldmatrix, load aligned operands 16 bytes at a time, declare their registers once and use only dynamic shared
+/// memory; no hot kernel spills to local memory; fp16 results are rounded by the hardware conversion.
+/// </summary>
+public sealed class KernelPtxTests : IDisposable
+{
+    private readonly Context _context = Context.Create(builder => builder.DefaultCPU().EnableAlgorithms().Optimize(OptimizationLevel.O2));
+
+    private string Ptx(Type type, string name, params Type[] typeArguments)
+    {
+        var method = type.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!;
+        if (typeArguments.Length > 0) method = method.MakeGenericMethod(typeArguments);
+        var backend = new PTXBackend(_context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+        var compiled = backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
+        return ((PTXCompiledKernel)compiled).PTXAssembly;
+    }
+
+    private static int Lines(string ptx, string fragment) => ptx.Split('\n').Count(l => l.Contains(fragment, StringComparison.Ordinal));
+
+    [Theory, InlineData(nameof(TensorCoreKernels.Gemm)), InlineData(nameof(TensorCoreKernels.Conv2d))]
+    public void TensorCoreKernelsUseMmaAndLdmatrixWithVectorLoads(string kernel)
+    {
+        string ptx = Ptx(typeof(TensorCoreKernels), kernel, typeof(PtxWarpMma));
+        Assert.True(Lines(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") >= 32, "two k16 steps of 16 mma per stage");
+        Assert.True(Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16") >= 12);
+        Assert.True(Lines(ptx, "ld.global.v4.b32") >= 2, "aligned k-contiguous operands load 8 halves at once");
+        Assert.True(Lines(ptx, "st.shared.v4.b32") >= 2, "chunks go to shared memory 16 bytes at a time");
+        Assert.Equal(1, Lines(ptx, ".reg .f32 tcc_000"));
+        Assert.Contains(".extern .shared", ptx);
+        Assert.DoesNotContain("__shared_alloca", ptx);   // static shared memory would move the dynamic block the PTX addresses
+        Assert.Equal(0, Lines(ptx, ".local"));
+        Assert.Contains("cvt.rn.f16.f32", ptx);
+    }
+
+    public static TheoryData<string, string> HotKernels() => new()
+    {
+        { nameof(GemmKernels), nameof(GemmKernels.Gemm) },
+        { nameof(Conv2dKernels), nameof(Conv2dKernels.Conv2d) },
+        { nameof(AttentionKernels), nameof(AttentionKernels.Attention) },
+        { nameof(NormKernels), nameof(NormKernels.GroupNormPartials) },
+        { nameof(NormKernels), nameof(NormKernels.GroupNormApply) },
+        { nameof(NormKernels), nameof(NormKernels.LayerNorm) },
+    };
+
+    /// <summary>The fp16 instantiation of each portable hot kernel (the fp32 one is the same code with plain loads and stores).</summary>
+    [Theory, MemberData(nameof(HotKernels))]
+    public void HotKernelsKeepEverythingInRegisters(string type, string kernel)
+    {
+        var kernels = new[] { typeof(GemmKernels), typeof(Conv2dKernels), typeof(AttentionKernels), typeof(NormKernels) }.Single(t => t.Name == type);
+        string ptx = Ptx(kernels, kernel, typeof(F16View));
+        Assert.Equal(0, Lines(ptx, ".local"));
+        if (kernel != nameof(NormKernels.GroupNormPartials)) Assert.Contains("cvt.rn.f16.f32", ptx);
+        Assert.Contains("cvt.f32.f16", ptx);
+    }
+
+    public void Dispose() => _context.Dispose();
+}

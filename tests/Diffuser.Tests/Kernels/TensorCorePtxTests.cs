@@ -1,0 +1,76 @@
+using Diffuser.Kernels.TensorCore;
+
+namespace Diffuser.Tests.Kernels;
+
+/// <summary>
+/// The tensor-core PTX, run for every warp of a group by <see cref="PtxWarpInterpreter"/> with the kernel's own lane
+/// addresses: two stages of random tiles, four k16 steps, then each m16 tile staged must hold the exact products
+/// of the rows and columns <see cref="TensorCoreLayout"/> assigns to it. Padding halves are NaN, so reading one fails.
+/// </summary>
+public class TensorCorePtxTests
+{
+    [Fact]
+    public void EveryWarpStagesTheProductOfItsRowsAndColumns()
+    {
+        var random = new Random(7);
+        var tiles = new byte[TensorCoreLayout.SharedBytes];
+        var values = new float[2, 2, TensorCoreLayout.Size, TensorCoreLayout.Depth];   // [stage, operand, row, k]
+        for (int stage = 0; stage < 2; stage++)
+            for (int operand = 0; operand < 2; operand++)
+                for (int row = 0; row < TensorCoreLayout.Size; row++)
+                    for (int k = 0; k < TensorCoreLayout.Pitch; k++)
+                    {
+                        var h = k < TensorCoreLayout.Depth ? (Half)(random.NextDouble() * 4 - 2) : Half.NaN;
+                        if (k < TensorCoreLayout.Depth) values[stage, operand, row, k] = (float)h;
+                        int at = stage * TensorCoreLayout.StageBytes + operand * TensorCoreLayout.TileBytes + (row * TensorCoreLayout.Pitch + k) * 2;
+                        BitConverter.TryWriteBytes(tiles.AsSpan(at), BitConverter.HalfToUInt16Bits(h));
+                    }
+
+        string[] stages = [TensorCorePtx.Stage0, TensorCorePtx.Stage1, TensorCorePtx.Stage2, TensorCorePtx.Stage3];
+        for (int warp = 0; warp < 8; warp++)
+        {
+            var shared = (byte[])tiles.Clone();
+            var ptx = new PtxWarpInterpreter(shared);
+            ptx.Run(TensorCorePtx.Declare);
+            ptx.Run(TensorCorePtx.Zero);
+            for (int stage = 0; stage < 2; stage++)
+                for (int kStep = 0; kStep < 2; kStep++)
+                    ptx.Run(TensorCorePtx.Step, lane => [TensorCoreLayout.AStepAddress(warp, lane, stage, kStep), TensorCoreLayout.BStepAddress(warp, lane, stage, kStep)]);
+            for (int i = 0; i < 4; i++)
+            {
+                ptx.Run(stages[i], lane => [TensorCoreLayout.StagingLaneOffset(warp, lane)]);
+                for (int r = 0; r < 16; r++)
+                    for (int c = 0; c < 32; c++)
+                    {
+                        int row = TensorCoreLayout.WarpM(warp) * 64 + 16 * i + r, col = TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), c);
+                        double expected = 0;
+                        for (int stage = 0; stage < 2; stage++)
+                            for (int k = 0; k < TensorCoreLayout.Depth; k++) expected += values[stage, 0, row, k] * values[stage, 1, col, k];
+                        float actual = BitConverter.ToSingle(shared, (warp * TensorCoreLayout.StagingFloats + r * TensorCoreLayout.StagingPitch + c) * 4);
+                        Assert.True(Math.Abs(actual - expected) <= 1e-4 * (1 + Math.Abs(expected)),
+                            $"warp {warp}, m16 tile {i}: C[{row}, {col}] = {actual}, expected {expected}");
+                    }
+            }
+        }
+    }
+
+    [Fact]
+    public void WarpsCoverEveryTileColumnOnceAndPairEachValueWithItsGate()
+    {
+        var columns = Enumerable.Range(0, 4).SelectMany(wn => Enumerable.Range(0, 32).Select(c => TensorCoreLayout.StagedColumn(wn, c))).Order();
+        Assert.Equal(Enumerable.Range(0, TensorCoreLayout.Size), columns);
+        for (int wn = 0; wn < 4; wn++)
+            for (int c = 0; c < 16; c++)
+                Assert.Equal(TensorCoreLayout.StagedColumn(wn, c) + 64, TensorCoreLayout.StagedColumn(wn, c + 16));
+    }
+
+    [Fact]
+    public void StridesInThePtxAreTheLayoutsStrides()
+    {
+        Assert.Contains($"[tc_pa+{TensorCoreLayout.MTileBytes}]", TensorCorePtx.Step);
+        Assert.Contains($"[tc_pb+{TensorCoreLayout.SecondPairBytes}]", TensorCorePtx.Step);
+        Assert.Contains($"[tc_ps+{TensorCoreLayout.StagingHalfBytes}]", TensorCorePtx.Stage0);
+        Assert.True(TensorCoreLayout.SharedBytes <= 48 * 1024, "more than 48 KB of dynamic shared memory needs cuFuncSetAttribute");
+        Assert.True(TensorCoreLayout.Threads / 32 * TensorCoreLayout.StagingFloats * 4 <= TensorCoreLayout.SharedBytes);
+    }
+}
