@@ -76,14 +76,26 @@ def op_call(case, t):
         act, alpha = ACTIVATIONS[a["activation"]], a["alpha"]
         x = t[0].transpose(-1, -2) if a["trans_a"] else t[0]
         bias = t[2] if a["bias"] else None
+        res = t[-1] if a.get("residual") else None
         if a["trans_b"] and t[1].dim() == 2 and alpha == 1:
+            if res is not None:  # diffusers adds the residual in a separate kernel
+                return lambda: act(F.linear(x, t[1], bias)) + res
             return lambda: act(F.linear(x, t[1], bias))  # cuBLAS(Lt) with the bias in its epilogue
         w = t[1].transpose(-1, -2) if a["trans_b"] else t[1]
-        return lambda: act(torch.matmul(x, w) * alpha + (bias if bias is not None else 0))
+        plain = lambda: act(torch.matmul(x, w) * alpha + (bias if bias is not None else 0))
+        return (lambda: plain() + res) if res is not None else plain
+    if fam == "geglu_linear":
+        def geglu_linear():
+            h, g = F.linear(t[0], t[1], t[2]).chunk(2, dim=-1)
+            return h * F.gelu(g)
+        return geglu_linear
     if fam == "conv2d":
         top, left, bottom, right = a["padding"]
         bias = t[2] if a["bias"] else None
         res = t[-1] if a["residual"] else None
+        if a.get("sample_bias"):
+            sb = t[3 if a["bias"] else 2]
+            res = sb[:, :, None, None] if res is None else res + sb[:, :, None, None]  # torch adds the time embedding separately
         if top == bottom and left == right:
             conv = lambda: F.conv2d(t[0], t[1], bias, a["stride"], (top, left))
         else:
@@ -95,6 +107,11 @@ def op_call(case, t):
     if fam == "layer_norm":
         return lambda: F.layer_norm(t[0], (t[0].shape[-1],), t[1], t[2], a["eps"])
     if fam == "attention":
+        packing = a.get("packing", "none")
+        if packing == "qkv":
+            return lambda: attention(*t[0].chunk(3, dim=-1), a["heads"], a["causal"])
+        if packing == "kv":
+            return lambda: attention(t[0], *t[1].chunk(2, dim=-1), a["heads"], a["causal"])
         return lambda: attention(t[0], t[1], t[2], a["heads"], a["causal"])
     if fam == "activation":
         return lambda: ACTIVATIONS[a["activation"]](t[0])

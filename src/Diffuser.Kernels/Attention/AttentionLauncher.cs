@@ -4,13 +4,20 @@ using ILGPU.Runtime;
 
 namespace Diffuser.Kernels.Attention;
 
-/// <summary>Loads the fused attention kernel once for an accelerator and one storage type (one compiled variant per head dimension).</summary>
+/// <summary>
+/// Loads the fused attention kernel once for an accelerator and one storage type (one compiled variant per head
+/// dimension), and the row softmax on first use.
+/// </summary>
 public sealed class AttentionLauncher<T> where T : struct, IElementView<T>
 {
+    private readonly Accelerator _accelerator;
     private readonly Action<KernelConfig, T, T, T, T, AttentionShape, SpecializedValue<int>> _attention;
+    private readonly Lazy<Action<KernelConfig, T, T, int, int>> _softmax;
 
     public AttentionLauncher(Accelerator accelerator)
     {
+        _accelerator = accelerator;
+        _softmax = new(() => accelerator.LoadStreamKernel<T, T, int, int>(SoftmaxKernels.RowSoftmax));
         if (accelerator.WarpSize < AttentionKernels.TeamLanes)
             throw new NotSupportedException($"Fused attention needs a warp of at least {AttentionKernels.TeamLanes} lanes; {accelerator.Name} has {accelerator.WarpSize}.");
         _attention = accelerator.LoadStreamKernel<T, T, T, T, AttentionShape, SpecializedValue<int>>(AttentionKernels.Attention);
@@ -24,5 +31,12 @@ public sealed class AttentionLauncher<T> where T : struct, IElementView<T>
         var config = LaunchGeometry.Grid(LaunchGeometry.Tiles(s.QueryLength, AttentionKernels.QueryRows(s.HeadDim)), s.Heads, s.Batch,
             AttentionKernels.Threads(s.HeadDim), AttentionKernels.SharedFloats(s.HeadDim));
         _attention(config, q, k, v, o, s, SpecializedValue.New(s.HeadDim));
+    }
+
+    /// <summary>Softmax over each of <paramref name="rows"/> rows of <paramref name="cols"/> values, one warp per row.</summary>
+    public void Softmax(T x, T y, int rows, int cols)
+    {
+        int rowsPerGroup = LaunchGeometry.ElementGroup / _accelerator.WarpSize;
+        _softmax.Value(LaunchGeometry.Grid(LaunchGeometry.Tiles(rows, rowsPerGroup), 1, 1, LaunchGeometry.ElementGroup), x, y, rows, cols);
     }
 }

@@ -45,6 +45,15 @@ public static class AttentionManaged
         });
     }
 
+    /// <summary>Softmax of every row of <paramref name="cols"/> values of x into y.</summary>
+    public static void RowSoftmax(ReadOnlyMemory<float> x, Memory<float> y, int rows, int cols) =>
+        Parallel.For(0, rows, row =>
+        {
+            var output = y.Span.Slice(row * cols, cols);
+            x.Span.Slice(row * cols, cols).CopyTo(output);
+            Softmax(output);
+        });
+
     /// <summary>In-place softmax of one row (max-subtracted; a row of equal very negative values stays finite).</summary>
     public static void Softmax(Span<float> row)
     {

@@ -53,8 +53,50 @@ public abstract partial class Backend
         {
             QueryStride = queryStride, KeyStride = keyStride, QueryOffset = queryOffset, KeyOffset = keyOffset, ValueOffset = valueOffset,
         };
+        if (headDim > MaxFusedHeadDim) return ComposedAttention(op, q, k, v, s);
         var y = Allocate(new TensorShape(q.Shape[0], q.Shape[1], width), dtype);
         using (Profile("attention", s.Flops, y, Distinct(q, k, v))) AttentionCore(q, k, v, y, s);
+        return y;
+    }
+
+    /// <summary>The widest head the backend's fused attention takes; wider heads run <see cref="ComposedAttention"/>.</summary>
+    protected virtual int MaxFusedHeadDim => int.MaxValue;
+
+    /// <summary>
+    /// Attention as separate ops for heads wider than the fused kernel takes (the VAE's one 512-wide head): per head,
+    /// scores = scale · q·kᵀ (materialised, [B, L, S]), softmax, · v, all in fp32 (each head's q, k, v copied out dense
+    /// first), so that an fp16 call still rounds only its result, as the fused op does.
+    /// </summary>
+    private Tensor ComposedAttention(string op, Tensor q, Tensor k, Tensor v, AttentionShape s)
+    {
+        if (s.Causal != 0) throw Shape(op, $"causal attention needs head dims up to {MaxFusedHeadDim} on {Name}, got {s.HeadDim}");
+        Tensor Head(Tensor x, int offset)
+        {
+            var head = Narrow(x, 2, offset, s.HeadDim);
+            if (head.DType == DType.F32) return head;
+            using (head) return Convert(head, DType.F32);
+        }
+        var joined = TensorJoin.Join(this, s.Heads, 2, h =>
+        {
+            using var qh = Head(q, s.QueryOffset + h * s.HeadDim);
+            using var kh = Head(k, s.KeyOffset + h * s.HeadDim);
+            using var vh = Head(v, s.ValueOffset + h * s.HeadDim);
+            using var scores = Gemm(qh, kh, transB: true, alpha: s.Scale);        // (B, L, S)
+            using var probabilities = Softmax(scores);
+            return Gemm(probabilities, vh);                                      // (B, L, D)
+        });
+        if (q.DType == DType.F32) return joined;
+        using (joined) return Convert(joined, q.DType);
+    }
+
+    /// <summary>Softmax over the last dimension, computed in fp32.</summary>
+    public Tensor Softmax(Tensor x)
+    {
+        var dtype = RequireSameDType("Softmax", x);
+        if (x.Rank == 0) throw Shape("Softmax", "input is a scalar");
+        var y = Allocate(x.Shape, dtype);
+        int cols = x.Shape[-1];
+        using (Profile("softmax", 4 * x.Length, y, x)) SoftmaxCore(x, y, (int)(x.Length / Math.Max(cols, 1)), cols);
         return y;
     }
 
@@ -63,4 +105,5 @@ public abstract partial class Backend
         [q, ReferenceEquals(k, q) ? null : k, ReferenceEquals(v, k) || ReferenceEquals(v, q) ? null : v];
 
     protected abstract void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape);
+    protected abstract void SoftmaxCore(Tensor x, Tensor y, int rows, int cols);
 }

@@ -45,6 +45,7 @@ public sealed class MetaBackend(bool shapesFlow = false) : Backend
     protected override void GroupNormCore(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape) => Skip();
     protected override void LayerNormCore(Tensor x, Tensor gamma, Tensor beta, Tensor y, LayerNormShape shape) => Skip();
     protected override void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape) => Skip();
+    protected override void SoftmaxCore(Tensor x, Tensor y, int rows, int cols) => Skip();
     protected override void ActivateCore(Tensor x, Tensor y, ActivationKind kind) => Skip();
     protected override void BinaryCore(Tensor a, Tensor b, Tensor y, BinaryOp op) => Skip();
     protected override void AffineCore(Tensor x, Tensor y, float scale, float shift, float min, float max) => Skip();

@@ -7,26 +7,7 @@ namespace Diffuser.Pipelines;
 internal static class TensorRows
 {
     /// <summary>Concatenates <paramref name="count"/> tensors made one at a time by <paramref name="make"/> (each disposed once joined).</summary>
-    public static Tensor Stack(Backend backend, int count, Func<int, Tensor> make)
-    {
-        var result = make(0);
-        try
-        {
-            for (int i = 1; i < count; i++)
-            {
-                using var next = make(i);
-                var joined = backend.Concat(result, next, axis: 0);
-                result.Dispose();
-                result = joined;
-            }
-            return result;
-        }
-        catch
-        {
-            result.Dispose();
-            throw;
-        }
-    }
+    public static Tensor Stack(Backend backend, int count, Func<int, Tensor> make) => TensorJoin.Join(backend, count, 0, make);
 
     /// <summary>Each row of <paramref name="x"/> repeated <paramref name="times"/> times in place: [a, b] → [a, a, b, b].</summary>
     public static Tensor RepeatEach(Backend backend, Tensor x, int times)

@@ -42,6 +42,12 @@ public sealed partial class CpuBackend
         AttentionManaged.Run(f.In(q), f.In(k), f.In(v), f.Out, shape);
     }
 
+    protected override void SoftmaxCore(Tensor x, Tensor y, int rows, int cols)
+    {
+        using var f = new Fp32Scope(y);
+        AttentionManaged.RowSoftmax(f.In(x), f.Out, rows, cols);
+    }
+
     protected override void ActivateCore(Tensor x, Tensor y, ActivationKind kind)
     {
         using var f = new Fp32Scope(y);

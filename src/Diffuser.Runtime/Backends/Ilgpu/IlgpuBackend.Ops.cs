@@ -25,6 +25,11 @@ public sealed partial class IlgpuBackend
 
     protected override void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape) => For(y).Attention(q, k, v, y, shape);
 
+    protected override void SoftmaxCore(Tensor x, Tensor y, int rows, int cols) => For(y).Softmax(x, y, rows, cols);
+
+    /// <summary>The fused kernel's limit; the VAE's single 512-wide head runs as GEMM → softmax → GEMM.</summary>
+    protected override int MaxFusedHeadDim => AttentionKernels.MaxHeadDim;
+
     protected override void ActivateCore(Tensor x, Tensor y, ActivationKind kind) => For(y).Activate(x, y, kind);
 
     protected override void BinaryCore(Tensor a, Tensor b, Tensor y, BinaryOp op) => For(y).Binary(a, b, y, op);

@@ -20,6 +20,7 @@ internal interface IIlgpuKernels
     void GroupNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape);
     void LayerNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, LayerNormShape shape);
     void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape);
+    void Softmax(Tensor x, Tensor y, int rows, int cols);
     void Activate(Tensor x, Tensor y, ActivationKind kind);
     void Binary(Tensor a, Tensor b, Tensor y, BinaryOp op);
     void Affine(Tensor x, Tensor y, float scale, float shift, float min, float max);
@@ -82,6 +83,8 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
 
     public void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape) =>
         _attention.Value.Run(View(q), View(k), View(v), View(y), shape);
+
+    public void Softmax(Tensor x, Tensor y, int rows, int cols) => _attention.Value.Softmax(View(x), View(y), rows, cols);
 
     public void Activate(Tensor x, Tensor y, ActivationKind kind) => _elementwise.Value.Activate(View(x), View(y), y.Length, kind);
 
