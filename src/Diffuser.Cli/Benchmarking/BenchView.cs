@@ -12,7 +12,7 @@ public static class BenchView
 
     public static void Render(IAnsiConsole console, GenerationBenchmarkReport r)
     {
-        console.MarkupLine($"[bold]{Esc(r.Model)}[/] on {Esc(r.Backend)} ({Esc(r.DeviceName)}), {r.DType}, {r.ImageSize}×{r.ImageSize} px " +
+        console.MarkupLine($"[bold]{Esc(r.Model)}[/] on {Esc(r.Backend)} ({Esc(r.DeviceName)}; {Esc(r.DeviceCapability)}), {r.DType} (VAE {r.VaeDType}), {r.ImageSize}×{r.ImageSize} px " +
                            $"(latents {r.LatentSize}×{r.LatentSize}), UNet batch {r.Batch}{(r.Guided ? " (CFG)" : "")}, {r.Steps} steps of {Esc(r.Scheduler)}, " +
                            $"{r.Warmup} warm-up generation(s)");
         console.MarkupLine($"weights: {r.WeightBytes / 1e9:F2} GB synthesised and uploaded in {r.WeightSynthesisSeconds:F1} s");

@@ -17,6 +17,7 @@ public sealed class BenchCommand : DiffuserCommand
     private readonly Option<string?> _model = new("--model") { Description = "A diffusers pipeline folder: configs with weights-manifest.json files (e.g. shared/models/sd15) or real weights (never read)." };
     private readonly Option<string> _device = new("--device") { Description = $"Device: {string.Join(", ", BackendFactory.DeviceNames)}.", DefaultValueFactory = _ => "auto" };
     private readonly Option<string> _dtype = new("--dtype") { Description = "Storage of weights and activations: fp32, or fp16 (fp32 accumulation; latents, sampler steps and a force_upcast VAE stay fp32).", DefaultValueFactory = _ => "fp32" };
+    private readonly Option<string?> _vaeDtype = new("--vae-dtype") { Description = "The VAE's storage, fp32 or fp16, overriding its config's force_upcast (default: --dtype, except that force_upcast keeps it fp32)." };
     private readonly Option<int> _batch = new("--batch") { Description = "UNet batch; an even batch is classifier-free guidance (batch/2 images).", DefaultValueFactory = _ => 2 };
     private readonly Option<int?> _size = new("--size") { Description = "Image side in pixels (latents = size / VAE factor); default: the model's own." };
     private readonly Option<int> _steps = new("--steps") { Description = "Denoising steps of the timed generation.", DefaultValueFactory = _ => 10 };
@@ -31,7 +32,7 @@ public sealed class BenchCommand : DiffuserCommand
     public BenchCommand(CliContext context)
         : base(context, "bench", "Benchmark a model's generation on synthetic weights, or the kernels at fixed shapes (--ops).")
     {
-        foreach (var option in new Option[] { _model, _device, _dtype, _batch, _size, _steps, _warmup, _json, _ops, _cases, _filter, _seconds, _exportCases })
+        foreach (var option in new Option[] { _model, _device, _dtype, _vaeDtype, _batch, _size, _steps, _warmup, _json, _ops, _cases, _filter, _seconds, _exportCases })
             Options.Add(option);
     }
 
@@ -54,6 +55,7 @@ public sealed class BenchCommand : DiffuserCommand
             ModelFolder = result.GetValue(_model) ?? throw new DiffuserException("bench needs --model FOLDER (or --ops to time the kernels)."),
             Device = result.GetValue(_device)!,
             DType = DTypeExtensions.Parse(result.GetValue(_dtype)!),
+            VaeDType = result.GetValue(_vaeDtype) is { } vae ? DTypeExtensions.Parse(vae) : null,
             Batch = result.GetValue(_batch),
             ImageSize = result.GetValue(_size),
             Steps = result.GetValue(_steps),

@@ -51,7 +51,12 @@ public sealed class GenerateCommand : DiffuserCommand
         using var backend = BackendFactory.Create(settings.Device);
         console.MarkupLine($"Loading [bold]{Markup.Escape(model.DisplayName)}[/] on {Markup.Escape(backend.Name)} ({Markup.Escape(backend.Device.Name)}), {settings.DType}");
         using var pipeline = StableDiffusionPipeline.Load(model.Folder, backend,
-            new PipelineOptions { TinyAutoencoderFolder = taesd?.Folder, DType = DTypeExtensions.Parse(settings.DType) });
+            new PipelineOptions
+            {
+                TinyAutoencoderFolder = taesd?.Folder,
+                DType = DTypeExtensions.Parse(settings.DType),
+                VaeDType = settings.VaeDType is { } vae ? DTypeExtensions.Parse(vae) : null,
+            });
         var loadTime = stage.Elapsed;
         cancellation.ThrowIfCancellationRequested();
 

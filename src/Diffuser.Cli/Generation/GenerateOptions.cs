@@ -25,6 +25,8 @@ public sealed record GenerateSettings
     public bool Overwrite { get; init; }
     public required string Device { get; init; }
     public required string DType { get; init; }
+    /// <summary>null: the VAE follows --dtype and its config's force_upcast.</summary>
+    public string? VaeDType { get; init; }
     public string? InitImage { get; init; }
     public string? Mask { get; init; }
     /// <summary>The option's value; null when not given (then img2img and inpainting use <see cref="GenerateOptions.DefaultStrength"/>).</summary>
@@ -71,6 +73,7 @@ public sealed class GenerateOptions
     private readonly Option<bool> _overwrite = new("--overwrite") { Description = "Replace existing output files (otherwise an existing file is an error)." };
     private readonly Option<string> _device = new("--device") { Description = $"Where to run: {string.Join(", ", BackendFactory.DeviceNames)} (see 'diffuser devices').", DefaultValueFactory = _ => "auto" };
     private readonly Option<string> _dtype = new("--dtype") { Description = "Storage of weights and activations: fp32, or fp16 (fp32 accumulation; latents, sampler steps and a force_upcast VAE stay fp32). Weight files of either precision are converted on loading.", DefaultValueFactory = _ => "fp32" };
+    private readonly Option<string?> _vaeDtype = new("--vae-dtype") { Description = "The VAE's storage, fp32 or fp16, overriding its config's force_upcast (default: --dtype, except that force_upcast keeps it fp32)." };
     private readonly Option<string?> _initImage = new("--init-image") { Description = "Start from this image (img2img); with --mask, repaint part of it (inpainting)." };
     private readonly Option<string?> _mask = new("--mask") { Description = "Inpainting mask, the init image's size: white = repaint, black = keep." };
     private readonly Option<double?> _strength = new("--strength") { Description = $"How much of the init image to change, in (0, 1] (default {DefaultStrength})." };
@@ -82,13 +85,17 @@ public sealed class GenerateOptions
     private readonly Option<string?> _variant = new("--variant") { Description = "Weight variant to download, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors); --dtype decides the precision it runs in." };
     private readonly Option<bool> _json = new("--json") { Description = "Print a machine-readable summary (files, seeds, timings) as JSON; progress goes to stderr." };
 
-    public GenerateOptions() => _dtype.AcceptOnlyFromAmong("fp32", "fp16");
+    public GenerateOptions()
+    {
+        _dtype.AcceptOnlyFromAmong("fp32", "fp16");
+        _vaeDtype.AcceptOnlyFromAmong("fp32", "fp16");
+    }
 
     /// <summary>Every option, in the order help lists them.</summary>
     public IEnumerable<Option> All =>
     [
         _model, _prompt, _negative, _steps, _guidance, _sampler, _eta, _clipSkip, _width, _height, _seed, _batchSize, _batchCount,
-        _initImage, _mask, _strength, _output, _overwrite, _device, _dtype, _taesd, _initLatents, _noise, _saveLatents,
+        _initImage, _mask, _strength, _output, _overwrite, _device, _dtype, _vaeDtype, _taesd, _initLatents, _noise, _saveLatents,
         _offline, _variant, _json,
     ];
 
@@ -115,6 +122,7 @@ public sealed class GenerateOptions
             Overwrite = result.GetValue(_overwrite),
             Device = result.GetValue(_device)!,
             DType = result.GetValue(_dtype)!,
+            VaeDType = result.GetValue(_vaeDtype),
             InitImage = result.GetValue(_initImage),
             Mask = result.GetValue(_mask),
             Strength = result.GetValue(_strength),

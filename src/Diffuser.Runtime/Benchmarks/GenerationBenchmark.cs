@@ -16,6 +16,9 @@ public sealed record GenerationBenchmarkOptions
     public string Device { get; init; } = "auto";
     /// <summary>Storage of weights and activations (fp16: fp32 accumulation; latents, sampler steps and a force_upcast VAE stay fp32).</summary>
     public DType DType { get; init; } = DType.F32;
+
+    /// <summary>The VAE's dtype, overriding its force_upcast (see <see cref="Pipelines.PipelineOptions.VaeDType"/>); null follows <see cref="DType"/>.</summary>
+    public DType? VaeDType { get; init; }
     /// <summary>UNet batch. An even batch is classifier-free guidance: batch / 2 images, [uncond, cond] halves.</summary>
     public int Batch { get; init; } = 2;
     /// <summary>Image side in pixels; null: the model's own (UNet sample_size × VAE factor).</summary>
@@ -45,7 +48,7 @@ public static class GenerationBenchmark
         Validate(options);
         using var backend = BackendFactory.Create(options.Device);
         progress?.Invoke($"synthesising weights on {backend.Name} ({backend.Device.Name})");
-        using var pipe = SyntheticPipeline.Load(options.ModelFolder, backend, options.DType);
+        using var pipe = SyntheticPipeline.Load(options.ModelFolder, backend, options.DType, vaeDType: options.VaeDType);
         int size = options.ImageSize ?? pipe.DefaultImageSize;
         if (size % pipe.LatentScale != 0 || size < pipe.LatentScale)
             throw new DiffuserException($"--size {size} must be a positive multiple of the VAE factor {pipe.LatentScale}.");

@@ -12,6 +12,11 @@ public sealed record GenerationBenchmarkReport
     public required string DeviceName { get; init; }
     [JsonPropertyName("dtype")]
     public required string DType { get; init; }
+    /// <summary>The VAE's storage (fp32 when force_upcast kept it so).</summary>
+    [JsonPropertyName("vae_dtype")]
+    public required string VaeDType { get; init; }
+    /// <summary>The device as the backend describes it (compute capability; whether fp16 matmuls use tensor cores).</summary>
+    public required string DeviceCapability { get; init; }
     public required int Batch { get; init; }
     public required bool Guided { get; init; }
     public required int ImageSize { get; init; }
@@ -75,6 +80,8 @@ public sealed record GenerationBenchmarkReport
             Backend = pipe.Backend.Name,
             DeviceName = pipe.Backend.Device.Name,
             DType = options.DType.ToString().ToLowerInvariant(),
+            VaeDType = pipe.Vae.DType.ToString().ToLowerInvariant(),
+            DeviceCapability = pipe.Backend.Device.Capability,
             Batch = run.Batch,
             Guided = run.Guided,
             ImageSize = size,

@@ -49,9 +49,10 @@ public sealed class SyntheticPipeline : IDisposable
     /// <summary>
     /// Builds the models of the pipeline folder <paramref name="modelFolder"/> (with <c>unet/</c>, <c>vae/</c>,
     /// <c>text_encoder/</c> and <c>scheduler/</c>) on <paramref name="backend"/>. With <paramref name="weightDType"/>
-    /// F16 the models run in fp16, as a pipeline loaded with that dtype does (a force_upcast VAE stays fp32).
+    /// F16 the models run in fp16, as a pipeline loaded with that dtype does (a force_upcast VAE stays fp32 unless
+    /// <paramref name="vaeDType"/> says otherwise).
     /// </summary>
-    public static SyntheticPipeline Load(string modelFolder, Backend backend, DType weightDType = DType.F32, ulong seed = 1)
+    public static SyntheticPipeline Load(string modelFolder, Backend backend, DType weightDType = DType.F32, ulong seed = 1, DType? vaeDType = null)
     {
         if (!Directory.Exists(modelFolder)) throw new DiffuserException($"Model folder not found: {modelFolder}");
         var clock = Stopwatch.StartNew();
@@ -80,7 +81,7 @@ public sealed class SyntheticPipeline : IDisposable
             }
             using (var source = Synthetic(modelFolder, "vae", ComponentFolder.DiffusersWeightsName, seed + 2))
             {
-                vae = AutoencoderKL.FromWeights(vaeConfig, source, backend, weightDType);
+                vae = AutoencoderKL.FromWeights(vaeConfig, source, backend, vaeDType ?? weightDType, honourForceUpcast: vaeDType is null);
                 bytes += source.BytesLoaded;
             }
             backend.Synchronize();

@@ -15,4 +15,10 @@ public sealed record PipelineOptions
     /// scheduler step stay fp32 either way.
     /// </summary>
     public DType DType { get; init; } = DType.F32;
+
+    /// <summary>
+    /// The VAE's dtype whatever its config's force_upcast says (diffusers' SD 1.x/2.x pipelines decode in the pipeline's
+    /// dtype); null follows <see cref="DType"/> and force_upcast.
+    /// </summary>
+    public DType? VaeDType { get; init; }
 }

@@ -55,6 +55,8 @@ public sealed partial class ClipTextModel : IDisposable
     /// <summary>How the weights matched their source (tensors consumed, parameters).</summary>
     public WeightLoadReport LoadReport { get; }
     public long ParameterCount => _weights.ParameterCount;
+    /// <summary>Storage of the weights and of the hidden states the model computes.</summary>
+    public DType DType => _tokenEmbedding.DType;
     public int LayerCount => _layers.Length;
     /// <summary>True for CLIPTextModelWithProjection: <see cref="ClipTextOutput.TextEmbeds"/> is set.</summary>
     public bool HasProjection => _projection is not null;

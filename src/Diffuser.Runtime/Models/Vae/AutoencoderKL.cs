@@ -35,21 +35,24 @@ public sealed class AutoencoderKL : LoadedModel, IImageAutoencoder
     /// <summary>Loads <c>&lt;folder&gt;/config.json</c> and its safetensors weights (F16 files are converted to F32).</summary>
     /// <param name="folder">The component folder, e.g. <c>&lt;pipeline&gt;/vae</c>.</param>
     /// <param name="dtype">See <see cref="FromWeights"/>.</param>
-    public static AutoencoderKL Load(string folder, Backend backend, DType dtype = DType.F32) =>
-        LoadFolder(folder, path => AutoencoderKLConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend, dtype));
+    public static AutoencoderKL Load(string folder, Backend backend, DType dtype = DType.F32, bool honourForceUpcast = true) =>
+        LoadFolder(folder, path => AutoencoderKLConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend, dtype, honourForceUpcast));
 
     /// <summary>A pipeline folder's vae: <c>&lt;modelFolder&gt;/vae</c>.</summary>
-    public static AutoencoderKL FromModelFolder(string modelFolder, Backend backend, string subfolder = "vae", DType dtype = DType.F32) =>
-        Load(Path.Combine(modelFolder, subfolder), backend, dtype);
+    public static AutoencoderKL FromModelFolder(string modelFolder, Backend backend, string subfolder = "vae", DType dtype = DType.F32,
+        bool honourForceUpcast = true) => Load(Path.Combine(modelFolder, subfolder), backend, dtype, honourForceUpcast);
 
     /// <param name="dtype">
-    /// The pipeline's dtype. fp16 stores this VAE in fp16 unless its config has <c>force_upcast</c> (SD 1.x/2.x's VAE
-    /// overflows fp16): then it stays fp32, as diffusers upcasts it to decode.
+    /// The pipeline's dtype. fp16 stores this VAE in fp16 unless its config has <c>force_upcast</c> (true by default:
+    /// the SD VAE can overflow fp16 at high resolutions): then it stays fp32, as diffusers' SDXL-style pipelines upcast it.
     /// </param>
-    public static AutoencoderKL FromWeights(AutoencoderKLConfig config, IWeightSource source, Backend backend, DType dtype = DType.F32)
+    /// <param name="honourForceUpcast">False: store it as <paramref name="dtype"/> whatever the config says (diffusers'
+    /// SD 1.x/2.x pipelines decode in fp16 this way).</param>
+    public static AutoencoderKL FromWeights(AutoencoderKLConfig config, IWeightSource source, Backend backend, DType dtype = DType.F32,
+        bool honourForceUpcast = true)
     {
         config.Validate();
-        return Build(source, backend, config.ForceUpcast ? DType.F32 : dtype, w => new AutoencoderKL(config, w, backend));
+        return Build(source, backend, config.ForceUpcast && honourForceUpcast ? DType.F32 : dtype, w => new AutoencoderKL(config, w, backend));
     }
 
     /// <summary>Plan mode: matches the model's tensors against a source without loading data.</summary>

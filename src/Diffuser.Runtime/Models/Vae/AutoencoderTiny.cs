@@ -27,14 +27,16 @@ public sealed class AutoencoderTiny : LoadedModel, IImageAutoencoder
     public float ShiftFactor => Config.ShiftFactor;
 
     /// <summary>Loads a TAESD folder in diffusers format (config.json + diffusion_pytorch_model.safetensors).</summary>
-    public static AutoencoderTiny Load(string folder, Backend backend, DType dtype = DType.F32) =>
-        LoadFolder(folder, path => AutoencoderTinyConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend, dtype));
+    public static AutoencoderTiny Load(string folder, Backend backend, DType dtype = DType.F32, bool honourForceUpcast = true) =>
+        LoadFolder(folder, path => AutoencoderTinyConfig.Load(path).Validate(), (config, source) => FromWeights(config, source, backend, dtype, honourForceUpcast));
 
-    /// <param name="dtype">The pipeline's dtype; a config with <c>force_upcast</c> keeps the weights in fp32.</param>
-    public static AutoencoderTiny FromWeights(AutoencoderTinyConfig config, IWeightSource source, Backend backend, DType dtype = DType.F32)
+    /// <param name="dtype">The pipeline's dtype; a config with <c>force_upcast</c> keeps the weights in fp32 unless
+    /// <paramref name="honourForceUpcast"/> is false.</param>
+    public static AutoencoderTiny FromWeights(AutoencoderTinyConfig config, IWeightSource source, Backend backend, DType dtype = DType.F32,
+        bool honourForceUpcast = true)
     {
         config.Validate();
-        return Build(source, backend, config.ForceUpcast ? DType.F32 : dtype, w => new AutoencoderTiny(config, w, backend));
+        return Build(source, backend, config.ForceUpcast && honourForceUpcast ? DType.F32 : dtype, w => new AutoencoderTiny(config, w, backend));
     }
 
     /// <summary>Image (B, 3, H, W) in [−1, 1], any dtype → raw latents (B, latent_channels, H/f, W/f), fp32.</summary>
