@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the GPU bundle (run here, on the development machine): a self-contained linux-x64 test runner and CLI plus
 # the shared data the GPU run needs, compressed into .gpu/bundle.tar.xz (git-ignored). A session holding the lent
-# GPU then runs:  run(command="bash bench/gpu/run.sh", carry=[".gpu"], timeout_s=540)
+# GPU then runs:  run(command="bash bench/gpu/run.sh", carry=[".gpu"], timeout_s=580)
 # The device tool sends at most 64 MiB (tracked files + carried paths), so this script checks the total and fails
 # when the bundle would not fit. Usage: bash bench/gpu/prepare.sh   (DIFFUSER_SHARED overrides ../shared)
 set -euo pipefail
@@ -60,4 +60,4 @@ if [ "$total" -gt $((limit_mib * 1048576)) ]; then
     echo "prepare: the working tree plus the bundle exceed $limit_mib MiB: the device tool would refuse it" >&2
     exit 1
 fi
-echo 'run on the GPU: run(command="bash bench/gpu/run.sh", carry=[".gpu"], timeout_s=540)'
+echo 'run on the GPU: run(command="bash bench/gpu/run.sh", carry=[".gpu"], timeout_s=580)'

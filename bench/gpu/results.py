@@ -57,13 +57,14 @@ def generation_section(benches, torch_unet):
             lines.append(f"- {label}: no report (see run.log: unsupported or failed)")
             continue
         c = bench["components"]
-        lines += [f"**{label}**: {bench['device_name']}, {bench['image_size']}² px (latents {bench['latent_size']}²), UNet batch "
+        lines += [f"**{label}** (VAE {bench.get('vae_dtype', '–')}; {bench.get('device_capability', '')}): {bench['device_name']}, {bench['image_size']}² px (latents {bench['latent_size']}²), UNet batch "
                   f"{bench['batch']}, {bench['steps']} steps of {bench['scheduler']}; whole generation {bench['generation_ms']:.0f} ms; "
                   f"UNet {bench['unet_flops_per_pass'] / 1e12:.3f} TFLOP per pass at batch 1.", "",
-                  "| component | runs | median ms | p90 ms | TFLOP/s | % of fp32 peak |", "|---|---:|---:|---:|---:|---:|"]
+                  "| component | runs | median ms | p90 ms | TFLOP/s | % of peak (fp32 or fp16) |", "|---|---:|---:|---:|---:|---:|"]
+        peak = PEAK_FP16_TFLOPS if bench.get("dtype") == "f16" else PEAK_FP32_TFLOPS
         for name, s in c.items():
             lines.append(f"| {name} | {s['runs']} | {ms(s['median_ms'])} | {ms(s['p90_ms'])} | {s['tflops']:.2f} | "
-                         f"{100 * s['tflops'] / PEAK_FP32_TFLOPS:.1f}% |")
+                         f"{100 * s['tflops'] / peak:.1f}% |")
         lines.append("")
         kernels = bench.get("kernels", {}).get("unet_step", [])
         if kernels:
@@ -76,43 +77,98 @@ def generation_section(benches, torch_unet):
             lines.append("")
     ours = next((b for _, b in benches if b is not None), None)
     if torch_unet:
-        our_ms = ours["components"]["unet_step"]["median_ms"] if ours else None
+        step = lambda b: b["components"]["unet_step"]["median_ms"] if b else None
+        ours16 = next((b for label, b in benches if label == "fp16" and b is not None), None)
+        our_ms, our16 = step(ours), step(ours16)
         t32, t16 = torch_unet.get("fp32_ms"), torch_unet.get("fp16_ms")
         ratio = f"{our_ms / t32:.2f}" if our_ms and t32 else "–"
+        ratio16 = f"{our16 / t16:.2f}" if our16 and t16 else "–"
         lines += [f"PyTorch eager UNet step (same config, {torch_unet['parameters']:,} parameters, batch {torch_unet['batch']}, "
-                  f"latents {torch_unet['latent']}²): fp32 (TF32 off) {ms(t32)} ms, fp16 {ms(t16)} ms; ours fp32 {ms(our_ms)} ms, "
-                  f"ours ÷ torch fp32 = {ratio}.", ""]
+                  f"latents {torch_unet['latent']}²): fp32 (TF32 off) {ms(t32)} ms, fp16 {ms(t16)} ms; ours fp32 {ms(our_ms)} ms "
+                  f"(ours ÷ torch = {ratio}), ours fp16 {ms(our16)} ms (ours ÷ torch = {ratio16}).", ""]
     return lines
+
+
+def torch_entry(torch_cases, case_id):
+    """PyTorch's timings for one of our case ids: an fp16 twin (id ending in _f16) is compared with torch's fp16 run
+    of the fp32 case, every other case with torch's fp32 run. Returns (torch ms, label)."""
+    if case_id.endswith("_f16"):
+        return torch_cases.get(case_id[:-4], {}).get("fp16_ms"), "fp16"
+    return torch_cases.get(case_id, {}).get("fp32_ms"), "fp32"
 
 
 def kernels_section(ops, torch_report):
     if ops is None:
         return ["## Kernels", "", "No op case report (see run.log).", ""]
-    table = "SD 1.5 at 512², batch 2 (OpCases.StableDiffusion)" if ops["table"] == "sd15" else f"table '{ops['table']}'"
+    table = "SD 1.5 at 512², batch 2, fp32 and fp16 (OpCases.StableDiffusion + StableDiffusionHalf)" if ops["table"].startswith("sd15") \
+        else f"table '{ops['table']}'"
     lines = [f"## Kernels: {table}", ""]
     peaks = (torch_report or {}).get("peaks", {})
     bandwidth = peaks.get("copy_gbps") or PEAK_HBM_GBPS
     torch_cases = (torch_report or {}).get("cases", {})
-    lines += [f"Ours on {ops['device_name']} ({ops['backend']}); PyTorch {(torch_report or {}).get('torch', '–')} fp32 with TF32 off, "
-              f"and fp16. **ours ÷ torch** = our median ÷ PyTorch's fp32 median (above 1: slower than PyTorch). "
-              f"**roofline** = max(FLOPs ÷ {PEAK_FP32_TFLOPS:.0f} TFLOP/s, bytes ÷ {bandwidth:.0f} GB/s) ÷ our time "
-              f"(fp32 CUDA-core peak; {'measured copy' if 'copy_gbps' in peaks else 'datasheet'} bandwidth).", "",
-              "| case | ours ms | torch fp32 ms | ours ÷ torch | torch fp16 ms | ours TFLOP/s | ours GB/s | roofline |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"Ours on {ops['device_name']} ({ops['backend']}); PyTorch {(torch_report or {}).get('torch', '–')}. fp32 cases against "
+              f"PyTorch fp32 with TF32 off, `_f16` cases against PyTorch fp16 (cuBLAS/cuDNN tensor cores, SDPA). "
+              f"**ours ÷ torch** = our median ÷ PyTorch's (above 1: slower). **roofline** = max(FLOPs ÷ peak, bytes ÷ "
+              f"{bandwidth:.0f} GB/s) ÷ our time, peak {PEAK_FP32_TFLOPS:.0f} TFLOP/s fp32 or {PEAK_FP16_TFLOPS:.0f} fp16 "
+              f"({'measured copy' if 'copy_gbps' in peaks else 'datasheet'} bandwidth).", "",
+              "| case | ours ms | torch ms | vs | ours ÷ torch | ours TFLOP/s | ours GB/s | roofline |",
+              "|---|---:|---:|---|---:|---:|---:|---:|"]
     for c in ops["cases"]:
         s = c["stats"]
-        t = torch_cases.get(c["id"], {})
-        ours_s = s["median_ms"] * 1e-3
-        floor = max(s["flops"] / (PEAK_FP32_TFLOPS * 1e12), s["bytes"] / (bandwidth * 1e9))
-        t32 = t.get("fp32_ms")
-        ratio = f"{s['median_ms'] / t32:.2f}" if t32 else "–"
-        lines.append(f"| {c['id']} | {ms(s['median_ms'])} | {ms(t32)} | {ratio} | {ms(t.get('fp16_ms'))} | {s['tflops']:.2f} | "
-                     f"{s['gigabytes_per_second']:.0f} | {100 * floor / ours_s:.0f}% |")
+        reference, label = torch_entry(torch_cases, c["id"])
+        peak = PEAK_FP16_TFLOPS if c["id"].endswith("_f16") else PEAK_FP32_TFLOPS
+        floor = max(s["flops"] / (peak * 1e12), s["bytes"] / (bandwidth * 1e9))
+        ratio = f"{s['median_ms'] / reference:.2f}" if reference else "–"
+        lines.append(f"| {c['id']} | {ms(s['median_ms'])} | {ms(reference)} | {label} | {ratio} | {s['tflops']:.2f} | "
+                     f"{s['gigabytes_per_second']:.0f} | {100 * floor / (s['median_ms'] * 1e-3):.0f}% |")
     lines.append("")
     if peaks:
         lines += [f"Measured ceilings (PyTorch): copy {peaks.get('copy_gbps', 0):.0f} GB/s (read + write), matmul 8192³ fp32 "
                   f"{peaks.get('matmul_fp32_tflops', 0):.1f} TFLOP/s, fp16 {peaks.get('matmul_fp16_tflops', 0):.0f} TFLOP/s "
                   f"(datasheet: {PEAK_HBM_GBPS:.0f} GB/s, {PEAK_FP32_TFLOPS:.0f} fp32, {PEAK_FP16_TFLOPS:.0f} fp16 dense).", ""]
+    return lines
+
+
+def targets_section(bench16, ops, torch_report):
+    """Issue 7's targets, each measured or '–' with what is missing."""
+    torch_cases = (torch_report or {}).get("cases", {})
+    bandwidth = (torch_report or {}).get("peaks", {}).get("copy_gbps") or PEAK_HBM_GBPS
+    cases = {c["id"]: c["stats"] for c in (ops or {}).get("cases", [])}
+
+    def worst(family_prefix, limit):
+        """Slowest ratio torch fp16 ÷ ours over the fp16 cases whose id starts with the prefix."""
+        ratios = []
+        for case_id, s in cases.items():
+            if case_id.startswith(family_prefix) and case_id.endswith("_f16"):
+                reference, _ = torch_entry(torch_cases, case_id)
+                if reference:
+                    ratios.append((reference / s["median_ms"], case_id))
+        if not ratios:
+            return "–", "–"
+        value, case_id = min(ratios)
+        return f"{100 * value:.0f}% ({case_id})", "yes" if value >= limit else "no"
+
+    step = (bench16 or {}).get("components", {}).get("unet_step", {}).get("median_ms")
+    vae = (bench16 or {}).get("components", {}).get("vae_decode", {}).get("median_ms")
+    eager16 = ((torch_report or {}).get("unet_step") or {}).get("fp16_ms")
+    speedup = eager16 / step if step and eager16 else None
+    norm = [(s["gigabytes_per_second"] / bandwidth, i) for i, s in cases.items() if i.startswith("group_norm/") and i.endswith("_f16")]
+    norm_worst = min(norm) if norm else None
+    conv, conv_ok = worst("conv2d/", 0.8)
+    attention, attention_ok = worst("attention/self_b2h8", 0.9)
+    rows = [
+        ("fp16 UNet step (512², batch 2) ≤ 9 ms", ms(step), "yes" if step and step <= 9 else "no" if step else "–"),
+        ("≥ 2× PyTorch eager fp16 UNet step", f"{speedup:.2f}× ({ms(eager16)} ms)" if speedup else "–",
+         "yes" if speedup and speedup >= 2 else "no" if speedup else "–"),
+        ("convolutions ≥ 80% of cuDNN (worst fp16 case)", conv, conv_ok),
+        ("fused attention ≥ 90% of SDPA (worst fp16 self-attention)", attention, attention_ok),
+        ("group norm + SiLU ≥ 80% of bandwidth (worst fp16 case)",
+         f"{100 * norm_worst[0]:.0f}% ({norm_worst[1]})" if norm_worst else "–", "yes" if norm_worst and norm_worst[0] >= 0.8 else "no" if norm_worst else "–"),
+        (f"VAE decode 512² ≤ 15 ms (VAE {(bench16 or {}).get('vae_dtype', '–')})", ms(vae), "yes" if vae and vae <= 15 else "no" if vae else "–"),
+    ]
+    lines = ["## Issue 7 targets (fp16)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {ok} |" for t, m, ok in rows]
+    lines += ["", "fp16 images within 2/255 of fp32: `HalfPrecisionPipelineTests` in the goldens run above.", ""]
     return lines
 
 
@@ -137,7 +193,9 @@ def main():
     torch_report = load(d("torch.json"))
     out += generation_section([("fp32", load(d("bench-fp32.json"))), ("fp16", load(d("bench-fp16.json")))],
                               (torch_report or {}).get("unet_step"))
-    out += kernels_section(load(d("ops-cuda.json")), torch_report)
+    ops = load(d("ops-cuda.json"))
+    out += targets_section(load(d("bench-fp16.json")), ops, torch_report)
+    out += kernels_section(ops, torch_report)
     print("\n".join(out))
 
 

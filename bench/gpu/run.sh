@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The one-shot GPU run, on the lent machine (no .NET, no network), from the repository root:
-#   run(command="bash bench/gpu/run.sh", carry=[".gpu"], timeout_s=540)
+#   run(command="bash bench/gpu/run.sh", carry=[".gpu"], timeout_s=580)
 # after `bash bench/gpu/prepare.sh` made .gpu/bundle.tar.xz here. Stages (each under its own time limit, all of
-# them inside ~7.5 minutes; a stage that overruns is killed and the next one still runs):
-#   unpack → nvidia-smi → kernel + op tests on CUDA → model/scheduler/pipeline goldens on CUDA → OpenCL (if usable)
-#   → diffuser bench fp32 (SD 1.5 shapes, 512², batch 2) → fp16 → op cases on CUDA → PyTorch on the same shapes
+# them inside ~8.5 minutes; a stage that overruns is killed and the next one still runs):
+#   unpack → nvidia-smi → kernel + op tests on CUDA (fp32 and fp16; fp16 GEMM/conv on the tensor cores) → model/
+#   scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → OpenCL (if usable) → diffuser bench fp32 (SD 1.5
+#   shapes, 512², batch 2) → fp16 (VAE too) → op cases fp32 and fp16 on CUDA → PyTorch on the same shapes
 #   → $OUT/RESULTS.md (printed last), with run.log, the test XML and the JSON reports beside it.
 # Environment overrides, for a dry run on a machine without a GPU (see bench/README.md):
 #   DIFFUSER_GPU_DEVICE (cuda), DIFFUSER_GPU_SIZE (512), DIFFUSER_GPU_STEPS (10), DIFFUSER_GPU_CASES (sd15),
@@ -24,7 +25,7 @@ export root out work device size steps
 mkdir -p "$out"
 exec > >(tee -a "$out/run.log") 2>&1
 start=$SECONDS
-deadline=$((start + 455))   # every stage ends by then; RESULTS.md is written after it
+deadline=$((start + 500))   # every stage ends by then; RESULTS.md is written after it (call with timeout_s=580)
 stages="$work.stages"
 : > "$stages"
 
@@ -93,18 +94,19 @@ export -f unpack gpu_info tests opencl bench
 stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
-stage tests-kernels 80 tests "$out/tests-kernels.xml" "$device" -namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops
+stage tests-kernels 90 tests "$out/tests-kernels.xml" "$device" -namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops
 # The taesd-arch-random weights do not travel (64 MiB): its tests are left out.
-stage tests-goldens 110 tests "$out/tests-goldens.xml" "$device" \
+stage tests-goldens 100 tests "$out/tests-goldens.xml" "$device" \
     -namespace Diffuser.Tests.Models -namespace Diffuser.Tests.Schedulers -namespace Diffuser.Tests.Pipelines \
     -class- Diffuser.Tests.Models.TaesdGoldenTests \
     -method- Diffuser.Tests.Models.ModelLoadingTests.TaesdFolderFromAnOlderDiffusersLoadsUnchanged \
     -method- Diffuser.Tests.Pipelines.PipelineGenerationTests.ATinyAutoencoderEncodesWithoutAPosteriorDraw
-stage opencl 25 opencl
-stage bench-fp32 75 bench --dtype fp32 --json "$out/bench-fp32.json"
-stage bench-fp16 15 bench --dtype fp16 --json "$out/bench-fp16.json"
-stage ops 50 "$app/diffuser" bench --ops --device "$device" --cases "$cases" --seconds 0.25 --json "$out/ops-cuda.json"
-stage torch 75 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases "$work/cases/$cases-cases.json" \
+stage opencl 15 opencl
+stage bench-fp32 65 bench --dtype fp32 --json "$out/bench-fp32.json"
+# fp16 all the way, the VAE too (its config's force_upcast would keep it fp32; the 15 ms VAE target needs fp16).
+stage bench-fp16 65 bench --dtype fp16 --vae-dtype fp16 --json "$out/bench-fp16.json"
+stage ops 60 "$app/diffuser" bench --ops --device "$device" --cases "$cases-all" --seconds 0.2 --json "$out/ops-cuda.json"
+stage torch 70 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases "$work/cases/$cases-cases.json" \
     --unet-config "$work/shared/models/sd15/unet/config.json" --latent $((size / 8)) --device "$torch_device" \
     --budget 65 --out "$out/torch.json"
 

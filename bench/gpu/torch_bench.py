@@ -76,8 +76,10 @@ def op_call(case, t):
         act, alpha = ACTIVATIONS[a["activation"]], a["alpha"]
         x = t[0].transpose(-1, -2) if a["trans_a"] else t[0]
         bias = t[2] if a["bias"] else None
+        if bias is not None and a.get("bias_per_row"):
+            bias = bias[:, None]
         res = t[-1] if a.get("residual") else None
-        if a["trans_b"] and t[1].dim() == 2 and alpha == 1:
+        if a["trans_b"] and t[1].dim() == 2 and alpha == 1 and not a.get("bias_per_row"):
             if res is not None:  # diffusers adds the residual in a separate kernel
                 return lambda: act(F.linear(x, t[1], bias)) + res
             return lambda: act(F.linear(x, t[1], bias))  # cuBLAS(Lt) with the bias in its epilogue

@@ -3,7 +3,7 @@ using Diffuser.Kernels.Launch;
 
 namespace Diffuser.Kernels.Gemm;
 
-/// <summary>C[row, col] = act(alpha·acc + bias[col]) + residual[row, col] over <c>rows</c> rows of width N.</summary>
+/// <summary>C[row, col] = act(alpha·acc + bias[col or row]) + residual[row, col] over <c>rows</c> rows of width N.</summary>
 public readonly struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, IElementView<T>
 {
     private readonly T _c, _bias, _residual;
@@ -25,7 +25,7 @@ public readonly struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T :
     {
         if (row >= _rows || col >= _s.N) return;
         float v = _s.Alpha * acc;
-        if (_s.HasBias != 0) v += _bias.Load(col);
+        if (_s.HasBias != 0) v += _bias.Load(_s.BiasPerRow != 0 ? row % _s.M : col);
         v = ActivationMath.Apply(v, _activation);
         if (_s.HasResidual != 0) v += _residual.Load(row * _s.N + col);
         _c.Store(row * _s.N + col, v);

@@ -37,7 +37,7 @@ public static class GemmManaged
                     for (int col = 0; col < n; col++)
                     {
                         float v = s.Alpha * Dot(aRow, new ReadOnlySpan<float>(packedB, col * k, k));
-                        if (s.HasBias != 0) v += biasSpan[col];
+                        if (s.HasBias != 0) v += biasSpan[s.BiasPerRow != 0 ? row : col];
                         if (s.Geglu != 0)
                         {
                             float gate = s.Alpha * Dot(aRow, new ReadOnlySpan<float>(packedB, (n + col) * k, k));

@@ -6,7 +6,7 @@ namespace Diffuser.Kernels.Gemm;
 /// C[b] = act(alpha · op(A[b]) · op(B[b]) + bias) + residual, C [Batch, M, N] row-major.
 /// op(A) is [M, K]: A is stored [M, K], or [K, M] when <see cref="TransA"/> is 1.
 /// op(B) is [K, N]: B is stored [K, N], or [N, K] when <see cref="TransB"/> is 1 (a Linear weight).
-/// A batch stride of 0 shares one operand across the batch. Bias is per column N.
+/// A batch stride of 0 shares one operand across the batch. Bias is per column N (or per row, <see cref="BiasPerRow"/>).
 /// </summary>
 public readonly record struct GemmShape(
     int Batch, int M, int N, int K,
@@ -16,6 +16,9 @@ public readonly record struct GemmShape(
 {
     /// <summary>Output columns per gated block: a 128-column product tile holds 64 values and then their 64 gates.</summary>
     public const int GateBlock = 64;
+
+    /// <summary>1: the bias has one entry per row M instead of per column (a 1×1 convolution written as W·Xᵀ).</summary>
+    public int BiasPerRow { get; init; }
 
     /// <summary>1: a residual [Batch, M, N] is added to the result (after the activation).</summary>
     public int HasResidual { get; init; }

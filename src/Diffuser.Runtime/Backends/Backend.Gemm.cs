@@ -7,14 +7,15 @@ public abstract partial class Backend
 {
     /// <summary>
     /// Batched matrix product C = act(alpha · op(A) · op(B) + bias) + residual. A is [B, M, K] ([B, K, M] with
-    /// <paramref name="transA"/>); B is [B, K, N] ([B, N, K] with <paramref name="transB"/>) or rank 2 to share one
-    /// matrix across the batch. Bias is [N]; the optional <paramref name="residual"/> is [B, M, N], added in the same
-    /// pass after the activation. Returns C [B, M, N].
+    /// <paramref name="transA"/>); B is [B, K, N] ([B, N, K] with <paramref name="transB"/>); either may be rank 2 to
+    /// share one matrix across the batch of the other. Bias is [N], or [M] with <paramref name="biasPerRow"/>; the
+    /// optional <paramref name="residual"/> is [B, M, N], added in the same pass after the activation. Returns C [B, M, N].
     /// </summary>
     public Tensor Gemm(Tensor a, Tensor b, bool transA = false, bool transB = false, float alpha = 1f,
-        Tensor? bias = null, Activation activation = Activation.None, Tensor? residual = null)
+        Tensor? bias = null, Activation activation = Activation.None, Tensor? residual = null, bool biasPerRow = false)
     {
-        var shape = GemmShapeOf("Gemm", a, b, transA, transB, alpha, bias, activation, geglu: false) with { HasResidual = residual is null ? 0 : 1 };
+        var shape = GemmShapeOf("Gemm", a, b, transA, transB, alpha, bias, activation, geglu: false, biasPerRow)
+            with { HasResidual = residual is null ? 0 : 1 };
         if (residual is not null) RequireShape("Gemm residual", residual, shape.Batch, shape.M, shape.N);
         return RunGemm(a, b, bias, residual, shape);
     }
@@ -37,7 +38,7 @@ public abstract partial class Backend
     {
         using var x3 = LinearInput("GegluLinear", x, weight);
         if (weight.Shape[0] % 2 != 0) throw Shape("GegluLinear", $"weight {weight.Shape} must have an even number of rows (values and gates)");
-        var shape = GemmShapeOf("GegluLinear", x3, weight, false, true, 1f, bias, Activation.None, geglu: true);
+        var shape = GemmShapeOf("GegluLinear", x3, weight, false, true, 1f, bias, Activation.None, geglu: true, biasPerRow: false);
         var y = RunGemm(x3, weight, bias, null, shape);
         return y.Detach(x.Shape.WithDim(-1, shape.N));
     }
@@ -52,21 +53,26 @@ public abstract partial class Backend
         return x.Reshape(1, (int)(x.Length / inFeatures), inFeatures);
     }
 
-    private GemmShape GemmShapeOf(string op, Tensor a, Tensor b, bool transA, bool transB, float alpha, Tensor? bias, Activation activation, bool geglu)
+    private GemmShape GemmShapeOf(string op, Tensor a, Tensor b, bool transA, bool transB, float alpha, Tensor? bias, Activation activation,
+        bool geglu, bool biasPerRow)
     {
-        if (a.Rank != 3) throw Shape(op, $"A must be [batch, rows, cols], got {a.Shape}");
-        if (b.Rank is not (2 or 3)) throw Shape(op, $"B must be rank 2 or 3, got {b.Shape}");
-        int batch = a.Shape[0];
-        int m = transA ? a.Shape[2] : a.Shape[1];
-        int k = transA ? a.Shape[1] : a.Shape[2];
+        if (a.Rank is not (2 or 3) || b.Rank is not (2 or 3) || a.Rank + b.Rank < 5)
+            throw Shape(op, $"A and B must be [batch, rows, cols], or one of them [rows, cols] shared across the batch; got {a.Shape} and {b.Shape}");
+        int batch = a.Rank == 3 ? a.Shape[0] : b.Shape[0];
+        int m = transA ? a.Shape[-1] : a.Shape[-2];
+        int k = transA ? a.Shape[-2] : a.Shape[-1];
         int bk = transB ? b.Shape[-1] : b.Shape[-2];
         int columns = transB ? b.Shape[-2] : b.Shape[-1];
         if (bk != k) throw Shape(op, $"inner dimensions differ: A {a.Shape} (transA={transA}) and B {b.Shape} (transB={transB})");
-        if (b.Rank == 3 && b.Shape[0] != batch) throw Shape(op, $"batch of A {a.Shape} and B {b.Shape} differ");
-        if (bias is not null) RequireShape($"{op} bias", bias, columns);
+        if (a.Rank == 3 && b.Rank == 3 && b.Shape[0] != batch) throw Shape(op, $"batch of A {a.Shape} and B {b.Shape} differ");
+        if (bias is not null) RequireShape($"{op} bias", bias, biasPerRow ? m : columns);
         int n = geglu ? columns / 2 : columns;
         return new GemmShape(batch, m, n, k, transA ? 1 : 0, transB ? 1 : 0,
-            (long)m * k, b.Rank == 3 ? (long)columns * k : 0, alpha, bias is null ? 0 : 1, activation.ToKind()) { Geglu = geglu ? 1 : 0 };
+            a.Rank == 3 ? (long)m * k : 0, b.Rank == 3 ? (long)columns * k : 0, alpha, bias is null ? 0 : 1, activation.ToKind())
+        {
+            Geglu = geglu ? 1 : 0,
+            BiasPerRow = biasPerRow ? 1 : 0,
+        };
     }
 
     private Tensor RunGemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, GemmShape shape)

@@ -24,7 +24,7 @@ public sealed record OpCaseBenchmarkReport(string Backend, string DeviceName, st
 public static class OpCaseBenchmark
 {
     /// <summary>Table names for <see cref="Select"/>.</summary>
-    public static IReadOnlyList<string> Tables { get; } = ["sd15", "sd15-f16", "small", "small-f16", "all"];
+    public static IReadOnlyList<string> Tables { get; } = ["sd15", "sd15-f16", "sd15-all", "small", "small-f16", "small-all", "all"];
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -33,7 +33,7 @@ public static class OpCaseBenchmark
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>The cases of <paramref name="table"/> (sd15: SD 1.5 at 512², small: the test shapes, each also -f16, all) whose id
+    /// <summary>The cases of <paramref name="table"/> (sd15: SD 1.5 at 512², small: the test shapes; -f16 their fp16 twins, -all both; all: every table) whose id
     /// contains <paramref name="filter"/> (case-insensitive; null for all).</summary>
     public static IReadOnlyList<OpCase> Select(string table, string? filter)
     {
@@ -41,8 +41,10 @@ public static class OpCaseBenchmark
         {
             "sd15" => OpCases.StableDiffusion,
             "sd15-f16" => OpCases.StableDiffusionHalf,
+            "sd15-all" => OpCases.StableDiffusion.Concat(OpCases.StableDiffusionHalf),
             "small" => OpCases.Small,
             "small-f16" => OpCases.SmallHalf,
+            "small-all" => OpCases.Small.Concat(OpCases.SmallHalf),
             "all" => OpCases.All,
             _ => throw new DiffuserException($"Unknown op case table '{table}'. Valid: {string.Join(", ", Tables)}."),
         };

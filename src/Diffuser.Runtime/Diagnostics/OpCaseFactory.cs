@@ -26,19 +26,23 @@ public static class OpCaseFactory
 
     private static string Lower(Activation a) => a.ToString().ToLowerInvariant();
 
+    /// <param name="sharedA">A is one [M, K] matrix for the whole batch (a 1×1 convolution's weight, W·Xᵀ).</param>
+    /// <param name="biasPerRow">The bias has M entries, one per row.</param>
     public static OpCase Gemm(string name, int batch, int m, int n, int k, bool transA = false, bool transB = false, bool sharedB = false,
-        bool bias = false, Activation activation = Activation.None, float alpha = 1f, double tol = 1e-5, bool residual = false)
+        bool bias = false, Activation activation = Activation.None, float alpha = 1f, double tol = 1e-5, bool residual = false,
+        bool sharedA = false, bool biasPerRow = false)
     {
-        var inputs = new List<OpInput> { In(batch, transA ? k : m, transA ? m : k) };
+        var inputs = new List<OpInput> { sharedA ? In(transA ? k : m, transA ? m : k) : In(batch, transA ? k : m, transA ? m : k) };
         inputs.Add(sharedB ? In(transB ? n : k, transB ? k : n) : In(batch, transB ? n : k, transB ? k : n));
-        if (bias) inputs.Add(In(n));
+        if (bias) inputs.Add(In(biasPerRow ? m : n));
         if (residual) inputs.Add(In(batch, m, n));
-        long bBatch = sharedB ? 1 : batch;
+        long aBatch = sharedA ? 1 : batch, bBatch = sharedB ? 1 : batch;
         var shape = new GemmShape(batch, m, n, k, transA ? 1 : 0, transB ? 1 : 0, 0, 0, alpha, bias ? 1 : 0, activation.ToKind());
         return new("gemm", name, inputs,
-            (be, t) => be.Gemm(t[0], t[1], transA, transB, alpha, bias ? t[2] : null, activation, residual ? t[^1] : null),
-            shape.Flops, F * ((long)batch * m * k + bBatch * n * k + (long)batch * m * n * (residual ? 2 : 1)), tol, tol,
-            A(("trans_a", transA), ("trans_b", transB), ("alpha", alpha), ("bias", bias), ("activation", Lower(activation)), ("residual", residual)));
+            (be, t) => be.Gemm(t[0], t[1], transA, transB, alpha, bias ? t[2] : null, activation, residual ? t[^1] : null, biasPerRow),
+            shape.Flops, F * (aBatch * m * k + bBatch * n * k + (long)batch * m * n * (residual ? 2 : 1)), tol, tol,
+            A(("trans_a", transA), ("trans_b", transB), ("alpha", alpha), ("bias", bias), ("activation", Lower(activation)), ("residual", residual),
+                ("bias_per_row", biasPerRow)));
     }
 
     /// <summary>GEGLU fused into its projection: x [rows, in] · weightᵀ [in, 2·out] + bias → value · gelu(gate) [rows, out].</summary>

@@ -8,7 +8,8 @@ namespace Diffuser.Models.Unet;
 
 /// <summary>
 /// diffusers' Transformer2DModel on continuous input: GroupNorm, proj_in (1×1 conv, or a Linear on tokens with
-/// use_linear_projection), the image as H·W tokens through BasicTransformerBlocks, proj_out, plus the input.
+/// use_linear_projection), the image as H·W tokens through BasicTransformerBlocks, proj_out, plus the input. Either
+/// projection kind is the same GEMM, which here also converts between the image and the token layout.
 /// </summary>
 public sealed class Transformer2DModel
 {
@@ -43,20 +44,27 @@ public sealed class Transformer2DModel
     /// <returns>(B, C, H, W)</returns>
     public Tensor Forward(Backend ops, Tensor x, Tensor context)
     {
-        int height = x.Shape[2], width = x.Shape[3];
+        int batch = x.Shape[0], channels = x.Shape[1], height = x.Shape[2], width = x.Shape[3];
         using var h = new TensorChain(x);
-        h.Advance(_norm.Forward(ops, h.Current));                              // (B, C, H, W)
-        if (_projInConv is not null) h.Advance(_projInConv.Forward(ops, h.Current));
-        h.Advance(ImageLayout.ToTokens(ops, h.Current));                       // (B, H·W, C)
-        if (_projInLinear is not null) h.Advance(_projInLinear.Forward(ops, h.Current));
+        h.Advance(_norm.Forward(ops, h.Current));                                  // (B, C, H, W)
+        using (var planes = h.Current.Reshape(batch, channels, height * width))   // (B, C, H·W)
+        using (var w = Matrix(_projInConv, _projInLinear, out var bias))
+            h.Advance(ops.Gemm(planes, w, transA: true, transB: true, bias: bias)); // (B, H·W, C): proj_in on the transposed image
         foreach (var block in _blocks) h.Advance(block.Forward(ops, h.Current, context));
-        if (_projOutLinear is not null)
-        {
-            h.Advance(_projOutLinear.Forward(ops, h.Current));
-            h.Advance(ImageLayout.ToImage(ops, h.Current, height, width));     // (B, C, H, W)
-            return ops.Add(h.Current, x);
-        }
-        h.Advance(ImageLayout.ToImage(ops, h.Current, height, width));
-        return _projOutConv!.Forward(ops, h.Current, residual: x);             // proj_out(h) + x in one pass
+        using var residual = x.Reshape(batch, channels, height * width);
+        using (var w = Matrix(_projOutConv, _projOutLinear, out var bias))
+            h.Advance(ops.Gemm(w, h.Current, transB: true, bias: bias, residual: residual, biasPerRow: true));  // proj_outᵀ + x: (B, C, H·W)
+        return h.Detach().Detach(x.Shape);
+    }
+
+    /// <summary>
+    /// A projection (a 1×1 conv or a Linear, whichever the checkpoint has) as its [out, in] matrix, a view to dispose;
+    /// both run as a GEMM that also moves the tokens between the image and the token layout, so no transpose is launched.
+    /// </summary>
+    private static Tensor Matrix(Conv2dLayer? conv, LinearLayer? linear, out Tensor? bias)
+    {
+        bias = conv?.Bias ?? linear!.Bias;
+        var weight = conv?.Weight ?? linear!.Weight;
+        return weight.Reshape(weight.Shape[0], weight.Shape[1]);
     }
 }
