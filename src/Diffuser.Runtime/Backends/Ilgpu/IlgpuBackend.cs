@@ -45,7 +45,8 @@ public sealed partial class IlgpuBackend : Backend
         _accelerator = accelerator;
         Name = name;
         TensorCores = tensorCores ?? DefaultTensorCores(accelerator);
-        Device = TensorCores == TensorCoreMode.Hardware ? device with { Capability = $"{device.Capability}; fp16 GEMM/conv on tensor cores" } : device;
+        Device = TensorCores == TensorCoreMode.None && device.Capability.Contains("tensor cores", StringComparison.Ordinal)
+            ? device with { Capability = $"{device.Capability} (off: DIFFUSER_TENSOR_CORES=0)" } : device;
         _single = new(accelerator, t => new F32View(Floats(t)), Scratch);
         Func<Tensor, F16View> half = t => new F16View(HalfView(t).Cast<ushort>());
         _half = TensorCores switch

@@ -44,7 +44,8 @@ internal static class IlgpuDevices
     public static DeviceInfo Describe(Device device) => device switch
     {
         CudaDevice cuda => new DeviceInfo("cuda", cuda.Name, cuda.MemorySize, cuda.WarpSize,
-            $"compute {cuda.Architecture?.ToString() ?? "unknown"}, driver {cuda.DriverVersion}",
+            $"compute {cuda.Architecture?.ToString() ?? "unknown"}, driver {cuda.DriverVersion}" +
+            (cuda.Architecture is { Major: >= 8 } ? ", tensor cores for fp16 (mma.sync)" : ""),
             cuda.Architecture is null ? $"ILGPU 1.5.3 does not know this GPU's compute capability (driver {cuda.DriverVersion})" : null),
         CLDevice cl => new DeviceInfo("opencl", cl.Name, cl.MemorySize, cl.WarpSize,
             $"{cl.PlatformName} {cl.DeviceVersion}, OpenCL C {cl.CVersion}, {cl.VendorName}",
