@@ -43,7 +43,7 @@ public static class BackendFactory
         return devices;
     }
 
-    private static IlgpuBackend? TryIlgpu(string backendName, IlgpuBackend.TensorCoreMode? tensorCores = null)
+    private static IlgpuBackend? TryIlgpu(string backendName, TensorCoreMode? tensorCores = null)
     {
         foreach (var (device, info) in IlgpuDevices.All())
             if (IlgpuDevices.BackendName(device) == backendName && info.IsUsable)
@@ -52,7 +52,7 @@ public static class BackendFactory
     }
 
     /// <summary>An ILGPU backend whose fp16 GEMMs and convolutions take the path <paramref name="tensorCores"/> (tests).</summary>
-    internal static IlgpuBackend CreateIlgpu(string backendName, IlgpuBackend.TensorCoreMode tensorCores) =>
+    internal static IlgpuBackend CreateIlgpu(string backendName, TensorCoreMode tensorCores) =>
         TryIlgpu(backendName, tensorCores) ?? throw Absent(backendName);
 
     private static ILGPU.Runtime.Accelerator Start(ILGPU.Runtime.Device device, DeviceInfo info)

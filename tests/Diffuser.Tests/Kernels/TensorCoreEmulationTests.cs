@@ -12,7 +12,7 @@ namespace Diffuser.Tests.Kernels;
 /// </summary>
 public sealed class TensorCoreEmulationTests : IDisposable
 {
-    private readonly Backend _emulated = BackendFactory.CreateIlgpu("ilgpu-cpu", IlgpuBackend.TensorCoreMode.Emulated);
+    private readonly Backend _emulated = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated);
     private readonly Backend _cpu = new Backends.Cpu.CpuBackend();
 
     public static TheoryData<string> Cases() => new(MatmulCases.Select(c => c.Id));

@@ -23,17 +23,6 @@ public sealed partial class IlgpuBackend : Backend
     private readonly Accelerator _accelerator;
     private readonly IlgpuKernels<F32View> _single;
     private readonly IlgpuKernels<F16View> _half;
-
-    /// <summary>How fp16 GEMMs and convolutions run.</summary>
-    internal enum TensorCoreMode
-    {
-        /// <summary>The portable fp16 kernels.</summary>
-        None,
-        /// <summary>mma.sync on the tensor cores (CUDA, compute capability 8.0 and later).</summary>
-        Hardware,
-        /// <summary>The tensor-core kernels with their element-wise emulation (tests on ILGPU's CPU accelerator).</summary>
-        Emulated,
-    }
     private readonly Lazy<ConvertLauncher> _convert;
     private readonly Lazy<SamplerLauncher> _sampler;
     private MemoryBuffer1D<int, Stride1D.Dense>? _ids;

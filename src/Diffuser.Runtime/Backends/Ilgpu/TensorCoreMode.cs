@@ -1,0 +1,12 @@
+namespace Diffuser.Backends.Ilgpu;
+
+/// <summary>How an <see cref="IlgpuBackend"/> runs fp16 GEMMs and convolutions.</summary>
+internal enum TensorCoreMode
+{
+    /// <summary>The portable fp16 kernels.</summary>
+    None,
+    /// <summary>mma.sync on the tensor cores (CUDA, compute capability 8.0 and later).</summary>
+    Hardware,
+    /// <summary>The tensor-core kernels with their element-wise emulation (tests on ILGPU's CPU accelerator).</summary>
+    Emulated,
+}
