@@ -16,8 +16,8 @@ public sealed class BenchCommand : DiffuserCommand
 {
     private readonly Option<string?> _model = new("--model") { Description = "A diffusers pipeline folder: configs with weights-manifest.json files (e.g. shared/models/sd15) or real weights (never read)." };
     private readonly Option<string> _device = new("--device") { Description = $"Device: {string.Join(", ", BackendFactory.DeviceNames)}.", DefaultValueFactory = _ => "auto" };
-    private readonly Option<string> _dtype = new("--dtype") { Description = "Storage of weights and activations: fp32, or fp16 (fp32 accumulation; latents, sampler steps and a force_upcast VAE stay fp32).", DefaultValueFactory = _ => "fp32" };
-    private readonly Option<string?> _vaeDtype = new("--vae-dtype") { Description = "The VAE's storage, fp32 or fp16, overriding its config's force_upcast (default: --dtype, except that force_upcast keeps it fp32)." };
+    private readonly Option<string> _dtype = new("--dtype") { Description = "Storage of weights and activations: fp32, or fp16 (fp32 accumulation; latents and sampler steps stay fp32).", DefaultValueFactory = _ => "fp32" };
+    private readonly Option<string?> _vaeDtype = new("--vae-dtype") { Description = "The VAE's storage, fp32 or fp16 (default: --dtype, as diffusers' SD 1.x/2.x pipelines; fp32 is slower and a little more precise)." };
     private readonly Option<int> _batch = new("--batch") { Description = "UNet batch; an even batch is classifier-free guidance (batch/2 images).", DefaultValueFactory = _ => 2 };
     private readonly Option<int?> _size = new("--size") { Description = "Image side in pixels (latents = size / VAE factor); default: the model's own." };
     private readonly Option<int> _steps = new("--steps") { Description = "Denoising steps of the timed generation.", DefaultValueFactory = _ => 10 };

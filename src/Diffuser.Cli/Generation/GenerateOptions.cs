@@ -25,7 +25,7 @@ public sealed record GenerateSettings
     public bool Overwrite { get; init; }
     public required string Device { get; init; }
     public required string DType { get; init; }
-    /// <summary>null: the VAE follows --dtype and its config's force_upcast.</summary>
+    /// <summary>null: the VAE follows --dtype.</summary>
     public string? VaeDType { get; init; }
     public string? InitImage { get; init; }
     public string? Mask { get; init; }
@@ -72,8 +72,8 @@ public sealed class GenerateOptions
     private readonly Option<string> _output = new("--output", "-o") { Description = "A .png file for a single image, or a folder for numbered A1111-style names (00000-<seed>.png).", DefaultValueFactory = _ => DefaultOutput };
     private readonly Option<bool> _overwrite = new("--overwrite") { Description = "Replace existing output files (otherwise an existing file is an error)." };
     private readonly Option<string> _device = new("--device") { Description = $"Where to run: {string.Join(", ", BackendFactory.DeviceNames)} (see 'diffuser devices').", DefaultValueFactory = _ => "auto" };
-    private readonly Option<string> _dtype = new("--dtype") { Description = "Storage of weights and activations: fp32, or fp16 (fp32 accumulation; latents, sampler steps and a force_upcast VAE stay fp32). Weight files of either precision are converted on loading.", DefaultValueFactory = _ => "fp32" };
-    private readonly Option<string?> _vaeDtype = new("--vae-dtype") { Description = "The VAE's storage, fp32 or fp16, overriding its config's force_upcast (default: --dtype, except that force_upcast keeps it fp32)." };
+    private readonly Option<string> _dtype = new("--dtype") { Description = "Storage of weights and activations: fp32, or fp16 (fp32 accumulation; latents and sampler steps stay fp32). Weight files of either precision are converted on loading.", DefaultValueFactory = _ => "fp32" };
+    private readonly Option<string?> _vaeDtype = new("--vae-dtype") { Description = "The VAE's storage, fp32 or fp16 (default: --dtype, as diffusers' SD 1.x/2.x pipelines; fp32 is slower and a little more precise)." };
     private readonly Option<string?> _initImage = new("--init-image") { Description = "Start from this image (img2img); with --mask, repaint part of it (inpainting)." };
     private readonly Option<string?> _mask = new("--mask") { Description = "Inpainting mask, the init image's size: white = repaint, black = keep." };
     private readonly Option<double?> _strength = new("--strength") { Description = $"How much of the init image to change, in (0, 1] (default {DefaultStrength})." };

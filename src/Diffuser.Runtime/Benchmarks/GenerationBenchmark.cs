@@ -14,10 +14,10 @@ public sealed record GenerationBenchmarkOptions
     /// <summary>A diffusers pipeline folder (configs with weights-manifest.json files, or real weights).</summary>
     public required string ModelFolder { get; init; }
     public string Device { get; init; } = "auto";
-    /// <summary>Storage of weights and activations (fp16: fp32 accumulation; latents, sampler steps and a force_upcast VAE stay fp32).</summary>
+    /// <summary>Storage of weights and activations (fp16: fp32 accumulation; latents and sampler steps stay fp32).</summary>
     public DType DType { get; init; } = DType.F32;
 
-    /// <summary>The VAE's dtype, overriding its force_upcast (see <see cref="Pipelines.PipelineOptions.VaeDType"/>); null follows <see cref="DType"/>.</summary>
+    /// <summary>The VAE's dtype (see <see cref="Pipelines.PipelineOptions.VaeDType"/>); null follows <see cref="DType"/>.</summary>
     public DType? VaeDType { get; init; }
     /// <summary>UNet batch. An even batch is classifier-free guidance: batch / 2 images, [uncond, cond] halves.</summary>
     public int Batch { get; init; } = 2;

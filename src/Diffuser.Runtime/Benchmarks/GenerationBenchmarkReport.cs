@@ -12,7 +12,7 @@ public sealed record GenerationBenchmarkReport
     public required string DeviceName { get; init; }
     [JsonPropertyName("dtype")]
     public required string DType { get; init; }
-    /// <summary>The VAE's storage (fp32 when force_upcast kept it so).</summary>
+    /// <summary>The VAE's storage.</summary>
     [JsonPropertyName("vae_dtype")]
     public required string VaeDType { get; init; }
     /// <summary>The device as the backend describes it (compute capability; whether fp16 matmuls use tensor cores).</summary>

@@ -49,7 +49,7 @@ public sealed class SyntheticPipeline : IDisposable
     /// <summary>
     /// Builds the models of the pipeline folder <paramref name="modelFolder"/> (with <c>unet/</c>, <c>vae/</c>,
     /// <c>text_encoder/</c> and <c>scheduler/</c>) on <paramref name="backend"/>. With <paramref name="weightDType"/>
-    /// F16 the models run in fp16, as a pipeline loaded with that dtype does (a force_upcast VAE stays fp32 unless
+    /// F16 the models run in fp16, as a pipeline loaded with that dtype does (the VAE too, unless
     /// <paramref name="vaeDType"/> says otherwise).
     /// </summary>
     public static SyntheticPipeline Load(string modelFolder, Backend backend, DType weightDType = DType.F32, ulong seed = 1, DType? vaeDType = null)
@@ -81,7 +81,7 @@ public sealed class SyntheticPipeline : IDisposable
             }
             using (var source = Synthetic(modelFolder, "vae", ComponentFolder.DiffusersWeightsName, seed + 2))
             {
-                vae = AutoencoderKL.FromWeights(vaeConfig, source, backend, vaeDType ?? weightDType, honourForceUpcast: vaeDType is null);
+                vae = AutoencoderKL.FromWeights(vaeConfig, source, backend, vaeDType ?? weightDType, honourForceUpcast: false);
                 bytes += source.BytesLoaded;
             }
             backend.Synchronize();

@@ -11,14 +11,13 @@ public sealed record PipelineOptions
 
     /// <summary>
     /// Storage of weights and activations: fp16 runs the text encoder, the UNet and the VAE in fp16 storage with fp32
-    /// accumulation (a VAE whose config has force_upcast stays fp32, as in diffusers); the latents and every
-    /// scheduler step stay fp32 either way.
+    /// accumulation; the latents and every scheduler step stay fp32 either way.
     /// </summary>
     public DType DType { get; init; } = DType.F32;
 
     /// <summary>
-    /// The VAE's dtype whatever its config's force_upcast says (diffusers' SD 1.x/2.x pipelines decode in the pipeline's
-    /// dtype); null follows <see cref="DType"/> and force_upcast.
+    /// The VAE's dtype; null follows <see cref="DType"/>, as diffusers' SD 1.x/2.x pipelines do whatever the VAE
+    /// config's force_upcast says (fp32 here trades VAE speed for the last bit of precision).
     /// </summary>
     public DType? VaeDType { get; init; }
 }

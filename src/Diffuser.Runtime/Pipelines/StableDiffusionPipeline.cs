@@ -59,11 +59,11 @@ public sealed partial class StableDiffusionPipeline : IDisposable
             var dtype = options.DType;
             var textEncoder = Own(owned, ClipTextModel.FromModelFolder(modelFolder, backend, dtype: dtype));
             var unet = Own(owned, UNet2DConditionModel.FromModelFolder(modelFolder, backend, dtype: dtype));
+            // diffusers' SD 1.x/2.x pipelines decode in the pipeline's dtype whatever the VAE's force_upcast says.
             var vaeDType = options.VaeDType ?? dtype;
-            bool upcast = options.VaeDType is null;
             IImageAutoencoder vae = options.TinyAutoencoderFolder is { } taesd
-                ? Own(owned, AutoencoderTiny.Load(taesd, backend, vaeDType, upcast))
-                : Own(owned, AutoencoderKL.FromModelFolder(modelFolder, backend, dtype: vaeDType, honourForceUpcast: upcast));
+                ? Own(owned, AutoencoderTiny.Load(taesd, backend, vaeDType, honourForceUpcast: false))
+                : Own(owned, AutoencoderKL.FromModelFolder(modelFolder, backend, dtype: vaeDType, honourForceUpcast: false));
             return new StableDiffusionPipeline(tokenizer, textEncoder, unet, vae, schedulerConfig);
         }
         catch
