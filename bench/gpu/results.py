@@ -169,7 +169,22 @@ def targets_section(bench16, ops, torch_report):
     lines = ["## Issue 7 targets (fp16)", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {ok} |" for t, m, ok in rows]
     lines += ["", "fp16 images within 2/255 of fp32: `HalfPrecisionPipelineTests` in the goldens run above.", ""]
+    lines += launch_cost_lines(bench16, cases, torch_cases)
     return lines
+
+
+def launch_cost_lines(bench16, cases, torch_cases):
+    """What one op costs the host (a one-element add, back to back) × the ops of one UNet step: the step's floor
+    when the GPU waits for the host."""
+    case_id = "binary/launch_latency_add_1_f16"
+    ours = (cases.get(case_id) or {}).get("median_ms")
+    if ours is None:
+        return []
+    reference, _ = torch_entry(torch_cases, case_id)
+    ops = sum(k["count"] for k in (bench16 or {}).get("kernels", {}).get("unet_step", []))
+    floor = f"; × {ops} ops per fp16 UNet step = {ms(ours * ops)} ms" if ops else ""
+    return [f"Host cost of one op (`{case_id}`): ours {1000 * ours:.1f} µs, PyTorch eager "
+            f"{f'{1000 * reference:.1f} µs' if reference else '–'}{floor} (the part of a step that CUDA graphs would remove).", ""]
 
 
 def main():

@@ -124,6 +124,8 @@ public static class OpCases
         Attention("clip_causal_b2h12_l77_d64", 2, 12, 77, 77, 64, causal: true, tol: 1e-4),
         Activate("silu_2x320x64x64", [2, 320, 64, 64], Activation.Silu),
         Binary("add_2x320x64x64", [2, 320, 64, 64], "add", (b, x, y) => b.Add(x, y)),
+        // One element, back to back: what one op costs the host (launch, pool, checks): × ops per step bounds a step from below.
+        Binary("launch_latency_add_1", [1], "add", (b, x, y) => b.Add(x, y)),
         ChannelBias("temb_2x320x64x64", 2, 320, 64, 64, perSample: true),
         Unary("geglu", "2x4096x2560", [2, 4096, 2560], (b, x) => b.Geglu(x)),
         Concat("skip_2x640x32x32+2x320x32x32", [2, 640, 32, 32], [2, 320, 32, 32], 1),
