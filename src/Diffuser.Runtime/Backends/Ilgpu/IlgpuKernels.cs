@@ -81,7 +81,7 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
     public void LayerNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, LayerNormShape shape) =>
         _norm.Value.LayerNorm(View(x), View(gamma), View(beta), View(y), shape);
 
-    public void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape) =>
+    public virtual void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape) =>
         _attention.Value.Run(View(q), View(k), View(v), View(y), shape);
 
     public void Softmax(Tensor x, Tensor y, int rows, int cols) => _attention.Value.Softmax(View(x), View(y), rows, cols);

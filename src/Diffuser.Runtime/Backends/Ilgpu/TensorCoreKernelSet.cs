@@ -1,3 +1,4 @@
+using Diffuser.Kernels.Attention;
 using Diffuser.Kernels.Conv;
 using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Launch;
@@ -8,16 +9,20 @@ using ILGPU.Runtime;
 namespace Diffuser.Backends.Ilgpu;
 
 /// <summary>
-/// The fp16 kernel set with GEMM and convolution on tensor cores (<typeparamref name="TM"/>: mma.sync through inline
-/// PTX on CUDA devices of compute capability 8.0 and later, or its emulation for tests on ILGPU's CPU accelerator);
-/// every other fp16 op is the portable kernel.
+/// The fp16 kernel set with GEMM, convolution and (non-causal, supported head dims) attention on tensor cores
+/// (<typeparamref name="TM"/>: mma.sync through inline PTX on CUDA devices of compute capability 8.0 and later, or
+/// its emulation for tests on ILGPU's CPU accelerator); every other fp16 op is the portable kernel.
 /// </summary>
 internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM : struct, IWarpMma
 {
     private readonly Lazy<TensorCoreLauncher<TM>> _tensorCores;
+    private readonly Lazy<FlashAttentionLauncher> _attention;
 
-    public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch) : base(accelerator, view, scratch) =>
+    public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch) : base(accelerator, view, scratch)
+    {
         _tensorCores = new(() => new TensorCoreLauncher<TM>(Accelerator));
+        _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TM) == typeof(EmulatedWarpMma)));
+    }
 
     public override void Gemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape)
     {
@@ -34,6 +39,12 @@ internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM :
         using var workspace = Scratch(launcher.ConvWorkspaceLength(shape));
         launcher.Conv2d(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape,
             Aligned(weight, shape.ReductionLength, 0));
+    }
+
+    public override void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape)
+    {
+        if (FlashAttentionLauncher.Supports(shape)) _attention.Value.Run(View(q), View(k), View(v), View(y), shape);
+        else base.Attention(q, k, v, y, shape);
     }
 
     /// <summary>Rows of <paramref name="depth"/> halves that start on 16-byte boundaries (pool buffers themselves are aligned).</summary>

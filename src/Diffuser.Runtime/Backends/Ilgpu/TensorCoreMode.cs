@@ -1,6 +1,6 @@
 namespace Diffuser.Backends.Ilgpu;
 
-/// <summary>How an <see cref="IlgpuBackend"/> runs fp16 GEMMs and convolutions.</summary>
+/// <summary>How an <see cref="IlgpuBackend"/> runs fp16 GEMMs, convolutions and (non-causal, supported head dims) attention.</summary>
 internal enum TensorCoreMode
 {
     /// <summary>The portable fp16 kernels.</summary>

@@ -1,0 +1,37 @@
+using Diffuser.Kernels.Launch;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Diffuser.Kernels.Attention;
+
+/// <summary>
+/// Loads the tensor-core attention for an accelerator, one kernel per padded head width on first use: the PTX variants
+/// on CUDA, or (<c>emulated</c>) their element-wise emulation for tests on ILGPU's CPU accelerator.
+/// </summary>
+public sealed class FlashAttentionLauncher(Accelerator accelerator, bool emulated)
+{
+    private readonly Dictionary<int, Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape>> _kernels = [];
+
+    /// <summary>Whether <see cref="Run"/> takes this attention: non-causal, with a head dim of a supported width.</summary>
+    public static bool Supports(AttentionShape s) => s.Causal == 0 && FlashAttentionLayout.Supports(s.HeadDim);
+
+    /// <summary>o = softmax(scale · q·kᵀ)·v per head, fp16 (see <see cref="AttentionShape"/> for the layout).</summary>
+    public void Run(F16View q, F16View k, F16View v, F16View o, AttentionShape s)
+    {
+        if (!Supports(s)) throw new ArgumentOutOfRangeException(nameof(s), $"No tensor-core attention for head dim {s.HeadDim}{(s.Causal != 0 ? ", causal" : "")}.");
+        int width = FlashAttentionLayout.Padded(s.HeadDim);
+        if (!_kernels.TryGetValue(width, out var kernel))
+            _kernels[width] = kernel = WarpAttentionVariants.Visit<Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape>, Loader>(
+                width, new Loader(accelerator, emulated));
+        var config = LaunchGeometry.Grid(LaunchGeometry.Tiles(s.QueryLength, FlashAttentionLayout.Rows), s.Heads, s.Batch,
+            FlashAttentionLayout.Threads, FlashAttentionLayout.SharedBytes(width) / sizeof(float));
+        kernel(config, q, k, v, o, s);
+    }
+
+    private readonly struct Loader(Accelerator accelerator, bool emulated) : IWarpAttentionVisitor<Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape>>
+    {
+        public Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape> Visit<TA>() where TA : struct, IWarpAttention => emulated
+            ? accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, AttentionShape>(FlashAttentionKernels.Attention<EmulatedWarpAttention<TA>>)
+            : accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, AttentionShape>(FlashAttentionKernels.Attention<TA>);
+    }
+}
