@@ -19,7 +19,8 @@ public static class FlashAttentionKernels
     {
         var attention = default(TA);
         attention.Declare();
-        var shared = SharedMemory.GetDynamic<ushort>();
+        var staging = SharedMemory.GetDynamic<float>();   // requested in floats (LaunchGeometry.Grid)
+        var shared = staging.Cast<ushort>();
         int width = attention.Width, batch = Grid.IdxZ, query0 = Grid.IdxX * FlashAttentionLayout.Rows, column = Grid.IdxY * s.HeadDim;
         int values = FlashAttentionLayout.TileBytes(width) / 2;
 
@@ -40,7 +41,6 @@ public static class FlashAttentionKernels
             attention.Accumulate(shared);
         }
         Group.Barrier();
-        var staging = shared.Cast<float>();
         attention.Finish(staging);
         Group.Barrier();
 
