@@ -4,10 +4,12 @@ using System.Text.RegularExpressions;
 namespace Diffuser.Tests.Kernels;
 
 /// <summary>
-/// Runs the tensor-core kernel's inline PTX for one warp of 32 lanes over a shared-memory byte array, with the
-/// semantics the PTX ISA gives the few instructions it uses: mov, cvt, add.u32, ldmatrix.sync.aligned.m8n8.x4.shared.b16,
-/// mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 and st.shared.v2.f32. Unknown instructions fail the test, so the
-/// text the kernel emits is exactly the text checked here.
+/// Runs the tensor-core kernels' inline PTX for one warp of 32 lanes over a shared-memory byte array, with the
+/// semantics the PTX ISA gives the few instructions they use: mov, cvt, add.u32, ldmatrix.sync.aligned.m8n8.x4
+/// (.trans).shared.b16, mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32, st.shared.v2.f32, and for attention's
+/// softmax the f32 arithmetic (max, sub, mul, add, neg, fma.rn, rcp.rn, ex2.approx.ftz), setp.le.s32 and selp.f32,
+/// shfl.sync.bfly.b32 and cvt.rn.f16x2.f32. Unknown instructions fail the test, so the text the kernel emits is
+/// exactly the text checked here.
 /// </summary>
 internal sealed partial class PtxWarpInterpreter(byte[] shared)
 {
@@ -42,7 +44,34 @@ internal sealed partial class PtxWarpInterpreter(byte[] shared)
             case "add.u32":
                 for (int l = 0; l < Lanes; l++) _registers[l][operands[0]] = Value(l, operands[1], inputs) + Value(l, operands[2], inputs);
                 break;
-            case "ldmatrix.sync.aligned.m8n8.x4.shared.b16": LoadMatrices(List(operands[0]), operands[1], inputs); break;
+            case "ldmatrix.sync.aligned.m8n8.x4.shared.b16": LoadMatrices(List(operands[0]), operands[1], inputs, transpose: false); break;
+            case "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16": LoadMatrices(List(operands[0]), operands[1], inputs, transpose: true); break;
+            case "max.f32": Arithmetic(operands, inputs, (a, b, _) => float.IsNaN(a) ? b : float.IsNaN(b) ? a : MathF.Max(a, b)); break;
+            case "sub.f32": Arithmetic(operands, inputs, (a, b, _) => a - b); break;
+            case "mul.f32": Arithmetic(operands, inputs, (a, b, _) => a * b); break;
+            case "add.f32": Arithmetic(operands, inputs, (a, b, _) => a + b); break;
+            case "neg.f32": Arithmetic(operands, inputs, (a, _, _) => -a); break;
+            case "rcp.rn.f32": Arithmetic(operands, inputs, (a, _, _) => 1f / a); break;
+            case "fma.rn.f32": Arithmetic(operands, inputs, MathF.FusedMultiplyAdd); break;
+            case "ex2.approx.ftz.f32": Arithmetic(operands, inputs, (a, _, _) => FlushSubnormal(MathF.Pow(2f, FlushSubnormal(a)))); break;
+            case "setp.le.s32":
+                for (int l = 0; l < Lanes; l++) _registers[l][operands[0]] = (int)Value(l, operands[1], inputs) <= (int)Value(l, operands[2], inputs) ? 1u : 0u;
+                break;
+            case "selp.f32":
+                for (int l = 0; l < Lanes; l++)
+                    _registers[l][operands[0]] = Value(l, operands[3], inputs) != 0 ? Value(l, operands[1], inputs) : Value(l, operands[2], inputs);
+                break;
+            case "shfl.sync.bfly.b32":
+                {
+                    var sources = Enumerable.Range(0, Lanes).Select(l => Value(l, operands[1], inputs)).ToArray();
+                    for (int l = 0; l < Lanes; l++) _registers[l][operands[0]] = sources[l ^ (int)Value(l, operands[2], inputs)];
+                    break;
+                }
+            case "cvt.rn.f16x2.f32":   // the first source goes to the upper half
+                for (int l = 0; l < Lanes; l++)
+                    _registers[l][operands[0]] = (uint)BitConverter.HalfToUInt16Bits((Half)Single(l, operands[1], inputs)) << 16
+                        | BitConverter.HalfToUInt16Bits((Half)Single(l, operands[2], inputs));
+                break;
             case "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32": Mma(List(operands[0]), List(operands[1]), List(operands[2]), List(operands[3])); break;
             case "st.shared.v2.f32":
                 for (int l = 0; l < Lanes; l++)
@@ -57,14 +86,34 @@ internal sealed partial class PtxWarpInterpreter(byte[] shared)
         }
     }
 
-    /// <summary>x4: lanes 8m..8m+7 give the rows of matrix m; lane l receives, from each matrix j, row l/4, halves 2(l%4) and +1.</summary>
-    private void LoadMatrices(string[] destinations, string address, int[][] inputs)
+    /// <summary>
+    /// x4: lanes 8m..8m+7 give the rows of matrix m; lane l receives, from each matrix j, row l/4, halves 2(l%4) and +1,
+    /// or with .trans column l/4, rows 2(l%4) and +1 (the low half from the first).
+    /// </summary>
+    private void LoadMatrices(string[] destinations, string address, int[][] inputs, bool transpose)
     {
         var rows = Enumerable.Range(0, Lanes).Select(l => Address(l, address, inputs)).ToArray();
         for (int l = 0; l < Lanes; l++)
             for (int j = 0; j < 4; j++)
-                _registers[l][destinations[j]] = BitConverter.ToUInt32(shared, rows[8 * j + l / 4] + 4 * (l % 4));
+                _registers[l][destinations[j]] = transpose
+                    ? BitConverter.ToUInt16(shared, rows[8 * j + 2 * (l % 4)] + 2 * (l / 4)) | (uint)BitConverter.ToUInt16(shared, rows[8 * j + 2 * (l % 4) + 1] + 2 * (l / 4)) << 16
+                    : BitConverter.ToUInt32(shared, rows[8 * j + l / 4] + 4 * (l % 4));
     }
+
+    /// <summary>d = f(a, b, c) on f32 operands, lane by lane (unused operands read as 0).</summary>
+    private void Arithmetic(List<string> operands, int[][] inputs, Func<float, float, float, float> f)
+    {
+        for (int l = 0; l < Lanes; l++)
+        {
+            float a = Single(l, operands[1], inputs), b = operands.Count > 2 ? Single(l, operands[2], inputs) : 0f;
+            float c = operands.Count > 3 ? Single(l, operands[3], inputs) : 0f;
+            _registers[l][operands[0]] = BitConverter.SingleToUInt32Bits(f(a, b, c));
+        }
+    }
+
+    private float Single(int lane, string operand, int[][] inputs) => BitConverter.UInt32BitsToSingle(Value(lane, operand, inputs));
+
+    private static float FlushSubnormal(float x) => float.IsSubnormal(x) ? MathF.CopySign(0f, x) : x;
 
     /// <summary>
     /// D = A·B + C with the PTX fragment layouts of m16n8k16 (g = lane/4, t = lane%4): A registers (g, 2t..), (g+8, 2t..),
@@ -114,6 +163,8 @@ internal sealed partial class PtxWarpInterpreter(byte[] shared)
     {
         if (operand == "__dyn_shared_alloca") return 0;   // the dynamic block starts the shared window in this model
         if (operand.StartsWith("0f", StringComparison.Ordinal)) return uint.Parse(operand[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        if (operand.StartsWith("0x", StringComparison.Ordinal)) return uint.Parse(operand[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        if (char.IsAsciiDigit(operand[0])) return (uint)int.Parse(operand, CultureInfo.InvariantCulture);
         if (operand.StartsWith('%')) return (uint)inputs[lane][int.Parse(operand[1..], CultureInfo.InvariantCulture)];
         return _registers[lane].TryGetValue(operand, out var v) ? v : throw new InvalidOperationException($"Register {operand} read before it was written.");
     }
