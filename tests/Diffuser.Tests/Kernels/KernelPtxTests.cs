@@ -18,7 +18,7 @@ namespace Diffuser.Tests.Kernels;
 /// <summary>
 /// The hot kernels compiled to PTX for an H100/H200 (sm_90) without a GPU: the tensor-core kernels use mma.sync and
 /// ldmatrix, load aligned operands 16 bytes at a time, declare their registers once and use only dynamic shared
-/// memory; no hot kernel spills to local memory; fp16 results are rounded by the hardware conversion.
+/// memory (attention on the tensor cores too, per head width); no hot kernel spills to local memory; fp16 results are rounded by the hardware conversion.
 /// </summary>
 public sealed class KernelPtxTests : IDisposable
 {
@@ -46,6 +46,26 @@ public sealed class KernelPtxTests : IDisposable
         Assert.Equal(1, Lines(ptx, ".reg .f32 tcc_000"));
         Assert.Contains(".extern .shared", ptx);
         Assert.DoesNotContain("__shared_alloca", ptx);   // static shared memory would move the dynamic block the PTX addresses
+        Assert.Equal(0, Lines(ptx, ".local"));
+        Assert.Contains("cvt.rn.f16.f32", ptx);
+    }
+
+    public static TheoryData<int> AttentionWidths() => new(FlashAttentionLayout.Widths);
+
+    [Theory, MemberData(nameof(AttentionWidths))]
+    public void TensorCoreAttentionUsesMmaAndLdmatrixInRegisters(int width)
+    {
+        var variant = typeof(FlashAttentionKernels).Assembly.GetType($"{typeof(FlashAttentionKernels).Namespace}.PtxWarpAttention{width}")!;
+        string ptx = Ptx(typeof(FlashAttentionKernels), nameof(FlashAttentionKernels.Attention), variant);
+        const string mma = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32";
+        Assert.Equal(8 * width / 16 + 4 * width / 8, Lines(ptx, mma));   // per key block: S = Q·Kᵀ, then O += P·V
+        Assert.Equal(width / 16 + 4 * width / 16, Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));   // Q once, K per block
+        Assert.Equal(4 * width / 16, Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"));
+        Assert.Equal(1, Lines(ptx, ".reg .f32 fa_s0_0"));
+        Assert.Contains("ex2.approx.ftz.f32", ptx);
+        Assert.Contains("shfl.sync.bfly.b32", ptx);
+        Assert.Contains(".extern .shared", ptx);
+        Assert.DoesNotContain("__shared_alloca", ptx);
         Assert.Equal(0, Lines(ptx, ".local"));
         Assert.Contains("cvt.rn.f16.f32", ptx);
     }
