@@ -168,14 +168,16 @@ public static class OpCaseFactory
 
     /// <summary>
     /// The case with fp16 inputs and result (the "_f16" variant): both backends round each result to fp16 once, so
-    /// they may differ by one fp16 step (2⁻¹⁰ relative) where fp32 noise falls on a rounding boundary.
+    /// they may differ by one fp16 step (2⁻¹⁰ relative) where fp32 noise falls on a rounding boundary. Attention on the
+    /// tensor cores also multiplies the probabilities in fp16 (as FlashAttention does; the reference keeps them fp32):
+    /// each is off by up to 2⁻¹¹ of itself, an output by up to 2⁻¹¹·max|v| (≈ 2e-3 for N(0, 1) inputs), typically far less.
     /// </summary>
     public static OpCase Half(OpCase c) => c with
     {
         Name = c.Name + "_f16",
         Inputs = [.. c.Inputs.Select(i => i with { DType = DType.F16 })],
         Bytes = c.Bytes / 2,
-        Atol = Math.Max(c.Atol, 1e-4),
+        Atol = Math.Max(c.Atol, c.Family == "attention" ? 1e-3 : 1e-4),
         Rtol = Math.Max(c.Rtol, 2e-3),
     };
 

@@ -12,7 +12,7 @@ namespace Diffuser.Tests.Kernels;
 public class FlashAttentionPtxTests
 {
     private const int Keys = 77;
-    /// <summary>The tensor cores multiply P in fp16: up to 2⁻¹¹·max|v| per output (see TensorCoreEmulationTests).</summary>
+    /// <summary>The tensor cores multiply P in fp16: up to 2⁻¹¹·max|v| per output (see <c>OpCaseFactory.Half</c>).</summary>
     private const double Atol = 1e-3;
 
     public static TheoryData<int> Widths() => new(FlashAttentionLayout.Widths);
