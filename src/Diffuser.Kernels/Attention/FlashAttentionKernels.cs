@@ -1,5 +1,7 @@
 using Diffuser.Kernels.Launch;
+using Diffuser.Kernels.TensorCore;
 using ILGPU;
+using ILGPU.Runtime;
 
 namespace Diffuser.Kernels.Attention;
 
@@ -13,9 +15,15 @@ namespace Diffuser.Kernels.Attention;
 /// variant on the GPU); the output is staged as fp32 and rounded to fp16 once. Non-causal only.
 /// q, k and v are read with <see cref="AttentionShape"/>'s row strides and offsets.
 /// </summary>
+/// <remarks>
+/// <c>vector</c> = 1: the head dim, row strides, offsets and the views' starts are multiples of 8 halves (the launcher
+/// checks), so tiles are copied 16 bytes a thread (ld.global.v4): the views are reinterpreted whole and indexed, never
+/// sub-viewed first, so that the compiler can prove the alignment.
+/// </remarks>
 public static class FlashAttentionKernels
 {
-    public static void Attention<TA>(F16View q, F16View k, F16View v, F16View o, AttentionShape s) where TA : struct, IWarpAttention
+    public static void Attention<TA>(F16View q, F16View k, F16View v, F16View o, AttentionShape s, SpecializedValue<int> vector)
+        where TA : struct, IWarpAttention
     {
         var attention = default(TA);
         attention.Declare();
@@ -23,8 +31,9 @@ public static class FlashAttentionKernels
         var shared = staging.Cast<ushort>();
         int width = attention.Width, batch = Grid.IdxZ, query0 = Grid.IdxX * FlashAttentionLayout.Rows, column = Grid.IdxY * s.HeadDim;
         int values = FlashAttentionLayout.TileBytes(width) / 2;
+        bool vectors = vector.Value != 0;
 
-        CopyTile(q.Bits, shared, 0, batch * s.QueryLength + query0, s.QueryLength - query0, s.QueryStride, s.QueryOffset + column, s.HeadDim, width);
+        CopyTile(q.Bits, shared, 0, batch * s.QueryLength + query0, s.QueryLength - query0, s.QueryStride, s.QueryOffset + column, s.HeadDim, width, vectors);
         Group.Barrier();
         attention.LoadQuery(shared);
         float scaleLog2 = s.Scale * 1.44269504f;
@@ -32,8 +41,8 @@ public static class FlashAttentionKernels
         {
             Group.Barrier();   // every warp is done with the previous tiles (or with Q)
             int row0 = batch * s.KeyLength + key0, valid = s.KeyLength - key0;
-            CopyTile(k.Bits, shared, 0, row0, valid, s.KeyStride, s.KeyOffset + column, s.HeadDim, width);
-            CopyTile(v.Bits, shared, values, row0, valid, s.KeyStride, s.ValueOffset + column, s.HeadDim, width);
+            CopyTile(k.Bits, shared, 0, row0, valid, s.KeyStride, s.KeyOffset + column, s.HeadDim, width, vectors);
+            CopyTile(v.Bits, shared, values, row0, valid, s.KeyStride, s.ValueOffset + column, s.HeadDim, width, vectors);
             Group.Barrier();
             attention.Scores(shared);
             if (valid < FlashAttentionLayout.Keys) attention.Mask(valid);
@@ -57,9 +66,22 @@ public static class FlashAttentionKernels
     /// <paramref name="tile"/>, [row][width] with the layout's pitch; rows from <paramref name="valid"/> on and columns
     /// from <paramref name="dim"/> to the width are 0.
     /// </summary>
-    private static void CopyTile(ArrayView<ushort> source, ArrayView<ushort> shared, int tile, int row0, int valid, int stride, int offset, int dim, int width)
+    private static void CopyTile(ArrayView<ushort> source, ArrayView<ushort> shared, int tile, int row0, int valid, int stride, int offset, int dim, int width,
+        bool vector)
     {
         int pitch = FlashAttentionLayout.Pitch(width);
+        if (vector)
+        {
+            var chunks = source.Cast<Half8>();
+            var target = shared.Cast<Half8>();
+            int perRow = width / 8;
+            for (int e = Group.IdxX; e < FlashAttentionLayout.Rows * perRow; e += FlashAttentionLayout.Threads)
+            {
+                int r = e / perRow, d = (e - r * perRow) * 8;
+                target[(tile + r * pitch + d) / 8] = r < valid && d < dim ? chunks[((row0 + r) * stride + offset + d) / 8] : default;
+            }
+            return;
+        }
         for (int e = Group.IdxX; e < FlashAttentionLayout.Rows * width; e += FlashAttentionLayout.Threads)
         {
             int r = e / width, d = e - r * width;

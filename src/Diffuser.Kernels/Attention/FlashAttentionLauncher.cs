@@ -10,28 +10,35 @@ namespace Diffuser.Kernels.Attention;
 /// </summary>
 public sealed class FlashAttentionLauncher(Accelerator accelerator, bool emulated)
 {
-    private readonly Dictionary<int, Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape>> _kernels = [];
+    private readonly Dictionary<int, Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>> _kernels = [];
 
     /// <summary>Whether <see cref="Run"/> takes this attention: non-causal, with a head dim of a supported width.</summary>
     public static bool Supports(AttentionShape s) => s.Causal == 0 && FlashAttentionLayout.Supports(s.HeadDim);
 
-    /// <summary>o = softmax(scale · q·kᵀ)·v per head, fp16 (see <see cref="AttentionShape"/> for the layout).</summary>
-    public void Run(F16View q, F16View k, F16View v, F16View o, AttentionShape s)
+    /// <summary>
+    /// o = softmax(scale · q·kᵀ)·v per head, fp16 (see <see cref="AttentionShape"/> for the layout); <paramref name="vector"/>
+    /// when the head dim, strides, offsets and the views' starts are multiples of 8 halves (<see cref="Aligned"/>).
+    /// </summary>
+    public void Run(F16View q, F16View k, F16View v, F16View o, AttentionShape s, bool vector)
     {
         if (!Supports(s)) throw new ArgumentOutOfRangeException(nameof(s), $"No tensor-core attention for head dim {s.HeadDim}{(s.Causal != 0 ? ", causal" : "")}.");
         int width = FlashAttentionLayout.Padded(s.HeadDim);
         if (!_kernels.TryGetValue(width, out var kernel))
-            _kernels[width] = kernel = WarpAttentionVariants.Visit<Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape>, Loader>(
+            _kernels[width] = kernel = WarpAttentionVariants.Visit<Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>, Loader>(
                 width, new Loader(accelerator, emulated));
         var config = LaunchGeometry.Grid(LaunchGeometry.Tiles(s.QueryLength, FlashAttentionLayout.Rows), s.Heads, s.Batch,
             FlashAttentionLayout.Threads, FlashAttentionLayout.SharedBytes(width) / sizeof(float));
-        kernel(config, q, k, v, o, s);
+        kernel(config, q, k, v, o, s, SpecializedValue.New(vector ? 1 : 0));
     }
 
-    private readonly struct Loader(Accelerator accelerator, bool emulated) : IWarpAttentionVisitor<Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape>>
+    /// <summary>Whether tiles can be copied 16 bytes at a time, given where q, k and v start in their buffers (in halves).</summary>
+    public static bool Aligned(AttentionShape s, long queryStart, long keyStart, long valueStart) =>
+        new long[] { s.HeadDim, s.QueryStride, s.KeyStride, s.QueryOffset, s.KeyOffset, s.ValueOffset, queryStart, keyStart, valueStart }.All(x => x % 8 == 0);
+
+    private readonly struct Loader(Accelerator accelerator, bool emulated) : IWarpAttentionVisitor<Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>>
     {
-        public Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape> Visit<TA>() where TA : struct, IWarpAttention => emulated
-            ? accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, AttentionShape>(FlashAttentionKernels.Attention<EmulatedWarpAttention<TA>>)
-            : accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, AttentionShape>(FlashAttentionKernels.Attention<TA>);
+        public Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>> Visit<TA>() where TA : struct, IWarpAttention => emulated
+            ? accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>(FlashAttentionKernels.Attention<EmulatedWarpAttention<TA>>)
+            : accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>(FlashAttentionKernels.Attention<TA>);
     }
 }

@@ -66,6 +66,7 @@ public sealed class KernelPtxTests : IDisposable
         Assert.Contains("shfl.sync.bfly.b32", ptx);
         Assert.Contains(".extern .shared", ptx);
         Assert.DoesNotContain("__shared_alloca", ptx);
+        Assert.True(Lines(ptx, "ld.global.v4.b32") >= 3, "aligned Q, K and V tiles load 8 halves at once");
         Assert.Equal(0, Lines(ptx, ".local"));
         Assert.Contains("cvt.rn.f16.f32", ptx);
     }

@@ -23,13 +23,15 @@ public sealed class TensorCoreEmulationTests : IDisposable
 
     /// <summary>
     /// Attention beyond the small table's: several key blocks with a partial last one and two query blocks (L = 70,
-    /// S = 130), packed self-attention with batch and heads, packed cross-attention with a head dim that pads (72 → 80).
+    /// S = 130), packed self-attention with batch and heads, packed cross-attention with a head dim that pads (72 → 80),
+    /// and a head dim that is no multiple of 8 (tiles copied element by element; the others 16 bytes at a time).
     /// </summary>
     private static readonly OpCase[] AttentionCases =
     [
         Half(Attention("blocks_b1h1_l70_s130_d64", 1, 1, 70, 130, 64)),
         Half(SelfAttention("self_packed_b2h2_l21_d40", 2, 2, 21, 40)),
         Half(CrossAttention("cross_packed_b1h2_l13_s9_d72", 1, 2, 13, 9, 72)),
+        Half(Attention("unaligned_b1h2_l20_s30_d36", 1, 2, 20, 30, 36)),
     ];
 
     /// <summary>The small fp16 matmuls, and the small fp16 attention cases the tensor cores take (non-causal, supported head dims).</summary>

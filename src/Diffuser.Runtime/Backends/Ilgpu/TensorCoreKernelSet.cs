@@ -43,7 +43,8 @@ internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM :
 
     public override void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape)
     {
-        if (FlashAttentionLauncher.Supports(shape)) _attention.Value.Run(View(q), View(k), View(v), View(y), shape);
+        if (FlashAttentionLauncher.Supports(shape))
+            _attention.Value.Run(View(q), View(k), View(v), View(y), shape, FlashAttentionLauncher.Aligned(shape, q.Offset, k.Offset, v.Offset));
         else base.Attention(q, k, v, y, shape);
     }
 
