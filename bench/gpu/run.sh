@@ -97,7 +97,8 @@ stage nvidia-smi 15 gpu_info
 # Left out: tests that do not touch the device (PTX text checks; the tensor-core kernels emulated on ILGPU's CPU
 # accelerator, ~50 s of CPU): CI runs them.
 stage tests-kernels 90 tests "$out/tests-kernels.xml" "$device" -namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops \
-    -class- Diffuser.Tests.Kernels.TensorCoreEmulationTests -class- Diffuser.Tests.Kernels.KernelPtxTests
+    -class- Diffuser.Tests.Kernels.TensorCoreEmulationTests -class- Diffuser.Tests.Kernels.KernelPtxTests \
+    -class- Diffuser.Tests.Kernels.FlashAttentionPtxTests -class- Diffuser.Tests.Kernels.FlashAttentionGeneratedTests
 # The taesd-arch-random weights do not travel (64 MiB): its tests are left out.
 stage tests-goldens 100 tests "$out/tests-goldens.xml" "$device" \
     -namespace Diffuser.Tests.Models -namespace Diffuser.Tests.Schedulers -namespace Diffuser.Tests.Pipelines \
