@@ -1,6 +1,8 @@
 using Diffuser.Kernels.Launch;
 using ILGPU;
 using ILGPU.Runtime;
+using AttentionKernel = System.Action<ILGPU.KernelConfig, Diffuser.Kernels.Launch.F16View, Diffuser.Kernels.Launch.F16View,
+    Diffuser.Kernels.Launch.F16View, Diffuser.Kernels.Launch.F16View, Diffuser.Kernels.Attention.AttentionShape, ILGPU.Runtime.SpecializedValue<int>>;
 
 namespace Diffuser.Kernels.Attention;
 
@@ -10,7 +12,7 @@ namespace Diffuser.Kernels.Attention;
 /// </summary>
 public sealed class FlashAttentionLauncher(Accelerator accelerator, bool emulated)
 {
-    private readonly Dictionary<int, Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>> _kernels = [];
+    private readonly Dictionary<int, AttentionKernel> _kernels = [];
 
     /// <summary>Whether <see cref="Run"/> takes this attention: non-causal, with a head dim of a supported width.</summary>
     public static bool Supports(AttentionShape s) => s.Causal == 0 && FlashAttentionLayout.Supports(s.HeadDim);
@@ -24,8 +26,7 @@ public sealed class FlashAttentionLauncher(Accelerator accelerator, bool emulate
         if (!Supports(s)) throw new ArgumentOutOfRangeException(nameof(s), $"No tensor-core attention for head dim {s.HeadDim}{(s.Causal != 0 ? ", causal" : "")}.");
         int width = FlashAttentionLayout.Padded(s.HeadDim);
         if (!_kernels.TryGetValue(width, out var kernel))
-            _kernels[width] = kernel = WarpAttentionVariants.Visit<Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>, Loader>(
-                width, new Loader(accelerator, emulated));
+            _kernels[width] = kernel = WarpAttentionVariants.Visit<AttentionKernel, Loader>(width, new Loader(accelerator, emulated));
         var config = LaunchGeometry.Grid(LaunchGeometry.Tiles(s.QueryLength, FlashAttentionLayout.Rows), s.Heads, s.Batch,
             FlashAttentionLayout.Threads, FlashAttentionLayout.SharedBytes(width) / sizeof(float));
         kernel(config, q, k, v, o, s, SpecializedValue.New(vector ? 1 : 0));
@@ -35,9 +36,9 @@ public sealed class FlashAttentionLauncher(Accelerator accelerator, bool emulate
     public static bool Aligned(AttentionShape s, long queryStart, long keyStart, long valueStart) =>
         new long[] { s.HeadDim, s.QueryStride, s.KeyStride, s.QueryOffset, s.KeyOffset, s.ValueOffset, queryStart, keyStart, valueStart }.All(x => x % 8 == 0);
 
-    private readonly struct Loader(Accelerator accelerator, bool emulated) : IWarpAttentionVisitor<Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>>
+    private readonly struct Loader(Accelerator accelerator, bool emulated) : IWarpAttentionVisitor<AttentionKernel>
     {
-        public Action<KernelConfig, F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>> Visit<TA>() where TA : struct, IWarpAttention => emulated
+        public AttentionKernel Visit<TA>() where TA : struct, IWarpAttention => emulated
             ? accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>(FlashAttentionKernels.Attention<EmulatedWarpAttention<TA>>)
             : accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, AttentionShape, SpecializedValue<int>>(FlashAttentionKernels.Attention<TA>);
     }

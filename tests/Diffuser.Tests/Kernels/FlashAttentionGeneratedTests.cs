@@ -11,6 +11,6 @@ public class FlashAttentionGeneratedTests
         string path = Path.Combine(TestPaths.RepoRoot, "src", "Diffuser.Kernels", "Attention", "FlashAttentionPtx.Generated.cs");
         string generated = FlashAttentionPtxGenerator.File();
         if (Environment.GetEnvironmentVariable("DIFFUSER_REGENERATE") == "1") File.WriteAllText(path, generated);
-        Assert.True(File.ReadAllText(path) == generated, $"{path} is out of date: rerun this test with DIFFUSER_REGENERATE=1.");
+        Assert.True(File.ReadAllText(path).ReplaceLineEndings("\n") == generated, $"{path} is out of date: rerun this test with DIFFUSER_REGENERATE=1.");
     }
 }

@@ -21,6 +21,7 @@ internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM :
     public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch) : base(accelerator, view, scratch)
     {
         _tensorCores = new(() => new TensorCoreLauncher<TM>(Accelerator));
+        // The attention variants are types of their own, so the launcher only needs to know which kind TM is.
         _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TM) == typeof(EmulatedWarpMma)));
     }
 
