@@ -98,7 +98,7 @@ stage nvidia-smi 15 gpu_info
 # accelerator, ~50 s of CPU): CI runs them.
 stage tests-kernels 90 tests "$out/tests-kernels.xml" "$device" -namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops \
     -class- Diffuser.Tests.Kernels.TensorCoreEmulationTests -class- Diffuser.Tests.Kernels.KernelPtxTests \
-    -class- Diffuser.Tests.Kernels.FlashAttentionPtxTests -class- Diffuser.Tests.Kernels.FlashAttentionGeneratedTests
+    -class- Diffuser.Tests.Kernels.FlashAttentionPtxTests -class- Diffuser.Tests.Kernels.GeneratedPtxTests
 # The taesd-arch-random weights do not travel (64 MiB): its tests are left out.
 stage tests-goldens 100 tests "$out/tests-goldens.xml" "$device" \
     -namespace Diffuser.Tests.Models -namespace Diffuser.Tests.Schedulers -namespace Diffuser.Tests.Pipelines \
