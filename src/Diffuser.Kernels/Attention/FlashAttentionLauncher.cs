@@ -33,8 +33,10 @@ public sealed class FlashAttentionLauncher(Accelerator accelerator, bool emulate
     }
 
     /// <summary>Whether tiles can be copied 16 bytes at a time, given where q, k and v start in their buffers (in halves).</summary>
+    // Per launch, so no allocation: all are non-negative, so their OR has its low 3 bits clear exactly when each is a multiple of 8.
     public static bool Aligned(AttentionShape s, long queryStart, long keyStart, long valueStart) =>
-        new long[] { s.HeadDim, s.QueryStride, s.KeyStride, s.QueryOffset, s.KeyOffset, s.ValueOffset, queryStart, keyStart, valueStart }.All(x => x % 8 == 0);
+        ((s.HeadDim | s.QueryStride | s.KeyStride | s.QueryOffset | s.KeyOffset | s.ValueOffset) & 7) == 0
+        && ((queryStart | keyStart | valueStart) & 7) == 0;
 
     private readonly struct Loader(Accelerator accelerator, bool emulated) : IWarpAttentionVisitor<AttentionKernel>
     {

@@ -55,7 +55,9 @@ public abstract partial class Backend
         };
         if (headDim > MaxFusedHeadDim) return ComposedAttention(op, q, k, v, s);
         var y = Allocate(new TensorShape(q.Shape[0], q.Shape[1], width), dtype);
-        using (Profile("attention", s.Flops, y, Distinct(q, k, v))) AttentionCore(q, k, v, y, s);
+        // The inputs without repeats (a fused projection is read once, not three times), on the stack.
+        using (Profile("attention", s.Flops, y, q, ReferenceEquals(k, q) ? null : k, ReferenceEquals(v, k) || ReferenceEquals(v, q) ? null : v))
+            AttentionCore(q, k, v, y, s);
         return y;
     }
 
@@ -99,10 +101,6 @@ public abstract partial class Backend
         using (Profile("softmax", 4 * x.Length, y, x)) SoftmaxCore(x, y, (int)(x.Length / Math.Max(cols, 1)), cols);
         return y;
     }
-
-    /// <summary>The inputs without repeats (a fused projection is read once, not three times).</summary>
-    private static Tensor?[] Distinct(Tensor q, Tensor k, Tensor v) =>
-        [q, ReferenceEquals(k, q) ? null : k, ReferenceEquals(v, k) || ReferenceEquals(v, q) ? null : v];
 
     protected abstract void AttentionCore(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape);
     protected abstract void SoftmaxCore(Tensor x, Tensor y, int rows, int cols);
