@@ -94,11 +94,12 @@ export -f unpack gpu_info tests opencl bench
 stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
-# Left out: tests that do not touch the device (PTX text checks; the tensor-core kernels emulated on ILGPU's CPU
+# Left out: tests that do not touch the device (PTX text checks, ptxas (not on that machine); the tensor-core kernels emulated on ILGPU's CPU
 # accelerator, ~50 s of CPU): CI runs them.
 stage tests-kernels 90 tests "$out/tests-kernels.xml" "$device" -namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops \
     -class- Diffuser.Tests.Kernels.TensorCoreEmulationTests -class- Diffuser.Tests.Kernels.KernelPtxTests \
-    -class- Diffuser.Tests.Kernels.FlashAttentionPtxTests -class- Diffuser.Tests.Kernels.GeneratedPtxTests
+    -class- Diffuser.Tests.Kernels.FlashAttentionPtxTests -class- Diffuser.Tests.Kernels.GeneratedPtxTests \
+    -class- Diffuser.Tests.Kernels.PtxasTests
 # The taesd-arch-random weights do not travel (64 MiB): its tests are left out.
 stage tests-goldens 100 tests "$out/tests-goldens.xml" "$device" \
     -namespace Diffuser.Tests.Models -namespace Diffuser.Tests.Schedulers -namespace Diffuser.Tests.Pipelines \

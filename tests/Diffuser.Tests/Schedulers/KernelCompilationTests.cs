@@ -4,12 +4,13 @@ using Diffuser.Kernels.Sampler;
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.OpenCL;
-using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 using System.Text.RegularExpressions;
+
+using Diffuser.Tests.Kernels;
 
 namespace Diffuser.Tests.Schedulers;
 
@@ -20,18 +21,15 @@ namespace Diffuser.Tests.Schedulers;
 public class KernelCompilationTests : IDisposable
 {
     private readonly Context _context = Context.Create(builder => builder.CPU());
+    private readonly PtxCompiler _ptx = new();
 
     public static TheoryData<string> Kernels() => new(nameof(SamplerKernels.Step), nameof(RandomKernels.Normal));
 
     private static MethodInfo Kernel(string name) => name == nameof(SamplerKernels.Step)
         ? typeof(SamplerKernels).GetMethod(name)! : typeof(RandomKernels).GetMethod(name)!;
 
-    private string Ptx(string name)
-    {
-        var backend = new PTXBackend(_context, new CudaCapabilityContext(CudaArchitecture.SM_75), CudaArchitecture.SM_75, CudaInstructionSet.ISA_75, null);
-        var compiled = backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(Kernel(name)), KernelSpecialization.Empty);
-        return ((PTXCompiledKernel)compiled).PTXAssembly;
-    }
+    private string Ptx(string name) =>
+        _ptx.Compile(Kernel(name).DeclaringType!, name, CudaArchitecture.SM_75, CudaInstructionSet.ISA_75);
 
     private string OpenCl(string name)
     {
@@ -63,6 +61,7 @@ public class KernelCompilationTests : IDisposable
     public void Dispose()
     {
         _context.Dispose();
+        _ptx.Dispose();
         GC.SuppressFinalize(this);
     }
 }

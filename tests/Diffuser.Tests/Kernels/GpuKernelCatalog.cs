@@ -1,0 +1,54 @@
+using System.Reflection;
+using Diffuser.Kernels.Attention;
+using Diffuser.Kernels.Launch;
+using ILGPU;
+
+namespace Diffuser.Tests.Kernels;
+
+/// <summary>
+/// Every GPU kernel of Diffuser.Kernels as the CUDA backend loads it: each public static void method of a
+/// <c>*Kernels</c> class, instantiated with each struct of the assembly that meets its type parameter's constraints
+/// (fp32 and fp16 views; the PTX tensor-core warps, not the emulated ones, which exist for the CPU accelerator).
+/// Found by reflection, so a new kernel is covered without being listed.
+/// </summary>
+public static class GpuKernelCatalog
+{
+    /// <summary>
+    /// The largest group the launchers start (<see cref="LaunchGeometry.ElementGroup"/>, <c>TiledMatmul.Threads</c>,
+    /// <c>TensorCoreLayout.Threads</c>, <see cref="AttentionKernels.Threads"/>); the tensor-core attention starts
+    /// <see cref="FlashAttentionLayout.Threads"/>; implicitly grouped kernels get a size ILGPU fits to their registers.
+    /// </summary>
+    public static int? GroupSize(MethodInfo kernel) =>
+        kernel.GetParameters().FirstOrDefault()?.ParameterType.IsAssignableTo(typeof(IIndex)) == true ? null
+        : kernel.DeclaringType == typeof(FlashAttentionKernels) ? FlashAttentionLayout.Threads
+        : LaunchGeometry.ElementGroup;
+
+    public static IReadOnlyDictionary<string, MethodInfo> All { get; } = Find().ToDictionary(Name);
+
+    public static string Name(MethodInfo kernel) =>
+        $"{kernel.DeclaringType!.Name}.{kernel.Name}" + (kernel.IsGenericMethod ? $"<{string.Join(", ", kernel.GetGenericArguments().Select(t => t.Name))}>" : "");
+
+    private static IEnumerable<MethodInfo> Find()
+    {
+        var assembly = typeof(LaunchGeometry).Assembly;
+        var structs = assembly.GetExportedTypes().Where(t => t.IsValueType && !t.IsGenericTypeDefinition && !t.Name.StartsWith("Emulated", StringComparison.Ordinal)).ToArray();
+        foreach (var type in assembly.GetExportedTypes().Where(t => t.IsAbstract && t.IsSealed && t.Name.EndsWith("Kernels", StringComparison.Ordinal)))
+            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.ReturnType == typeof(void)))
+            {
+                if (!method.IsGenericMethodDefinition)
+                {
+                    yield return method;
+                    continue;
+                }
+                var parameter = method.GetGenericArguments().Single();
+                foreach (var candidate in structs.Where(s => Meets(s, parameter)))
+                    yield return method.MakeGenericMethod(candidate);
+            }
+    }
+
+    private static bool Meets(Type candidate, Type parameter) => parameter.GetGenericParameterConstraints().All(constraint =>
+        constraint.ContainsGenericParameters
+            ? candidate.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == constraint.GetGenericTypeDefinition()
+                && i.GetGenericArguments().SequenceEqual([candidate]))
+            : candidate.IsAssignableTo(constraint));
+}

@@ -1,0 +1,36 @@
+using System.Reflection;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+
+namespace Diffuser.Tests.Kernels;
+
+/// <summary>
+/// Kernels compiled to PTX by ILGPU's CUDA backend without a GPU, as the Release launchers compile them (O2, the
+/// algorithms library): for an H100/H200 (sm_90) unless told otherwise.
+/// </summary>
+public sealed class PtxCompiler : IDisposable
+{
+    private readonly Context _context = Context.Create(builder => builder.DefaultCPU().EnableAlgorithms().Optimize(OptimizationLevel.O2));
+
+    public string Compile(Type type, string name, params Type[] typeArguments) =>
+        Compile(type, name, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, typeArguments);
+
+    public string Compile(Type type, string name, CudaArchitecture architecture, CudaInstructionSet instructionSet, params Type[] typeArguments)
+    {
+        var method = type.GetMethod(name, BindingFlags.Public | BindingFlags.Static)
+            ?? throw new ArgumentException($"{type.Name} has no public static {name}");
+        if (typeArguments.Length > 0) method = method.MakeGenericMethod(typeArguments);
+        var backend = new PTXBackend(_context, new CudaCapabilityContext(architecture), architecture, instructionSet, null);
+        var entry = method.GetParameters().FirstOrDefault()?.ParameterType.IsAssignableTo(typeof(IIndex)) == true
+            ? EntryPointDescription.FromImplicitlyGroupedKernel(method)
+            : EntryPointDescription.FromExplicitlyGroupedKernel(method);
+        return ((PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty)).PTXAssembly;
+    }
+
+    public void Dispose() => _context.Dispose();
+}
