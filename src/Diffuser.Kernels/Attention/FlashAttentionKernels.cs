@@ -32,8 +32,9 @@ public static class FlashAttentionKernels
         int width = attention.Width, batch = Grid.IdxZ, query0 = Grid.IdxX * FlashAttentionLayout.Rows, column = Grid.IdxY * s.HeadDim;
         int values = FlashAttentionLayout.TileBytes(width) / 2;
         bool vectors = vector.Value != 0;
+        var copy = TileCopy.OfThisThread(width);
 
-        CopyTile(q.Bits, shared, 0, batch * s.QueryLength + query0, s.QueryLength - query0, s.QueryStride, s.QueryOffset + column, s.HeadDim, width, vectors);
+        CopyTile(copy, q.Bits, shared, 0, batch * s.QueryLength + query0, s.QueryLength - query0, s.QueryStride, s.QueryOffset + column, s.HeadDim, width, vectors);
         Group.Barrier();
         attention.LoadQuery(shared);
         float scaleLog2 = s.Scale * 1.44269504f;
@@ -41,8 +42,8 @@ public static class FlashAttentionKernels
         {
             Group.Barrier();   // every warp is done with the previous tiles (or with Q)
             int row0 = batch * s.KeyLength + key0, valid = s.KeyLength - key0;
-            CopyTile(k.Bits, shared, 0, row0, valid, s.KeyStride, s.KeyOffset + column, s.HeadDim, width, vectors);
-            CopyTile(v.Bits, shared, values, row0, valid, s.KeyStride, s.ValueOffset + column, s.HeadDim, width, vectors);
+            CopyTile(copy, k.Bits, shared, 0, row0, valid, s.KeyStride, s.KeyOffset + column, s.HeadDim, width, vectors);
+            CopyTile(copy, v.Bits, shared, values, row0, valid, s.KeyStride, s.ValueOffset + column, s.HeadDim, width, vectors);
             Group.Barrier();
             attention.Scores(shared);
             if (valid < FlashAttentionLayout.Keys) attention.Mask(valid);
@@ -66,26 +67,38 @@ public static class FlashAttentionKernels
     /// <paramref name="tile"/>, [row][width] with the layout's pitch; rows from <paramref name="valid"/> on and columns
     /// from <paramref name="dim"/> to the width are 0.
     /// </summary>
-    private static void CopyTile(ArrayView<ushort> source, ArrayView<ushort> shared, int tile, int row0, int valid, int stride, int offset, int dim, int width,
-        bool vector)
+    private static void CopyTile(TileCopy copy, ArrayView<ushort> source, ArrayView<ushort> shared, int tile, int row0, int valid, int stride, int offset,
+        int dim, int width, bool vector)
     {
         int pitch = FlashAttentionLayout.Pitch(width);
         if (vector)
         {
             var chunks = source.Cast<Half8>();
             var target = shared.Cast<Half8>();
-            int perRow = width / 8;
-            for (int e = Group.IdxX; e < FlashAttentionLayout.Rows * perRow; e += FlashAttentionLayout.Threads)
-            {
-                int r = e / perRow, d = (e - r * perRow) * 8;
-                target[(tile + r * pitch + d) / 8] = r < valid && d < dim ? chunks[((row0 + r) * stride + offset + d) / 8] : default;
-            }
+            int d = copy.Column;
+            if (copy.Row < copy.RowsPerPass)
+                for (int r = copy.Row; r < FlashAttentionLayout.Rows; r += copy.RowsPerPass)
+                    target[(tile + r * pitch + d) >> 3] = r < valid && d < dim ? chunks[((row0 + r) * stride + offset + d) >> 3] : default;
             return;
         }
         for (int e = Group.IdxX; e < FlashAttentionLayout.Rows * width; e += FlashAttentionLayout.Threads)
         {
             int r = e / width, d = e - r * width;
             shared[tile + r * pitch + d] = r < valid && d < dim ? source[(row0 + r) * stride + offset + d] : (ushort)0;
+        }
+    }
+
+    /// <summary>
+    /// This thread's share of a 16-byte tile copy, the same for every tile: chunk <see cref="Column"/> (in halves) of
+    /// rows <see cref="Row"/>, Row + <see cref="RowsPerPass"/>, … (threads from RowsPerPass whole rows on stay idle).
+    /// Found once, so that a pass costs a few multiply-adds and no division (ptxas makes ~20 instructions of one).
+    /// </summary>
+    private readonly record struct TileCopy(int Row, int Column, int RowsPerPass)
+    {
+        public static TileCopy OfThisThread(int width)
+        {
+            int perRow = width >> 3, t = Group.IdxX, row = t / perRow;
+            return new TileCopy(LoopInvariant.Keep(row), LoopInvariant.Keep((t - row * perRow) << 3), FlashAttentionLayout.Threads / perRow);
         }
     }
 }

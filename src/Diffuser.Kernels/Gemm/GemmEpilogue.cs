@@ -34,7 +34,7 @@ public readonly struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T :
     /// <summary><paramref name="col"/> is a product column of a value; the output column is its block's offset plus its lane.</summary>
     public void StoreGated(int row, int col, float value, float gate)
     {
-        int block = col / (2 * GemmShape.GateBlock), j = block * GemmShape.GateBlock + col - block * 2 * GemmShape.GateBlock;
+        int block = col >> GemmShape.GatePairShift, j = block * GemmShape.GateBlock + col - block * 2 * GemmShape.GateBlock;
         if (row >= _rows || j >= _s.N) return;
         float v = _s.Alpha * value, g = _s.Alpha * gate;
         if (_s.HasBias != 0)

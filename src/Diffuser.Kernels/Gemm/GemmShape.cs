@@ -17,6 +17,9 @@ public readonly record struct GemmShape(
     /// <summary>Output columns per gated block: a 128-column product tile holds 64 values and then their 64 gates.</summary>
     public const int GateBlock = 64;
 
+    /// <summary>log₂ of a gated block pair (2·<see cref="GateBlock"/> product columns): device code shifts, as ptxas divides slowly.</summary>
+    public const int GatePairShift = 7;
+
     /// <summary>1: the bias has one entry per row M instead of per column (a 1×1 convolution written as W·Xᵀ).</summary>
     public int BiasPerRow { get; init; }
 
@@ -41,7 +44,7 @@ public readonly record struct GemmShape(
     /// <summary>Column of op(B) that product column <paramref name="p"/> reads; ≥ <see cref="BColumns"/> for padding.</summary>
     public int GatedSource(int p)
     {
-        int block = p / (2 * GateBlock), lane = p - block * 2 * GateBlock;
+        int block = p >> GatePairShift, lane = p - block * 2 * GateBlock;
         int gate = lane >= GateBlock ? 1 : 0;
         int j = block * GateBlock + lane - gate * GateBlock;
         return j < N ? j + gate * N : BColumns;

@@ -53,11 +53,14 @@ public static class NormKernels
         }
         float shift = x.Load(group * length), meanShifted = sum / length;
         float variance = XMath.Max(squares / length - meanShifted * meanShifted, 0f);
-        float invStd = 1f / XMath.Sqrt(variance + s.Epsilon);
-        int firstChannel = group % s.Groups * s.ChannelsPerGroup;
-        for (int i = Grid.IdxX * Group.DimX + Group.IdxX; i < length; i += Grid.DimX * Group.DimX)
+        // Kept out of the loop below (ILGPU would otherwise recompute the statistics for every element).
+        float invStd = LoopInvariant.Keep(1f / XMath.Sqrt(variance + s.Epsilon));
+        shift = LoopInvariant.Keep(shift);
+        meanShifted = LoopInvariant.Keep(meanShifted);
+        int firstChannel = LoopInvariant.Keep(group % s.Groups * s.ChannelsPerGroup);
+        for (var walk = new StrideWalk(Grid.IdxX * Group.DimX + Group.IdxX, Grid.DimX * Group.DimX, s.Spatial); walk.Index < length; walk.Next())
         {
-            int channel = firstChannel + i / s.Spatial;
+            int i = walk.Index, channel = firstChannel + walk.Quotient;
             float scale = invStd * gamma.Load(channel);
             // x − x₀ − mean(x − x₀): the large mean itself is never rounded.
             float v = (x.Load(group * length + i) - shift - meanShifted) * scale + beta.Load(channel);

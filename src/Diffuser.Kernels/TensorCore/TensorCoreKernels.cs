@@ -64,7 +64,7 @@ public static class TensorCoreKernels
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
         var filters = new HalfMatrixOperand(weight.Bits, 0, s.K, depth, kContiguous: true, vectorWeights.Value != 0);
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
-        var patches = new HalfPatchOperand(new PatchOperand<F16View>(x, s, kernelRows, kernelCols, col0 + Group.IdxX % TensorCoreLayout.Size), x);
+        var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)));
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);
         if (split.Count > 1)
         {

@@ -30,6 +30,8 @@ public static class TensorCoreLayout
     /// <summary>Dynamic shared memory of a group, in bytes: two stages (the epilogue's staging, 20 KB, reuses them).</summary>
     public const int SharedBytes = 2 * StageBytes;
 
+    /// <summary>Byte distance between the ldmatrix addresses of the two k16 steps of a stage (16 halves along k).</summary>
+    public const int KStepBytes = 32;
     /// <summary>Byte distance between the ldmatrix addresses of consecutive m16 tiles (16 rows).</summary>
     public const int MTileBytes = 16 * Pitch * 2;
     /// <summary>Byte distance from a warp's first B column pair to its second (64 columns on).</summary>

@@ -23,21 +23,25 @@ public static class TensorCoreMatmul
         where TA : struct, IHalfTileOperand where TB : struct, IHalfTileOperand where TM : struct, IWarpMma
     {
         var halves = shared.Cast<ushort>();
+        var slotsA = ChunkSlots.Of(a.KContiguous, 0);
+        var slotsB = ChunkSlots.Of(b.KContiguous, TensorCoreLayout.TileBytes / 16);
         mma.Zero();
-        var nextA = Load(ref a, row0, kBegin);
-        var nextB = Load(ref b, col0, kBegin);
+        var nextA = Load(ref a, slotsA, row0, kBegin);
+        var nextB = Load(ref b, slotsB, col0, kBegin);
         int stage = 0;
         for (int k0 = kBegin; k0 < kEnd; k0 += TensorCoreLayout.Depth)
         {
             // One barrier per stage: a stage is rewritten two iterations after it was read, past this barrier.
-            Store(nextA, a.KContiguous, shared, stage * TensorCoreLayout.StageBytes);
-            Store(nextB, b.KContiguous, shared, stage * TensorCoreLayout.StageBytes + TensorCoreLayout.TileBytes);
+            int stageChunks = stage * (TensorCoreLayout.StageBytes / 16);
+            shared[stageChunks + slotsA.First] = nextA.First;
+            shared[stageChunks + slotsA.Second] = nextA.Second;
+            shared[stageChunks + slotsB.First] = nextB.First;
+            shared[stageChunks + slotsB.Second] = nextB.Second;
             Group.Barrier();
-            if (k0 + TensorCoreLayout.Depth < kEnd)
-            {
-                nextA = Load(ref a, row0, k0 + TensorCoreLayout.Depth);
-                nextB = Load(ref b, col0, k0 + TensorCoreLayout.Depth);
-            }
+            // Past the last stage this reads zeros (beyond the depth) or values of the next split that are never
+            // stored: unconditional, so the loaded chunks need no copies between registers.
+            nextA = Load(ref a, slotsA, row0, k0 + TensorCoreLayout.Depth);
+            nextB = Load(ref b, slotsB, col0, k0 + TensorCoreLayout.Depth);
             mma.Step(halves, stage, 0);
             mma.Step(halves, stage, 1);
             stage ^= 1;
@@ -50,14 +54,15 @@ public static class TensorCoreMatmul
         where TM : struct, IWarpMma where TE : struct, ITileEpilogue
     {
         var staging = shared.Cast<float>();
-        int warp = Warp.WarpIdx, lane = Warp.LaneIdx, area = warp * TensorCoreLayout.StagingFloats;
-        int col = col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), lane);
+        int warp = Warp.WarpIdx, lane = Warp.LaneIdx, area = LoopInvariant.Keep(warp * TensorCoreLayout.StagingFloats + lane);
+        int col = LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), lane));
+        int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64);
         for (int i = 0; i < 4; i++)
         {
             mma.Stage(staging, i);
             Warp.Barrier();
-            int row = row0 + TensorCoreLayout.WarpM(warp) * 64 + 16 * i;
-            for (int r = 0; r < 16; r++) epilogue.Store(row + r, col, staging[area + r * TensorCoreLayout.StagingPitch + lane]);
+            int row = rowBase + 16 * i;
+            for (int r = 0; r < 16; r++) epilogue.Store(row + r, col, staging[area + r * TensorCoreLayout.StagingPitch]);
             Warp.Barrier();
         }
     }
@@ -70,54 +75,57 @@ public static class TensorCoreMatmul
         where TM : struct, IWarpMma where TE : struct, IGatedEpilogue
     {
         var staging = shared.Cast<float>();
-        int warp = Warp.WarpIdx, lane = Warp.LaneIdx, c = lane % 16, half = lane / 16;
-        int area = warp * TensorCoreLayout.StagingFloats + c;
-        int col = col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), c);
+        int warp = Warp.WarpIdx, lane = Warp.LaneIdx, c = lane & 15, half = lane >> 4;
+        int area = LoopInvariant.Keep(warp * TensorCoreLayout.StagingFloats + c + 8 * half * TensorCoreLayout.StagingPitch);
+        int col = LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), c));
+        int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64 + 8 * half);
         for (int i = 0; i < 4; i++)
         {
             mma.Stage(staging, i);
             Warp.Barrier();
-            int row = row0 + TensorCoreLayout.WarpM(warp) * 64 + 16 * i + 8 * half;
+            int row = rowBase + 16 * i;
             for (int r = 0; r < 8; r++)
             {
-                int at = area + (8 * half + r) * TensorCoreLayout.StagingPitch;
+                int at = area + r * TensorCoreLayout.StagingPitch;
                 epilogue.StoreGated(row + r, col, staging[at], staging[at + 16]);
             }
             Warp.Barrier();
         }
     }
 
-    /// <summary>
-    /// This thread's two chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32): along k, 4 threads per row (rows
-    /// t/4 and t/4 + 64, chunk t%4); along mn, one row per thread (row t%128, chunks t/128 and t/128 + 2).
-    /// </summary>
-    private static ChunkPair Load<T>(ref T op, int mn0, int k0) where T : struct, IHalfTileOperand
+    /// <summary>This thread's two chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32).</summary>
+    private static ChunkPair Load<T>(ref T op, ChunkSlots slots, int mn0, int k0) where T : struct, IHalfTileOperand
     {
-        int t = Group.IdxX;
-        if (op.KContiguous)
-        {
-            int row = mn0 + t / 4, k = k0 + 8 * (t % 4);
-            return new ChunkPair { First = op.Chunk(row, k), Second = op.Chunk(row + 64, k) };
-        }
-        int mn = mn0 + t % TensorCoreLayout.Size, kc = k0 + 8 * (t / TensorCoreLayout.Size);
-        return new ChunkPair { First = op.Chunk(mn, kc), Second = op.Chunk(mn, kc + 16) };
+        int mn = mn0 + slots.Mn, k = k0 + slots.K;
+        return op.KContiguous
+            ? new ChunkPair { First = op.Chunk(mn, k), Second = op.Chunk(mn + 64, k) }
+            : new ChunkPair { First = op.Chunk(mn, k), Second = op.Chunk(mn, k + 16) };
     }
 
-    /// <summary>The chunks into the [mn][k] tile at byte <paramref name="tileBase"/>, rows of <see cref="TensorCoreLayout.Pitch"/> halves.</summary>
-    private static void Store(in ChunkPair chunks, bool kContiguous, ArrayView<Half8> shared, int tileBase)
+    /// <summary>
+    /// Where this thread's two chunks of an operand tile come from and go to, fixed for the whole reduction: along k,
+    /// 4 threads per row (rows t/4 and t/4 + 64, chunk t%4); along mn, one row per thread (row t%128, chunks t/128 and
+    /// t/128 + 2). First and Second are 16-byte slots of stage 0's [mn][k] tile (rows of <see cref="TensorCoreLayout.Pitch"/> halves).
+    /// </summary>
+    private readonly struct ChunkSlots(int mn, int k, int first, int second)
     {
-        int t = Group.IdxX, rowChunks = TensorCoreLayout.Pitch / 8, first, second;
-        if (kContiguous)
+        public readonly int Mn = mn, K = k, First = first, Second = second;
+
+        /// <param name="tileChunks">The tile's first 16-byte slot in a stage.</param>
+        public static ChunkSlots Of(bool kContiguous, int tileChunks)
         {
-            first = t / 4 * rowChunks + t % 4;
-            second = first + 64 * rowChunks;
+            // Shifts and masks, not / and %: the thread index is never negative, and ptxas divides even by constants slowly.
+            int t = Group.IdxX, rowChunks = TensorCoreLayout.Pitch / 8;
+            if (kContiguous)
+            {
+                int row = t >> 2, chunk = t & 3, first = tileChunks + row * rowChunks + chunk;
+                return Kept(row, chunk << 3, first, first + 64 * rowChunks);
+            }
+            int mn = t & (TensorCoreLayout.Size - 1), kChunk = t >> 7, at = tileChunks + mn * rowChunks + kChunk;
+            return Kept(mn, kChunk << 3, at, at + 2);
         }
-        else
-        {
-            first = t % TensorCoreLayout.Size * rowChunks + t / TensorCoreLayout.Size;
-            second = first + 2;
-        }
-        shared[tileBase / 16 + first] = chunks.First;
-        shared[tileBase / 16 + second] = chunks.Second;
+
+        private static ChunkSlots Kept(int mn, int k, int first, int second) =>
+            new(LoopInvariant.Keep(mn), LoopInvariant.Keep(k), LoopInvariant.Keep(first), LoopInvariant.Keep(second));
     }
 }

@@ -1,3 +1,4 @@
+using Diffuser.Kernels.Launch;
 using ILGPU;
 using ILGPU.Runtime.Cuda;
 
@@ -25,25 +26,35 @@ public interface IWarpMma
 /// The tensor cores (sm_80 and later): ldmatrix.x4 and mma.sync.m16n8k16 f16 × f16 → f32 as inline PTX on named
 /// registers, so no accumulator passes through an ILGPU variable (which ILGPU would keep in local memory).
 /// </summary>
-public readonly struct PtxWarpMma : IWarpMma
+public struct PtxWarpMma : IWarpMma
 {
-    public void Declare() => CudaAsm.Emit(TensorCorePtx.Declare);
+    // The lane's ldmatrix byte offsets for stage 0, k-step 0 (a k-step is 32 bytes on, a stage StageBytes), and its
+    // staging offset: computed once, not in the main loop (ptxas turns a division even by a constant into ~20 instructions).
+    private int _a, _b, _staging;
 
-    public void Zero() => CudaAsm.Emit(TensorCorePtx.Zero);
-
-    public void Step(ArrayView<ushort> shared, int stage, int kStep)
+    public void Declare()
     {
+        CudaAsm.Emit(TensorCorePtx.Declare);
         int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
-        CudaAsm.Emit(TensorCorePtx.Step, TensorCoreLayout.AStepAddress(warp, lane, stage, kStep), TensorCoreLayout.BStepAddress(warp, lane, stage, kStep));
+        _a = LoopInvariant.Keep(TensorCoreLayout.AStepAddress(warp, lane, 0, 0));
+        _b = LoopInvariant.Keep(TensorCoreLayout.BStepAddress(warp, lane, 0, 0));
+        _staging = LoopInvariant.Keep(TensorCoreLayout.StagingLaneOffset(warp, lane));
     }
 
-    public void Stage(ArrayView<float> staging, int mTile)
+    public readonly void Zero() => CudaAsm.Emit(TensorCorePtx.Zero);
+
+    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep)
     {
-        int offset = TensorCoreLayout.StagingLaneOffset(Warp.WarpIdx, Warp.LaneIdx);
-        if (mTile == 0) CudaAsm.Emit(TensorCorePtx.Stage0, offset);
-        else if (mTile == 1) CudaAsm.Emit(TensorCorePtx.Stage1, offset);
-        else if (mTile == 2) CudaAsm.Emit(TensorCorePtx.Stage2, offset);
-        else CudaAsm.Emit(TensorCorePtx.Stage3, offset);
+        int offset = stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes;
+        CudaAsm.Emit(TensorCorePtx.Step, _a + offset, _b + offset);
+    }
+
+    public readonly void Stage(ArrayView<float> staging, int mTile)
+    {
+        if (mTile == 0) CudaAsm.Emit(TensorCorePtx.Stage0, _staging);
+        else if (mTile == 1) CudaAsm.Emit(TensorCorePtx.Stage1, _staging);
+        else if (mTile == 2) CudaAsm.Emit(TensorCorePtx.Stage2, _staging);
+        else CudaAsm.Emit(TensorCorePtx.Stage3, _staging);
     }
 }
 

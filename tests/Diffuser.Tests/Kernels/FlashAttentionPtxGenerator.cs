@@ -19,7 +19,7 @@ internal static class FlashAttentionPtxGenerator
 
     public static string File()
     {
-        var text = PtxSourceWriter.Begin(nameof(FlashAttentionPtxGenerator), "Diffuser.Kernels.Attention", "ILGPU", "ILGPU.Runtime.Cuda");
+        var text = PtxSourceWriter.Begin(nameof(FlashAttentionPtxGenerator), "Diffuser.Kernels.Attention", "Diffuser.Kernels.Launch", "ILGPU", "ILGPU.Runtime.Cuda");
         text.AppendLine("/// <summary>The attention PTX every width shares.</summary>");
         text.AppendLine("public static class FlashAttentionPtx").AppendLine("{");
         Constant(text, "Scores of keys at or past the block's valid count = -inf: %0 = valid keys − 2·(lane % 4).", "Mask", Mask());
@@ -42,15 +42,22 @@ internal static class FlashAttentionPtxGenerator
         Constant(text, "O / sum to the staging area: %0 = the lane's staging byte offset.", "Finish", Finish(w));
         text.AppendLine("}").AppendLine();
         text.AppendLine($"/// <summary>Attention on the tensor cores for head dims padded to {w}.</summary>");
-        text.AppendLine($"public readonly struct PtxWarpAttention{w} : IWarpAttention").AppendLine("{");
-        text.AppendLine($"    public int Width => {w};").AppendLine();
-        text.AppendLine($"    public void Declare() => CudaAsm.Emit(FlashAttentionPtx{w}.Declare);").AppendLine();
-        text.AppendLine($"    public void LoadQuery(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx{w}.LoadQuery, FlashAttentionLayout.QueryLaneOffset({w}, Warp.WarpIdx, Warp.LaneIdx));").AppendLine();
-        text.AppendLine($"    public void Scores(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx{w}.Scores, FlashAttentionLayout.KeyLaneOffset({w}, Warp.LaneIdx));").AppendLine();
-        text.AppendLine("    public void Mask(int validKeys) => CudaAsm.Emit(FlashAttentionPtx.Mask, validKeys - 2 * (Warp.LaneIdx % 4));").AppendLine();
-        text.AppendLine($"    public void Softmax(float scaleLog2) => CudaAsm.Emit(FlashAttentionPtx{w}.Softmax, scaleLog2);").AppendLine();
-        text.AppendLine($"    public void Accumulate(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx{w}.Accumulate, FlashAttentionLayout.ValueLaneOffset({w}, Warp.LaneIdx));").AppendLine();
-        text.AppendLine($"    public void Finish(ArrayView<float> staging) => CudaAsm.Emit(FlashAttentionPtx{w}.Finish, FlashAttentionLayout.StagingLaneOffset({w}, Warp.WarpIdx, Warp.LaneIdx));");
+        text.AppendLine($"public struct PtxWarpAttention{w} : IWarpAttention").AppendLine("{");
+        text.AppendLine("    // The lane's K and V ldmatrix offsets and its first masked key, computed once in Declare, not per key block.");
+        text.AppendLine("    private int _key, _value, _maskColumn;").AppendLine();
+        text.AppendLine($"    public readonly int Width => {w};").AppendLine();
+        text.AppendLine("    public void Declare()").AppendLine("    {");
+        text.AppendLine($"        CudaAsm.Emit(FlashAttentionPtx{w}.Declare);");
+        text.AppendLine($"        _key = LoopInvariant.Keep(FlashAttentionLayout.KeyLaneOffset({w}, Warp.LaneIdx));");
+        text.AppendLine($"        _value = LoopInvariant.Keep(FlashAttentionLayout.ValueLaneOffset({w}, Warp.LaneIdx));");
+        text.AppendLine("        _maskColumn = LoopInvariant.Keep(2 * (Warp.LaneIdx & 3));");
+        text.AppendLine("    }").AppendLine();
+        text.AppendLine($"    public readonly void LoadQuery(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx{w}.LoadQuery, FlashAttentionLayout.QueryLaneOffset({w}, Warp.WarpIdx, Warp.LaneIdx));").AppendLine();
+        text.AppendLine($"    public readonly void Scores(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx{w}.Scores, _key);").AppendLine();
+        text.AppendLine("    public readonly void Mask(int validKeys) => CudaAsm.Emit(FlashAttentionPtx.Mask, validKeys - _maskColumn);").AppendLine();
+        text.AppendLine($"    public readonly void Softmax(float scaleLog2) => CudaAsm.Emit(FlashAttentionPtx{w}.Softmax, scaleLog2);").AppendLine();
+        text.AppendLine($"    public readonly void Accumulate(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx{w}.Accumulate, _value);").AppendLine();
+        text.AppendLine($"    public readonly void Finish(ArrayView<float> staging) => CudaAsm.Emit(FlashAttentionPtx{w}.Finish, FlashAttentionLayout.StagingLaneOffset({w}, Warp.WarpIdx, Warp.LaneIdx));");
         text.AppendLine("}").AppendLine();
         return text.ToString();
     }

@@ -9,7 +9,8 @@ namespace Diffuser.Tests.Kernels;
 /// Every GPU kernel of Diffuser.Kernels as the CUDA backend loads it: each public static void method of a
 /// <c>*Kernels</c> class, instantiated with each struct of the assembly that meets its type parameter's constraints
 /// (fp32 and fp16 views; the PTX tensor-core warps, not the emulated ones, which exist for the CPU accelerator).
-/// Found by reflection, so a new kernel is covered without being listed.
+/// Found by reflection, so a new kernel is covered without being listed. The tensor-core kernels as the launchers
+/// specialise them for Stable Diffusion (<see cref="SpecializedKernels"/>) are there too: they are what runs.
 /// </summary>
 public static class GpuKernelCatalog
 {
@@ -21,6 +22,7 @@ public static class GpuKernelCatalog
     public static int? GroupSize(MethodInfo kernel) =>
         kernel.GetParameters().FirstOrDefault()?.ParameterType.IsAssignableTo(typeof(IIndex)) == true ? null
         : kernel.DeclaringType == typeof(FlashAttentionKernels) ? FlashAttentionLayout.Threads
+        : kernel.DeclaringType == typeof(SpecializedKernels) && kernel.Name.StartsWith("Attention", StringComparison.Ordinal) ? FlashAttentionLayout.Threads
         : LaunchGeometry.ElementGroup;
 
     public static IReadOnlyDictionary<string, MethodInfo> All { get; } = Find().ToDictionary(Name);
@@ -28,7 +30,9 @@ public static class GpuKernelCatalog
     public static string Name(MethodInfo kernel) =>
         $"{kernel.DeclaringType!.Name}.{kernel.Name}" + (kernel.IsGenericMethod ? $"<{string.Join(", ", kernel.GetGenericArguments().Select(t => t.Name))}>" : "");
 
-    private static IEnumerable<MethodInfo> Find()
+    private static IEnumerable<MethodInfo> Find() => FromKernelsAssembly().Concat(typeof(SpecializedKernels).GetMethods(BindingFlags.Public | BindingFlags.Static));
+
+    private static IEnumerable<MethodInfo> FromKernelsAssembly()
     {
         var assembly = typeof(LaunchGeometry).Assembly;
         var structs = assembly.GetExportedTypes().Where(t => t.IsValueType && !t.IsGenericTypeDefinition && !t.Name.StartsWith("Emulated", StringComparison.Ordinal)).ToArray();

@@ -73,4 +73,19 @@ public class TensorCorePtxTests
         Assert.True(TensorCoreLayout.SharedBytes <= 48 * 1024, "more than 48 KB of dynamic shared memory needs cuFuncSetAttribute");
         Assert.True(TensorCoreLayout.Threads / 32 * TensorCoreLayout.StagingFloats * 4 <= TensorCoreLayout.SharedBytes);
     }
+
+    /// <summary><see cref="PtxWarpMma"/> computes a lane's ldmatrix offsets once and steps them by stage and k-step.</summary>
+    [Fact]
+    public void LaneAddressesStepByStageAndKStep()
+    {
+        for (int warp = 0; warp < 8; warp++)
+            for (int lane = 0; lane < 32; lane++)
+                for (int stage = 0; stage < 2; stage++)
+                    for (int kStep = 0; kStep < 2; kStep++)
+                    {
+                        int step = stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes;
+                        Assert.Equal(TensorCoreLayout.AStepAddress(warp, lane, 0, 0) + step, TensorCoreLayout.AStepAddress(warp, lane, stage, kStep));
+                        Assert.Equal(TensorCoreLayout.BStepAddress(warp, lane, 0, 0) + step, TensorCoreLayout.BStepAddress(warp, lane, stage, kStep));
+                    }
+    }
 }

@@ -36,6 +36,11 @@ internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM :
 
     public override void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
     {
+        if (!HalfPatchOperand.Supports(shape))
+        {
+            base.Conv2d(x, weight, bias, sampleBias, residual, y, shape);
+            return;
+        }
         var launcher = _tensorCores.Value;
         using var workspace = Scratch(launcher.ConvWorkspaceLength(shape));
         launcher.Conv2d(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape,
@@ -49,6 +54,10 @@ internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM :
         else base.Attention(q, k, v, y, shape);
     }
 
-    /// <summary>Rows of <paramref name="depth"/> halves that start on 16-byte boundaries (pool buffers themselves are aligned).</summary>
-    private static bool Aligned(Tensor t, int depth, long batchStride) => depth % 8 == 0 && t.Offset % 8 == 0 && batchStride % 8 == 0;
+    /// <summary>
+    /// Rows of <paramref name="depth"/> halves that start on 16-byte boundaries (pool buffers themselves are aligned),
+    /// in a tensor of fewer than 2³¹ such chunks (the kernel indexes chunks within a matrix with 32-bit integers).
+    /// </summary>
+    private static bool Aligned(Tensor t, int depth, long batchStride) =>
+        depth % 8 == 0 && t.Offset % 8 == 0 && batchStride % 8 == 0 && t.Length / 8 < int.MaxValue;
 }

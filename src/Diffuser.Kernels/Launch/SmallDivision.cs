@@ -1,0 +1,22 @@
+namespace Diffuser.Kernels.Launch;
+
+/// <summary>
+/// Integer division of small non-negative numbers as a multiply and a shift (device and host code). ptxas expands
+/// even a division by a constant into ~20 instructions; here, when the divisor is a constant of the kernel (a
+/// specialised value), ILGPU folds the multiplier and the division costs a 64-bit multiply and a shift.
+/// </summary>
+public static class SmallDivision
+{
+    /// <summary>Largest dividend (exclusive): 2²⁴.</summary>
+    public const int DividendLimit = 1 << 24;
+    /// <summary>Largest divisor (exclusive): 2¹⁶.</summary>
+    public const int DivisorLimit = 1 << 16;
+
+    private const int Shift = 40;
+
+    /// <summary>
+    /// ⌊n / d⌋ for 0 ≤ n &lt; 2²⁴ and 1 ≤ d &lt; 2¹⁶: with m = ⌊2⁴⁰/d⌋ + 1, m·d = 2⁴⁰ + e with 0 &lt; e ≤ d, so
+    /// n·m/2⁴⁰ exceeds n/d by n·e/(d·2⁴⁰) &lt; 1/d, never reaching the next integer.
+    /// </summary>
+    public static int Quotient(int n, int d) => (int)(((ulong)n * ((1UL << Shift) / (ulong)d + 1)) >> Shift);
+}

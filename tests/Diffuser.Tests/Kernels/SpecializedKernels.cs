@@ -1,0 +1,43 @@
+using Diffuser.Kernels.Attention;
+using Diffuser.Kernels.Conv;
+using Diffuser.Kernels.Gemm;
+using Diffuser.Kernels.Launch;
+using Diffuser.Kernels.TensorCore;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Diffuser.Tests.Kernels;
+
+/// <summary>
+/// The tensor-core kernels as the launchers specialise them for Stable Diffusion's shapes (ILGPU compiles a kernel
+/// per value of its <see cref="SpecializedValue{T}"/> parameters; a constant passed here is what the compiler then
+/// sees): the plain aligned fp16 GEMM, the 3×3 and 1×1 convolutions with aligned filters, and the aligned attention.
+/// </summary>
+public static class SpecializedKernels
+{
+    public static void TensorCoreGemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s, SplitK split) =>
+        TensorCoreKernels.Gemm<PtxWarpMma>(a, b, bias, residual, c, workspace, s, split, SpecializedValue.New(0), SpecializedValue.New(0),
+            SpecializedValue.New(1), SpecializedValue.New(1));
+
+    public static void TensorCoreConv3x3(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace,
+        Conv2dShape s, SplitK split) =>
+        TensorCoreKernels.Conv2d<PtxWarpMma>(x, weight, bias, sampleBias, residual, y, workspace, s, split, SpecializedValue.New(3), SpecializedValue.New(3),
+            SpecializedValue.New(1));
+
+    public static void TensorCoreConv1x1(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace,
+        Conv2dShape s, SplitK split) =>
+        TensorCoreKernels.Conv2d<PtxWarpMma>(x, weight, bias, sampleBias, residual, y, workspace, s, split, SpecializedValue.New(1), SpecializedValue.New(1),
+            SpecializedValue.New(1));
+
+    public static void Attention48(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
+        FlashAttentionKernels.Attention<PtxWarpAttention48>(q, k, v, o, s, SpecializedValue.New(1));
+
+    public static void Attention64(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
+        FlashAttentionKernels.Attention<PtxWarpAttention64>(q, k, v, o, s, SpecializedValue.New(1));
+
+    public static void Attention80(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
+        FlashAttentionKernels.Attention<PtxWarpAttention80>(q, k, v, o, s, SpecializedValue.New(1));
+
+    public static void Attention160(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
+        FlashAttentionKernels.Attention<PtxWarpAttention160>(q, k, v, o, s, SpecializedValue.New(1));
+}
