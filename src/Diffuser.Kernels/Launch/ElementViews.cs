@@ -15,9 +15,18 @@ public interface IElementView<TSelf> where TSelf : struct, IElementView<TSelf>
 
     void Store(int index, float value);
 
+    /// <summary>Elements index and index + 1 (index even; an fp16 view must start 4-byte aligned).</summary>
+    ElementPair LoadPair(int index);
+
+    /// <summary>Stores elements index and index + 1 (as <see cref="LoadPair"/>).</summary>
+    void StorePair(int index, ElementPair pair);
+
     /// <summary>Elements [offset, offset + length) as a view of the same kind.</summary>
     TSelf SubView(long offset, long length);
 }
+
+/// <summary>Two adjacent elements, loaded or stored together.</summary>
+public readonly record struct ElementPair(float First, float Second);
 
 /// <summary>fp32 storage: loads and stores are plain array accesses (the fp32 kernels are exactly what they were).</summary>
 public readonly struct F32View(ArrayView<float> data) : IElementView<F32View>
@@ -27,6 +36,14 @@ public readonly struct F32View(ArrayView<float> data) : IElementView<F32View>
     public float Load(int index) => Data[index];
 
     public void Store(int index, float value) => Data[index] = value;
+
+    public ElementPair LoadPair(int index) => new(Data[index], Data[index + 1]);
+
+    public void StorePair(int index, ElementPair pair)
+    {
+        Data[index] = pair.First;
+        Data[index + 1] = pair.Second;
+    }
 
     public F32View SubView(long offset, long length) => new(Data.SubView(offset, length));
 }
@@ -40,6 +57,16 @@ public readonly struct F16View(ArrayView<ushort> bits) : IElementView<F16View>
     public float Load(int index) => (float)Interop.IntAsFloat(Bits[index]);
 
     public void Store(int index, float value) => Bits[index] = Round(value);
+
+    /// <summary>One 32-bit load of both halves.</summary>
+    public ElementPair LoadPair(int index)
+    {
+        uint bits = Bits.Cast<uint>()[index >> 1];
+        return new((float)Interop.IntAsFloat((ushort)bits), (float)Interop.IntAsFloat((ushort)(bits >> 16)));
+    }
+
+    /// <summary>One 32-bit store of both halves, each rounded once.</summary>
+    public void StorePair(int index, ElementPair pair) => Bits.Cast<uint>()[index >> 1] = Round(pair.First) | (uint)Round(pair.Second) << 16;
 
     public F16View SubView(long offset, long length) => new(Bits.SubView(offset, length));
 

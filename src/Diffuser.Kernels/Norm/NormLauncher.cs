@@ -15,14 +15,14 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
 
     private readonly Accelerator _accelerator;
     private readonly Action<KernelConfig, T, ArrayView<float>, GroupNormShape, int> _partials;
-    private readonly Action<KernelConfig, T, T, T, ArrayView<float>, T, GroupNormShape, int> _apply;
+    private readonly Action<KernelConfig, T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>> _apply;
     private readonly Action<KernelConfig, T, T, T, T, LayerNormShape> _layerNorm;
 
     public NormLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
         _partials = accelerator.LoadStreamKernel<T, ArrayView<float>, GroupNormShape, int>(NormKernels.GroupNormPartials);
-        _apply = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int>(NormKernels.GroupNormApply);
+        _apply = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>>(NormKernels.GroupNormApply);
         _layerNorm = accelerator.LoadStreamKernel<T, T, T, T, LayerNormShape>(NormKernels.LayerNorm);
     }
 
@@ -31,13 +31,18 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     /// <summary>Floats of scratch memory <see cref="GroupNorm"/> needs for its partial sums.</summary>
     public static int ScratchLength(GroupNormShape s) => s.N * s.Groups * Chunks(s) * 2;
 
-    /// <summary>Group norm (+ SiLU) of x [N, C, spatial]; <paramref name="scratch"/> holds at least <see cref="ScratchLength"/> floats.</summary>
-    public void GroupNorm(T x, T gamma, T beta, ArrayView<float> scratch, T y, GroupNormShape s)
+    /// <summary>
+    /// Group norm (+ SiLU) of x [N, C, spatial]; <paramref name="scratch"/> holds at least <see cref="ScratchLength"/>
+    /// floats. <paramref name="alignedPairs"/>: x and y start at even elements (fp16: 4-byte aligned), so with an even
+    /// spatial size the apply kernel takes two elements at a time.
+    /// </summary>
+    public void GroupNorm(T x, T gamma, T beta, ArrayView<float> scratch, T y, GroupNormShape s, bool alignedPairs)
     {
         int chunks = Chunks(s), groups = s.N * s.Groups;
         _partials(LaunchGeometry.Grid(chunks, groups, 1, LaunchGeometry.ElementGroup), x, scratch, s, chunks);
-        int blocks = LaunchGeometry.Tiles(s.GroupLength, LaunchGeometry.ElementGroup * ApplyPerThread);
-        _apply(LaunchGeometry.Grid(blocks, groups, 1, LaunchGeometry.ElementGroup), x, gamma, beta, scratch, y, s, chunks);
+        bool pairs = alignedPairs && s.Spatial % 2 == 0;
+        int blocks = LaunchGeometry.Tiles(pairs ? s.GroupLength / 2 : s.GroupLength, LaunchGeometry.ElementGroup * ApplyPerThread);
+        _apply(LaunchGeometry.Grid(blocks, groups, 1, LaunchGeometry.ElementGroup), x, gamma, beta, scratch, y, s, chunks, SpecializedValue.New(pairs ? 1 : 0));
     }
 
     /// <summary>Layer norm over rows of x [rows, features], one warp per row.</summary>
