@@ -10,7 +10,7 @@ namespace Diffuser.Tests.Kernels;
 /// <summary>
 /// The hot kernels compiled to PTX for an H100/H200 (sm_90) without a GPU: the tensor-core kernels use mma.sync and
 /// ldmatrix, load aligned operands 16 bytes at a time, declare their registers once and use only dynamic shared
-/// memory, declared 16-byte aligned (attention on the tensor cores too, per head width); no hot kernel spills to local memory; fp16 results are rounded by the hardware conversion.
+/// memory, declared 16-byte aligned (attention on the tensor cores too, per head width); fp16 results are rounded by the hardware conversion.
 /// </summary>
 public sealed class KernelPtxTests : IDisposable
 {
@@ -66,13 +66,16 @@ public sealed class KernelPtxTests : IDisposable
         { nameof(NormKernels), nameof(NormKernels.LayerNorm) },
     };
 
-    /// <summary>The fp16 instantiation of each portable hot kernel (the fp32 one is the same code with plain loads and stores).</summary>
+    /// <summary>
+    /// The fp16 instantiation of each portable hot kernel (the fp32 one is the same code with plain loads and stores).
+    /// Local memory is checked in the machine code (<see cref="PtxasTests"/>): an inline-asm output (GroupNorm's
+    /// reciprocal) declares a local slot in the PTX that ptxas keeps in a register.
+    /// </summary>
     [Theory, MemberData(nameof(HotKernels))]
-    public void HotKernelsKeepEverythingInRegisters(string type, string kernel)
+    public void HotKernelsConvertHalvesInHardware(string type, string kernel)
     {
         var kernels = new[] { typeof(GemmKernels), typeof(Conv2dKernels), typeof(AttentionKernels), typeof(NormKernels) }.Single(t => t.Name == type);
         string ptx = Ptx(kernels, kernel, typeof(F16View));
-        Assert.Equal(0, Lines(ptx, ".local"));
         if (kernel != nameof(NormKernels.GroupNormPartials)) Assert.Contains("cvt.rn.f16.f32", ptx);
         Assert.Contains("cvt.f32.f16", ptx);
     }

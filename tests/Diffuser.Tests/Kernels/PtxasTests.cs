@@ -4,7 +4,7 @@ namespace Diffuser.Tests.Kernels;
 
 /// <summary>
 /// Every kernel's PTX (as ILGPU writes it for an H100/H200) assembled by NVIDIA's ptxas for the Ampere (sm_80) and
-/// Hopper (sm_90) tensor-core GPUs: the assembler accepts it, no kernel spills or keeps a stack frame, two groups of
+/// Hopper (sm_90) tensor-core GPUs: the assembler accepts it, no kernel spills, keeps a stack frame or touches local memory, two groups of
 /// each kernel fit a multiprocessor's 64 K registers, and every <c>mma.sync</c> of the PTX is a tensor-core HMMA in
 /// the machine code, fed by <c>ldmatrix</c> (LDSM).
 /// </summary>
@@ -27,6 +27,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
             output.WriteLine($"{name} {architecture}: {result.Registers} registers, {result.Count("HMMA.16816.F32")} HMMA, {result.Count("LDSM.16.M88.4") + result.Count("LDSM.16.MT88.4")} LDSM");
             Assert.Equal(0, result.StackFrameBytes);
             Assert.Equal(0, result.SpillStoreBytes + result.SpillLoadBytes);
+            Assert.Equal(0, result.Count("LDL") + result.Count("STL"));   // no local memory at all in the machine code
             // Registers per group are checked on the kernels as they run: specialised ones through SpecializedKernels.
             if (GpuKernelCatalog.GroupSize(kernel) is int group && !kernel.GetParameters().Any(p => p.ParameterType.IsGenericType
                     && p.ParameterType.GetGenericTypeDefinition() == typeof(ILGPU.Runtime.SpecializedValue<>)))
