@@ -13,22 +13,18 @@ public static class LayoutKernels
     /// <summary>y [outer, innerA + innerB] = a [outer, innerA] ‖ b [outer, innerB].</summary>
     public static void Concat<T>(T a, T b, T y, int count, int innerA, int innerB) where T : struct, IElementView<T>
     {
-        int inner = innerA + innerB;
-        for (int i = KernelLoops.GridStart; i < count; i += KernelLoops.GridStride)
+        for (var walk = new StrideWalk(KernelLoops.GridStart, KernelLoops.GridStride, innerA + innerB); walk.Index < count; walk.Next())
         {
-            int o = i / inner, r = i - o * inner;
-            y.Store(i, r < innerA ? a.Load(o * innerA + r) : b.Load(o * innerB + r - innerA));
+            int o = walk.Quotient, r = walk.Remainder;
+            y.Store(walk.Index, r < innerA ? a.Load(o * innerA + r) : b.Load(o * innerB + r - innerA));
         }
     }
 
     /// <summary>y [outer, length] = x [outer, sourceInner][:, start : start + length].</summary>
     public static void Narrow<T>(T x, T y, int count, int sourceInner, int start, int length) where T : struct, IElementView<T>
     {
-        for (int i = KernelLoops.GridStart; i < count; i += KernelLoops.GridStride)
-        {
-            int o = i / length;
-            y.Store(i, x.Load(o * sourceInner + start + i - o * length));
-        }
+        for (var walk = new StrideWalk(KernelLoops.GridStart, KernelLoops.GridStride, length); walk.Index < count; walk.Next())
+            y.Store(walk.Index, x.Load(walk.Quotient * sourceInner + start + walk.Remainder));
     }
 
     /// <summary>

@@ -117,14 +117,15 @@ public static class NormKernels
         int start = row * s.Features;
         float shift = x.Load(start), sum = 0f;
         for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize) sum += x.Load(start + i) - shift;
-        float mean = Reductions.WarpSum(sum, Warp.WarpSize) / s.Features;
+        float mean = LoopInvariant.Keep(Reductions.WarpSum(sum, Warp.WarpSize) / s.Features);
         float squares = 0f;
         for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
         {
             float d = x.Load(start + i) - shift - mean;
             squares += d * d;
         }
-        float invStd = 1f / XMath.Sqrt(Reductions.WarpSum(squares, Warp.WarpSize) / s.Features + s.Epsilon);
+        // Kept out of the loop below (ILGPU would otherwise move the division and square root into it).
+        float invStd = LoopInvariant.Keep(1f / XMath.Sqrt(Reductions.WarpSum(squares, Warp.WarpSize) / s.Features + s.Epsilon));
         for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
             y.Store(start + i, (x.Load(start + i) - shift - mean) * invStd * gamma.Load(i) + beta.Load(i));
     }
