@@ -83,20 +83,21 @@ public readonly struct GatedHalfColumns<TB>(TB inner, GemmShape s) : IHalfTileOp
 /// <summary>
 /// The im2col matrix of an fp16 image, bound to the calling thread's pixel column (loaded along mn). It is the inner
 /// loop of every convolution, so an element costs a few instructions and no division or branch: a chunk finds the
-/// patch position (c, r, s) of its first k by multiplying (R and S are constants of the specialised kernel), then steps
-/// through the other seven; whether filter row r and column s fall inside the image are bits of two per-thread masks.
+/// patch position (c, j = r·S + s) of its first k by multiplying (R and S are constants of the specialised kernel),
+/// then steps through the other seven; which filter taps j fall inside the image, and which end a filter row, are
+/// bits of two per-thread masks.
 /// </summary>
 public readonly struct HalfPatchOperand : IHalfTileOperand
 {
-    /// <summary>The largest filter height or width (a bit of a mask per row or column).</summary>
-    public const int MaxFilterSize = 31;
+    /// <summary>The largest filter area R·S (a bit of a mask per tap).</summary>
+    public const int MaxFilterTaps = 31;
 
     private readonly ArrayView<ushort> _bits;
-    private readonly int _channels, _plane, _width, _r, _s, _origin, _insideRows, _insideCols;
+    private readonly int _channels, _plane, _width, _r, _s, _origin, _insideTaps, _rowEnds;
 
-    /// <summary>Filters of at most 31 rows and columns, and reduction indices (read up to a stage past the end) the division handles.</summary>
+    /// <summary>Filters of at most 31 taps, and reduction indices (read up to a stage past the end) the division handles.</summary>
     public static bool Supports(Conv2dShape s) =>
-        s.R <= MaxFilterSize && s.S <= MaxFilterSize && s.ReductionLength + 2 * TensorCoreLayout.Depth <= SmallDivision.DividendLimit;
+        s.R * s.S <= MaxFilterTaps && s.ReductionLength + 2 * TensorCoreLayout.Depth <= SmallDivision.DividendLimit;
 
     public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel)
     {
@@ -108,54 +109,57 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
         _s = sCols;
         int pixels = s.OH * s.OW, n = pixel / pixels, p = pixel - n * pixels, oy = p / s.OW, ox = p - oy * s.OW;
         int iy0 = oy * s.Stride - s.PadTop, ix0 = ox * s.Stride - s.PadLeft;
-        _origin = n * s.C * _plane + iy0 * s.W + ix0;   // element (c, r, s) is at _origin + c·H·W + r·W + s
-        _insideRows = pixel < s.N * pixels ? InsideMask(iy0, r, s.H) : 0;
-        _insideCols = InsideMask(ix0, sCols, s.W);
+        int insideRows = pixel < s.N * pixels ? InsideMask(iy0, r, s.H) : 0, insideCols = InsideMask(ix0, sCols, s.W), insideTaps = 0, rowEnds = 0;
+        for (int row = 0; row < r; row++)
+        {
+            insideTaps |= ((insideRows >> row) & 1) * (insideCols << (row * sCols));
+            rowEnds |= 1 << (row * sCols + sCols - 1);
+        }
+        // Kept where they are computed: ILGPU would move them into the convolution's main loop.
+        _origin = LoopInvariant.Keep(n * s.C * _plane + iy0 * s.W + ix0);   // tap (c, r, s) is at _origin + c·H·W + r·W + s
+        _insideTaps = LoopInvariant.Keep(insideTaps);
+        _rowEnds = LoopInvariant.Keep(rowEnds);
     }
 
     public bool KContiguous => false;
 
     public Half8 Chunk(int mn, int k0)
     {
-        int rs = _r * _s, c = SmallDivision.Quotient(k0, rs), within = k0 - c * rs, row = SmallDivision.Quotient(within, _s);
-        var p = new Cursor(c, row, within - row * _s, _origin + c * _plane + row * _width + within - row * _s);
-        ushort h0 = Bits(p);
-        p = Next(p);
-        ushort h1 = Bits(p);
-        p = Next(p);
-        ushort h2 = Bits(p);
-        p = Next(p);
-        ushort h3 = Bits(p);
-        p = Next(p);
-        ushort h4 = Bits(p);
-        p = Next(p);
-        ushort h5 = Bits(p);
-        p = Next(p);
-        ushort h6 = Bits(p);
-        p = Next(p);
-        return Half8.Pack(h0, h1, h2, h3, h4, h5, h6, Bits(p));
+        int taps = _r * _s, c = SmallDivision.Quotient(k0, taps), tap = k0 - c * taps, row = SmallDivision.Quotient(tap, _s);
+        var p = new Cursor(c, tap, _origin + c * _plane + row * _width + tap - row * _s);
+        var (x, afterX) = Pair(p);
+        var (y, afterY) = Pair(afterX);
+        var (z, afterZ) = Pair(afterY);
+        return new Half8 { X = x, Y = y, Z = z, W = Pair(afterZ).Bits };
     }
 
-    /// <summary>Bit i set when start + i lies in [0, extent), for i &lt; count (≤ <see cref="MaxFilterSize"/>).</summary>
+    /// <summary>The halves at <paramref name="p"/> and the next position, packed as in <see cref="Half8"/>, and the position after them.</summary>
+    private (uint Bits, Cursor Next) Pair(Cursor p)
+    {
+        var second = Next(p);
+        return (Bits(p) | (uint)Bits(second) << 16, Next(second));
+    }
+
+    /// <summary>Bit i set when start + i lies in [0, extent), for i &lt; count (≤ 31).</summary>
     private static int InsideMask(int start, int count, int extent)
     {
         int low = XMath.Clamp(-start, 0, count), high = XMath.Clamp(extent - start, 0, count);
         return ((1 << high) - 1) & ~((1 << low) - 1);
     }
 
-    /// <summary>Patch position (channel, filter row, filter column) and the element index it reads.</summary>
-    private readonly record struct Cursor(int C, int R, int S, int Offset);
+    /// <summary>Patch position (channel, filter tap r·S + s) and the element index it reads.</summary>
+    private readonly record struct Cursor(int C, int Tap, int Offset);
 
     private Cursor Next(Cursor p)
     {
-        int wrapColumn = p.S + 1 == _s ? 1 : 0, row = p.R + wrapColumn, wrapRow = row == _r ? 1 : 0;
-        return new Cursor(p.C + wrapRow, row - wrapRow * _r, (p.S + 1) * (1 - wrapColumn),
-            p.Offset + 1 + wrapColumn * (_width - _s) + wrapRow * (_plane - _r * _width));
+        int taps = _r * _s, tap = p.Tap + 1, nextChannel = tap == taps ? 1 : 0, nextRow = (_rowEnds >> p.Tap) & 1;
+        return new Cursor(p.C + nextChannel, tap - nextChannel * taps,
+            p.Offset + 1 + nextRow * (_width - _s) + nextChannel * (_plane - _r * _width));
     }
 
     private ushort Bits(Cursor p)
     {
-        bool inside = (((_insideRows >> p.R) & (_insideCols >> p.S) & 1) != 0) & p.C < _channels;
+        bool inside = (((_insideTaps >> p.Tap) & 1) != 0) & p.C < _channels;
         return inside ? _bits[p.Offset] : (ushort)0;
     }
 }
