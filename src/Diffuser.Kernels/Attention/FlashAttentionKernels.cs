@@ -83,7 +83,7 @@ public static class FlashAttentionKernels
         }
         for (int e = Group.IdxX; e < FlashAttentionLayout.Rows * width; e += FlashAttentionLayout.Threads)
         {
-            int r = e / width, d = e - r * width;
+            int r = SmallDivision.Quotient(e, width), d = e - r * width;   // the width is a constant of each variant
             shared[tile + r * pitch + d] = r < valid && d < dim ? source[(row0 + r) * stride + offset + d] : (ushort)0;
         }
     }

@@ -38,6 +38,8 @@ public sealed class Conv2dLauncher<T> where T : struct, IElementView<T>
     {
         long pixels = Pixels(s);
         LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
+        if (s.ReductionLength >= SmallDivision.DividendLimit || s.R * s.S >= SmallDivision.DivisorLimit)
+            throw new ArgumentOutOfRangeException(nameof(s), $"A {s.R}×{s.S} filter over {s.C} channels is beyond the GPU convolution's index arithmetic (C·R·S < 2²⁴, R·S < 2¹⁶).");
         var split = Split(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
         _conv(LaunchGeometry.Grid(LaunchGeometry.Tiles(pixels, TiledMatmul.Size), LaunchGeometry.Tiles(s.K, TiledMatmul.Size), split.Count, TiledMatmul.Threads),

@@ -36,8 +36,9 @@ public readonly struct PatchOperand<T> : ITileOperand where T : struct, IElement
     public int Index(int k)
     {
         if (!_valid || k >= _depth) return -1;
-        int c = k / (_r * _s), rs = k - c * (_r * _s);
-        int r = rs / _s;
+        // R and S are constants of the specialised kernel: a folded multiply, not ptxas's ~20-instruction division.
+        int c = SmallDivision.Quotient(k, _r * _s), rs = k - c * (_r * _s);
+        int r = SmallDivision.Quotient(rs, _s);
         int iy = _iy0 + r, ix = _ix0 + rs - r * _s;
         if (iy < 0 || iy >= _h || ix < 0 || ix >= _w) return -1;
         return _planeBase + (c * _h + iy) * _w + ix;

@@ -34,14 +34,14 @@ public static class TiledMatmul
         int row0, int col0, ref TE epilogue, ArrayView<float> tileA, ArrayView<float> tileB)
         where TA : struct, ITileOperand where TB : struct, ITileOperand where TE : struct, ITileEpilogue =>
         Accumulate(ref a, aKContiguous, ref b, bKContiguous, kBegin, kEnd, row0, col0, tileA, tileB)
-            .Store(ref epilogue, row0 + Group.IdxX / 16, col0 + Group.IdxX % 16);
+            .Store(ref epilogue, row0 + (Group.IdxX >> 4), col0 + (Group.IdxX & 15));
 
     /// <summary>As <see cref="Run"/>, for a product tile of 64 value columns then their 64 gate columns (fused GEGLU).</summary>
     public static void RunGated<TA, TB, TE>(ref TA a, bool aKContiguous, ref TB b, bool bKContiguous, int kBegin, int kEnd,
         int row0, int col0, ref TE epilogue, ArrayView<float> tileA, ArrayView<float> tileB)
         where TA : struct, ITileOperand where TB : struct, ITileOperand where TE : struct, IGatedEpilogue =>
         Accumulate(ref a, aKContiguous, ref b, bKContiguous, kBegin, kEnd, row0, col0, tileA, tileB)
-            .StoreGated(ref epilogue, row0 + Group.IdxX / 16, col0 + Group.IdxX % 16);
+            .StoreGated(ref epilogue, row0 + (Group.IdxX >> 4), col0 + (Group.IdxX & 15));
 
     /// <summary>This thread's 8×8 register tile of the product tile at (row0, col0).</summary>
     private static MicroTile8x8 Accumulate<TA, TB>(ref TA a, bool aKContiguous, ref TB b, bool bKContiguous, int kBegin, int kEnd,
@@ -49,32 +49,34 @@ public static class TiledMatmul
         where TA : struct, ITileOperand where TB : struct, ITileOperand
     {
         var acc = default(MicroTile8x8);
-        var stageA = Load(ref a, aKContiguous, row0, kBegin);
-        var stageB = Load(ref b, bKContiguous, col0, kBegin);
+        // Per-thread positions, found once and kept out of the loop (ILGPU would move them in; ptxas divides slowly).
+        var slotsA = Slots.Of(aKContiguous);
+        var slotsB = Slots.Of(bKContiguous);
+        int microRow = LoopInvariant.Keep(Group.IdxX >> 4), microCol = LoopInvariant.Keep(Group.IdxX & 15);
+        var stageA = Load(ref a, aKContiguous, slotsA, row0, kBegin);
+        var stageB = Load(ref b, bKContiguous, slotsB, col0, kBegin);
         for (int k0 = kBegin; k0 < kEnd; k0 += Depth)
         {
             Group.Barrier();
-            Store(stageA, aKContiguous, tileA);
-            Store(stageB, bKContiguous, tileB);
+            stageA.Store(tileA, slotsA.Shared, slotsA.SharedStride);
+            stageB.Store(tileB, slotsB.Shared, slotsB.SharedStride);
             Group.Barrier();
-            if (k0 + Depth < kEnd)
-            {
-                stageA = Load(ref a, aKContiguous, row0, k0 + Depth);
-                stageB = Load(ref b, bKContiguous, col0, k0 + Depth);
-            }
-            acc.Accumulate(tileA, tileB, Ld, Depth, Group.IdxX / 16, Group.IdxX % 16);
+            // Past the last tile this reads zeros (beyond the depth) or values of the next split that are never
+            // stored: unconditional, so the loaded values need no copies between registers.
+            stageA = Load(ref a, aKContiguous, slotsA, row0, k0 + Depth);
+            stageB = Load(ref b, bKContiguous, slotsB, col0, k0 + Depth);
+            acc.Accumulate(tileA, tileB, Ld, Depth, microRow, microCol);
         }
         return acc;
     }
 
     /// <summary>This thread's 8 elements of the operand tile [mn0, mn0 + 128) × [k0, k0 + 16).</summary>
-    private static Row8 Load<T>(ref T op, bool kContiguous, int mn0, int k0) where T : struct, ITileOperand
+    private static Row8 Load<T>(ref T op, bool kContiguous, Slots slots, int mn0, int k0) where T : struct, ITileOperand
     {
-        int t = Group.IdxX;
+        int mn = mn0 + slots.Mn, k = k0 + slots.K;
         if (kContiguous)
         {
             // 16 threads read 16 consecutive k of one row; rows t/16 + 16i.
-            int mn = mn0 + t / 16, k = k0 + t % 16;
             return new Row8
             {
                 V0 = op.Fetch(mn, k), V1 = op.Fetch(mn + 16, k), V2 = op.Fetch(mn + 32, k), V3 = op.Fetch(mn + 48, k),
@@ -82,19 +84,31 @@ public static class TiledMatmul
             };
         }
         // 128 threads read 128 consecutive rows/columns of one k; k = t/128 + 2i.
-        int col = mn0 + t % Size, kk = k0 + t / Size;
         return new Row8
         {
-            V0 = op.Fetch(col, kk), V1 = op.Fetch(col, kk + 2), V2 = op.Fetch(col, kk + 4), V3 = op.Fetch(col, kk + 6),
-            V4 = op.Fetch(col, kk + 8), V5 = op.Fetch(col, kk + 10), V6 = op.Fetch(col, kk + 12), V7 = op.Fetch(col, kk + 14),
+            V0 = op.Fetch(mn, k), V1 = op.Fetch(mn, k + 2), V2 = op.Fetch(mn, k + 4), V3 = op.Fetch(mn, k + 6),
+            V4 = op.Fetch(mn, k + 8), V5 = op.Fetch(mn, k + 10), V6 = op.Fetch(mn, k + 12), V7 = op.Fetch(mn, k + 14),
         };
     }
 
-    private static void Store(in Row8 stage, bool kContiguous, ArrayView<float> tile)
+    /// <summary>
+    /// Where this thread's 8 elements of an operand tile come from (tile offsets along mn and k) and go to (the first
+    /// shared-memory index and the step between them), fixed for the whole reduction.
+    /// </summary>
+    private readonly struct Slots(int mn, int k, int shared, int sharedStride)
     {
-        int t = Group.IdxX;
-        if (kContiguous) stage.Store(tile, t % 16 * Ld + t / 16, 16);
-        else stage.Store(tile, t / Size * Ld + t % Size, 2 * Ld);
+        public readonly int Mn = mn, K = k, Shared = shared, SharedStride = sharedStride;
+
+        public static Slots Of(bool kContiguous)
+        {
+            int t = Group.IdxX;
+            return kContiguous
+                ? Kept(t >> 4, t & 15, (t & 15) * Ld + (t >> 4), 16)
+                : Kept(t & (Size - 1), t >> 7, (t >> 7) * Ld + (t & (Size - 1)), 2 * Ld);
+        }
+
+        private static Slots Kept(int mn, int k, int shared, int sharedStride) =>
+            new(LoopInvariant.Keep(mn), LoopInvariant.Keep(k), LoopInvariant.Keep(shared), sharedStride);
     }
 }
 
