@@ -6,8 +6,8 @@ namespace Diffuser.Kernels.Conv;
 public readonly struct PatchOperand<T> : ITileOperand where T : struct, IElementView<T>
 {
     private readonly T _x;
-    private readonly int _h, _w, _r, _s, _depth, _planeBase, _iy0, _ix0;
-    private readonly bool _valid;
+    private readonly int _h, _w, _r, _s, _depth;
+    private readonly PatchWindow _window;
 
     public PatchOperand(T x, Conv2dShape s, int r, int sCols, int pixel)
     {
@@ -17,13 +17,7 @@ public readonly struct PatchOperand<T> : ITileOperand where T : struct, IElement
         _r = r;
         _s = sCols;
         _depth = s.C * r * sCols;
-        int pixels = s.OH * s.OW;
-        _valid = pixel < s.N * pixels;
-        int n = pixel / pixels, p = pixel - n * pixels;
-        int oy = p / s.OW, ox = p - oy * s.OW;
-        _planeBase = n * s.C * s.H * s.W;
-        _iy0 = oy * s.Stride - s.PadTop;
-        _ix0 = ox * s.Stride - s.PadLeft;
+        _window = PatchWindow.Of(s, pixel);
     }
 
     public float Fetch(int mn, int k)
@@ -35,12 +29,12 @@ public readonly struct PatchOperand<T> : ITileOperand where T : struct, IElement
     /// <summary>Element index in x of reduction index <paramref name="k"/> = (c, r, s) of this pixel's patch; −1 for zero padding.</summary>
     public int Index(int k)
     {
-        if (!_valid || k >= _depth) return -1;
+        if (!_window.Valid || k >= _depth) return -1;
         // R and S are constants of the specialised kernel: a folded multiply, not ptxas's ~20-instruction division.
         int c = SmallDivision.Quotient(k, _r * _s), rs = k - c * (_r * _s);
         int r = SmallDivision.Quotient(rs, _s);
-        int iy = _iy0 + r, ix = _ix0 + rs - r * _s;
+        int iy = _window.Row0 + r, ix = _window.Column0 + rs - r * _s;
         if (iy < 0 || iy >= _h || ix < 0 || ix >= _w) return -1;
-        return _planeBase + (c * _h + iy) * _w + ix;
+        return _window.ImageBase + (c * _h + iy) * _w + ix;
     }
 }

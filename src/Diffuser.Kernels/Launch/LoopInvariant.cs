@@ -10,13 +10,7 @@ namespace Diffuser.Kernels.Launch;
 /// </summary>
 public static class LoopInvariant
 {
-    public static int Keep(int value)
-    {
-        if (CudaAsm.IsSupported) CudaAsm.Emit("// loop invariant %0", value);
-        return value;
-    }
-
-    public static float Keep(float value)
+    public static T Keep<T>(T value) where T : unmanaged
     {
         if (CudaAsm.IsSupported) CudaAsm.Emit("// loop invariant %0", value);
         return value;

@@ -107,16 +107,15 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
         _width = s.W;
         _r = r;
         _s = sCols;
-        int pixels = s.OH * s.OW, n = pixel / pixels, p = pixel - n * pixels, oy = p / s.OW, ox = p - oy * s.OW;
-        int iy0 = oy * s.Stride - s.PadTop, ix0 = ox * s.Stride - s.PadLeft;
-        int insideRows = pixel < s.N * pixels ? InsideMask(iy0, r, s.H) : 0, insideCols = InsideMask(ix0, sCols, s.W), insideTaps = 0, rowEnds = 0;
+        var window = PatchWindow.Of(s, pixel);
+        int insideRows = window.Valid ? InsideMask(window.Row0, r, s.H) : 0, insideCols = InsideMask(window.Column0, sCols, s.W), insideTaps = 0, rowEnds = 0;
         for (int row = 0; row < r; row++)
         {
             insideTaps |= ((insideRows >> row) & 1) * (insideCols << (row * sCols));
             rowEnds |= 1 << (row * sCols + sCols - 1);
         }
         // Kept where they are computed: ILGPU would move them into the convolution's main loop.
-        _origin = LoopInvariant.Keep(n * s.C * _plane + iy0 * s.W + ix0);   // tap (c, r, s) is at _origin + c·H·W + r·W + s
+        _origin = LoopInvariant.Keep(window.ImageBase + window.Row0 * s.W + window.Column0);   // tap (c, r, s) is at _origin + c·H·W + r·W + s
         _insideTaps = LoopInvariant.Keep(insideTaps);
         _rowEnds = LoopInvariant.Keep(rowEnds);
     }
