@@ -18,5 +18,11 @@ public static class SmallDivision
     /// ⌊n / d⌋ for 0 ≤ n &lt; 2²⁴ and 1 ≤ d &lt; 2¹⁶: with m = ⌊2⁴⁰/d⌋ + 1, m·d = 2⁴⁰ + e with 0 &lt; e ≤ d, so
     /// n·m/2⁴⁰ exceeds n/d by n·e/(d·2⁴⁰) &lt; 1/d, never reaching the next integer.
     /// </summary>
-    public static int Quotient(int n, int d) => (int)(((ulong)n * ((1UL << Shift) / (ulong)d + 1)) >> Shift);
+    public static int Quotient(int n, int d) => Quotient(n, Multiplier(d));
+
+    /// <summary>The multiplier that divides by <paramref name="d"/>: found once per thread when d is not a constant.</summary>
+    public static ulong Multiplier(int d) => (1UL << Shift) / (ulong)d + 1;
+
+    /// <summary>⌊n / d⌋ by d's <see cref="Multiplier"/>.</summary>
+    public static int Quotient(int n, ulong multiplier) => (int)(((ulong)n * multiplier) >> Shift);
 }

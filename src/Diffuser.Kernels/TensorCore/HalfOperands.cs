@@ -81,62 +81,51 @@ public readonly struct GatedHalfColumns<TB>(TB inner, GemmShape s) : IHalfTileOp
 }
 
 /// <summary>
-/// The im2col matrix of an fp16 image, bound to the calling thread's pixel column (loaded along mn). It is the inner
-/// loop of every convolution, so an element costs a few instructions and no division or branch: a chunk finds the
-/// patch position (c, j = r·S + s) of its first k by multiplying (R and S are constants of the specialised kernel),
-/// then steps through the other seven; which filter taps j fall inside the image, and which end a filter row, are
-/// bits of two per-thread masks.
+/// The im2col matrix of an fp16 image in the reduction order of a <see cref="TapMajorFilter"/> (k = tap·Cp + channel),
+/// bound to the calling thread's pixel column (loaded along mn). It is the inner loop of every convolution: a chunk's
+/// 8 indices are 8 channels of one filter tap, so the chunk finds its tap and first channel once (a multiply by a
+/// precomputed reciprocal), then reads one plane apart per element; which taps fall inside the image is a bit of a
+/// per-thread mask, and channels past C (the filter's zero padding) read nothing.
 /// </summary>
 public readonly struct HalfPatchOperand : IHalfTileOperand
 {
-    /// <summary>The largest filter area R·S (a bit of a mask per tap).</summary>
+    /// <summary>The largest filter area R·S (a bit of a mask per tap; bit 31 stays clear for the reads past the depth).</summary>
     public const int MaxFilterTaps = 31;
 
     private readonly ArrayView<ushort> _bits;
-    private readonly int _channels, _plane, _width, _r, _s, _origin, _insideTaps, _rowEnds;
+    private readonly ulong _perTap;
+    private readonly int _channels, _paddedChannels, _plane, _width, _s, _origin, _insideTaps;
 
     /// <summary>Filters of at most 31 taps, and reduction indices (read up to a stage past the end) the division handles.</summary>
-    public static bool Supports(Conv2dShape s) =>
-        s.R * s.S <= MaxFilterTaps && s.ReductionLength + 2 * TensorCoreLayout.Depth <= SmallDivision.DividendLimit;
+    public static bool Supports(int channels, int taps) =>
+        taps <= MaxFilterTaps && (long)TapMajorFilter.Depth(channels, taps) + 2 * TensorCoreLayout.Depth <= SmallDivision.DividendLimit;
 
     public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel)
     {
         _bits = x.Bits;
         _channels = s.C;
+        _paddedChannels = TapMajorFilter.Channels(s.C);
         _plane = s.H * s.W;
         _width = s.W;
-        _r = r;
         _s = sCols;
         var window = PatchWindow.Of(s, pixel);
-        int insideRows = window.Valid ? InsideMask(window.Row0, r, s.H) : 0, insideCols = InsideMask(window.Column0, sCols, s.W), insideTaps = 0, rowEnds = 0;
-        for (int row = 0; row < r; row++)
-        {
-            insideTaps |= ((insideRows >> row) & 1) * (insideCols << (row * sCols));
-            rowEnds |= 1 << (row * sCols + sCols - 1);
-        }
+        int insideRows = window.Valid ? InsideMask(window.Row0, r, s.H) : 0, insideCols = InsideMask(window.Column0, sCols, s.W), insideTaps = 0;
+        for (int row = 0; row < r; row++) insideTaps |= ((insideRows >> row) & 1) * (insideCols << (row * sCols));
         // Kept where they are computed: ILGPU would move them into the convolution's main loop.
+        _perTap = LoopInvariant.Keep(SmallDivision.Multiplier(_paddedChannels));
         _origin = LoopInvariant.Keep(window.ImageBase + window.Row0 * s.W + window.Column0);   // tap (c, r, s) is at _origin + c·H·W + r·W + s
         _insideTaps = LoopInvariant.Keep(insideTaps);
-        _rowEnds = LoopInvariant.Keep(rowEnds);
     }
 
     public bool KContiguous => false;
 
     public Half8 Chunk(int mn, int k0)
     {
-        int taps = _r * _s, c = SmallDivision.Quotient(k0, taps), tap = k0 - c * taps, row = SmallDivision.Quotient(tap, _s);
-        var p = new Cursor(c, tap, _origin + c * _plane + row * _width + tap - row * _s);
-        var (x, afterX) = Pair(p);
-        var (y, afterY) = Pair(afterX);
-        var (z, afterZ) = Pair(afterY);
-        return new Half8 { X = x, Y = y, Z = z, W = Pair(afterZ).Bits };
-    }
-
-    /// <summary>The halves at <paramref name="p"/> and the next position, packed as in <see cref="Half8"/>, and the position after them.</summary>
-    private (uint Bits, Cursor Next) Pair(Cursor p)
-    {
-        var second = Next(p);
-        return (Bits(p) | (uint)Bits(second) << 16, Next(second));
+        int tap = SmallDivision.Quotient(k0, _perTap), c = k0 - tap * _paddedChannels, row = SmallDivision.Quotient(tap, _s);
+        // Elements [0, count) are read: none outside the image or past the taps (a stage past the depth), none past C.
+        int count = ((_insideTaps >> XMath.Min(tap, MaxFilterTaps)) & 1) * XMath.Clamp(_channels - c, 0, 8);
+        int at = _origin + c * _plane + row * _width + tap - row * _s;
+        return new Half8 { X = Pair(at, 0, count), Y = Pair(at, 2, count), Z = Pair(at, 4, count), W = Pair(at, 6, count) };
     }
 
     /// <summary>Bit i set when start + i lies in [0, extent), for i &lt; count (≤ 31).</summary>
@@ -146,19 +135,8 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
         return ((1 << high) - 1) & ~((1 << low) - 1);
     }
 
-    /// <summary>Patch position (channel, filter tap r·S + s) and the element index it reads.</summary>
-    private readonly record struct Cursor(int C, int Tap, int Offset);
+    /// <summary>Channels e and e + 1 of the chunk at <paramref name="at"/>, packed as in <see cref="Half8"/>.</summary>
+    private uint Pair(int at, int e, int count) => Bits(at + e * _plane, e < count) | (uint)Bits(at + (e + 1) * _plane, e + 1 < count) << 16;
 
-    private Cursor Next(Cursor p)
-    {
-        int taps = _r * _s, tap = p.Tap + 1, nextChannel = tap == taps ? 1 : 0, nextRow = (_rowEnds >> p.Tap) & 1;
-        return new Cursor(p.C + nextChannel, tap - nextChannel * taps,
-            p.Offset + 1 + nextRow * (_width - _s) + nextChannel * (_plane - _r * _width));
-    }
-
-    private ushort Bits(Cursor p)
-    {
-        bool inside = (((_insideTaps >> p.Tap) & 1) != 0) & p.C < _channels;
-        return inside ? _bits[p.Offset] : (ushort)0;
-    }
+    private ushort Bits(int offset, bool read) => read ? _bits[offset] : (ushort)0;
 }

@@ -51,18 +51,18 @@ public static class TensorCoreKernels
         else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }
 
-    /// <param name="vectorWeights">1: C·R·S is a multiple of 8, so filter rows load 16 bytes at a time.</param>
+    /// <param name="weight">Filters packed as a <see cref="TapMajorFilter"/> (16-byte aligned: rows load 16 bytes at a time).</param>
     public static void Conv2d<TM>(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace,
-        Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols, SpecializedValue<int> vectorWeights)
+        Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols)
         where TM : struct, IWarpMma
     {
         var mma = default(TM);
         mma.Declare();
         var shared = SharedMemory.GetDynamic<Half8>();
-        int depth = s.C * kernelRows * kernelCols, pixels = s.N * s.OH * s.OW;
+        int depth = kernelRows * kernelCols * TapMajorFilter.Channels(s.C), pixels = s.N * s.OH * s.OW;
         int kBegin = Grid.IdxZ * split.Length, kEnd = XMath.Min(kBegin + split.Length, depth);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
-        var filters = new HalfMatrixOperand(weight.Bits, 0, s.K, depth, kContiguous: true, vectorWeights.Value != 0);
+        var filters = new HalfMatrixOperand(weight.Bits, 0, s.K, depth, kContiguous: true, vector: true);
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
         var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)));
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);
@@ -74,5 +74,16 @@ public static class TensorCoreKernels
         }
         var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, s);
         TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
+    }
+
+    /// <summary>Grid-stride: packs PyTorch's [K, C, R·S] filters as a <see cref="TapMajorFilter"/> [K, R·S, Cp].</summary>
+    public static void PackFilter(F16View weight, F16View packed, int filters, int channels, int taps)
+    {
+        int paddedChannels = TapMajorFilter.Channels(channels), total = filters * taps * paddedChannels;
+        for (int i = KernelLoops.GridStart; i < total; i += KernelLoops.GridStride)
+        {
+            int row = i / paddedChannels, c = i - row * paddedChannels, f = row / taps, tap = row - f * taps;
+            packed.Bits[i] = c < channels ? weight.Bits[(f * channels + c) * taps + tap] : (ushort)0;
+        }
     }
 }

@@ -16,7 +16,8 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
     private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK,
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _gemm;
     private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
-        SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _conv;
+        SpecializedValue<int>, SpecializedValue<int>> _conv;
+    private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
     private readonly Action<KernelConfig, ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>> _gemmReduce;
     private readonly Action<KernelConfig, ArrayView<float>, F16View, F16View, F16View, F16View, Conv2dShape, int> _convReduce;
 
@@ -26,7 +27,8 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
         _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM>);
         _conv = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
-            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM>);
+            SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM>);
+        _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
         _gemmReduce = accelerator.LoadStreamKernel<ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             GemmKernels.ReduceSplits);
         _convReduce = accelerator.LoadStreamKernel<ArrayView<float>, F16View, F16View, F16View, F16View, Conv2dShape, int>(Conv2dKernels.ReduceSplits);
@@ -41,7 +43,7 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
         (long)LaunchGeometry.Tiles(s.ProductColumns, TensorCoreLayout.Size) * LaunchGeometry.Tiles(s.M, TensorCoreLayout.Size) * s.Batch, s.K);
 
     private SplitK ConvSplit(Conv2dShape s) => Split(
-        (long)LaunchGeometry.Tiles(Pixels(s), TensorCoreLayout.Size) * LaunchGeometry.Tiles(s.K, TensorCoreLayout.Size), s.ReductionLength);
+        (long)LaunchGeometry.Tiles(Pixels(s), TensorCoreLayout.Size) * LaunchGeometry.Tiles(s.K, TensorCoreLayout.Size), TapMajorFilter.Depth(s));
 
     private static long Pixels(Conv2dShape s) => (long)s.N * s.OH * s.OW;
 
@@ -65,16 +67,22 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
             _gemmReduce(LaunchGeometry.Elements(_accelerator, (long)s.Batch * s.M * s.N), workspace, bias, residual, c, s, split.Count, activation, geglu);
     }
 
-    /// <summary>As <see cref="Conv2dLauncher{T}.Run"/>; <paramref name="vectorWeights"/> when C·R·S is a multiple of 8 and the weights are 16-byte aligned.</summary>
-    public void Conv2d(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace, Conv2dShape s,
-        bool vectorWeights)
+    /// <summary>Packs PyTorch's [K, C, R, S] <paramref name="weight"/> as the <see cref="TapMajorFilter"/> [K, R, S, Cp] that <see cref="Conv2d"/> reads.</summary>
+    public void PackFilter(F16View weight, F16View packed, int filters, int channels, int taps)
+    {
+        int length = LaunchGeometry.CheckedLength((long)filters * TapMajorFilter.Depth(channels, taps), "packed filter");
+        _packFilter(LaunchGeometry.Elements(_accelerator, length), weight, packed, filters, channels, taps);
+    }
+
+    /// <summary>As <see cref="Conv2dLauncher{T}.Run"/>, with <paramref name="packedWeight"/> from <see cref="PackFilter"/> (16-byte aligned).</summary>
+    public void Conv2d(F16View x, F16View packedWeight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace, Conv2dShape s)
     {
         long pixels = Pixels(s);
         LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
         var split = ConvSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
-        _conv(Grid(pixels, s.K, split.Count), x, weight, bias, sampleBias, residual, y, workspace, s, split,
-            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(vectorWeights ? 1 : 0));
+        _conv(Grid(pixels, s.K, split.Count), x, packedWeight, bias, sampleBias, residual, y, workspace, s, split,
+            SpecializedValue.New(s.R), SpecializedValue.New(s.S));
         if (split.Count > 1) _convReduce(LaunchGeometry.Elements(_accelerator, pixels * s.K), workspace, bias, sampleBias, residual, y, s, split.Count);
     }
 }

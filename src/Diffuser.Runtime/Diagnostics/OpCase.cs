@@ -3,8 +3,11 @@ using Diffuser.Tensors;
 
 namespace Diffuser.Diagnostics;
 
-/// <summary>One input of an op case: its shape, storage type and the normal distribution its values are drawn from.</summary>
-public sealed record OpInput(TensorShape Shape, DType DType = DType.F32, float Mean = 0f, float Std = 1f);
+/// <summary>
+/// One input of an op case: its shape, storage type and the normal distribution its values are drawn from;
+/// <paramref name="Filter"/>: convolution filters, packed as a model load packs them (<see cref="Backend.PackConv2dFilter"/>).
+/// </summary>
+public sealed record OpInput(TensorShape Shape, DType DType = DType.F32, float Mean = 0f, float Std = 1f, bool Filter = false);
 
 /// <summary>
 /// One op at one set of shapes, runnable on any backend: tests compare backends on it, benchmarks time it.
@@ -30,11 +33,19 @@ public sealed record OpCase(string Family, string Name, IReadOnlyList<OpInput> I
             var values = new float[input.Shape.ElementCount];
             for (int j = 0; j < values.Length; j++) values[j] = input.Mean + input.Std * Normal(random);
             tensors[i] = backend.FromHost(values, input.Shape, input.DType);
+            if (input.Filter) tensors[i] = Packed(backend, tensors[i]);
         }
         return tensors;
     }
 
     public override string ToString() => Id;
+
+    private static Tensor Packed(Backend backend, Tensor weight)
+    {
+        var packed = backend.PackConv2dFilter(weight);
+        if (!ReferenceEquals(packed, weight)) weight.Dispose();
+        return packed;
+    }
 
     private static float Normal(Random random)
     {

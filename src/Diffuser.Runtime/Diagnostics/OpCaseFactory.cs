@@ -58,7 +58,7 @@ public static class OpCaseFactory
         bool residual = false, double tol = 1e-5, bool sampleBias = false)
     {
         var shape = Conv2dShape.Create(n, c, h, w, k, r, r, stride, pad.Top, pad.Left, pad.Bottom, pad.Right, bias, residual);
-        var inputs = new List<OpInput> { In(n, c, h, w), new(S(k, c, r, r), Std: 1f / MathF.Sqrt(c * r * r)) };
+        var inputs = new List<OpInput> { In(n, c, h, w), new(S(k, c, r, r), Std: 1f / MathF.Sqrt(c * r * r), Filter: true) };
         if (bias) inputs.Add(In(k));
         if (sampleBias) inputs.Add(In(n, k));
         if (residual) inputs.Add(In(n, k, shape.OH, shape.OW));

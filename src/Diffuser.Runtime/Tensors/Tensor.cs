@@ -25,6 +25,8 @@ public sealed class Tensor : IDisposable
 
     public Backend Backend { get; }
     public TensorShape Shape { get; }
+    /// <summary>How the elements are ordered: dense row-major, or a convolution filter packed for its backend's kernels.</summary>
+    public TensorLayout Layout { get; internal init; }
     public DType DType => Buffer.DType;
     public long Length => Shape.ElementCount;
     public int Rank => Shape.Rank;
@@ -45,6 +47,7 @@ public sealed class Tensor : IDisposable
             dims = (int[])dims.Clone();
             dims[infer] = known == 0 ? 0 : (int)(Length / known);
         }
+        RequireDense("reshape");
         var shape = new TensorShape(dims);
         if (shape.ElementCount != Length)
             throw new DiffuserException($"Cannot reshape {Shape} ({Length} elements) to {shape}.");
@@ -54,6 +57,7 @@ public sealed class Tensor : IDisposable
     /// <summary>A view of <paramref name="count"/> entries of the outermost dimension, starting at <paramref name="start"/>.</summary>
     public Tensor Slice(int start, int count)
     {
+        RequireDense("slice");
         if (Rank == 0 || start < 0 || count < 0 || start + count > Shape[0])
             throw new DiffuserException($"Slice [{start}, {start + count}) is outside dimension 0 of {Shape}.");
         long inner = Shape.Product(1, Rank);
@@ -66,6 +70,7 @@ public sealed class Tensor : IDisposable
     /// </summary>
     public Tensor Detach(TensorShape shape)
     {
+        RequireDense("move");
         if (IsView) throw new DiffuserException($"Cannot move the buffer of view {Shape}: it does not own one.");
         if (shape.ElementCount != Length) throw new DiffuserException($"Cannot reshape {Shape} ({Length} elements) to {shape}.");
         var buffer = Interlocked.Exchange(ref _buffer, null) ?? throw new ObjectDisposedException(nameof(Tensor));
@@ -78,6 +83,12 @@ public sealed class Tensor : IDisposable
         var result = new float[Length];
         Backend.CopyToHost(this, result);
         return result;
+    }
+
+    /// <summary>Views of a packed filter would read it as dense.</summary>
+    private void RequireDense(string what)
+    {
+        if (Layout != TensorLayout.Dense) throw new DiffuserException($"Cannot {what} {Shape}: it is a {Layout} only Conv2d reads.");
     }
 
     public override string ToString() => $"Tensor{Shape} {DType} on {Backend.Name}";

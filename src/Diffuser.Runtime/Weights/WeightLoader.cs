@@ -52,6 +52,19 @@ public sealed class WeightLoader : IDisposable
         return tensor;
     }
 
+    /// <summary>Convolution filters [K, C, R, S] as the backend's convolution reads them (<see cref="Backend.PackConv2dFilter"/>).</summary>
+    internal Tensor GetConv2dFilter(string name, int[] shape)
+    {
+        var weight = Get(name, shape);
+        var packed = _backend.PackConv2dFilter(weight);
+        if (!ReferenceEquals(packed, weight))
+        {
+            _tensors![_tensors.Count - 1] = packed;
+            weight.Dispose();
+        }
+        return packed;
+    }
+
     /// <summary>
     /// Tensors <paramref name="names"/>, each of <paramref name="partShape"/>, joined along their first dimension; each
     /// name is booked as consumed, missing or mis-shaped on its own.
@@ -96,7 +109,7 @@ public sealed class WeightLoader : IDisposable
     {
         var report = Report();
         if (!report.IsExact) throw new WeightLoadException(report);
-        var set = new WeightSet(_tensors!);
+        var set = new WeightSet(_tensors!, ParameterCount);
         _tensors = null;
         return set;
     }
@@ -108,11 +121,14 @@ public sealed class WeightLoader : IDisposable
     }
 }
 
-/// <summary>The tensors of a loaded model; disposing it frees them.</summary>
-public sealed class WeightSet(IReadOnlyList<Tensor> tensors) : IDisposable
+/// <summary>
+/// The tensors of a loaded model; disposing it frees them. <see cref="ParameterCount"/> counts the checkpoint's
+/// values, <see cref="SizeInBytes"/> what the backend holds (packed filters pad their channels).
+/// </summary>
+public sealed class WeightSet(IReadOnlyList<Tensor> tensors, long parameterCount) : IDisposable
 {
     public IReadOnlyList<Tensor> Tensors { get; } = tensors;
-    public long ParameterCount => Tensors.Sum(t => t.Length);
+    public long ParameterCount { get; } = parameterCount;
     public long SizeInBytes => Tensors.Sum(t => t.Length * t.DType.SizeInBytes());
 
     public void Dispose()

@@ -24,6 +24,10 @@ public readonly struct WeightScope
     /// <summary>The tensor <c>prefix.name</c>, which must exist with exactly this shape (checked in <see cref="WeightLoader.Complete"/>).</summary>
     public Tensor Get(string name, params int[] shape) => _loader.Get(Join(name), shape);
 
+    /// <summary>Convolution filters <c>prefix.name</c> [K, C, R, S], packed for the backend's convolution where it has a faster layout.</summary>
+    public Tensor GetConv2dFilter(string name, int outChannels, int inChannels, int height, int width) =>
+        _loader.GetConv2dFilter(Join(name), [outChannels, inChannels, height, width]);
+
     /// <summary>The tensor when the source has it (e.g. an optional bias), otherwise null.</summary>
     public Tensor? GetOptional(string name, params int[] shape) => Has(name) ? Get(name, shape) : null;
 

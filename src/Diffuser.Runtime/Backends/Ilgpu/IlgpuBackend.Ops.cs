@@ -17,6 +17,13 @@ public sealed partial class IlgpuBackend
     protected override void Conv2dCore(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape) =>
         For(y).Conv2d(x, weight, bias, sampleBias, residual, y, shape);
 
+    protected override Tensor PackConv2dFilterCore(Tensor weight)
+    {
+        var kernels = For(weight);
+        return kernels.PacksConv2dFilters(weight.Shape[1], weight.Shape[2] * weight.Shape[3])
+            ? PackConv2dFilterInto(weight, packed => kernels.PackConv2dFilter(weight, packed)) : weight;
+    }
+
     protected override void GroupNormCore(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape) =>
         For(y).GroupNorm(x, gamma, beta, y, shape);
 

@@ -17,6 +17,10 @@ internal interface IIlgpuKernels
 {
     void Gemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape);
     void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape);
+    /// <summary>Whether <see cref="Conv2d"/> reads filters [K, <paramref name="channels"/>, R, S] of R·S = <paramref name="taps"/> packed (<see cref="PackConv2dFilter"/>).</summary>
+    bool PacksConv2dFilters(int channels, int taps);
+    /// <summary>Fills <paramref name="packed"/> ([K, R, S, Cp]) with the dense filters <paramref name="weight"/>.</summary>
+    void PackConv2dFilter(Tensor weight, Tensor packed);
     void GroupNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape);
     void LayerNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, LayerNormShape shape);
     void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape);
@@ -68,9 +72,15 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
 
     public virtual void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
     {
+        if (weight.Layout != TensorLayout.Dense) throw new InvalidOperationException($"The portable convolution reads dense filters, not {weight.Layout}.");
         using var workspace = scratch(_conv.Value.WorkspaceLength(shape));
         _conv.Value.Run(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape);
     }
+
+    public virtual bool PacksConv2dFilters(int channels, int taps) => false;
+
+    public virtual void PackConv2dFilter(Tensor weight, Tensor packed) =>
+        throw new InvalidOperationException($"The {typeof(T).Name} kernels read filters as they are.");
 
     public void GroupNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape)
     {

@@ -34,17 +34,35 @@ internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM :
         launcher.Gemm(View(a), View(b), ViewOrEmpty(bias), ViewOrEmpty(residual), View(c), Workspace(workspace), shape, vectorA, vectorB);
     }
 
+    /// <summary>Packed filters run on the tensor cores; dense ones too when they could have been packed (packed here, per call).</summary>
     public override void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
     {
-        if (!HalfPatchOperand.Supports(shape))
+        if (weight.Layout == TensorLayout.TapMajorFilter)
+        {
+            Conv2dPacked(x, View(weight), bias, sampleBias, residual, y, shape);
+            return;
+        }
+        if (!PacksConv2dFilters(shape.C, shape.R * shape.S))
         {
             base.Conv2d(x, weight, bias, sampleBias, residual, y, shape);
             return;
         }
+        using var scratch = Scratch(((long)shape.K * TapMajorFilter.Depth(shape) + 1) / 2);   // fp32 scratch holding the halves
+        var packed = new F16View(Workspace(scratch).Cast<ushort>());
+        _tensorCores.Value.PackFilter(View(weight), packed, shape.K, shape.C, shape.R * shape.S);
+        Conv2dPacked(x, packed, bias, sampleBias, residual, y, shape);
+    }
+
+    public override bool PacksConv2dFilters(int channels, int taps) => HalfPatchOperand.Supports(channels, taps);
+
+    public override void PackConv2dFilter(Tensor weight, Tensor packed) =>
+        _tensorCores.Value.PackFilter(View(weight), View(packed), weight.Shape[0], weight.Shape[1], weight.Shape[2] * weight.Shape[3]);
+
+    private void Conv2dPacked(Tensor x, F16View packed, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
+    {
         var launcher = _tensorCores.Value;
         using var workspace = Scratch(launcher.ConvWorkspaceLength(shape));
-        launcher.Conv2d(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape,
-            Aligned(weight, shape.ReductionLength, 0));
+        launcher.Conv2d(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape);
     }
 
     public override void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape)

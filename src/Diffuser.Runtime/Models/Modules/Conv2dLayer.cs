@@ -4,7 +4,10 @@ using Diffuser.Weights;
 
 namespace Diffuser.Models.Modules;
 
-/// <summary>torch.nn.Conv2d with square kernel, stride and symmetric padding: weight [out, in, k, k], optional bias.</summary>
+/// <summary>
+/// torch.nn.Conv2d with square kernel, stride and padding: weight [out, in, k, k] (packed at load where the backend's
+/// convolution reads another layout, <see cref="Backend.PackConv2dFilter"/>), optional bias.
+/// </summary>
 public sealed class Conv2dLayer
 {
     public Conv2dLayer(WeightScope w, int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, bool bias = true)
@@ -12,7 +15,7 @@ public sealed class Conv2dLayer
 
     public Conv2dLayer(WeightScope w, int inChannels, int outChannels, int kernel, int stride, Padding2d padding, bool bias = true)
     {
-        Weight = w.Get("weight", outChannels, inChannels, kernel, kernel);
+        Weight = w.GetConv2dFilter("weight", outChannels, inChannels, kernel, kernel);
         Bias = bias ? w.Get("bias", outChannels) : null;
         Stride = stride;
         Padding = padding;

@@ -8,10 +8,17 @@ namespace Diffuser.Models.Modules;
 public sealed class LinearLayer
 {
     public LinearLayer(WeightScope w, int inFeatures, int outFeatures, bool bias = true)
+        : this(w.Get("weight", outFeatures, inFeatures), bias ? w.Get("bias", outFeatures) : null) { }
+
+    private LinearLayer(Tensor weight, Tensor? bias)
     {
-        Weight = w.Get("weight", outFeatures, inFeatures);
-        Bias = bias ? w.Get("bias", outFeatures) : null;
+        Weight = weight;
+        Bias = bias;
     }
+
+    /// <summary>A 1×1 torch.nn.Conv2d (weight [out, in, 1, 1], bias [out]) as the Linear it is: its weight viewed as [out, in].</summary>
+    public static LinearLayer FromConv1x1(WeightScope w, int inFeatures, int outFeatures) =>
+        new(w.Get("weight", outFeatures, inFeatures, 1, 1).Reshape(outFeatures, inFeatures), w.Get("bias", outFeatures));
 
     public Tensor Weight { get; }
     public Tensor? Bias { get; }

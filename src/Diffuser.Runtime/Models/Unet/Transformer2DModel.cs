@@ -15,20 +15,17 @@ public sealed class Transformer2DModel
 {
     private const float NormEps = 1e-6f;
     private readonly GroupNormLayer _norm;
-    private readonly Conv2dLayer? _projInConv, _projOutConv;
-    private readonly LinearLayer? _projInLinear, _projOutLinear;
+    private readonly LinearLayer _projIn, _projOut;   // Linear, or a 1×1 conv (use_linear_projection false) as a Linear
     private readonly BasicTransformerBlock[] _blocks;
 
     public Transformer2DModel(WeightScope w, int channels, int heads, int layers, int crossAttentionDim, int groups, bool linearProjection)
     {
         int headDim = channels / heads;
         _norm = new GroupNormLayer(w.Scope("norm"), groups, channels, NormEps);
-        if (linearProjection) _projInLinear = new LinearLayer(w.Scope("proj_in"), channels, channels);
-        else _projInConv = new Conv2dLayer(w.Scope("proj_in"), channels, channels, 1);
+        _projIn = Projection(w.Scope("proj_in"), channels, linearProjection);
         var blocks = w.Scope("transformer_blocks");
         _blocks = Enumerable.Range(0, layers).Select(i => new BasicTransformerBlock(blocks.Scope(i), channels, heads, headDim, crossAttentionDim)).ToArray();
-        if (linearProjection) _projOutLinear = new LinearLayer(w.Scope("proj_out"), channels, channels);
-        else _projOutConv = new Conv2dLayer(w.Scope("proj_out"), channels, channels, 1);
+        _projOut = Projection(w.Scope("proj_out"), channels, linearProjection);
     }
 
     /// <summary>A UNet block's transformers, <c>attentions.0</c> to <c>attentions.{count − 1}</c>.</summary>
@@ -48,23 +45,17 @@ public sealed class Transformer2DModel
         using var h = new TensorChain(x);
         h.Advance(_norm.Forward(ops, h.Current));                                  // (B, C, H, W)
         using (var planes = h.Current.Reshape(batch, channels, height * width))   // (B, C, H·W)
-        using (var w = Matrix(_projInConv, _projInLinear, out var bias))
-            h.Advance(ops.Gemm(planes, w, transA: true, transB: true, bias: bias)); // (B, H·W, C): proj_in on the transposed image
+            h.Advance(ops.Gemm(planes, _projIn.Weight, transA: true, transB: true, bias: _projIn.Bias)); // (B, H·W, C): proj_in on the transposed image
         foreach (var block in _blocks) h.Advance(block.Forward(ops, h.Current, context));
         using var residual = x.Reshape(batch, channels, height * width);
-        using (var w = Matrix(_projOutConv, _projOutLinear, out var bias))
-            h.Advance(ops.Gemm(w, h.Current, transB: true, bias: bias, residual: residual, biasPerRow: true));  // proj_outᵀ + x: (B, C, H·W)
+        h.Advance(ops.Gemm(_projOut.Weight, h.Current, transB: true, bias: _projOut.Bias, residual: residual, biasPerRow: true));  // proj_outᵀ + x: (B, C, H·W)
         return h.Detach().Detach(x.Shape);
     }
 
     /// <summary>
-    /// A projection (a 1×1 conv or a Linear, whichever the checkpoint has) as its [out, in] matrix, a view to dispose;
-    /// both run as a GEMM that also moves the tokens between the image and the token layout, so no transpose is launched.
+    /// A projection (a Linear, or a 1×1 conv, whichever the checkpoint has) as its [out, in] matrix: both run as a GEMM
+    /// that also moves the tokens between the image and the token layout, so no transpose is launched.
     /// </summary>
-    private static Tensor Matrix(Conv2dLayer? conv, LinearLayer? linear, out Tensor? bias)
-    {
-        bias = conv?.Bias ?? linear!.Bias;
-        var weight = conv?.Weight ?? linear!.Weight;
-        return weight.Reshape(weight.Shape[0], weight.Shape[1]);
-    }
+    private static LinearLayer Projection(WeightScope w, int channels, bool linear) =>
+        linear ? new LinearLayer(w, channels, channels) : LinearLayer.FromConv1x1(w, channels, channels);
 }
