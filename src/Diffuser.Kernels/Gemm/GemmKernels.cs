@@ -22,12 +22,10 @@ public static class GemmKernels
         var tileB = SharedMemory.Allocate<float>(TiledMatmul.SharedLength);
         int batch = Grid.IdxZ / split.Count, part = Grid.IdxZ - batch * split.Count;
         int kBegin = part * split.Length, kEnd = XMath.Min(kBegin + split.Length, s.K);
-        long mn = (long)s.M * s.N;
         var opA = new MatrixOperand<T>(a.SubView(batch * s.BatchStrideA, (long)s.M * s.K), s.M, s.K, kContiguous: s.TransA == 0);
         var opB = new MatrixOperand<T>(b.SubView(batch * s.BatchStrideB, (long)s.BColumns * s.K), s.BColumns, s.K, kContiguous: s.TransB != 0);
         int row0 = Grid.IdxY * TiledMatmul.Size, col0 = Grid.IdxX * TiledMatmul.Size;
-        var store = new GemmEpilogue<T>(c.SubView(batch * mn, mn), bias, residual.SubView(batch * mn * s.HasResidual, mn * s.HasResidual),
-            s.M, s, (ActivationKind)activation.Value);
+        var store = GemmEpilogue<T>.ForBatch(c, bias, residual, s, batch, (ActivationKind)activation.Value);
         if (geglu.Value != 0)
         {
             var gated = new GatedColumns<MatrixOperand<T>>(opB, s);
@@ -64,10 +62,10 @@ public static class GemmKernels
     {
         int total = s.Batch * s.M * s.N, columns = s.ProductColumns;
         long productTotal = (long)s.Batch * s.M * columns;
-        var store = new GemmEpilogue<T>(c, bias, residual, s.Batch * s.M, s, (ActivationKind)activation.Value);
         for (int i = KernelLoops.GridStart; i < total; i += KernelLoops.GridStride)
         {
-            int row = i / s.N, col = i - row * s.N;
+            int row = i / s.N, col = i - row * s.N, batch = row / s.M;
+            var store = GemmEpilogue<T>.ForBatch(c, bias, residual, s, batch, (ActivationKind)activation.Value);
             if (geglu.Value != 0)
             {
                 int p = col / GemmShape.GateBlock * 2 * GemmShape.GateBlock + col % GemmShape.GateBlock;
@@ -78,13 +76,13 @@ public static class GemmKernels
                     value += workspace[at];
                     gate += workspace[at + GemmShape.GateBlock];
                 }
-                store.StoreGated(row, p, value, gate);
+                store.StoreGated(row - batch * s.M, p, value, gate);
             }
             else
             {
                 float sum = 0f;
                 for (int k = 0; k < splits; k++) sum += workspace[(long)k * total + i];
-                store.Store(row, col, sum);
+                store.Store(row - batch * s.M, col, sum);
             }
         }
     }

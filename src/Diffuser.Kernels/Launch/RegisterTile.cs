@@ -32,10 +32,19 @@ public struct Row8
     }
 }
 
-/// <summary>Receives one output element of a register tile (the fused epilogue of GEMM and convolution).</summary>
+/// <summary>
+/// Receives the output elements of a product tile (the fused epilogue of GEMM and convolution): one at a time
+/// (<see cref="Store"/>, a register tile's scattered elements), or a column at a time as the tensor-core store hands
+/// them (each lane stores 64 rows of one column): <see cref="BindColumn"/> does once what depends on the column alone
+/// (a convolution's image and pixel), then <see cref="StoreInColumn"/> stores rows of it.
+/// </summary>
 public interface ITileEpilogue
 {
     void Store(int row, int col, float acc);
+
+    void BindColumn(int col);
+
+    void StoreInColumn(int row, float acc);
 }
 
 /// <summary>

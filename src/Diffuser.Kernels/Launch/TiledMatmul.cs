@@ -116,10 +116,11 @@ public static class TiledMatmul
 /// Stores raw sums of one reduction split into a row-major [rows, cols] slice of a workspace; a reduce kernel then
 /// adds the splits in a fixed order (deterministic, unlike atomics) and applies the real epilogue.
 /// </summary>
-public readonly struct PartialEpilogue : ITileEpilogue
+public struct PartialEpilogue : ITileEpilogue
 {
     private readonly ArrayView<float> _workspace;
     private readonly int _rows, _cols;
+    private int _col;
 
     public PartialEpilogue(ArrayView<float> workspace, int rows, int cols)
     {
@@ -128,10 +129,14 @@ public readonly struct PartialEpilogue : ITileEpilogue
         _cols = cols;
     }
 
-    public void Store(int row, int col, float acc)
+    public readonly void Store(int row, int col, float acc)
     {
         if (row < _rows && col < _cols) _workspace[row * _cols + col] = acc;
     }
+
+    public void BindColumn(int col) => _col = col;
+
+    public readonly void StoreInColumn(int row, float acc) => Store(row, _col, acc);
 }
 
 /// <summary>A dense row-major matrix as a tile operand: stored [mn, k] (k-contiguous) or [k, mn].</summary>

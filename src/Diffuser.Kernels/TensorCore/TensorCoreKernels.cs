@@ -28,7 +28,6 @@ public static class TensorCoreKernels
         int batch = Grid.IdxZ / split.Count, part = Grid.IdxZ - batch * split.Count;
         int kBegin = part * split.Length, kEnd = XMath.Min(kBegin + split.Length, s.K);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
-        long mn = (long)s.M * s.N;
         var opA = new HalfMatrixOperand(a.Bits, batch * s.BatchStrideA, s.M, s.K, s.TransA == 0, vectorA.Value != 0);
         var opB = new HalfMatrixOperand(b.Bits, batch * s.BatchStrideB, s.BColumns, s.K, s.TransB != 0, vectorB.Value != 0);
         if (geglu.Value != 0)
@@ -45,8 +44,7 @@ public static class TensorCoreKernels
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
             return;
         }
-        var store = new GemmEpilogue<F16View>(c.SubView(batch * mn, mn), bias, residual.SubView(batch * mn * s.HasResidual, mn * s.HasResidual),
-            s.M, s, (ActivationKind)activation.Value);
+        var store = GemmEpilogue<F16View>.ForBatch(c, bias, residual, s, batch, (ActivationKind)activation.Value);
         if (geglu.Value != 0) TensorCoreMatmul.StoreGated(ref mma, ref store, row0, col0, shared);
         else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }

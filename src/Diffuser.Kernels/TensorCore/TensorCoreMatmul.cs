@@ -57,12 +57,13 @@ public static class TensorCoreMatmul
         int warp = Warp.WarpIdx, lane = Warp.LaneIdx, area = LoopInvariant.Keep(warp * TensorCoreLayout.StagingFloats + lane);
         int col = LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), lane));
         int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64);
+        epilogue.BindColumn(col);
         for (int i = 0; i < 4; i++)
         {
             mma.Stage(staging, i);
             Warp.Barrier();
             int row = rowBase + 16 * i;
-            for (int r = 0; r < 16; r++) epilogue.Store(row + r, col, staging[area + r * TensorCoreLayout.StagingPitch]);
+            for (int r = 0; r < 16; r++) epilogue.StoreInColumn(row + r, staging[area + r * TensorCoreLayout.StagingPitch]);
             Warp.Barrier();
         }
     }

@@ -82,11 +82,13 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// <summary>
     /// ILGPU places values next to their uses, so per-thread setup (statistics, lane addresses, quotients) lands inside
     /// loops unless anchored (<c>LoopInvariant</c>); ptxas makes ~20 instructions of each integer division. No loop of
-    /// the normalisations, the tensor-core attention or the portable GEMM and convolution (stages and epilogues) holds one.
+    /// the normalisations, the tensor-core attention, GEMM and convolution as specialised for SD (main loops and the
+    /// column-bound epilogue stores) or the portable GEMM and convolution (stages and epilogues) holds one.
     /// </summary>
     [Theory]
     [InlineData("NormKernels.GroupNormApply<F16View>"), InlineData("NormKernels.GroupNormPartials<F16View>"), InlineData("NormKernels.LayerNorm<F16View>")]
     [InlineData("FlashAttentionKernels.Attention<PtxWarpAttention48>"), InlineData("FlashAttentionKernels.Attention<PtxWarpAttention160>")]
+    [InlineData("SpecializedKernels.TensorCoreGemm"), InlineData("SpecializedKernels.TensorCoreConv3x3"), InlineData("SpecializedKernels.TensorCoreConv1x1")]
     [InlineData("GemmKernels.Gemm<F32View>"), InlineData("Conv2dKernels.Conv2d<F32View>")]
     public void LoopsDoNotDivide(string name)
     {
