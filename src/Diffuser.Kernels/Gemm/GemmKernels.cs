@@ -54,35 +54,38 @@ public static class GemmKernels
     }
 
     /// <summary>
-    /// Grid-stride over C: adds the splits' partial sums in order, then applies the epilogue (GEGLU reads a value and
-    /// its gate, 64 product columns apart).
+    /// Grid-stride over each batch entry's C: adds the splits' partial sums in order, then applies the epilogue (GEGLU
+    /// reads a value and its gate, 64 product columns apart).
     /// </summary>
     public static void ReduceSplits<T>(ArrayView<float> workspace, T bias, T residual, T c, GemmShape s, int splits,
         SpecializedValue<int> activation, SpecializedValue<int> geglu) where T : struct, IElementView<T>
     {
-        int total = s.Batch * s.M * s.N, columns = s.ProductColumns;
+        int mn = s.M * s.N, total = s.Batch * mn, columns = s.ProductColumns;
         long productTotal = (long)s.Batch * s.M * columns;
-        for (int i = KernelLoops.GridStart; i < total; i += KernelLoops.GridStride)
+        for (int batch = 0; batch < s.Batch; batch++)
         {
-            int row = i / s.N, col = i - row * s.N, batch = row / s.M;
             var store = GemmEpilogue<T>.ForBatch(c, bias, residual, s, batch, (ActivationKind)activation.Value);
-            if (geglu.Value != 0)
+            for (int i = KernelLoops.GridStart; i < mn; i += KernelLoops.GridStride)
             {
-                int p = col / GemmShape.GateBlock * 2 * GemmShape.GateBlock + col % GemmShape.GateBlock;
-                float value = 0f, gate = 0f;
-                for (int k = 0; k < splits; k++)
+                int row = i / s.N, col = i - row * s.N;
+                if (geglu.Value != 0)
                 {
-                    long at = k * productTotal + (long)row * columns + p;
-                    value += workspace[at];
-                    gate += workspace[at + GemmShape.GateBlock];
+                    int p = col / GemmShape.GateBlock * 2 * GemmShape.GateBlock + col % GemmShape.GateBlock;
+                    float value = 0f, gate = 0f;
+                    for (int k = 0; k < splits; k++)
+                    {
+                        long at = k * productTotal + ((long)batch * s.M + row) * columns + p;
+                        value += workspace[at];
+                        gate += workspace[at + GemmShape.GateBlock];
+                    }
+                    store.StoreGated(row, p, value, gate);
                 }
-                store.StoreGated(row - batch * s.M, p, value, gate);
-            }
-            else
-            {
-                float sum = 0f;
-                for (int k = 0; k < splits; k++) sum += workspace[(long)k * total + i];
-                store.Store(row - batch * s.M, col, sum);
+                else
+                {
+                    float sum = 0f;
+                    for (int k = 0; k < splits; k++) sum += workspace[(long)k * total + batch * mn + i];
+                    store.Store(row, col, sum);
+                }
             }
         }
     }

@@ -93,7 +93,7 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     public const int MaxFilterTaps = 31;
 
     private readonly ArrayView<ushort> _bits;
-    private readonly ulong _perTap;
+    private readonly ulong _byPaddedChannels;
     private readonly int _channels, _paddedChannels, _plane, _width, _s, _origin, _insideTaps;
 
     /// <summary>Filters of at most 31 taps, and reduction indices (read up to a stage past the end) the division handles.</summary>
@@ -112,7 +112,7 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
         int insideRows = window.Valid ? InsideMask(window.Row0, r, s.H) : 0, insideCols = InsideMask(window.Column0, sCols, s.W), insideTaps = 0;
         for (int row = 0; row < r; row++) insideTaps |= ((insideRows >> row) & 1) * (insideCols << (row * sCols));
         // Kept where they are computed: ILGPU would move them into the convolution's main loop.
-        _perTap = LoopInvariant.Keep(SmallDivision.Multiplier(_paddedChannels));
+        _byPaddedChannels = LoopInvariant.Keep(SmallDivision.Multiplier(_paddedChannels));
         _origin = LoopInvariant.Keep(window.ImageBase + window.Row0 * s.W + window.Column0);   // tap (c, r, s) is at _origin + c·H·W + r·W + s
         _insideTaps = LoopInvariant.Keep(insideTaps);
     }
@@ -121,7 +121,7 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
 
     public Half8 Chunk(int mn, int k0)
     {
-        int tap = SmallDivision.Quotient(k0, _perTap), c = k0 - tap * _paddedChannels, row = SmallDivision.Quotient(tap, _s);
+        int tap = SmallDivision.Quotient(k0, _byPaddedChannels), c = k0 - tap * _paddedChannels, row = SmallDivision.Quotient(tap, _s);
         // Elements [0, count) are read: none outside the image or past the taps (a stage past the depth), none past C.
         int count = ((_insideTaps >> XMath.Min(tap, MaxFilterTaps)) & 1) * XMath.Clamp(_channels - c, 0, 8);
         int at = _origin + c * _plane + row * _width + tap - row * _s;
