@@ -23,6 +23,12 @@ public static class SmallDivision
     /// <summary>The multiplier that divides by <paramref name="d"/>: found once per thread when d is not a constant.</summary>
     public static ulong Multiplier(int d) => (1UL << Shift) / (ulong)d + 1;
 
+    /// <summary>
+    /// ⌊n / d⌋ for 0 ≤ n &lt; 2⁸ and 1 ≤ d &lt; 2⁸ in 32-bit arithmetic (a multiply and a shift when d is a constant):
+    /// the same argument with m = ⌊2¹⁶/d⌋ + 1, since n·d &lt; 2¹⁶.
+    /// </summary>
+    public static int ShortQuotient(int n, int d) => (n * ((1 << 16) / d + 1)) >> 16;
+
     /// <summary>⌊n / d⌋ by d's <see cref="Multiplier"/>.</summary>
-    public static int Quotient(int n, ulong multiplier) => (int)(((ulong)n * multiplier) >> Shift);
+    public static int Quotient(int n, ulong multiplier) => (int)(((ulong)(uint)n * multiplier) >> Shift);
 }

@@ -85,7 +85,9 @@ public readonly struct GatedHalfColumns<TB>(TB inner, GemmShape s) : IHalfTileOp
 /// bound to the calling thread's pixel column (loaded along mn). It is the inner loop of every convolution: a chunk's
 /// 8 indices are 8 channels of one filter tap, so the chunk finds its tap and first channel once (a multiply by a
 /// precomputed reciprocal), then reads one plane apart per element; which taps fall inside the image is a bit of a
-/// per-thread mask, and channels past C (the filter's zero padding) read nothing.
+/// per-thread mask. With a channel count that is a multiple of 8 and the plane a kernel constant (every SD convolution
+/// but the 3- and 4-channel ones), a chunk is all inside or all outside and its 8 loads sit at offsets the compiler
+/// knows: one address per chunk, no per-element test. Otherwise channels past C (the filter's zero padding) read nothing.
 /// </summary>
 public readonly struct HalfPatchOperand : IHalfTileOperand
 {
@@ -95,17 +97,23 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     private readonly ArrayView<ushort> _bits;
     private readonly ulong _byPaddedChannels;
     private readonly int _channels, _paddedChannels, _plane, _width, _s, _origin, _insideTaps;
+    private readonly bool _alignedChannels;
 
     /// <summary>Filters of at most 31 taps, and reduction indices (read up to a stage past the end) the division handles.</summary>
     public static bool Supports(int channels, int taps) =>
         taps <= MaxFilterTaps && (long)TapMajorFilter.Depth(channels, taps) + 2 * TensorCoreLayout.Depth <= SmallDivision.DividendLimit;
 
-    public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel)
+    /// <summary>What the kernel specialises on: the image's plane H·W when its channel count is a multiple of 8, else 0.</summary>
+    public static int AlignedPlane(Conv2dShape s) => s.C % 8 == 0 ? s.H * s.W : 0;
+
+    /// <param name="alignedPlane"><see cref="AlignedPlane"/> of <paramref name="s"/> (a constant of the kernel).</param>
+    public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel, int alignedPlane)
     {
         _bits = x.Bits;
         _channels = s.C;
         _paddedChannels = TapMajorFilter.Channels(s.C);
-        _plane = s.H * s.W;
+        _alignedChannels = alignedPlane != 0;
+        _plane = _alignedChannels ? alignedPlane : s.H * s.W;
         _width = s.W;
         _s = sCols;
         var window = PatchWindow.Of(s, pixel);
@@ -121,10 +129,18 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
 
     public Half8 Chunk(int mn, int k0)
     {
-        int tap = SmallDivision.Quotient(k0, _byPaddedChannels), c = k0 - tap * _paddedChannels, row = SmallDivision.Quotient(tap, _s);
-        // Elements [0, count) are read: none outside the image or past the taps (a stage past the depth), none past C.
-        int count = ((_insideTaps >> XMath.Min(tap, MaxFilterTaps)) & 1) * XMath.Clamp(_channels - c, 0, 8);
+        int tap = SmallDivision.Quotient(k0, _byPaddedChannels), c = k0 - tap * _paddedChannels, row = SmallDivision.ShortQuotient(tap, _s);
+        // Outside the image, or past the taps (a stage past the depth).
+        bool inside = ((_insideTaps >> XMath.Min(tap, MaxFilterTaps)) & 1) != 0;
         int at = _origin + c * _plane + row * _width + tap - row * _s;
+        if (_alignedChannels)
+        {
+            // Outside, the loads read the image's first channels (always there) and the mask clears them.
+            uint mask = inside ? uint.MaxValue : 0;
+            var channels = _bits.SubView(inside ? at : 0);
+            return new Half8 { X = Pair(channels, 0) & mask, Y = Pair(channels, 2) & mask, Z = Pair(channels, 4) & mask, W = Pair(channels, 6) & mask };
+        }
+        int count = inside ? XMath.Clamp(_channels - c, 0, 8) : 0;   // elements [0, count) are read
         return new Half8 { X = Pair(at, 0, count), Y = Pair(at, 2, count), Z = Pair(at, 4, count), W = Pair(at, 6, count) };
     }
 
@@ -137,6 +153,9 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
 
     /// <summary>Channels e and e + 1 of the chunk at <paramref name="at"/>, packed as in <see cref="Half8"/>.</summary>
     private uint Pair(int at, int e, int count) => Bits(at + e * _plane, e < count) | (uint)Bits(at + (e + 1) * _plane, e + 1 < count) << 16;
+
+    /// <summary>As above for a chunk of 8 channels at <paramref name="channels"/>: 64-bit offsets, so that the plane folds into each load.</summary>
+    private uint Pair(ArrayView<ushort> channels, int e) => channels[e * (long)_plane] | (uint)channels[(e + 1) * (long)_plane] << 16;
 
     private ushort Bits(int offset, bool read) => read ? _bits[offset] : (ushort)0;
 }

@@ -16,7 +16,7 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
     private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK,
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _gemm;
     private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
-        SpecializedValue<int>, SpecializedValue<int>> _conv;
+        SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _conv;
     private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
     private readonly Action<KernelConfig, ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>> _gemmReduce;
     private readonly Action<KernelConfig, ArrayView<float>, F16View, F16View, F16View, F16View, Conv2dShape, int> _convReduce;
@@ -27,7 +27,7 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
         _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM>);
         _conv = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
-            SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM>);
+            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM>);
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
         _gemmReduce = accelerator.LoadStreamKernel<ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             GemmKernels.ReduceSplits);
@@ -82,7 +82,7 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
         var split = ConvSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
         _conv(Grid(pixels, s.K, split.Count), x, packedWeight, bias, sampleBias, residual, y, workspace, s, split,
-            SpecializedValue.New(s.R), SpecializedValue.New(s.S));
+            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(HalfPatchOperand.AlignedPlane(s)));
         if (split.Count > 1) _convReduce(LaunchGeometry.Elements(_accelerator, pixels * s.K), workspace, bias, sampleBias, residual, y, s, split.Count);
     }
 }

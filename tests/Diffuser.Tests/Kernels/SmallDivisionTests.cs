@@ -2,7 +2,7 @@ using Diffuser.Kernels.Launch;
 
 namespace Diffuser.Tests.Kernels;
 
-/// <summary>The multiply-and-shift division the tensor-core convolution uses for patch positions, against integer division.</summary>
+/// <summary>The multiply-and-shift divisions the tensor-core convolution uses for patch positions, against integer division.</summary>
 public class SmallDivisionTests
 {
     [Fact]
@@ -18,5 +18,13 @@ public class SmallDivisionTests
                          .Where(n => n is >= 0 and < SmallDivision.DividendLimit))
                 Assert.True(SmallDivision.Quotient(n, d) == n / d, $"{n} / {d}: {SmallDivision.Quotient(n, d)}");
         }
+    }
+
+    [Fact]
+    public void ShortQuotientEqualsIntegerDivisionEverywhere()
+    {
+        for (int d = 1; d < 256; d++)
+            for (int n = 0; n < 256; n++)
+                Assert.True(SmallDivision.ShortQuotient(n, d) == n / d, $"{n} / {d}: {SmallDivision.ShortQuotient(n, d)}");
     }
 }

@@ -11,7 +11,8 @@ namespace Diffuser.Tests.Kernels;
 /// <summary>
 /// The tensor-core kernels as the launchers specialise them for Stable Diffusion's shapes (ILGPU compiles a kernel
 /// per value of its <see cref="SpecializedValue{T}"/> parameters; a constant passed here is what the compiler then
-/// sees): the plain aligned fp16 GEMM, the 3×3 and 1×1 convolutions (packed filters), and the aligned attention.
+/// sees): the plain aligned fp16 GEMM, the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 8 on a
+/// 64×64 and a 32×32 image), and the aligned attention.
 /// </summary>
 public static class SpecializedKernels
 {
@@ -21,11 +22,11 @@ public static class SpecializedKernels
 
     public static void TensorCoreConv3x3(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace,
         Conv2dShape s, SplitK split) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma>(x, weight, bias, sampleBias, residual, y, workspace, s, split, SpecializedValue.New(3), SpecializedValue.New(3));
+        TensorCoreKernels.Conv2d<PtxWarpMma>(x, weight, bias, sampleBias, residual, y, workspace, s, split, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64));
 
     public static void TensorCoreConv1x1(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace,
         Conv2dShape s, SplitK split) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma>(x, weight, bias, sampleBias, residual, y, workspace, s, split, SpecializedValue.New(1), SpecializedValue.New(1));
+        TensorCoreKernels.Conv2d<PtxWarpMma>(x, weight, bias, sampleBias, residual, y, workspace, s, split, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32));
 
     public static void Attention48(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
         FlashAttentionKernels.Attention<PtxWarpAttention48>(q, k, v, o, s, SpecializedValue.New(1));
