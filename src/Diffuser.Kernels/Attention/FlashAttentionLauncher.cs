@@ -29,7 +29,8 @@ public sealed class FlashAttentionLauncher(Accelerator accelerator, bool emulate
             _kernels[width] = kernel = WarpAttentionVariants.Visit<AttentionKernel, Loader>(width, new Loader(accelerator, emulated));
         var config = LaunchGeometry.Grid(LaunchGeometry.Tiles(s.QueryLength, FlashAttentionLayout.Rows), s.Heads, s.Batch,
             FlashAttentionLayout.Threads, FlashAttentionLayout.SharedBytes(width) / sizeof(float));
-        kernel(config, q, k, v, o, s, SpecializedValue.New(vector ? 1 : 0));
+        var copy = !vector ? AttentionTileCopy.Elements : s.HeadDim == width ? AttentionTileCopy.FullWidthChunks : AttentionTileCopy.Chunks;
+        kernel(config, q, k, v, o, s, SpecializedValue.New((int)copy));
     }
 
     /// <summary>Whether tiles can be copied 16 bytes at a time, given where q, k and v start in their buffers (in halves).</summary>

@@ -57,26 +57,31 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// loop and the divisions removed: GEMM 17.1, 3×3 convolution 33.8, 1×1 32.2, attention 48: 10.1, 64: 7.5,
     /// 80: 6.8, 160: 4.4; after: 4.7, 13.2, 12.9, 8.0, 6.5, 5.6, 3.8; with filters packed tap-major (8 channels of
     /// one tap per chunk) the convolutions 8.0 and 7.9, and with 8-aligned channels and the plane a kernel constant
-    /// (one test and one address per chunk) 4.9 and 4.9. The bounds keep what was gained (Hopper's tensor cores want
-    /// about 4).
+    /// (one test and one address per chunk) 4.9 and 4.9. The attention's K/V tile copies were loops inside the main
+    /// loop (3–11 passes a tile), so its static counts understated what ran (about 10, 8.7, 8.3 and 6.8 executed, from
+    /// the loop sizes and trip counts); written out as one address and width/16 chunks per thread, 7.9, 6.3, 5.4 and
+    /// 3.8, now all that runs. The bounds keep what was gained (Hopper's tensor cores want about 4).
     /// </summary>
     public static TheoryData<string, double> MainLoops() => new()
     {
         { nameof(SpecializedKernels.TensorCoreGemm), 5.0 },
         { nameof(SpecializedKernels.TensorCoreConv3x3), 5.3 },
         { nameof(SpecializedKernels.TensorCoreConv1x1), 5.3 },
-        { nameof(SpecializedKernels.Attention48), 8.5 },
-        { nameof(SpecializedKernels.Attention64), 7.0 },
-        { nameof(SpecializedKernels.Attention80), 6.0 },
+        { nameof(SpecializedKernels.Attention48), 8.2 },
+        { nameof(SpecializedKernels.Attention64), 6.6 },
+        { nameof(SpecializedKernels.Attention80), 5.7 },
         { nameof(SpecializedKernels.Attention160), 4.0 },
     };
 
     [Theory, MemberData(nameof(MainLoops))]
     public void MainLoopIssuesFewInstructionsPerMma(string name, double bound)
     {
-        var loop = SassLoop.MainOf(Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass);
+        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
+        var loop = SassLoop.MainOf(sass);
         output.WriteLine($"{name}: {loop}");
         Assert.Equal(0, loop.Divisions);
+        // No loop inside: each pass issues each instruction once (at most), so the static count is what runs.
+        Assert.Contains(SassLoop.Innermost(sass), l => l.Instructions.SequenceEqual(loop.Instructions));
         Assert.True(loop.PerMma <= bound, $"{loop.PerMma:F1} instructions per HMMA, more than {bound}");
     }
 

@@ -29,14 +29,14 @@ public static class SpecializedKernels
         TensorCoreKernels.Conv2d<PtxWarpMma>(x, weight, bias, sampleBias, residual, y, workspace, s, split, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32));
 
     public static void Attention48(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
-        FlashAttentionKernels.Attention<PtxWarpAttention48>(q, k, v, o, s, SpecializedValue.New(1));
+        FlashAttentionKernels.Attention<PtxWarpAttention48>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.Chunks));
 
     public static void Attention64(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
-        FlashAttentionKernels.Attention<PtxWarpAttention64>(q, k, v, o, s, SpecializedValue.New(1));
+        FlashAttentionKernels.Attention<PtxWarpAttention64>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
 
     public static void Attention80(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
-        FlashAttentionKernels.Attention<PtxWarpAttention80>(q, k, v, o, s, SpecializedValue.New(1));
+        FlashAttentionKernels.Attention<PtxWarpAttention80>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
 
     public static void Attention160(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
-        FlashAttentionKernels.Attention<PtxWarpAttention160>(q, k, v, o, s, SpecializedValue.New(1));
+        FlashAttentionKernels.Attention<PtxWarpAttention160>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
 }
