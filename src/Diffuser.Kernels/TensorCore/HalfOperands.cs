@@ -33,14 +33,17 @@ public interface IHalfTileOperand
 /// <summary>
 /// A dense row-major fp16 matrix starting at element <c>start</c> of <c>bits</c>, stored [mn, k] (k-contiguous) or
 /// [k, mn]. With <c>vector</c> (k-contiguous, depth, start and the view's own start multiples of 8 halves, which the
-/// launcher checks) a chunk is one 16-byte load: the view is reinterpreted whole and indexed, never sub-viewed first,
-/// so that the compiler can prove the alignment and emit ld.global.v4.
+/// launcher checks) a chunk is one 16-byte load: the view is reinterpreted whole, then sub-viewed in chunks at the
+/// matrix's first one (never sub-viewed in halves first, so that the compiler can prove the alignment and emit
+/// ld.global.v4). That base is found once, where the operand is made; each chunk adds a 32-bit offset to it (redoing
+/// the 64-bit base in the main loop had cost the GEMM a quarter of its instructions).
 /// </summary>
 public readonly struct HalfMatrixOperand : IHalfTileOperand
 {
     private readonly ArrayView<ushort> _bits;
+    private readonly ArrayView<Half8> _chunks;
     private readonly long _start;
-    private readonly int _rows, _depth;
+    private readonly int _rows, _depth, _rowChunks;
     private readonly bool _kContiguous, _vector;
 
     public HalfMatrixOperand(ArrayView<ushort> bits, long start, int rows, int depth, bool kContiguous, bool vector)
@@ -51,6 +54,8 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
         _depth = depth;
         _kContiguous = kContiguous;
         _vector = vector;
+        _chunks = vector ? bits.Cast<Half8>().SubView(start >> 3) : default;
+        _rowChunks = LoopInvariant.Keep(depth >> 3);
     }
 
     /// <summary>Always with <c>vector</c>, so that a kernel specialised for it holds no code for the other layout.</summary>
@@ -59,8 +64,8 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
     public Half8 Chunk(int mn, int k0)
     {
         if (mn >= _rows || k0 >= _depth) return default;
-        // 16-byte chunk index: a 64-bit base and a 32-bit offset within the matrix (fewer than 2³¹ chunks).
-        if (_vector) return _bits.Cast<Half8>()[(_start >> 3) + (mn * (_depth >> 3) + (k0 >> 3))];
+        // A 32-bit offset within the matrix (fewer than 2³¹ chunks, which the launcher checks).
+        if (_vector) return _chunks[mn * _rowChunks + (k0 >> 3)];
         return Half8.Pack(Bits(mn, k0), Bits(mn, k0 + 1), Bits(mn, k0 + 2), Bits(mn, k0 + 3),
             Bits(mn, k0 + 4), Bits(mn, k0 + 5), Bits(mn, k0 + 6), Bits(mn, k0 + 7));
     }
