@@ -28,6 +28,18 @@ public interface IHalfTileOperand
 
     /// <summary>Values (mn, k0 .. k0 + 7), zero outside the matrix; k0 is a multiple of 8.</summary>
     Half8 Chunk(int mn, int k0);
+
+    /// <summary>A thread's two chunks of a stage: (mn, k0) and (mn + 64, k0) along k, (mn, k0) and (mn, k0 + 16) along mn.</summary>
+    ChunkPair Chunks(int mn, int k0);
+}
+
+/// <summary>Two chunks of one operand, held in registers between a global load and the shared store.</summary>
+public readonly record struct ChunkPair(Half8 First, Half8 Second)
+{
+    /// <summary>The pair as <see cref="IHalfTileOperand.Chunks"/> defines it, one chunk at a time.</summary>
+    public static ChunkPair Of<T>(T op, int mn, int k0) where T : struct, IHalfTileOperand => op.KContiguous
+        ? new(op.Chunk(mn, k0), op.Chunk(mn + TensorCoreLayout.Size / 2, k0))
+        : new(op.Chunk(mn, k0), op.Chunk(mn, k0 + TensorCoreLayout.Depth / 2));
 }
 
 /// <summary>
@@ -70,6 +82,8 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
             Bits(mn, k0 + 4), Bits(mn, k0 + 5), Bits(mn, k0 + 6), Bits(mn, k0 + 7));
     }
 
+    public ChunkPair Chunks(int mn, int k0) => ChunkPair.Of(this, mn, k0);
+
     private ushort Bits(int mn, int k) =>
         k >= _depth ? (ushort)0 : _bits[_start + (_kContiguous ? (long)mn * _depth + k : (long)k * _rows + mn)];
 }
@@ -83,6 +97,8 @@ public readonly struct GatedHalfColumns<TB>(TB inner, GemmShape s) : IHalfTileOp
     public bool KContiguous => _inner.KContiguous;
 
     public Half8 Chunk(int mn, int k0) => _inner.Chunk(_s.GatedSource(mn), k0);
+
+    public ChunkPair Chunks(int mn, int k0) => ChunkPair.Of(this, mn, k0);
 }
 
 /// <summary>
@@ -90,9 +106,10 @@ public readonly struct GatedHalfColumns<TB>(TB inner, GemmShape s) : IHalfTileOp
 /// bound to the calling thread's pixel column (loaded along mn). It is the inner loop of every convolution: a chunk's
 /// 8 indices are 8 channels of one filter tap, so the chunk finds its tap and first channel once (a multiply by a
 /// precomputed reciprocal), then reads one plane apart per element; which taps fall inside the image is a bit of a
-/// per-thread mask. With a channel count that is a multiple of 8 and the plane a kernel constant (every SD convolution
-/// but the 3- and 4-channel ones), a chunk is all inside or all outside and its 8 loads sit at offsets the compiler
-/// knows: one address per chunk, no per-element test. Otherwise channels past C (the filter's zero padding) read nothing.
+/// per-thread mask, and channels past C (the filter's zero padding) read nothing. With a channel count that is a
+/// multiple of 32 (every SD convolution but the 3- and 4-channel ones) the kernel is specialised on the image's plane:
+/// a stage's 32 indices are then 32 channels of one tap, all inside or all outside the image, so a thread finds one
+/// tap and one address per stage, and its 16 loads sit at offsets the compiler folds into the load instructions.
 /// </summary>
 public readonly struct HalfPatchOperand : IHalfTileOperand
 {
@@ -102,23 +119,23 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     private readonly ArrayView<ushort> _bits;
     private readonly ulong _byPaddedChannels;
     private readonly int _channels, _paddedChannels, _plane, _width, _s, _origin, _insideTaps;
-    private readonly bool _alignedChannels;
+    private readonly bool _wholeStages;
 
     /// <summary>Filters of at most 31 taps, and reduction indices (read up to a stage past the end) the division handles.</summary>
     public static bool Supports(int channels, int taps) =>
         taps <= MaxFilterTaps && (long)TapMajorFilter.Depth(channels, taps) + 2 * TensorCoreLayout.Depth <= SmallDivision.DividendLimit;
 
-    /// <summary>What the kernel specialises on: the image's plane H·W when its channel count is a multiple of 8, else 0.</summary>
-    public static int AlignedPlane(Conv2dShape s) => s.C % 8 == 0 ? s.H * s.W : 0;
+    /// <summary>What the kernel specialises on: the image's plane H·W when a stage never spans two taps (C a multiple of 32), else 0.</summary>
+    public static int StagePlane(Conv2dShape s) => s.C % TensorCoreLayout.Depth == 0 ? s.H * s.W : 0;
 
-    /// <param name="alignedPlane"><see cref="AlignedPlane"/> of <paramref name="s"/> (a constant of the kernel).</param>
-    public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel, int alignedPlane)
+    /// <param name="stagePlane"><see cref="StagePlane"/> of <paramref name="s"/> (a constant of the kernel).</param>
+    public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel, int stagePlane)
     {
         _bits = x.Bits;
         _channels = s.C;
         _paddedChannels = TapMajorFilter.Channels(s.C);
-        _alignedChannels = alignedPlane != 0;
-        _plane = _alignedChannels ? alignedPlane : s.H * s.W;
+        _wholeStages = stagePlane != 0;
+        _plane = _wholeStages ? stagePlane : s.H * s.W;
         _width = s.W;
         _s = sCols;
         var window = PatchWindow.Of(s, pixel);
@@ -134,20 +151,34 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
 
     public Half8 Chunk(int mn, int k0)
     {
-        int tap = SmallDivision.Quotient(k0, _byPaddedChannels), c = k0 - tap * _paddedChannels, row = SmallDivision.ShortQuotient(tap, _s);
-        // Outside the image, or past the taps (a stage past the depth).
-        bool inside = ((_insideTaps >> XMath.Min(tap, MaxFilterTaps)) & 1) != 0;
-        int at = _origin + c * _plane + row * _width + tap - row * _s;
-        if (_alignedChannels)
-        {
-            // Outside, the loads read the image's first channels (always there) and the mask clears them.
-            uint mask = inside ? uint.MaxValue : 0;
-            var channels = _bits.SubView(inside ? at : 0);
-            return new Half8 { X = Pair(channels, 0) & mask, Y = Pair(channels, 2) & mask, Z = Pair(channels, 4) & mask, W = Pair(channels, 6) & mask };
-        }
-        int count = inside ? XMath.Clamp(_channels - c, 0, 8) : 0;   // elements [0, count) are read
+        var chunk = Locate(k0);
+        int at = chunk.At, count = chunk.Inside ? XMath.Clamp(_channels - chunk.Channel, 0, 8) : 0;   // elements [0, count) are read
         return new Half8 { X = Pair(at, 0, count), Y = Pair(at, 2, count), Z = Pair(at, 4, count), W = Pair(at, 6, count) };
     }
+
+    public ChunkPair Chunks(int mn, int k0)
+    {
+        if (!_wholeStages) return ChunkPair.Of(this, mn, k0);
+        // The second chunk is the same tap 16 channels on. Outside the image the loads read the image's first
+        // channels (always there) and the mask clears them.
+        var chunk = Locate(k0);
+        uint mask = chunk.Inside ? uint.MaxValue : 0;
+        var channels = _bits.SubView(chunk.Inside ? chunk.At : 0);
+        return new(Eight(channels, 0, mask), Eight(channels, TensorCoreLayout.Depth / 2, mask));
+    }
+
+    /// <summary>Where the chunk of reduction index k0 starts in the image (a value, not out parameters, which ILGPU would put in local memory).</summary>
+    private ChunkPosition Locate(int k0)
+    {
+        int tap = SmallDivision.Quotient(k0, _byPaddedChannels), row = SmallDivision.ShortQuotient(tap, _s), c = k0 - tap * _paddedChannels;
+        bool inside = ((_insideTaps >> XMath.Min(tap, MaxFilterTaps)) & 1) != 0;
+        return new(_origin + c * _plane + row * _width + tap - row * _s, c, inside);
+    }
+
+    /// <param name="At">Offset of the chunk's first channel.</param>
+    /// <param name="Channel">That channel.</param>
+    /// <param name="Inside">Whether its tap lies inside the image (and not past the taps, a stage past the depth).</param>
+    private readonly record struct ChunkPosition(int At, int Channel, bool Inside);
 
     /// <summary>Bit i set when start + i lies in [0, extent), for i &lt; count (≤ 31).</summary>
     private static int InsideMask(int start, int count, int extent)
@@ -159,8 +190,14 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     /// <summary>Channels e and e + 1 of the chunk at <paramref name="at"/>, packed as in <see cref="Half8"/>.</summary>
     private uint Pair(int at, int e, int count) => Bits(at + e * _plane, e < count) | (uint)Bits(at + (e + 1) * _plane, e + 1 < count) << 16;
 
-    /// <summary>As above for a chunk of 8 channels at <paramref name="channels"/>: 64-bit offsets, so that the plane folds into each load.</summary>
-    private uint Pair(ArrayView<ushort> channels, int e) => channels[e * (long)_plane] | (uint)channels[(e + 1) * (long)_plane] << 16;
-
     private ushort Bits(int offset, bool read) => read ? _bits[offset] : (ushort)0;
+
+    /// <summary>Channels first … first + 7 from <paramref name="channels"/>, cleared by <paramref name="mask"/>.</summary>
+    private Half8 Eight(ArrayView<ushort> channels, int first, uint mask) => new()
+    {
+        X = Two(channels, first) & mask, Y = Two(channels, first + 2) & mask, Z = Two(channels, first + 4) & mask, W = Two(channels, first + 6) & mask,
+    };
+
+    /// <summary>Channels e and e + 1 at 64-bit offsets, so that the constant plane folds into each load.</summary>
+    private uint Two(ArrayView<ushort> channels, int e) => channels[e * (long)_plane] | (uint)channels[(e + 1) * (long)_plane] << 16;
 }

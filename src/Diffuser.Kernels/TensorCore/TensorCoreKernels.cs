@@ -49,10 +49,10 @@ public static class TensorCoreKernels
         else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }
 
-    /// <param name="alignedPlane">The input's <see cref="HalfPatchOperand.AlignedPlane"/>.</param>
+    /// <param name="stagePlane">The input's <see cref="HalfPatchOperand.StagePlane"/>.</param>
     /// <param name="weight">Filters packed as a <see cref="TapMajorFilter"/> (16-byte aligned: rows load 16 bytes at a time).</param>
     public static void Conv2d<TM>(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace,
-        Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols, SpecializedValue<int> alignedPlane)
+        Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols, SpecializedValue<int> stagePlane)
         where TM : struct, IWarpMma
     {
         var mma = default(TM);
@@ -63,7 +63,7 @@ public static class TensorCoreKernels
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
         var filters = new HalfMatrixOperand(weight.Bits, 0, s.K, depth, kContiguous: true, vector: true);
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
-        var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), alignedPlane);
+        var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane);
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);
         if (split.Count > 1)
         {

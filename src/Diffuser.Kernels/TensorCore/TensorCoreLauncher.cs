@@ -82,7 +82,7 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
         var split = ConvSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
         _conv(Grid(pixels, s.K, split.Count), x, packedWeight, bias, sampleBias, residual, y, workspace, s, split,
-            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(HalfPatchOperand.AlignedPlane(s)));
+            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(HalfPatchOperand.StagePlane(s)));
         if (split.Count > 1) _convReduce(LaunchGeometry.Elements(_accelerator, pixels * s.K), workspace, bias, sampleBias, residual, y, s, split.Count);
     }
 }

@@ -12,12 +12,6 @@ namespace Diffuser.Kernels.TensorCore;
 /// </summary>
 public static class TensorCoreMatmul
 {
-    /// <summary>Two chunks of one operand held in registers between a global load and the shared store.</summary>
-    private struct ChunkPair
-    {
-        public Half8 First, Second;
-    }
-
     /// <summary>Accumulates the product tile at (row0, col0) over reduction indices [kBegin, kEnd) into <paramref name="mma"/>.</summary>
     public static void Accumulate<TA, TB, TM>(ref TA a, ref TB b, ref TM mma, int kBegin, int kEnd, int row0, int col0, ArrayView<Half8> shared)
         where TA : struct, IHalfTileOperand where TB : struct, IHalfTileOperand where TM : struct, IWarpMma
@@ -95,13 +89,8 @@ public static class TensorCoreMatmul
     }
 
     /// <summary>This thread's two chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32).</summary>
-    private static ChunkPair Load<T>(ref T op, ChunkSlots slots, int mn0, int k0) where T : struct, IHalfTileOperand
-    {
-        int mn = mn0 + slots.Mn, k = k0 + slots.K;
-        return op.KContiguous
-            ? new ChunkPair { First = op.Chunk(mn, k), Second = op.Chunk(mn + 64, k) }
-            : new ChunkPair { First = op.Chunk(mn, k), Second = op.Chunk(mn, k + 16) };
-    }
+    private static ChunkPair Load<T>(ref T op, ChunkSlots slots, int mn0, int k0) where T : struct, IHalfTileOperand =>
+        op.Chunks(mn0 + slots.Mn, k0 + slots.K);
 
     /// <summary>
     /// Where this thread's two chunks of an operand tile come from and go to, fixed for the whole reduction: along k,

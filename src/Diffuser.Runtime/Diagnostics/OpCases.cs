@@ -41,6 +41,8 @@ public static class OpCases
         Conv2d("4x5_c6k8_k3s1p1_sample_bias_residual", 2, 6, 4, 5, 8, 3, 1, Same1, residual: true, sampleBias: true),
         Conv2d("3x4_c30k9_k3s1p1_sample_bias_splitK", 2, 30, 3, 4, 9, 3, 1, Same1, sampleBias: true),
         Conv2d("5x3_c32k9_k3s1p1_residual_splitK", 2, 32, 5, 3, 9, 3, 1, Same1, residual: true),
+        Conv2d("6x7_c64k24_k3s2p1", 1, 64, 6, 7, 24, 3, 2, Same1),
+        Conv2d("5x6_c32k16_k1_residual", 2, 32, 5, 6, 16, 1, 1, Padding2d.None, residual: true),
         GroupNorm("2x8x3x5_g4", 2, 8, 3, 5, 4, silu: false),
         GroupNorm("2x8x3x5_g4_silu", 2, 8, 3, 5, 4, silu: true),
         GroupNorm("1x16x8x8_g4_offset100", 1, 16, 8, 8, 4, silu: true, mean: 100f),

@@ -11,7 +11,7 @@ namespace Diffuser.Tests.Kernels;
 /// <summary>
 /// The tensor-core kernels as the launchers specialise them for Stable Diffusion's shapes (ILGPU compiles a kernel
 /// per value of its <see cref="SpecializedValue{T}"/> parameters; a constant passed here is what the compiler then
-/// sees): the plain aligned fp16 GEMM, the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 8 on a
+/// sees): the plain aligned fp16 GEMM, the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 32 on a
 /// 64×64 and a 32×32 image), and the aligned attention.
 /// </summary>
 public static class SpecializedKernels
