@@ -7,7 +7,8 @@ namespace Diffuser.Kernels.Attention;
 /// <summary>
 /// What the attention PTX of <typeparamref name="TP"/> computes, element by element, for devices without tensor cores:
 /// each lane keeps the very scores, probabilities and output elements the mma fragments leave in it, reduces over its
-/// quad with shuffles as the PTX does, and stages where the PTX stores. ILGPU's CPU accelerator runs the whole
+/// quad with shuffles as the PTX does, sums each row's fp16 probabilities as the PTX's mma with ones does, and stages
+/// where the PTX stores. ILGPU's CPU accelerator runs the whole
 /// tensor-core attention kernel with it, so every address, mask and the staging of the kernel are tested there.
 /// </summary>
 public struct EmulatedWarpAttention<TP> : IWarpAttention where TP : struct, IWarpAttention
@@ -29,7 +30,7 @@ public struct EmulatedWarpAttention<TP> : IWarpAttention where TP : struct, IWar
         _scores = LocalMemory.Allocate<float>(32);
         _probabilities = LocalMemory.Allocate<float>(2 * FlashAttentionLayout.Keys);   // the two rows of P, gathered from the quad
         _output = LocalMemory.Allocate<float>(MaxWidth / 2);
-        _stats = LocalMemory.Allocate<float>(4);   // max, sum of row halves 0 and 1
+        _stats = LocalMemory.Allocate<float>(4);   // max, sum of row halves 0 and 1 (whole rows, as the mma leaves them)
     }
 
     public readonly void LoadQuery(ArrayView<ushort> shared)
@@ -72,15 +73,11 @@ public struct EmulatedWarpAttention<TP> : IWarpAttention where TP : struct, IWar
             for (int i = 0; i < 32; i++)
                 if (i % 4 / 2 == h) max = XMath.Max(max, _scores[i]);
             max = XMath.Max(Reductions.WarpMax(max, 4), _stats[h]);
-            float rescale = XMath.Exp2((_stats[h] - max) * scaleLog2), sum = _stats[2 + h] * rescale;
+            float rescale = XMath.Exp2((_stats[h] - max) * scaleLog2);
             _stats[h] = max;
+            _stats[2 + h] *= rescale;
             for (int i = 0; i < 32; i++)
-                if (i % 4 / 2 == h)
-                {
-                    _scores[i] = XMath.Exp2(_scores[i] * scaleLog2 - max * scaleLog2);
-                    sum += _scores[i];
-                }
-            _stats[2 + h] = sum;
+                if (i % 4 / 2 == h) _scores[i] = XMath.Exp2(_scores[i] * scaleLog2 - max * scaleLog2);
             for (int i = 0; i < width / 2; i++)
                 if (i % 4 / 2 == h) _output[i] *= rescale;
         }
@@ -96,6 +93,8 @@ public struct EmulatedWarpAttention<TP> : IWarpAttention where TP : struct, IWar
                 float p = Warp.Shuffle(_scores[i], lane / 4 * 4 + t);
                 _probabilities[i % 4 / 2 * FlashAttentionLayout.Keys + 8 * (i / 4) + 2 * t + i % 2] = (float)Interop.IntAsFloat(F16View.Round(p));
             }
+        for (int key = 0; key < FlashAttentionLayout.Keys; key++)
+            for (int h = 0; h < 2; h++) _stats[2 + h] += _probabilities[h * FlashAttentionLayout.Keys + key];
         for (int i = 0; i < width / 2; i++)
         {
             int column = 8 * (i / 4) + Column(lane, i % 4), h = i % 4 / 2;
@@ -109,7 +108,7 @@ public struct EmulatedWarpAttention<TP> : IWarpAttention where TP : struct, IWar
     public readonly void Finish(ArrayView<float> staging)
     {
         int warp = Warp.WarpIdx, lane = Warp.LaneIdx, width = Width;
-        float inverse0 = 1f / Reductions.WarpSum(_stats[2], 4), inverse1 = 1f / Reductions.WarpSum(_stats[3], 4);
+        float inverse0 = 1f / _stats[2], inverse1 = 1f / _stats[3];
         for (int i = 0; i < width / 2; i++)
         {
             int e = i % 4;

@@ -55,7 +55,8 @@ public static class FlashAttentionPtx48
         .reg .b32 fa_p0_0, fa_p0_1, fa_p0_2, fa_p0_3, fa_p1_0, fa_p1_1, fa_p1_2, fa_p1_3, fa_p2_0, fa_p2_1, fa_p2_2, fa_p2_3, fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3, fa_b0, fa_b1, fa_b2, fa_b3;
         .reg .f32 fa_s0_0, fa_s0_1, fa_s0_2, fa_s0_3, fa_s1_0, fa_s1_1, fa_s1_2, fa_s1_3, fa_s2_0, fa_s2_1, fa_s2_2, fa_s2_3, fa_s3_0, fa_s3_1, fa_s3_2, fa_s3_3, fa_s4_0, fa_s4_1, fa_s4_2, fa_s4_3, fa_s5_0, fa_s5_1, fa_s5_2, fa_s5_3, fa_s6_0, fa_s6_1, fa_s6_2, fa_s6_3, fa_s7_0, fa_s7_1, fa_s7_2, fa_s7_3;
         .reg .f32 fa_o0_0, fa_o0_1, fa_o0_2, fa_o0_3, fa_o1_0, fa_o1_1, fa_o1_2, fa_o1_3, fa_o2_0, fa_o2_1, fa_o2_2, fa_o2_3, fa_o3_0, fa_o3_1, fa_o3_2, fa_o3_3, fa_o4_0, fa_o4_1, fa_o4_2, fa_o4_3, fa_o5_0, fa_o5_1, fa_o5_2, fa_o5_3;
-        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1;
+        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1, fa_l2, fa_l3;
+        .reg .b32 fa_one;
         .reg .u32 fa_sbase;
         .reg .pred fa_masked;
         { .reg .u64 fa_t; mov.u64 fa_t, __dyn_shared_alloca; cvt.u32.u64 fa_sbase, fa_t; }
@@ -63,7 +64,8 @@ public static class FlashAttentionPtx48
 
     /// <summary>Running max = -inf, sum and output = 0, then Q's A fragments: %0 = the lane's Q ldmatrix byte offset.</summary>
     public const string LoadQuery = """
-        mov.f32 fa_m0, 0fFF800000; mov.f32 fa_m1, 0fFF800000; mov.f32 fa_l0, 0f00000000; mov.f32 fa_l1, 0f00000000;
+        mov.f32 fa_m0, 0fFF800000; mov.f32 fa_m1, 0fFF800000; mov.b32 fa_one, 0x3C003C00;
+        mov.f32 fa_l0, 0f00000000; mov.f32 fa_l1, 0f00000000; mov.f32 fa_l2, 0f00000000; mov.f32 fa_l3, 0f00000000;
         mov.f32 fa_o0_0, 0f00000000; mov.f32 fa_o0_1, 0f00000000; mov.f32 fa_o0_2, 0f00000000; mov.f32 fa_o0_3, 0f00000000; mov.f32 fa_o1_0, 0f00000000; mov.f32 fa_o1_1, 0f00000000; mov.f32 fa_o1_2, 0f00000000; mov.f32 fa_o1_3, 0f00000000; mov.f32 fa_o2_0, 0f00000000; mov.f32 fa_o2_1, 0f00000000; mov.f32 fa_o2_2, 0f00000000; mov.f32 fa_o2_3, 0f00000000; mov.f32 fa_o3_0, 0f00000000; mov.f32 fa_o3_1, 0f00000000; mov.f32 fa_o3_2, 0f00000000; mov.f32 fa_o3_3, 0f00000000; mov.f32 fa_o4_0, 0f00000000; mov.f32 fa_o4_1, 0f00000000; mov.f32 fa_o4_2, 0f00000000; mov.f32 fa_o4_3, 0f00000000; mov.f32 fa_o5_0, 0f00000000; mov.f32 fa_o5_1, 0f00000000; mov.f32 fa_o5_2, 0f00000000; mov.f32 fa_o5_3, 0f00000000;
         { .reg .u32 fa_a;
         add.u32 fa_a, fa_sbase, %0;
@@ -156,23 +158,7 @@ public static class FlashAttentionPtx48
         fma.rn.f32 fa_s6_1, fa_s6_1, %0, fa_x; ex2.approx.ftz.f32 fa_s6_1, fa_s6_1;
         fma.rn.f32 fa_s7_0, fa_s7_0, %0, fa_x; ex2.approx.ftz.f32 fa_s7_0, fa_s7_0;
         fma.rn.f32 fa_s7_1, fa_s7_1, %0, fa_x; ex2.approx.ftz.f32 fa_s7_1, fa_s7_1;
-        mul.f32 fa_l0, fa_l0, fa_a;
-        add.f32 fa_l0, fa_l0, fa_s0_0;
-        add.f32 fa_l0, fa_l0, fa_s0_1;
-        add.f32 fa_l0, fa_l0, fa_s1_0;
-        add.f32 fa_l0, fa_l0, fa_s1_1;
-        add.f32 fa_l0, fa_l0, fa_s2_0;
-        add.f32 fa_l0, fa_l0, fa_s2_1;
-        add.f32 fa_l0, fa_l0, fa_s3_0;
-        add.f32 fa_l0, fa_l0, fa_s3_1;
-        add.f32 fa_l0, fa_l0, fa_s4_0;
-        add.f32 fa_l0, fa_l0, fa_s4_1;
-        add.f32 fa_l0, fa_l0, fa_s5_0;
-        add.f32 fa_l0, fa_l0, fa_s5_1;
-        add.f32 fa_l0, fa_l0, fa_s6_0;
-        add.f32 fa_l0, fa_l0, fa_s6_1;
-        add.f32 fa_l0, fa_l0, fa_s7_0;
-        add.f32 fa_l0, fa_l0, fa_s7_1;
+        mul.f32 fa_l0, fa_l0, fa_a; mul.f32 fa_l1, fa_l1, fa_a;
         mul.f32 fa_o0_0, fa_o0_0, fa_a; mul.f32 fa_o0_1, fa_o0_1, fa_a; mul.f32 fa_o1_0, fa_o1_0, fa_a; mul.f32 fa_o1_1, fa_o1_1, fa_a; mul.f32 fa_o2_0, fa_o2_0, fa_a; mul.f32 fa_o2_1, fa_o2_1, fa_a; mul.f32 fa_o3_0, fa_o3_0, fa_a; mul.f32 fa_o3_1, fa_o3_1, fa_a; mul.f32 fa_o4_0, fa_o4_0, fa_a; mul.f32 fa_o4_1, fa_o4_1, fa_a; mul.f32 fa_o5_0, fa_o5_0, fa_a; mul.f32 fa_o5_1, fa_o5_1, fa_a;
         max.f32 fa_x, fa_s0_2, fa_s0_3;
         max.f32 fa_x, fa_x, fa_s1_2;
@@ -210,23 +196,7 @@ public static class FlashAttentionPtx48
         fma.rn.f32 fa_s6_3, fa_s6_3, %0, fa_x; ex2.approx.ftz.f32 fa_s6_3, fa_s6_3;
         fma.rn.f32 fa_s7_2, fa_s7_2, %0, fa_x; ex2.approx.ftz.f32 fa_s7_2, fa_s7_2;
         fma.rn.f32 fa_s7_3, fa_s7_3, %0, fa_x; ex2.approx.ftz.f32 fa_s7_3, fa_s7_3;
-        mul.f32 fa_l1, fa_l1, fa_a;
-        add.f32 fa_l1, fa_l1, fa_s0_2;
-        add.f32 fa_l1, fa_l1, fa_s0_3;
-        add.f32 fa_l1, fa_l1, fa_s1_2;
-        add.f32 fa_l1, fa_l1, fa_s1_3;
-        add.f32 fa_l1, fa_l1, fa_s2_2;
-        add.f32 fa_l1, fa_l1, fa_s2_3;
-        add.f32 fa_l1, fa_l1, fa_s3_2;
-        add.f32 fa_l1, fa_l1, fa_s3_3;
-        add.f32 fa_l1, fa_l1, fa_s4_2;
-        add.f32 fa_l1, fa_l1, fa_s4_3;
-        add.f32 fa_l1, fa_l1, fa_s5_2;
-        add.f32 fa_l1, fa_l1, fa_s5_3;
-        add.f32 fa_l1, fa_l1, fa_s6_2;
-        add.f32 fa_l1, fa_l1, fa_s6_3;
-        add.f32 fa_l1, fa_l1, fa_s7_2;
-        add.f32 fa_l1, fa_l1, fa_s7_3;
+        mul.f32 fa_l2, fa_l2, fa_a; mul.f32 fa_l3, fa_l3, fa_a;
         mul.f32 fa_o0_2, fa_o0_2, fa_a; mul.f32 fa_o0_3, fa_o0_3, fa_a; mul.f32 fa_o1_2, fa_o1_2, fa_a; mul.f32 fa_o1_3, fa_o1_3, fa_a; mul.f32 fa_o2_2, fa_o2_2, fa_a; mul.f32 fa_o2_3, fa_o2_3, fa_a; mul.f32 fa_o3_2, fa_o3_2, fa_a; mul.f32 fa_o3_3, fa_o3_3, fa_a; mul.f32 fa_o4_2, fa_o4_2, fa_a; mul.f32 fa_o4_3, fa_o4_3, fa_a; mul.f32 fa_o5_2, fa_o5_2, fa_a; mul.f32 fa_o5_3, fa_o5_3, fa_a;
         cvt.rn.f16x2.f32 fa_p0_0, fa_s0_1, fa_s0_0;
         cvt.rn.f16x2.f32 fa_p0_1, fa_s0_3, fa_s0_2;
@@ -247,7 +217,7 @@ public static class FlashAttentionPtx48
         }
         """;
 
-    /// <summary>O += P·V: %0 = the lane's V ldmatrix (.trans) byte offset.</summary>
+    /// <summary>O += P·V and the row sums += P·1: %0 = the lane's V ldmatrix (.trans) byte offset.</summary>
     public const string Accumulate = """
         { .reg .u32 fa_a;
         add.u32 fa_a, fa_sbase, %0;
@@ -287,31 +257,31 @@ public static class FlashAttentionPtx48
         ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {fa_b0, fa_b1, fa_b2, fa_b3}, [fa_a+5440];
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_o4_0, fa_o4_1, fa_o4_2, fa_o4_3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_b0, fa_b1}, {fa_o4_0, fa_o4_1, fa_o4_2, fa_o4_3};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_o5_0, fa_o5_1, fa_o5_2, fa_o5_3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_b2, fa_b3}, {fa_o5_0, fa_o5_1, fa_o5_2, fa_o5_3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p0_0, fa_p0_1, fa_p0_2, fa_p0_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p1_0, fa_p1_1, fa_p1_2, fa_p1_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p2_0, fa_p2_1, fa_p2_2, fa_p2_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
         }
         """;
 
     /// <summary>O / sum to the staging area: %0 = the lane's staging byte offset.</summary>
     public const string Finish = """
-        { .reg .f32 fa_y; .reg .u32 fa_a;
-        shfl.sync.bfly.b32 fa_y, fa_l0, 1, 31, 0xffffffff; add.f32 fa_l0, fa_l0, fa_y;
-        shfl.sync.bfly.b32 fa_y, fa_l0, 2, 31, 0xffffffff; add.f32 fa_l0, fa_l0, fa_y;
+        { .reg .u32 fa_a;
         rcp.rn.f32 fa_l0, fa_l0;
-        shfl.sync.bfly.b32 fa_y, fa_l1, 1, 31, 0xffffffff; add.f32 fa_l1, fa_l1, fa_y;
-        shfl.sync.bfly.b32 fa_y, fa_l1, 2, 31, 0xffffffff; add.f32 fa_l1, fa_l1, fa_y;
-        rcp.rn.f32 fa_l1, fa_l1;
+        rcp.rn.f32 fa_l2, fa_l2;
         add.u32 fa_a, fa_sbase, %0;
         mul.f32 fa_o0_0, fa_o0_0, fa_l0; mul.f32 fa_o0_1, fa_o0_1, fa_l0; st.shared.v2.f32 [fa_a+0], {fa_o0_0, fa_o0_1};
-        mul.f32 fa_o0_2, fa_o0_2, fa_l1; mul.f32 fa_o0_3, fa_o0_3, fa_l1; st.shared.v2.f32 [fa_a+1792], {fa_o0_2, fa_o0_3};
+        mul.f32 fa_o0_2, fa_o0_2, fa_l2; mul.f32 fa_o0_3, fa_o0_3, fa_l2; st.shared.v2.f32 [fa_a+1792], {fa_o0_2, fa_o0_3};
         mul.f32 fa_o1_0, fa_o1_0, fa_l0; mul.f32 fa_o1_1, fa_o1_1, fa_l0; st.shared.v2.f32 [fa_a+32], {fa_o1_0, fa_o1_1};
-        mul.f32 fa_o1_2, fa_o1_2, fa_l1; mul.f32 fa_o1_3, fa_o1_3, fa_l1; st.shared.v2.f32 [fa_a+1824], {fa_o1_2, fa_o1_3};
+        mul.f32 fa_o1_2, fa_o1_2, fa_l2; mul.f32 fa_o1_3, fa_o1_3, fa_l2; st.shared.v2.f32 [fa_a+1824], {fa_o1_2, fa_o1_3};
         mul.f32 fa_o2_0, fa_o2_0, fa_l0; mul.f32 fa_o2_1, fa_o2_1, fa_l0; st.shared.v2.f32 [fa_a+64], {fa_o2_0, fa_o2_1};
-        mul.f32 fa_o2_2, fa_o2_2, fa_l1; mul.f32 fa_o2_3, fa_o2_3, fa_l1; st.shared.v2.f32 [fa_a+1856], {fa_o2_2, fa_o2_3};
+        mul.f32 fa_o2_2, fa_o2_2, fa_l2; mul.f32 fa_o2_3, fa_o2_3, fa_l2; st.shared.v2.f32 [fa_a+1856], {fa_o2_2, fa_o2_3};
         mul.f32 fa_o3_0, fa_o3_0, fa_l0; mul.f32 fa_o3_1, fa_o3_1, fa_l0; st.shared.v2.f32 [fa_a+96], {fa_o3_0, fa_o3_1};
-        mul.f32 fa_o3_2, fa_o3_2, fa_l1; mul.f32 fa_o3_3, fa_o3_3, fa_l1; st.shared.v2.f32 [fa_a+1888], {fa_o3_2, fa_o3_3};
+        mul.f32 fa_o3_2, fa_o3_2, fa_l2; mul.f32 fa_o3_3, fa_o3_3, fa_l2; st.shared.v2.f32 [fa_a+1888], {fa_o3_2, fa_o3_3};
         mul.f32 fa_o4_0, fa_o4_0, fa_l0; mul.f32 fa_o4_1, fa_o4_1, fa_l0; st.shared.v2.f32 [fa_a+128], {fa_o4_0, fa_o4_1};
-        mul.f32 fa_o4_2, fa_o4_2, fa_l1; mul.f32 fa_o4_3, fa_o4_3, fa_l1; st.shared.v2.f32 [fa_a+1920], {fa_o4_2, fa_o4_3};
+        mul.f32 fa_o4_2, fa_o4_2, fa_l2; mul.f32 fa_o4_3, fa_o4_3, fa_l2; st.shared.v2.f32 [fa_a+1920], {fa_o4_2, fa_o4_3};
         mul.f32 fa_o5_0, fa_o5_0, fa_l0; mul.f32 fa_o5_1, fa_o5_1, fa_l0; st.shared.v2.f32 [fa_a+160], {fa_o5_0, fa_o5_1};
-        mul.f32 fa_o5_2, fa_o5_2, fa_l1; mul.f32 fa_o5_3, fa_o5_3, fa_l1; st.shared.v2.f32 [fa_a+1952], {fa_o5_2, fa_o5_3};
+        mul.f32 fa_o5_2, fa_o5_2, fa_l2; mul.f32 fa_o5_3, fa_o5_3, fa_l2; st.shared.v2.f32 [fa_a+1952], {fa_o5_2, fa_o5_3};
         }
         """;
 
@@ -355,7 +325,8 @@ public static class FlashAttentionPtx64
         .reg .b32 fa_p0_0, fa_p0_1, fa_p0_2, fa_p0_3, fa_p1_0, fa_p1_1, fa_p1_2, fa_p1_3, fa_p2_0, fa_p2_1, fa_p2_2, fa_p2_3, fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3, fa_b0, fa_b1, fa_b2, fa_b3;
         .reg .f32 fa_s0_0, fa_s0_1, fa_s0_2, fa_s0_3, fa_s1_0, fa_s1_1, fa_s1_2, fa_s1_3, fa_s2_0, fa_s2_1, fa_s2_2, fa_s2_3, fa_s3_0, fa_s3_1, fa_s3_2, fa_s3_3, fa_s4_0, fa_s4_1, fa_s4_2, fa_s4_3, fa_s5_0, fa_s5_1, fa_s5_2, fa_s5_3, fa_s6_0, fa_s6_1, fa_s6_2, fa_s6_3, fa_s7_0, fa_s7_1, fa_s7_2, fa_s7_3;
         .reg .f32 fa_o0_0, fa_o0_1, fa_o0_2, fa_o0_3, fa_o1_0, fa_o1_1, fa_o1_2, fa_o1_3, fa_o2_0, fa_o2_1, fa_o2_2, fa_o2_3, fa_o3_0, fa_o3_1, fa_o3_2, fa_o3_3, fa_o4_0, fa_o4_1, fa_o4_2, fa_o4_3, fa_o5_0, fa_o5_1, fa_o5_2, fa_o5_3, fa_o6_0, fa_o6_1, fa_o6_2, fa_o6_3, fa_o7_0, fa_o7_1, fa_o7_2, fa_o7_3;
-        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1;
+        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1, fa_l2, fa_l3;
+        .reg .b32 fa_one;
         .reg .u32 fa_sbase;
         .reg .pred fa_masked;
         { .reg .u64 fa_t; mov.u64 fa_t, __dyn_shared_alloca; cvt.u32.u64 fa_sbase, fa_t; }
@@ -363,7 +334,8 @@ public static class FlashAttentionPtx64
 
     /// <summary>Running max = -inf, sum and output = 0, then Q's A fragments: %0 = the lane's Q ldmatrix byte offset.</summary>
     public const string LoadQuery = """
-        mov.f32 fa_m0, 0fFF800000; mov.f32 fa_m1, 0fFF800000; mov.f32 fa_l0, 0f00000000; mov.f32 fa_l1, 0f00000000;
+        mov.f32 fa_m0, 0fFF800000; mov.f32 fa_m1, 0fFF800000; mov.b32 fa_one, 0x3C003C00;
+        mov.f32 fa_l0, 0f00000000; mov.f32 fa_l1, 0f00000000; mov.f32 fa_l2, 0f00000000; mov.f32 fa_l3, 0f00000000;
         mov.f32 fa_o0_0, 0f00000000; mov.f32 fa_o0_1, 0f00000000; mov.f32 fa_o0_2, 0f00000000; mov.f32 fa_o0_3, 0f00000000; mov.f32 fa_o1_0, 0f00000000; mov.f32 fa_o1_1, 0f00000000; mov.f32 fa_o1_2, 0f00000000; mov.f32 fa_o1_3, 0f00000000; mov.f32 fa_o2_0, 0f00000000; mov.f32 fa_o2_1, 0f00000000; mov.f32 fa_o2_2, 0f00000000; mov.f32 fa_o2_3, 0f00000000; mov.f32 fa_o3_0, 0f00000000; mov.f32 fa_o3_1, 0f00000000; mov.f32 fa_o3_2, 0f00000000; mov.f32 fa_o3_3, 0f00000000; mov.f32 fa_o4_0, 0f00000000; mov.f32 fa_o4_1, 0f00000000; mov.f32 fa_o4_2, 0f00000000; mov.f32 fa_o4_3, 0f00000000; mov.f32 fa_o5_0, 0f00000000; mov.f32 fa_o5_1, 0f00000000; mov.f32 fa_o5_2, 0f00000000; mov.f32 fa_o5_3, 0f00000000; mov.f32 fa_o6_0, 0f00000000; mov.f32 fa_o6_1, 0f00000000; mov.f32 fa_o6_2, 0f00000000; mov.f32 fa_o6_3, 0f00000000; mov.f32 fa_o7_0, 0f00000000; mov.f32 fa_o7_1, 0f00000000; mov.f32 fa_o7_2, 0f00000000; mov.f32 fa_o7_3, 0f00000000;
         { .reg .u32 fa_a;
         add.u32 fa_a, fa_sbase, %0;
@@ -469,23 +441,7 @@ public static class FlashAttentionPtx64
         fma.rn.f32 fa_s6_1, fa_s6_1, %0, fa_x; ex2.approx.ftz.f32 fa_s6_1, fa_s6_1;
         fma.rn.f32 fa_s7_0, fa_s7_0, %0, fa_x; ex2.approx.ftz.f32 fa_s7_0, fa_s7_0;
         fma.rn.f32 fa_s7_1, fa_s7_1, %0, fa_x; ex2.approx.ftz.f32 fa_s7_1, fa_s7_1;
-        mul.f32 fa_l0, fa_l0, fa_a;
-        add.f32 fa_l0, fa_l0, fa_s0_0;
-        add.f32 fa_l0, fa_l0, fa_s0_1;
-        add.f32 fa_l0, fa_l0, fa_s1_0;
-        add.f32 fa_l0, fa_l0, fa_s1_1;
-        add.f32 fa_l0, fa_l0, fa_s2_0;
-        add.f32 fa_l0, fa_l0, fa_s2_1;
-        add.f32 fa_l0, fa_l0, fa_s3_0;
-        add.f32 fa_l0, fa_l0, fa_s3_1;
-        add.f32 fa_l0, fa_l0, fa_s4_0;
-        add.f32 fa_l0, fa_l0, fa_s4_1;
-        add.f32 fa_l0, fa_l0, fa_s5_0;
-        add.f32 fa_l0, fa_l0, fa_s5_1;
-        add.f32 fa_l0, fa_l0, fa_s6_0;
-        add.f32 fa_l0, fa_l0, fa_s6_1;
-        add.f32 fa_l0, fa_l0, fa_s7_0;
-        add.f32 fa_l0, fa_l0, fa_s7_1;
+        mul.f32 fa_l0, fa_l0, fa_a; mul.f32 fa_l1, fa_l1, fa_a;
         mul.f32 fa_o0_0, fa_o0_0, fa_a; mul.f32 fa_o0_1, fa_o0_1, fa_a; mul.f32 fa_o1_0, fa_o1_0, fa_a; mul.f32 fa_o1_1, fa_o1_1, fa_a; mul.f32 fa_o2_0, fa_o2_0, fa_a; mul.f32 fa_o2_1, fa_o2_1, fa_a; mul.f32 fa_o3_0, fa_o3_0, fa_a; mul.f32 fa_o3_1, fa_o3_1, fa_a; mul.f32 fa_o4_0, fa_o4_0, fa_a; mul.f32 fa_o4_1, fa_o4_1, fa_a; mul.f32 fa_o5_0, fa_o5_0, fa_a; mul.f32 fa_o5_1, fa_o5_1, fa_a; mul.f32 fa_o6_0, fa_o6_0, fa_a; mul.f32 fa_o6_1, fa_o6_1, fa_a; mul.f32 fa_o7_0, fa_o7_0, fa_a; mul.f32 fa_o7_1, fa_o7_1, fa_a;
         max.f32 fa_x, fa_s0_2, fa_s0_3;
         max.f32 fa_x, fa_x, fa_s1_2;
@@ -523,23 +479,7 @@ public static class FlashAttentionPtx64
         fma.rn.f32 fa_s6_3, fa_s6_3, %0, fa_x; ex2.approx.ftz.f32 fa_s6_3, fa_s6_3;
         fma.rn.f32 fa_s7_2, fa_s7_2, %0, fa_x; ex2.approx.ftz.f32 fa_s7_2, fa_s7_2;
         fma.rn.f32 fa_s7_3, fa_s7_3, %0, fa_x; ex2.approx.ftz.f32 fa_s7_3, fa_s7_3;
-        mul.f32 fa_l1, fa_l1, fa_a;
-        add.f32 fa_l1, fa_l1, fa_s0_2;
-        add.f32 fa_l1, fa_l1, fa_s0_3;
-        add.f32 fa_l1, fa_l1, fa_s1_2;
-        add.f32 fa_l1, fa_l1, fa_s1_3;
-        add.f32 fa_l1, fa_l1, fa_s2_2;
-        add.f32 fa_l1, fa_l1, fa_s2_3;
-        add.f32 fa_l1, fa_l1, fa_s3_2;
-        add.f32 fa_l1, fa_l1, fa_s3_3;
-        add.f32 fa_l1, fa_l1, fa_s4_2;
-        add.f32 fa_l1, fa_l1, fa_s4_3;
-        add.f32 fa_l1, fa_l1, fa_s5_2;
-        add.f32 fa_l1, fa_l1, fa_s5_3;
-        add.f32 fa_l1, fa_l1, fa_s6_2;
-        add.f32 fa_l1, fa_l1, fa_s6_3;
-        add.f32 fa_l1, fa_l1, fa_s7_2;
-        add.f32 fa_l1, fa_l1, fa_s7_3;
+        mul.f32 fa_l2, fa_l2, fa_a; mul.f32 fa_l3, fa_l3, fa_a;
         mul.f32 fa_o0_2, fa_o0_2, fa_a; mul.f32 fa_o0_3, fa_o0_3, fa_a; mul.f32 fa_o1_2, fa_o1_2, fa_a; mul.f32 fa_o1_3, fa_o1_3, fa_a; mul.f32 fa_o2_2, fa_o2_2, fa_a; mul.f32 fa_o2_3, fa_o2_3, fa_a; mul.f32 fa_o3_2, fa_o3_2, fa_a; mul.f32 fa_o3_3, fa_o3_3, fa_a; mul.f32 fa_o4_2, fa_o4_2, fa_a; mul.f32 fa_o4_3, fa_o4_3, fa_a; mul.f32 fa_o5_2, fa_o5_2, fa_a; mul.f32 fa_o5_3, fa_o5_3, fa_a; mul.f32 fa_o6_2, fa_o6_2, fa_a; mul.f32 fa_o6_3, fa_o6_3, fa_a; mul.f32 fa_o7_2, fa_o7_2, fa_a; mul.f32 fa_o7_3, fa_o7_3, fa_a;
         cvt.rn.f16x2.f32 fa_p0_0, fa_s0_1, fa_s0_0;
         cvt.rn.f16x2.f32 fa_p0_1, fa_s0_3, fa_s0_2;
@@ -560,7 +500,7 @@ public static class FlashAttentionPtx64
         }
         """;
 
-    /// <summary>O += P·V: %0 = the lane's V ldmatrix (.trans) byte offset.</summary>
+    /// <summary>O += P·V and the row sums += P·1: %0 = the lane's V ldmatrix (.trans) byte offset.</summary>
     public const string Accumulate = """
         { .reg .u32 fa_a;
         add.u32 fa_a, fa_sbase, %0;
@@ -612,35 +552,35 @@ public static class FlashAttentionPtx64
         ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {fa_b0, fa_b1, fa_b2, fa_b3}, [fa_a+7008];
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_o6_0, fa_o6_1, fa_o6_2, fa_o6_3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_b0, fa_b1}, {fa_o6_0, fa_o6_1, fa_o6_2, fa_o6_3};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_o7_0, fa_o7_1, fa_o7_2, fa_o7_3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_b2, fa_b3}, {fa_o7_0, fa_o7_1, fa_o7_2, fa_o7_3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p0_0, fa_p0_1, fa_p0_2, fa_p0_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p1_0, fa_p1_1, fa_p1_2, fa_p1_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p2_0, fa_p2_1, fa_p2_2, fa_p2_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
         }
         """;
 
     /// <summary>O / sum to the staging area: %0 = the lane's staging byte offset.</summary>
     public const string Finish = """
-        { .reg .f32 fa_y; .reg .u32 fa_a;
-        shfl.sync.bfly.b32 fa_y, fa_l0, 1, 31, 0xffffffff; add.f32 fa_l0, fa_l0, fa_y;
-        shfl.sync.bfly.b32 fa_y, fa_l0, 2, 31, 0xffffffff; add.f32 fa_l0, fa_l0, fa_y;
+        { .reg .u32 fa_a;
         rcp.rn.f32 fa_l0, fa_l0;
-        shfl.sync.bfly.b32 fa_y, fa_l1, 1, 31, 0xffffffff; add.f32 fa_l1, fa_l1, fa_y;
-        shfl.sync.bfly.b32 fa_y, fa_l1, 2, 31, 0xffffffff; add.f32 fa_l1, fa_l1, fa_y;
-        rcp.rn.f32 fa_l1, fa_l1;
+        rcp.rn.f32 fa_l2, fa_l2;
         add.u32 fa_a, fa_sbase, %0;
         mul.f32 fa_o0_0, fa_o0_0, fa_l0; mul.f32 fa_o0_1, fa_o0_1, fa_l0; st.shared.v2.f32 [fa_a+0], {fa_o0_0, fa_o0_1};
-        mul.f32 fa_o0_2, fa_o0_2, fa_l1; mul.f32 fa_o0_3, fa_o0_3, fa_l1; st.shared.v2.f32 [fa_a+2304], {fa_o0_2, fa_o0_3};
+        mul.f32 fa_o0_2, fa_o0_2, fa_l2; mul.f32 fa_o0_3, fa_o0_3, fa_l2; st.shared.v2.f32 [fa_a+2304], {fa_o0_2, fa_o0_3};
         mul.f32 fa_o1_0, fa_o1_0, fa_l0; mul.f32 fa_o1_1, fa_o1_1, fa_l0; st.shared.v2.f32 [fa_a+32], {fa_o1_0, fa_o1_1};
-        mul.f32 fa_o1_2, fa_o1_2, fa_l1; mul.f32 fa_o1_3, fa_o1_3, fa_l1; st.shared.v2.f32 [fa_a+2336], {fa_o1_2, fa_o1_3};
+        mul.f32 fa_o1_2, fa_o1_2, fa_l2; mul.f32 fa_o1_3, fa_o1_3, fa_l2; st.shared.v2.f32 [fa_a+2336], {fa_o1_2, fa_o1_3};
         mul.f32 fa_o2_0, fa_o2_0, fa_l0; mul.f32 fa_o2_1, fa_o2_1, fa_l0; st.shared.v2.f32 [fa_a+64], {fa_o2_0, fa_o2_1};
-        mul.f32 fa_o2_2, fa_o2_2, fa_l1; mul.f32 fa_o2_3, fa_o2_3, fa_l1; st.shared.v2.f32 [fa_a+2368], {fa_o2_2, fa_o2_3};
+        mul.f32 fa_o2_2, fa_o2_2, fa_l2; mul.f32 fa_o2_3, fa_o2_3, fa_l2; st.shared.v2.f32 [fa_a+2368], {fa_o2_2, fa_o2_3};
         mul.f32 fa_o3_0, fa_o3_0, fa_l0; mul.f32 fa_o3_1, fa_o3_1, fa_l0; st.shared.v2.f32 [fa_a+96], {fa_o3_0, fa_o3_1};
-        mul.f32 fa_o3_2, fa_o3_2, fa_l1; mul.f32 fa_o3_3, fa_o3_3, fa_l1; st.shared.v2.f32 [fa_a+2400], {fa_o3_2, fa_o3_3};
+        mul.f32 fa_o3_2, fa_o3_2, fa_l2; mul.f32 fa_o3_3, fa_o3_3, fa_l2; st.shared.v2.f32 [fa_a+2400], {fa_o3_2, fa_o3_3};
         mul.f32 fa_o4_0, fa_o4_0, fa_l0; mul.f32 fa_o4_1, fa_o4_1, fa_l0; st.shared.v2.f32 [fa_a+128], {fa_o4_0, fa_o4_1};
-        mul.f32 fa_o4_2, fa_o4_2, fa_l1; mul.f32 fa_o4_3, fa_o4_3, fa_l1; st.shared.v2.f32 [fa_a+2432], {fa_o4_2, fa_o4_3};
+        mul.f32 fa_o4_2, fa_o4_2, fa_l2; mul.f32 fa_o4_3, fa_o4_3, fa_l2; st.shared.v2.f32 [fa_a+2432], {fa_o4_2, fa_o4_3};
         mul.f32 fa_o5_0, fa_o5_0, fa_l0; mul.f32 fa_o5_1, fa_o5_1, fa_l0; st.shared.v2.f32 [fa_a+160], {fa_o5_0, fa_o5_1};
-        mul.f32 fa_o5_2, fa_o5_2, fa_l1; mul.f32 fa_o5_3, fa_o5_3, fa_l1; st.shared.v2.f32 [fa_a+2464], {fa_o5_2, fa_o5_3};
+        mul.f32 fa_o5_2, fa_o5_2, fa_l2; mul.f32 fa_o5_3, fa_o5_3, fa_l2; st.shared.v2.f32 [fa_a+2464], {fa_o5_2, fa_o5_3};
         mul.f32 fa_o6_0, fa_o6_0, fa_l0; mul.f32 fa_o6_1, fa_o6_1, fa_l0; st.shared.v2.f32 [fa_a+192], {fa_o6_0, fa_o6_1};
-        mul.f32 fa_o6_2, fa_o6_2, fa_l1; mul.f32 fa_o6_3, fa_o6_3, fa_l1; st.shared.v2.f32 [fa_a+2496], {fa_o6_2, fa_o6_3};
+        mul.f32 fa_o6_2, fa_o6_2, fa_l2; mul.f32 fa_o6_3, fa_o6_3, fa_l2; st.shared.v2.f32 [fa_a+2496], {fa_o6_2, fa_o6_3};
         mul.f32 fa_o7_0, fa_o7_0, fa_l0; mul.f32 fa_o7_1, fa_o7_1, fa_l0; st.shared.v2.f32 [fa_a+224], {fa_o7_0, fa_o7_1};
-        mul.f32 fa_o7_2, fa_o7_2, fa_l1; mul.f32 fa_o7_3, fa_o7_3, fa_l1; st.shared.v2.f32 [fa_a+2528], {fa_o7_2, fa_o7_3};
+        mul.f32 fa_o7_2, fa_o7_2, fa_l2; mul.f32 fa_o7_3, fa_o7_3, fa_l2; st.shared.v2.f32 [fa_a+2528], {fa_o7_2, fa_o7_3};
         }
         """;
 
@@ -684,7 +624,8 @@ public static class FlashAttentionPtx80
         .reg .b32 fa_p0_0, fa_p0_1, fa_p0_2, fa_p0_3, fa_p1_0, fa_p1_1, fa_p1_2, fa_p1_3, fa_p2_0, fa_p2_1, fa_p2_2, fa_p2_3, fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3, fa_b0, fa_b1, fa_b2, fa_b3;
         .reg .f32 fa_s0_0, fa_s0_1, fa_s0_2, fa_s0_3, fa_s1_0, fa_s1_1, fa_s1_2, fa_s1_3, fa_s2_0, fa_s2_1, fa_s2_2, fa_s2_3, fa_s3_0, fa_s3_1, fa_s3_2, fa_s3_3, fa_s4_0, fa_s4_1, fa_s4_2, fa_s4_3, fa_s5_0, fa_s5_1, fa_s5_2, fa_s5_3, fa_s6_0, fa_s6_1, fa_s6_2, fa_s6_3, fa_s7_0, fa_s7_1, fa_s7_2, fa_s7_3;
         .reg .f32 fa_o0_0, fa_o0_1, fa_o0_2, fa_o0_3, fa_o1_0, fa_o1_1, fa_o1_2, fa_o1_3, fa_o2_0, fa_o2_1, fa_o2_2, fa_o2_3, fa_o3_0, fa_o3_1, fa_o3_2, fa_o3_3, fa_o4_0, fa_o4_1, fa_o4_2, fa_o4_3, fa_o5_0, fa_o5_1, fa_o5_2, fa_o5_3, fa_o6_0, fa_o6_1, fa_o6_2, fa_o6_3, fa_o7_0, fa_o7_1, fa_o7_2, fa_o7_3, fa_o8_0, fa_o8_1, fa_o8_2, fa_o8_3, fa_o9_0, fa_o9_1, fa_o9_2, fa_o9_3;
-        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1;
+        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1, fa_l2, fa_l3;
+        .reg .b32 fa_one;
         .reg .u32 fa_sbase;
         .reg .pred fa_masked;
         { .reg .u64 fa_t; mov.u64 fa_t, __dyn_shared_alloca; cvt.u32.u64 fa_sbase, fa_t; }
@@ -692,7 +633,8 @@ public static class FlashAttentionPtx80
 
     /// <summary>Running max = -inf, sum and output = 0, then Q's A fragments: %0 = the lane's Q ldmatrix byte offset.</summary>
     public const string LoadQuery = """
-        mov.f32 fa_m0, 0fFF800000; mov.f32 fa_m1, 0fFF800000; mov.f32 fa_l0, 0f00000000; mov.f32 fa_l1, 0f00000000;
+        mov.f32 fa_m0, 0fFF800000; mov.f32 fa_m1, 0fFF800000; mov.b32 fa_one, 0x3C003C00;
+        mov.f32 fa_l0, 0f00000000; mov.f32 fa_l1, 0f00000000; mov.f32 fa_l2, 0f00000000; mov.f32 fa_l3, 0f00000000;
         mov.f32 fa_o0_0, 0f00000000; mov.f32 fa_o0_1, 0f00000000; mov.f32 fa_o0_2, 0f00000000; mov.f32 fa_o0_3, 0f00000000; mov.f32 fa_o1_0, 0f00000000; mov.f32 fa_o1_1, 0f00000000; mov.f32 fa_o1_2, 0f00000000; mov.f32 fa_o1_3, 0f00000000; mov.f32 fa_o2_0, 0f00000000; mov.f32 fa_o2_1, 0f00000000; mov.f32 fa_o2_2, 0f00000000; mov.f32 fa_o2_3, 0f00000000; mov.f32 fa_o3_0, 0f00000000; mov.f32 fa_o3_1, 0f00000000; mov.f32 fa_o3_2, 0f00000000; mov.f32 fa_o3_3, 0f00000000; mov.f32 fa_o4_0, 0f00000000; mov.f32 fa_o4_1, 0f00000000; mov.f32 fa_o4_2, 0f00000000; mov.f32 fa_o4_3, 0f00000000; mov.f32 fa_o5_0, 0f00000000; mov.f32 fa_o5_1, 0f00000000; mov.f32 fa_o5_2, 0f00000000; mov.f32 fa_o5_3, 0f00000000; mov.f32 fa_o6_0, 0f00000000; mov.f32 fa_o6_1, 0f00000000; mov.f32 fa_o6_2, 0f00000000; mov.f32 fa_o6_3, 0f00000000; mov.f32 fa_o7_0, 0f00000000; mov.f32 fa_o7_1, 0f00000000; mov.f32 fa_o7_2, 0f00000000; mov.f32 fa_o7_3, 0f00000000; mov.f32 fa_o8_0, 0f00000000; mov.f32 fa_o8_1, 0f00000000; mov.f32 fa_o8_2, 0f00000000; mov.f32 fa_o8_3, 0f00000000; mov.f32 fa_o9_0, 0f00000000; mov.f32 fa_o9_1, 0f00000000; mov.f32 fa_o9_2, 0f00000000; mov.f32 fa_o9_3, 0f00000000;
         { .reg .u32 fa_a;
         add.u32 fa_a, fa_sbase, %0;
@@ -811,23 +753,7 @@ public static class FlashAttentionPtx80
         fma.rn.f32 fa_s6_1, fa_s6_1, %0, fa_x; ex2.approx.ftz.f32 fa_s6_1, fa_s6_1;
         fma.rn.f32 fa_s7_0, fa_s7_0, %0, fa_x; ex2.approx.ftz.f32 fa_s7_0, fa_s7_0;
         fma.rn.f32 fa_s7_1, fa_s7_1, %0, fa_x; ex2.approx.ftz.f32 fa_s7_1, fa_s7_1;
-        mul.f32 fa_l0, fa_l0, fa_a;
-        add.f32 fa_l0, fa_l0, fa_s0_0;
-        add.f32 fa_l0, fa_l0, fa_s0_1;
-        add.f32 fa_l0, fa_l0, fa_s1_0;
-        add.f32 fa_l0, fa_l0, fa_s1_1;
-        add.f32 fa_l0, fa_l0, fa_s2_0;
-        add.f32 fa_l0, fa_l0, fa_s2_1;
-        add.f32 fa_l0, fa_l0, fa_s3_0;
-        add.f32 fa_l0, fa_l0, fa_s3_1;
-        add.f32 fa_l0, fa_l0, fa_s4_0;
-        add.f32 fa_l0, fa_l0, fa_s4_1;
-        add.f32 fa_l0, fa_l0, fa_s5_0;
-        add.f32 fa_l0, fa_l0, fa_s5_1;
-        add.f32 fa_l0, fa_l0, fa_s6_0;
-        add.f32 fa_l0, fa_l0, fa_s6_1;
-        add.f32 fa_l0, fa_l0, fa_s7_0;
-        add.f32 fa_l0, fa_l0, fa_s7_1;
+        mul.f32 fa_l0, fa_l0, fa_a; mul.f32 fa_l1, fa_l1, fa_a;
         mul.f32 fa_o0_0, fa_o0_0, fa_a; mul.f32 fa_o0_1, fa_o0_1, fa_a; mul.f32 fa_o1_0, fa_o1_0, fa_a; mul.f32 fa_o1_1, fa_o1_1, fa_a; mul.f32 fa_o2_0, fa_o2_0, fa_a; mul.f32 fa_o2_1, fa_o2_1, fa_a; mul.f32 fa_o3_0, fa_o3_0, fa_a; mul.f32 fa_o3_1, fa_o3_1, fa_a; mul.f32 fa_o4_0, fa_o4_0, fa_a; mul.f32 fa_o4_1, fa_o4_1, fa_a; mul.f32 fa_o5_0, fa_o5_0, fa_a; mul.f32 fa_o5_1, fa_o5_1, fa_a; mul.f32 fa_o6_0, fa_o6_0, fa_a; mul.f32 fa_o6_1, fa_o6_1, fa_a; mul.f32 fa_o7_0, fa_o7_0, fa_a; mul.f32 fa_o7_1, fa_o7_1, fa_a; mul.f32 fa_o8_0, fa_o8_0, fa_a; mul.f32 fa_o8_1, fa_o8_1, fa_a; mul.f32 fa_o9_0, fa_o9_0, fa_a; mul.f32 fa_o9_1, fa_o9_1, fa_a;
         max.f32 fa_x, fa_s0_2, fa_s0_3;
         max.f32 fa_x, fa_x, fa_s1_2;
@@ -865,23 +791,7 @@ public static class FlashAttentionPtx80
         fma.rn.f32 fa_s6_3, fa_s6_3, %0, fa_x; ex2.approx.ftz.f32 fa_s6_3, fa_s6_3;
         fma.rn.f32 fa_s7_2, fa_s7_2, %0, fa_x; ex2.approx.ftz.f32 fa_s7_2, fa_s7_2;
         fma.rn.f32 fa_s7_3, fa_s7_3, %0, fa_x; ex2.approx.ftz.f32 fa_s7_3, fa_s7_3;
-        mul.f32 fa_l1, fa_l1, fa_a;
-        add.f32 fa_l1, fa_l1, fa_s0_2;
-        add.f32 fa_l1, fa_l1, fa_s0_3;
-        add.f32 fa_l1, fa_l1, fa_s1_2;
-        add.f32 fa_l1, fa_l1, fa_s1_3;
-        add.f32 fa_l1, fa_l1, fa_s2_2;
-        add.f32 fa_l1, fa_l1, fa_s2_3;
-        add.f32 fa_l1, fa_l1, fa_s3_2;
-        add.f32 fa_l1, fa_l1, fa_s3_3;
-        add.f32 fa_l1, fa_l1, fa_s4_2;
-        add.f32 fa_l1, fa_l1, fa_s4_3;
-        add.f32 fa_l1, fa_l1, fa_s5_2;
-        add.f32 fa_l1, fa_l1, fa_s5_3;
-        add.f32 fa_l1, fa_l1, fa_s6_2;
-        add.f32 fa_l1, fa_l1, fa_s6_3;
-        add.f32 fa_l1, fa_l1, fa_s7_2;
-        add.f32 fa_l1, fa_l1, fa_s7_3;
+        mul.f32 fa_l2, fa_l2, fa_a; mul.f32 fa_l3, fa_l3, fa_a;
         mul.f32 fa_o0_2, fa_o0_2, fa_a; mul.f32 fa_o0_3, fa_o0_3, fa_a; mul.f32 fa_o1_2, fa_o1_2, fa_a; mul.f32 fa_o1_3, fa_o1_3, fa_a; mul.f32 fa_o2_2, fa_o2_2, fa_a; mul.f32 fa_o2_3, fa_o2_3, fa_a; mul.f32 fa_o3_2, fa_o3_2, fa_a; mul.f32 fa_o3_3, fa_o3_3, fa_a; mul.f32 fa_o4_2, fa_o4_2, fa_a; mul.f32 fa_o4_3, fa_o4_3, fa_a; mul.f32 fa_o5_2, fa_o5_2, fa_a; mul.f32 fa_o5_3, fa_o5_3, fa_a; mul.f32 fa_o6_2, fa_o6_2, fa_a; mul.f32 fa_o6_3, fa_o6_3, fa_a; mul.f32 fa_o7_2, fa_o7_2, fa_a; mul.f32 fa_o7_3, fa_o7_3, fa_a; mul.f32 fa_o8_2, fa_o8_2, fa_a; mul.f32 fa_o8_3, fa_o8_3, fa_a; mul.f32 fa_o9_2, fa_o9_2, fa_a; mul.f32 fa_o9_3, fa_o9_3, fa_a;
         cvt.rn.f16x2.f32 fa_p0_0, fa_s0_1, fa_s0_0;
         cvt.rn.f16x2.f32 fa_p0_1, fa_s0_3, fa_s0_2;
@@ -902,7 +812,7 @@ public static class FlashAttentionPtx80
         }
         """;
 
-    /// <summary>O += P·V: %0 = the lane's V ldmatrix (.trans) byte offset.</summary>
+    /// <summary>O += P·V and the row sums += P·1: %0 = the lane's V ldmatrix (.trans) byte offset.</summary>
     public const string Accumulate = """
         { .reg .u32 fa_a;
         add.u32 fa_a, fa_sbase, %0;
@@ -966,39 +876,39 @@ public static class FlashAttentionPtx80
         ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {fa_b0, fa_b1, fa_b2, fa_b3}, [fa_a+8576];
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_o8_0, fa_o8_1, fa_o8_2, fa_o8_3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_b0, fa_b1}, {fa_o8_0, fa_o8_1, fa_o8_2, fa_o8_3};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_o9_0, fa_o9_1, fa_o9_2, fa_o9_3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_b2, fa_b3}, {fa_o9_0, fa_o9_1, fa_o9_2, fa_o9_3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p0_0, fa_p0_1, fa_p0_2, fa_p0_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p1_0, fa_p1_1, fa_p1_2, fa_p1_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p2_0, fa_p2_1, fa_p2_2, fa_p2_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
         }
         """;
 
     /// <summary>O / sum to the staging area: %0 = the lane's staging byte offset.</summary>
     public const string Finish = """
-        { .reg .f32 fa_y; .reg .u32 fa_a;
-        shfl.sync.bfly.b32 fa_y, fa_l0, 1, 31, 0xffffffff; add.f32 fa_l0, fa_l0, fa_y;
-        shfl.sync.bfly.b32 fa_y, fa_l0, 2, 31, 0xffffffff; add.f32 fa_l0, fa_l0, fa_y;
+        { .reg .u32 fa_a;
         rcp.rn.f32 fa_l0, fa_l0;
-        shfl.sync.bfly.b32 fa_y, fa_l1, 1, 31, 0xffffffff; add.f32 fa_l1, fa_l1, fa_y;
-        shfl.sync.bfly.b32 fa_y, fa_l1, 2, 31, 0xffffffff; add.f32 fa_l1, fa_l1, fa_y;
-        rcp.rn.f32 fa_l1, fa_l1;
+        rcp.rn.f32 fa_l2, fa_l2;
         add.u32 fa_a, fa_sbase, %0;
         mul.f32 fa_o0_0, fa_o0_0, fa_l0; mul.f32 fa_o0_1, fa_o0_1, fa_l0; st.shared.v2.f32 [fa_a+0], {fa_o0_0, fa_o0_1};
-        mul.f32 fa_o0_2, fa_o0_2, fa_l1; mul.f32 fa_o0_3, fa_o0_3, fa_l1; st.shared.v2.f32 [fa_a+2816], {fa_o0_2, fa_o0_3};
+        mul.f32 fa_o0_2, fa_o0_2, fa_l2; mul.f32 fa_o0_3, fa_o0_3, fa_l2; st.shared.v2.f32 [fa_a+2816], {fa_o0_2, fa_o0_3};
         mul.f32 fa_o1_0, fa_o1_0, fa_l0; mul.f32 fa_o1_1, fa_o1_1, fa_l0; st.shared.v2.f32 [fa_a+32], {fa_o1_0, fa_o1_1};
-        mul.f32 fa_o1_2, fa_o1_2, fa_l1; mul.f32 fa_o1_3, fa_o1_3, fa_l1; st.shared.v2.f32 [fa_a+2848], {fa_o1_2, fa_o1_3};
+        mul.f32 fa_o1_2, fa_o1_2, fa_l2; mul.f32 fa_o1_3, fa_o1_3, fa_l2; st.shared.v2.f32 [fa_a+2848], {fa_o1_2, fa_o1_3};
         mul.f32 fa_o2_0, fa_o2_0, fa_l0; mul.f32 fa_o2_1, fa_o2_1, fa_l0; st.shared.v2.f32 [fa_a+64], {fa_o2_0, fa_o2_1};
-        mul.f32 fa_o2_2, fa_o2_2, fa_l1; mul.f32 fa_o2_3, fa_o2_3, fa_l1; st.shared.v2.f32 [fa_a+2880], {fa_o2_2, fa_o2_3};
+        mul.f32 fa_o2_2, fa_o2_2, fa_l2; mul.f32 fa_o2_3, fa_o2_3, fa_l2; st.shared.v2.f32 [fa_a+2880], {fa_o2_2, fa_o2_3};
         mul.f32 fa_o3_0, fa_o3_0, fa_l0; mul.f32 fa_o3_1, fa_o3_1, fa_l0; st.shared.v2.f32 [fa_a+96], {fa_o3_0, fa_o3_1};
-        mul.f32 fa_o3_2, fa_o3_2, fa_l1; mul.f32 fa_o3_3, fa_o3_3, fa_l1; st.shared.v2.f32 [fa_a+2912], {fa_o3_2, fa_o3_3};
+        mul.f32 fa_o3_2, fa_o3_2, fa_l2; mul.f32 fa_o3_3, fa_o3_3, fa_l2; st.shared.v2.f32 [fa_a+2912], {fa_o3_2, fa_o3_3};
         mul.f32 fa_o4_0, fa_o4_0, fa_l0; mul.f32 fa_o4_1, fa_o4_1, fa_l0; st.shared.v2.f32 [fa_a+128], {fa_o4_0, fa_o4_1};
-        mul.f32 fa_o4_2, fa_o4_2, fa_l1; mul.f32 fa_o4_3, fa_o4_3, fa_l1; st.shared.v2.f32 [fa_a+2944], {fa_o4_2, fa_o4_3};
+        mul.f32 fa_o4_2, fa_o4_2, fa_l2; mul.f32 fa_o4_3, fa_o4_3, fa_l2; st.shared.v2.f32 [fa_a+2944], {fa_o4_2, fa_o4_3};
         mul.f32 fa_o5_0, fa_o5_0, fa_l0; mul.f32 fa_o5_1, fa_o5_1, fa_l0; st.shared.v2.f32 [fa_a+160], {fa_o5_0, fa_o5_1};
-        mul.f32 fa_o5_2, fa_o5_2, fa_l1; mul.f32 fa_o5_3, fa_o5_3, fa_l1; st.shared.v2.f32 [fa_a+2976], {fa_o5_2, fa_o5_3};
+        mul.f32 fa_o5_2, fa_o5_2, fa_l2; mul.f32 fa_o5_3, fa_o5_3, fa_l2; st.shared.v2.f32 [fa_a+2976], {fa_o5_2, fa_o5_3};
         mul.f32 fa_o6_0, fa_o6_0, fa_l0; mul.f32 fa_o6_1, fa_o6_1, fa_l0; st.shared.v2.f32 [fa_a+192], {fa_o6_0, fa_o6_1};
-        mul.f32 fa_o6_2, fa_o6_2, fa_l1; mul.f32 fa_o6_3, fa_o6_3, fa_l1; st.shared.v2.f32 [fa_a+3008], {fa_o6_2, fa_o6_3};
+        mul.f32 fa_o6_2, fa_o6_2, fa_l2; mul.f32 fa_o6_3, fa_o6_3, fa_l2; st.shared.v2.f32 [fa_a+3008], {fa_o6_2, fa_o6_3};
         mul.f32 fa_o7_0, fa_o7_0, fa_l0; mul.f32 fa_o7_1, fa_o7_1, fa_l0; st.shared.v2.f32 [fa_a+224], {fa_o7_0, fa_o7_1};
-        mul.f32 fa_o7_2, fa_o7_2, fa_l1; mul.f32 fa_o7_3, fa_o7_3, fa_l1; st.shared.v2.f32 [fa_a+3040], {fa_o7_2, fa_o7_3};
+        mul.f32 fa_o7_2, fa_o7_2, fa_l2; mul.f32 fa_o7_3, fa_o7_3, fa_l2; st.shared.v2.f32 [fa_a+3040], {fa_o7_2, fa_o7_3};
         mul.f32 fa_o8_0, fa_o8_0, fa_l0; mul.f32 fa_o8_1, fa_o8_1, fa_l0; st.shared.v2.f32 [fa_a+256], {fa_o8_0, fa_o8_1};
-        mul.f32 fa_o8_2, fa_o8_2, fa_l1; mul.f32 fa_o8_3, fa_o8_3, fa_l1; st.shared.v2.f32 [fa_a+3072], {fa_o8_2, fa_o8_3};
+        mul.f32 fa_o8_2, fa_o8_2, fa_l2; mul.f32 fa_o8_3, fa_o8_3, fa_l2; st.shared.v2.f32 [fa_a+3072], {fa_o8_2, fa_o8_3};
         mul.f32 fa_o9_0, fa_o9_0, fa_l0; mul.f32 fa_o9_1, fa_o9_1, fa_l0; st.shared.v2.f32 [fa_a+288], {fa_o9_0, fa_o9_1};
-        mul.f32 fa_o9_2, fa_o9_2, fa_l1; mul.f32 fa_o9_3, fa_o9_3, fa_l1; st.shared.v2.f32 [fa_a+3104], {fa_o9_2, fa_o9_3};
+        mul.f32 fa_o9_2, fa_o9_2, fa_l2; mul.f32 fa_o9_3, fa_o9_3, fa_l2; st.shared.v2.f32 [fa_a+3104], {fa_o9_2, fa_o9_3};
         }
         """;
 
@@ -1042,7 +952,8 @@ public static class FlashAttentionPtx160
         .reg .b32 fa_p0_0, fa_p0_1, fa_p0_2, fa_p0_3, fa_p1_0, fa_p1_1, fa_p1_2, fa_p1_3, fa_p2_0, fa_p2_1, fa_p2_2, fa_p2_3, fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3, fa_b0, fa_b1, fa_b2, fa_b3;
         .reg .f32 fa_s0_0, fa_s0_1, fa_s0_2, fa_s0_3, fa_s1_0, fa_s1_1, fa_s1_2, fa_s1_3, fa_s2_0, fa_s2_1, fa_s2_2, fa_s2_3, fa_s3_0, fa_s3_1, fa_s3_2, fa_s3_3, fa_s4_0, fa_s4_1, fa_s4_2, fa_s4_3, fa_s5_0, fa_s5_1, fa_s5_2, fa_s5_3, fa_s6_0, fa_s6_1, fa_s6_2, fa_s6_3, fa_s7_0, fa_s7_1, fa_s7_2, fa_s7_3;
         .reg .f32 fa_o0_0, fa_o0_1, fa_o0_2, fa_o0_3, fa_o1_0, fa_o1_1, fa_o1_2, fa_o1_3, fa_o2_0, fa_o2_1, fa_o2_2, fa_o2_3, fa_o3_0, fa_o3_1, fa_o3_2, fa_o3_3, fa_o4_0, fa_o4_1, fa_o4_2, fa_o4_3, fa_o5_0, fa_o5_1, fa_o5_2, fa_o5_3, fa_o6_0, fa_o6_1, fa_o6_2, fa_o6_3, fa_o7_0, fa_o7_1, fa_o7_2, fa_o7_3, fa_o8_0, fa_o8_1, fa_o8_2, fa_o8_3, fa_o9_0, fa_o9_1, fa_o9_2, fa_o9_3, fa_o10_0, fa_o10_1, fa_o10_2, fa_o10_3, fa_o11_0, fa_o11_1, fa_o11_2, fa_o11_3, fa_o12_0, fa_o12_1, fa_o12_2, fa_o12_3, fa_o13_0, fa_o13_1, fa_o13_2, fa_o13_3, fa_o14_0, fa_o14_1, fa_o14_2, fa_o14_3, fa_o15_0, fa_o15_1, fa_o15_2, fa_o15_3, fa_o16_0, fa_o16_1, fa_o16_2, fa_o16_3, fa_o17_0, fa_o17_1, fa_o17_2, fa_o17_3, fa_o18_0, fa_o18_1, fa_o18_2, fa_o18_3, fa_o19_0, fa_o19_1, fa_o19_2, fa_o19_3;
-        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1;
+        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1, fa_l2, fa_l3;
+        .reg .b32 fa_one;
         .reg .u32 fa_sbase;
         .reg .pred fa_masked;
         { .reg .u64 fa_t; mov.u64 fa_t, __dyn_shared_alloca; cvt.u32.u64 fa_sbase, fa_t; }
@@ -1050,7 +961,8 @@ public static class FlashAttentionPtx160
 
     /// <summary>Running max = -inf, sum and output = 0, then Q's A fragments: %0 = the lane's Q ldmatrix byte offset.</summary>
     public const string LoadQuery = """
-        mov.f32 fa_m0, 0fFF800000; mov.f32 fa_m1, 0fFF800000; mov.f32 fa_l0, 0f00000000; mov.f32 fa_l1, 0f00000000;
+        mov.f32 fa_m0, 0fFF800000; mov.f32 fa_m1, 0fFF800000; mov.b32 fa_one, 0x3C003C00;
+        mov.f32 fa_l0, 0f00000000; mov.f32 fa_l1, 0f00000000; mov.f32 fa_l2, 0f00000000; mov.f32 fa_l3, 0f00000000;
         mov.f32 fa_o0_0, 0f00000000; mov.f32 fa_o0_1, 0f00000000; mov.f32 fa_o0_2, 0f00000000; mov.f32 fa_o0_3, 0f00000000; mov.f32 fa_o1_0, 0f00000000; mov.f32 fa_o1_1, 0f00000000; mov.f32 fa_o1_2, 0f00000000; mov.f32 fa_o1_3, 0f00000000; mov.f32 fa_o2_0, 0f00000000; mov.f32 fa_o2_1, 0f00000000; mov.f32 fa_o2_2, 0f00000000; mov.f32 fa_o2_3, 0f00000000; mov.f32 fa_o3_0, 0f00000000; mov.f32 fa_o3_1, 0f00000000; mov.f32 fa_o3_2, 0f00000000; mov.f32 fa_o3_3, 0f00000000; mov.f32 fa_o4_0, 0f00000000; mov.f32 fa_o4_1, 0f00000000; mov.f32 fa_o4_2, 0f00000000; mov.f32 fa_o4_3, 0f00000000; mov.f32 fa_o5_0, 0f00000000; mov.f32 fa_o5_1, 0f00000000; mov.f32 fa_o5_2, 0f00000000; mov.f32 fa_o5_3, 0f00000000; mov.f32 fa_o6_0, 0f00000000; mov.f32 fa_o6_1, 0f00000000; mov.f32 fa_o6_2, 0f00000000; mov.f32 fa_o6_3, 0f00000000; mov.f32 fa_o7_0, 0f00000000; mov.f32 fa_o7_1, 0f00000000; mov.f32 fa_o7_2, 0f00000000; mov.f32 fa_o7_3, 0f00000000; mov.f32 fa_o8_0, 0f00000000; mov.f32 fa_o8_1, 0f00000000; mov.f32 fa_o8_2, 0f00000000; mov.f32 fa_o8_3, 0f00000000; mov.f32 fa_o9_0, 0f00000000; mov.f32 fa_o9_1, 0f00000000; mov.f32 fa_o9_2, 0f00000000; mov.f32 fa_o9_3, 0f00000000; mov.f32 fa_o10_0, 0f00000000; mov.f32 fa_o10_1, 0f00000000; mov.f32 fa_o10_2, 0f00000000; mov.f32 fa_o10_3, 0f00000000; mov.f32 fa_o11_0, 0f00000000; mov.f32 fa_o11_1, 0f00000000; mov.f32 fa_o11_2, 0f00000000; mov.f32 fa_o11_3, 0f00000000; mov.f32 fa_o12_0, 0f00000000; mov.f32 fa_o12_1, 0f00000000; mov.f32 fa_o12_2, 0f00000000; mov.f32 fa_o12_3, 0f00000000; mov.f32 fa_o13_0, 0f00000000; mov.f32 fa_o13_1, 0f00000000; mov.f32 fa_o13_2, 0f00000000; mov.f32 fa_o13_3, 0f00000000; mov.f32 fa_o14_0, 0f00000000; mov.f32 fa_o14_1, 0f00000000; mov.f32 fa_o14_2, 0f00000000; mov.f32 fa_o14_3, 0f00000000; mov.f32 fa_o15_0, 0f00000000; mov.f32 fa_o15_1, 0f00000000; mov.f32 fa_o15_2, 0f00000000; mov.f32 fa_o15_3, 0f00000000; mov.f32 fa_o16_0, 0f00000000; mov.f32 fa_o16_1, 0f00000000; mov.f32 fa_o16_2, 0f00000000; mov.f32 fa_o16_3, 0f00000000; mov.f32 fa_o17_0, 0f00000000; mov.f32 fa_o17_1, 0f00000000; mov.f32 fa_o17_2, 0f00000000; mov.f32 fa_o17_3, 0f00000000; mov.f32 fa_o18_0, 0f00000000; mov.f32 fa_o18_1, 0f00000000; mov.f32 fa_o18_2, 0f00000000; mov.f32 fa_o18_3, 0f00000000; mov.f32 fa_o19_0, 0f00000000; mov.f32 fa_o19_1, 0f00000000; mov.f32 fa_o19_2, 0f00000000; mov.f32 fa_o19_3, 0f00000000;
         { .reg .u32 fa_a;
         add.u32 fa_a, fa_sbase, %0;
@@ -1234,23 +1146,7 @@ public static class FlashAttentionPtx160
         fma.rn.f32 fa_s6_1, fa_s6_1, %0, fa_x; ex2.approx.ftz.f32 fa_s6_1, fa_s6_1;
         fma.rn.f32 fa_s7_0, fa_s7_0, %0, fa_x; ex2.approx.ftz.f32 fa_s7_0, fa_s7_0;
         fma.rn.f32 fa_s7_1, fa_s7_1, %0, fa_x; ex2.approx.ftz.f32 fa_s7_1, fa_s7_1;
-        mul.f32 fa_l0, fa_l0, fa_a;
-        add.f32 fa_l0, fa_l0, fa_s0_0;
-        add.f32 fa_l0, fa_l0, fa_s0_1;
-        add.f32 fa_l0, fa_l0, fa_s1_0;
-        add.f32 fa_l0, fa_l0, fa_s1_1;
-        add.f32 fa_l0, fa_l0, fa_s2_0;
-        add.f32 fa_l0, fa_l0, fa_s2_1;
-        add.f32 fa_l0, fa_l0, fa_s3_0;
-        add.f32 fa_l0, fa_l0, fa_s3_1;
-        add.f32 fa_l0, fa_l0, fa_s4_0;
-        add.f32 fa_l0, fa_l0, fa_s4_1;
-        add.f32 fa_l0, fa_l0, fa_s5_0;
-        add.f32 fa_l0, fa_l0, fa_s5_1;
-        add.f32 fa_l0, fa_l0, fa_s6_0;
-        add.f32 fa_l0, fa_l0, fa_s6_1;
-        add.f32 fa_l0, fa_l0, fa_s7_0;
-        add.f32 fa_l0, fa_l0, fa_s7_1;
+        mul.f32 fa_l0, fa_l0, fa_a; mul.f32 fa_l1, fa_l1, fa_a;
         mul.f32 fa_o0_0, fa_o0_0, fa_a; mul.f32 fa_o0_1, fa_o0_1, fa_a; mul.f32 fa_o1_0, fa_o1_0, fa_a; mul.f32 fa_o1_1, fa_o1_1, fa_a; mul.f32 fa_o2_0, fa_o2_0, fa_a; mul.f32 fa_o2_1, fa_o2_1, fa_a; mul.f32 fa_o3_0, fa_o3_0, fa_a; mul.f32 fa_o3_1, fa_o3_1, fa_a; mul.f32 fa_o4_0, fa_o4_0, fa_a; mul.f32 fa_o4_1, fa_o4_1, fa_a; mul.f32 fa_o5_0, fa_o5_0, fa_a; mul.f32 fa_o5_1, fa_o5_1, fa_a; mul.f32 fa_o6_0, fa_o6_0, fa_a; mul.f32 fa_o6_1, fa_o6_1, fa_a; mul.f32 fa_o7_0, fa_o7_0, fa_a; mul.f32 fa_o7_1, fa_o7_1, fa_a; mul.f32 fa_o8_0, fa_o8_0, fa_a; mul.f32 fa_o8_1, fa_o8_1, fa_a; mul.f32 fa_o9_0, fa_o9_0, fa_a; mul.f32 fa_o9_1, fa_o9_1, fa_a; mul.f32 fa_o10_0, fa_o10_0, fa_a; mul.f32 fa_o10_1, fa_o10_1, fa_a; mul.f32 fa_o11_0, fa_o11_0, fa_a; mul.f32 fa_o11_1, fa_o11_1, fa_a; mul.f32 fa_o12_0, fa_o12_0, fa_a; mul.f32 fa_o12_1, fa_o12_1, fa_a; mul.f32 fa_o13_0, fa_o13_0, fa_a; mul.f32 fa_o13_1, fa_o13_1, fa_a; mul.f32 fa_o14_0, fa_o14_0, fa_a; mul.f32 fa_o14_1, fa_o14_1, fa_a; mul.f32 fa_o15_0, fa_o15_0, fa_a; mul.f32 fa_o15_1, fa_o15_1, fa_a; mul.f32 fa_o16_0, fa_o16_0, fa_a; mul.f32 fa_o16_1, fa_o16_1, fa_a; mul.f32 fa_o17_0, fa_o17_0, fa_a; mul.f32 fa_o17_1, fa_o17_1, fa_a; mul.f32 fa_o18_0, fa_o18_0, fa_a; mul.f32 fa_o18_1, fa_o18_1, fa_a; mul.f32 fa_o19_0, fa_o19_0, fa_a; mul.f32 fa_o19_1, fa_o19_1, fa_a;
         max.f32 fa_x, fa_s0_2, fa_s0_3;
         max.f32 fa_x, fa_x, fa_s1_2;
@@ -1288,23 +1184,7 @@ public static class FlashAttentionPtx160
         fma.rn.f32 fa_s6_3, fa_s6_3, %0, fa_x; ex2.approx.ftz.f32 fa_s6_3, fa_s6_3;
         fma.rn.f32 fa_s7_2, fa_s7_2, %0, fa_x; ex2.approx.ftz.f32 fa_s7_2, fa_s7_2;
         fma.rn.f32 fa_s7_3, fa_s7_3, %0, fa_x; ex2.approx.ftz.f32 fa_s7_3, fa_s7_3;
-        mul.f32 fa_l1, fa_l1, fa_a;
-        add.f32 fa_l1, fa_l1, fa_s0_2;
-        add.f32 fa_l1, fa_l1, fa_s0_3;
-        add.f32 fa_l1, fa_l1, fa_s1_2;
-        add.f32 fa_l1, fa_l1, fa_s1_3;
-        add.f32 fa_l1, fa_l1, fa_s2_2;
-        add.f32 fa_l1, fa_l1, fa_s2_3;
-        add.f32 fa_l1, fa_l1, fa_s3_2;
-        add.f32 fa_l1, fa_l1, fa_s3_3;
-        add.f32 fa_l1, fa_l1, fa_s4_2;
-        add.f32 fa_l1, fa_l1, fa_s4_3;
-        add.f32 fa_l1, fa_l1, fa_s5_2;
-        add.f32 fa_l1, fa_l1, fa_s5_3;
-        add.f32 fa_l1, fa_l1, fa_s6_2;
-        add.f32 fa_l1, fa_l1, fa_s6_3;
-        add.f32 fa_l1, fa_l1, fa_s7_2;
-        add.f32 fa_l1, fa_l1, fa_s7_3;
+        mul.f32 fa_l2, fa_l2, fa_a; mul.f32 fa_l3, fa_l3, fa_a;
         mul.f32 fa_o0_2, fa_o0_2, fa_a; mul.f32 fa_o0_3, fa_o0_3, fa_a; mul.f32 fa_o1_2, fa_o1_2, fa_a; mul.f32 fa_o1_3, fa_o1_3, fa_a; mul.f32 fa_o2_2, fa_o2_2, fa_a; mul.f32 fa_o2_3, fa_o2_3, fa_a; mul.f32 fa_o3_2, fa_o3_2, fa_a; mul.f32 fa_o3_3, fa_o3_3, fa_a; mul.f32 fa_o4_2, fa_o4_2, fa_a; mul.f32 fa_o4_3, fa_o4_3, fa_a; mul.f32 fa_o5_2, fa_o5_2, fa_a; mul.f32 fa_o5_3, fa_o5_3, fa_a; mul.f32 fa_o6_2, fa_o6_2, fa_a; mul.f32 fa_o6_3, fa_o6_3, fa_a; mul.f32 fa_o7_2, fa_o7_2, fa_a; mul.f32 fa_o7_3, fa_o7_3, fa_a; mul.f32 fa_o8_2, fa_o8_2, fa_a; mul.f32 fa_o8_3, fa_o8_3, fa_a; mul.f32 fa_o9_2, fa_o9_2, fa_a; mul.f32 fa_o9_3, fa_o9_3, fa_a; mul.f32 fa_o10_2, fa_o10_2, fa_a; mul.f32 fa_o10_3, fa_o10_3, fa_a; mul.f32 fa_o11_2, fa_o11_2, fa_a; mul.f32 fa_o11_3, fa_o11_3, fa_a; mul.f32 fa_o12_2, fa_o12_2, fa_a; mul.f32 fa_o12_3, fa_o12_3, fa_a; mul.f32 fa_o13_2, fa_o13_2, fa_a; mul.f32 fa_o13_3, fa_o13_3, fa_a; mul.f32 fa_o14_2, fa_o14_2, fa_a; mul.f32 fa_o14_3, fa_o14_3, fa_a; mul.f32 fa_o15_2, fa_o15_2, fa_a; mul.f32 fa_o15_3, fa_o15_3, fa_a; mul.f32 fa_o16_2, fa_o16_2, fa_a; mul.f32 fa_o16_3, fa_o16_3, fa_a; mul.f32 fa_o17_2, fa_o17_2, fa_a; mul.f32 fa_o17_3, fa_o17_3, fa_a; mul.f32 fa_o18_2, fa_o18_2, fa_a; mul.f32 fa_o18_3, fa_o18_3, fa_a; mul.f32 fa_o19_2, fa_o19_2, fa_a; mul.f32 fa_o19_3, fa_o19_3, fa_a;
         cvt.rn.f16x2.f32 fa_p0_0, fa_s0_1, fa_s0_0;
         cvt.rn.f16x2.f32 fa_p0_1, fa_s0_3, fa_s0_2;
@@ -1325,7 +1205,7 @@ public static class FlashAttentionPtx160
         }
         """;
 
-    /// <summary>O += P·V: %0 = the lane's V ldmatrix (.trans) byte offset.</summary>
+    /// <summary>O += P·V and the row sums += P·1: %0 = the lane's V ldmatrix (.trans) byte offset.</summary>
     public const string Accumulate = """
         { .reg .u32 fa_a;
         add.u32 fa_a, fa_sbase, %0;
@@ -1449,59 +1329,59 @@ public static class FlashAttentionPtx160
         ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {fa_b0, fa_b1, fa_b2, fa_b3}, [fa_a+16416];
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_o18_0, fa_o18_1, fa_o18_2, fa_o18_3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_b0, fa_b1}, {fa_o18_0, fa_o18_1, fa_o18_2, fa_o18_3};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_o19_0, fa_o19_1, fa_o19_2, fa_o19_3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_b2, fa_b3}, {fa_o19_0, fa_o19_1, fa_o19_2, fa_o19_3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p0_0, fa_p0_1, fa_p0_2, fa_p0_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p1_0, fa_p1_1, fa_p1_2, fa_p1_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p2_0, fa_p2_1, fa_p2_2, fa_p2_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {fa_l0, fa_l1, fa_l2, fa_l3}, {fa_p3_0, fa_p3_1, fa_p3_2, fa_p3_3}, {fa_one, fa_one}, {fa_l0, fa_l1, fa_l2, fa_l3};
         }
         """;
 
     /// <summary>O / sum to the staging area: %0 = the lane's staging byte offset.</summary>
     public const string Finish = """
-        { .reg .f32 fa_y; .reg .u32 fa_a;
-        shfl.sync.bfly.b32 fa_y, fa_l0, 1, 31, 0xffffffff; add.f32 fa_l0, fa_l0, fa_y;
-        shfl.sync.bfly.b32 fa_y, fa_l0, 2, 31, 0xffffffff; add.f32 fa_l0, fa_l0, fa_y;
+        { .reg .u32 fa_a;
         rcp.rn.f32 fa_l0, fa_l0;
-        shfl.sync.bfly.b32 fa_y, fa_l1, 1, 31, 0xffffffff; add.f32 fa_l1, fa_l1, fa_y;
-        shfl.sync.bfly.b32 fa_y, fa_l1, 2, 31, 0xffffffff; add.f32 fa_l1, fa_l1, fa_y;
-        rcp.rn.f32 fa_l1, fa_l1;
+        rcp.rn.f32 fa_l2, fa_l2;
         add.u32 fa_a, fa_sbase, %0;
         mul.f32 fa_o0_0, fa_o0_0, fa_l0; mul.f32 fa_o0_1, fa_o0_1, fa_l0; st.shared.v2.f32 [fa_a+0], {fa_o0_0, fa_o0_1};
-        mul.f32 fa_o0_2, fa_o0_2, fa_l1; mul.f32 fa_o0_3, fa_o0_3, fa_l1; st.shared.v2.f32 [fa_a+5376], {fa_o0_2, fa_o0_3};
+        mul.f32 fa_o0_2, fa_o0_2, fa_l2; mul.f32 fa_o0_3, fa_o0_3, fa_l2; st.shared.v2.f32 [fa_a+5376], {fa_o0_2, fa_o0_3};
         mul.f32 fa_o1_0, fa_o1_0, fa_l0; mul.f32 fa_o1_1, fa_o1_1, fa_l0; st.shared.v2.f32 [fa_a+32], {fa_o1_0, fa_o1_1};
-        mul.f32 fa_o1_2, fa_o1_2, fa_l1; mul.f32 fa_o1_3, fa_o1_3, fa_l1; st.shared.v2.f32 [fa_a+5408], {fa_o1_2, fa_o1_3};
+        mul.f32 fa_o1_2, fa_o1_2, fa_l2; mul.f32 fa_o1_3, fa_o1_3, fa_l2; st.shared.v2.f32 [fa_a+5408], {fa_o1_2, fa_o1_3};
         mul.f32 fa_o2_0, fa_o2_0, fa_l0; mul.f32 fa_o2_1, fa_o2_1, fa_l0; st.shared.v2.f32 [fa_a+64], {fa_o2_0, fa_o2_1};
-        mul.f32 fa_o2_2, fa_o2_2, fa_l1; mul.f32 fa_o2_3, fa_o2_3, fa_l1; st.shared.v2.f32 [fa_a+5440], {fa_o2_2, fa_o2_3};
+        mul.f32 fa_o2_2, fa_o2_2, fa_l2; mul.f32 fa_o2_3, fa_o2_3, fa_l2; st.shared.v2.f32 [fa_a+5440], {fa_o2_2, fa_o2_3};
         mul.f32 fa_o3_0, fa_o3_0, fa_l0; mul.f32 fa_o3_1, fa_o3_1, fa_l0; st.shared.v2.f32 [fa_a+96], {fa_o3_0, fa_o3_1};
-        mul.f32 fa_o3_2, fa_o3_2, fa_l1; mul.f32 fa_o3_3, fa_o3_3, fa_l1; st.shared.v2.f32 [fa_a+5472], {fa_o3_2, fa_o3_3};
+        mul.f32 fa_o3_2, fa_o3_2, fa_l2; mul.f32 fa_o3_3, fa_o3_3, fa_l2; st.shared.v2.f32 [fa_a+5472], {fa_o3_2, fa_o3_3};
         mul.f32 fa_o4_0, fa_o4_0, fa_l0; mul.f32 fa_o4_1, fa_o4_1, fa_l0; st.shared.v2.f32 [fa_a+128], {fa_o4_0, fa_o4_1};
-        mul.f32 fa_o4_2, fa_o4_2, fa_l1; mul.f32 fa_o4_3, fa_o4_3, fa_l1; st.shared.v2.f32 [fa_a+5504], {fa_o4_2, fa_o4_3};
+        mul.f32 fa_o4_2, fa_o4_2, fa_l2; mul.f32 fa_o4_3, fa_o4_3, fa_l2; st.shared.v2.f32 [fa_a+5504], {fa_o4_2, fa_o4_3};
         mul.f32 fa_o5_0, fa_o5_0, fa_l0; mul.f32 fa_o5_1, fa_o5_1, fa_l0; st.shared.v2.f32 [fa_a+160], {fa_o5_0, fa_o5_1};
-        mul.f32 fa_o5_2, fa_o5_2, fa_l1; mul.f32 fa_o5_3, fa_o5_3, fa_l1; st.shared.v2.f32 [fa_a+5536], {fa_o5_2, fa_o5_3};
+        mul.f32 fa_o5_2, fa_o5_2, fa_l2; mul.f32 fa_o5_3, fa_o5_3, fa_l2; st.shared.v2.f32 [fa_a+5536], {fa_o5_2, fa_o5_3};
         mul.f32 fa_o6_0, fa_o6_0, fa_l0; mul.f32 fa_o6_1, fa_o6_1, fa_l0; st.shared.v2.f32 [fa_a+192], {fa_o6_0, fa_o6_1};
-        mul.f32 fa_o6_2, fa_o6_2, fa_l1; mul.f32 fa_o6_3, fa_o6_3, fa_l1; st.shared.v2.f32 [fa_a+5568], {fa_o6_2, fa_o6_3};
+        mul.f32 fa_o6_2, fa_o6_2, fa_l2; mul.f32 fa_o6_3, fa_o6_3, fa_l2; st.shared.v2.f32 [fa_a+5568], {fa_o6_2, fa_o6_3};
         mul.f32 fa_o7_0, fa_o7_0, fa_l0; mul.f32 fa_o7_1, fa_o7_1, fa_l0; st.shared.v2.f32 [fa_a+224], {fa_o7_0, fa_o7_1};
-        mul.f32 fa_o7_2, fa_o7_2, fa_l1; mul.f32 fa_o7_3, fa_o7_3, fa_l1; st.shared.v2.f32 [fa_a+5600], {fa_o7_2, fa_o7_3};
+        mul.f32 fa_o7_2, fa_o7_2, fa_l2; mul.f32 fa_o7_3, fa_o7_3, fa_l2; st.shared.v2.f32 [fa_a+5600], {fa_o7_2, fa_o7_3};
         mul.f32 fa_o8_0, fa_o8_0, fa_l0; mul.f32 fa_o8_1, fa_o8_1, fa_l0; st.shared.v2.f32 [fa_a+256], {fa_o8_0, fa_o8_1};
-        mul.f32 fa_o8_2, fa_o8_2, fa_l1; mul.f32 fa_o8_3, fa_o8_3, fa_l1; st.shared.v2.f32 [fa_a+5632], {fa_o8_2, fa_o8_3};
+        mul.f32 fa_o8_2, fa_o8_2, fa_l2; mul.f32 fa_o8_3, fa_o8_3, fa_l2; st.shared.v2.f32 [fa_a+5632], {fa_o8_2, fa_o8_3};
         mul.f32 fa_o9_0, fa_o9_0, fa_l0; mul.f32 fa_o9_1, fa_o9_1, fa_l0; st.shared.v2.f32 [fa_a+288], {fa_o9_0, fa_o9_1};
-        mul.f32 fa_o9_2, fa_o9_2, fa_l1; mul.f32 fa_o9_3, fa_o9_3, fa_l1; st.shared.v2.f32 [fa_a+5664], {fa_o9_2, fa_o9_3};
+        mul.f32 fa_o9_2, fa_o9_2, fa_l2; mul.f32 fa_o9_3, fa_o9_3, fa_l2; st.shared.v2.f32 [fa_a+5664], {fa_o9_2, fa_o9_3};
         mul.f32 fa_o10_0, fa_o10_0, fa_l0; mul.f32 fa_o10_1, fa_o10_1, fa_l0; st.shared.v2.f32 [fa_a+320], {fa_o10_0, fa_o10_1};
-        mul.f32 fa_o10_2, fa_o10_2, fa_l1; mul.f32 fa_o10_3, fa_o10_3, fa_l1; st.shared.v2.f32 [fa_a+5696], {fa_o10_2, fa_o10_3};
+        mul.f32 fa_o10_2, fa_o10_2, fa_l2; mul.f32 fa_o10_3, fa_o10_3, fa_l2; st.shared.v2.f32 [fa_a+5696], {fa_o10_2, fa_o10_3};
         mul.f32 fa_o11_0, fa_o11_0, fa_l0; mul.f32 fa_o11_1, fa_o11_1, fa_l0; st.shared.v2.f32 [fa_a+352], {fa_o11_0, fa_o11_1};
-        mul.f32 fa_o11_2, fa_o11_2, fa_l1; mul.f32 fa_o11_3, fa_o11_3, fa_l1; st.shared.v2.f32 [fa_a+5728], {fa_o11_2, fa_o11_3};
+        mul.f32 fa_o11_2, fa_o11_2, fa_l2; mul.f32 fa_o11_3, fa_o11_3, fa_l2; st.shared.v2.f32 [fa_a+5728], {fa_o11_2, fa_o11_3};
         mul.f32 fa_o12_0, fa_o12_0, fa_l0; mul.f32 fa_o12_1, fa_o12_1, fa_l0; st.shared.v2.f32 [fa_a+384], {fa_o12_0, fa_o12_1};
-        mul.f32 fa_o12_2, fa_o12_2, fa_l1; mul.f32 fa_o12_3, fa_o12_3, fa_l1; st.shared.v2.f32 [fa_a+5760], {fa_o12_2, fa_o12_3};
+        mul.f32 fa_o12_2, fa_o12_2, fa_l2; mul.f32 fa_o12_3, fa_o12_3, fa_l2; st.shared.v2.f32 [fa_a+5760], {fa_o12_2, fa_o12_3};
         mul.f32 fa_o13_0, fa_o13_0, fa_l0; mul.f32 fa_o13_1, fa_o13_1, fa_l0; st.shared.v2.f32 [fa_a+416], {fa_o13_0, fa_o13_1};
-        mul.f32 fa_o13_2, fa_o13_2, fa_l1; mul.f32 fa_o13_3, fa_o13_3, fa_l1; st.shared.v2.f32 [fa_a+5792], {fa_o13_2, fa_o13_3};
+        mul.f32 fa_o13_2, fa_o13_2, fa_l2; mul.f32 fa_o13_3, fa_o13_3, fa_l2; st.shared.v2.f32 [fa_a+5792], {fa_o13_2, fa_o13_3};
         mul.f32 fa_o14_0, fa_o14_0, fa_l0; mul.f32 fa_o14_1, fa_o14_1, fa_l0; st.shared.v2.f32 [fa_a+448], {fa_o14_0, fa_o14_1};
-        mul.f32 fa_o14_2, fa_o14_2, fa_l1; mul.f32 fa_o14_3, fa_o14_3, fa_l1; st.shared.v2.f32 [fa_a+5824], {fa_o14_2, fa_o14_3};
+        mul.f32 fa_o14_2, fa_o14_2, fa_l2; mul.f32 fa_o14_3, fa_o14_3, fa_l2; st.shared.v2.f32 [fa_a+5824], {fa_o14_2, fa_o14_3};
         mul.f32 fa_o15_0, fa_o15_0, fa_l0; mul.f32 fa_o15_1, fa_o15_1, fa_l0; st.shared.v2.f32 [fa_a+480], {fa_o15_0, fa_o15_1};
-        mul.f32 fa_o15_2, fa_o15_2, fa_l1; mul.f32 fa_o15_3, fa_o15_3, fa_l1; st.shared.v2.f32 [fa_a+5856], {fa_o15_2, fa_o15_3};
+        mul.f32 fa_o15_2, fa_o15_2, fa_l2; mul.f32 fa_o15_3, fa_o15_3, fa_l2; st.shared.v2.f32 [fa_a+5856], {fa_o15_2, fa_o15_3};
         mul.f32 fa_o16_0, fa_o16_0, fa_l0; mul.f32 fa_o16_1, fa_o16_1, fa_l0; st.shared.v2.f32 [fa_a+512], {fa_o16_0, fa_o16_1};
-        mul.f32 fa_o16_2, fa_o16_2, fa_l1; mul.f32 fa_o16_3, fa_o16_3, fa_l1; st.shared.v2.f32 [fa_a+5888], {fa_o16_2, fa_o16_3};
+        mul.f32 fa_o16_2, fa_o16_2, fa_l2; mul.f32 fa_o16_3, fa_o16_3, fa_l2; st.shared.v2.f32 [fa_a+5888], {fa_o16_2, fa_o16_3};
         mul.f32 fa_o17_0, fa_o17_0, fa_l0; mul.f32 fa_o17_1, fa_o17_1, fa_l0; st.shared.v2.f32 [fa_a+544], {fa_o17_0, fa_o17_1};
-        mul.f32 fa_o17_2, fa_o17_2, fa_l1; mul.f32 fa_o17_3, fa_o17_3, fa_l1; st.shared.v2.f32 [fa_a+5920], {fa_o17_2, fa_o17_3};
+        mul.f32 fa_o17_2, fa_o17_2, fa_l2; mul.f32 fa_o17_3, fa_o17_3, fa_l2; st.shared.v2.f32 [fa_a+5920], {fa_o17_2, fa_o17_3};
         mul.f32 fa_o18_0, fa_o18_0, fa_l0; mul.f32 fa_o18_1, fa_o18_1, fa_l0; st.shared.v2.f32 [fa_a+576], {fa_o18_0, fa_o18_1};
-        mul.f32 fa_o18_2, fa_o18_2, fa_l1; mul.f32 fa_o18_3, fa_o18_3, fa_l1; st.shared.v2.f32 [fa_a+5952], {fa_o18_2, fa_o18_3};
+        mul.f32 fa_o18_2, fa_o18_2, fa_l2; mul.f32 fa_o18_3, fa_o18_3, fa_l2; st.shared.v2.f32 [fa_a+5952], {fa_o18_2, fa_o18_3};
         mul.f32 fa_o19_0, fa_o19_0, fa_l0; mul.f32 fa_o19_1, fa_o19_1, fa_l0; st.shared.v2.f32 [fa_a+608], {fa_o19_0, fa_o19_1};
-        mul.f32 fa_o19_2, fa_o19_2, fa_l1; mul.f32 fa_o19_3, fa_o19_3, fa_l1; st.shared.v2.f32 [fa_a+5984], {fa_o19_2, fa_o19_3};
+        mul.f32 fa_o19_2, fa_o19_2, fa_l2; mul.f32 fa_o19_3, fa_o19_3, fa_l2; st.shared.v2.f32 [fa_a+5984], {fa_o19_2, fa_o19_3};
         }
         """;
 

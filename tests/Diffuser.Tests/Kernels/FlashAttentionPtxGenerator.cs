@@ -8,8 +8,9 @@ namespace Diffuser.Tests.Kernels;
 /// for every width of <see cref="FlashAttentionLayout.Widths"/>, and the <c>PtxWarpAttention{W}</c> structs that emit it
 /// (CudaAsm.Emit needs literal constants, so every width has its own text). Registers (per lane): fa_q{k}_{r} Q's A
 /// fragment of k16 step k; fa_s{j}_{e} scores (then probabilities) of key n8 tile j; fa_p{k}_{r} P as the A fragment of
-/// key k16 step k; fa_o{j}_{e} the output of head-dim n8 tile j; fa_m0/1, fa_l0/1 running max (raw scores) and sum of
-/// rows g and g + 8. <see cref="GeneratedPtxTests"/> fails when the checked-in file differs from this text;
+/// key k16 step k; fa_o{j}_{e} the output of head-dim n8 tile j; fa_m0/1 running max (raw scores) of rows g and g + 8;
+/// fa_l{e} their running sums as an mma C fragment (P times a B fragment of fp16 ones, fa_one: the tensor cores add
+/// exactly the fp16 P that P·V uses, and no instruction per score is spent on the sum). <see cref="GeneratedPtxTests"/> fails when the checked-in file differs from this text;
 /// rerun it with DIFFUSER_REGENERATE=1 to rewrite it.
 /// </summary>
 internal static class FlashAttentionPtxGenerator
@@ -38,7 +39,7 @@ internal static class FlashAttentionPtxGenerator
         Constant(text, "Running max = -inf, sum and output = 0, then Q's A fragments: %0 = the lane's Q ldmatrix byte offset.", "LoadQuery", LoadQuery(w));
         Constant(text, "S = Q·Kᵀ of the key block: %0 = the lane's K ldmatrix byte offset.", "Scores", Scores(w));
         Constant(text, "Online softmax of the block: %0 = scale·log2(e); rescales sum and output, packs P to f16x2.", "Softmax", Softmax(w));
-        Constant(text, "O += P·V: %0 = the lane's V ldmatrix (.trans) byte offset.", "Accumulate", Accumulate(w));
+        Constant(text, "O += P·V and the row sums += P·1: %0 = the lane's V ldmatrix (.trans) byte offset.", "Accumulate", Accumulate(w));
         Constant(text, "O / sum to the staging area: %0 = the lane's staging byte offset.", "Finish", Finish(w));
         text.AppendLine("}").AppendLine();
         text.AppendLine($"/// <summary>Attention on the tensor cores for head dims padded to {w}.</summary>");
@@ -88,7 +89,8 @@ internal static class FlashAttentionPtxGenerator
         .reg .b32 {Regs("fa_p", 4, 4)}, fa_b0, fa_b1, fa_b2, fa_b3;
         .reg .f32 {Regs("fa_s", 8, 4)};
         .reg .f32 {Regs("fa_o", w / 8, 4)};
-        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1;
+        .reg .f32 fa_m0, fa_m1, fa_l0, fa_l1, fa_l2, fa_l3;
+        .reg .b32 fa_one;
         .reg .u32 fa_sbase;
         .reg .pred fa_masked;
         {"{"} .reg .u64 fa_t; mov.u64 fa_t, __dyn_shared_alloca; cvt.u32.u64 fa_sbase, fa_t; {"}"}
@@ -98,7 +100,8 @@ internal static class FlashAttentionPtxGenerator
     private static string LoadQuery(int w)
     {
         var text = new StringBuilder();
-        text.AppendLine($"mov.f32 fa_m0, {NegativeInfinity}; mov.f32 fa_m1, {NegativeInfinity}; mov.f32 fa_l0, 0f00000000; mov.f32 fa_l1, 0f00000000;");
+        text.AppendLine($"mov.f32 fa_m0, {NegativeInfinity}; mov.f32 fa_m1, {NegativeInfinity}; mov.b32 fa_one, 0x3C003C00;");
+        text.AppendLine(string.Join(" ", Range(4).Select(e => $"mov.f32 fa_l{e}, 0f00000000;")));
         text.AppendLine(string.Join(" ", Range(w / 8).SelectMany(j => Range(4).Select(e => $"mov.f32 fa_o{j}_{e}, 0f00000000;"))));
         text.AppendLine("{ .reg .u32 fa_a;").AppendLine("add.u32 fa_a, fa_sbase, %0;");
         foreach (int k in Range(w / 16))
@@ -152,8 +155,7 @@ internal static class FlashAttentionPtxGenerator
             text.AppendLine($"sub.f32 fa_a, fa_m{h}, fa_x; mul.f32 fa_a, fa_a, %0; ex2.approx.ftz.f32 fa_a, fa_a;");
             text.AppendLine($"mov.f32 fa_m{h}, fa_x; mul.f32 fa_x, fa_x, %0; neg.f32 fa_x, fa_x;");
             foreach (var s in elements) text.AppendLine($"fma.rn.f32 {s}, {s}, %0, fa_x; ex2.approx.ftz.f32 {s}, {s};");
-            text.AppendLine($"mul.f32 fa_l{h}, fa_l{h}, fa_a;");
-            foreach (var s in elements) text.AppendLine($"add.f32 fa_l{h}, fa_l{h}, {s};");
+            text.AppendLine($"mul.f32 fa_l{2 * h}, fa_l{2 * h}, fa_a; mul.f32 fa_l{2 * h + 1}, fa_l{2 * h + 1}, fa_a;");
             text.AppendLine(string.Join(" ", Range(w / 8).SelectMany(j => Range(2).Select(e => $"mul.f32 fa_o{j}_{2 * h + e}, fa_o{j}_{2 * h + e}, fa_a;"))));
         }
         // The C fragments of key tiles 2k and 2k + 1 are the A fragment of key k16 step k (cvt puts its first source high).
@@ -181,26 +183,25 @@ internal static class FlashAttentionPtxGenerator
                     text.AppendLine($"{Mma} {c}, {Tile("fa_p", k)}, {{fa_b{2 * half}, fa_b{2 * half + 1}}}, {c};");
                 }
             }
+        foreach (int k in Range(4)) text.AppendLine($"{Mma} {Sums}, {Tile("fa_p", k)}, {{fa_one, fa_one}}, {Sums};");
         return text.AppendLine("}").ToString();
     }
+
+    /// <summary>The row sums' C fragment (every column of a row holds its sum).</summary>
+    private const string Sums = "{fa_l0, fa_l1, fa_l2, fa_l3}";
 
     private static string Finish(int w)
     {
         var text = new StringBuilder();
-        text.AppendLine("{ .reg .f32 fa_y; .reg .u32 fa_a;");
-        foreach (int h in Range(2))
-        {
-            foreach (int lanes in new[] { 1, 2 })
-                text.AppendLine($"shfl.sync.bfly.b32 fa_y, fa_l{h}, {lanes}, 31, 0xffffffff; add.f32 fa_l{h}, fa_l{h}, fa_y;");
-            text.AppendLine($"rcp.rn.f32 fa_l{h}, fa_l{h};");
-        }
+        text.AppendLine("{ .reg .u32 fa_a;");
+        foreach (int h in Range(2)) text.AppendLine($"rcp.rn.f32 fa_l{2 * h}, fa_l{2 * h};");
         text.AppendLine("add.u32 fa_a, fa_sbase, %0;");
         int halfBytes = 8 * FlashAttentionLayout.StagingPitch(w) * 4;
         foreach (int j in Range(w / 8))
             foreach (int h in Range(2))
             {
                 string e0 = $"fa_o{j}_{2 * h}", e1 = $"fa_o{j}_{2 * h + 1}";
-                text.AppendLine($"mul.f32 {e0}, {e0}, fa_l{h}; mul.f32 {e1}, {e1}, fa_l{h}; st.shared.v2.f32 [fa_a+{h * halfBytes + 32 * j}], {{{e0}, {e1}}};");
+                text.AppendLine($"mul.f32 {e0}, {e0}, fa_l{2 * h}; mul.f32 {e1}, {e1}, fa_l{2 * h}; st.shared.v2.f32 [fa_a+{h * halfBytes + 32 * j}], {{{e0}, {e1}}};");
             }
         return text.AppendLine("}").ToString();
     }

@@ -43,7 +43,7 @@ public sealed class KernelPtxTests : IDisposable
         var variant = typeof(FlashAttentionKernels).Assembly.GetType($"{typeof(FlashAttentionKernels).Namespace}.PtxWarpAttention{width}")!;
         string ptx = Ptx(typeof(FlashAttentionKernels), nameof(FlashAttentionKernels.Attention), variant);
         const string mma = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32";
-        Assert.Equal(8 * width / 16 + 4 * width / 8, Lines(ptx, mma));   // per key block: S = Q·Kᵀ, then O += P·V
+        Assert.Equal(8 * width / 16 + 4 * width / 8 + 4, Lines(ptx, mma));   // per key block: S = Q·Kᵀ, then O += P·V and the row sums
         Assert.Equal(width / 16 + 4 * width / 16, Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));   // Q once, K per block
         Assert.Equal(4 * width / 16, Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"));
         Assert.Equal(1, Lines(ptx, ".reg .f32 fa_s0_0"));

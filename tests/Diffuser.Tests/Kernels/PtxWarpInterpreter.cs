@@ -38,7 +38,7 @@ internal sealed partial class PtxWarpInterpreter(byte[] shared)
         var operands = SplitOperands(m.Groups[2].Value);
         switch (op)
         {
-            case "mov.u64" or "mov.f32" or "cvt.u32.u64":
+            case "mov.u64" or "mov.f32" or "mov.b32" or "cvt.u32.u64":
                 for (int l = 0; l < Lanes; l++) _registers[l][operands[0]] = Value(l, operands[1], inputs);
                 break;
             case "add.u32":
