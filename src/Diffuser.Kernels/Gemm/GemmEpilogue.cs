@@ -23,8 +23,9 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
     /// <summary>The epilogue of batch entry <paramref name="batch"/>: its slices of C and the residual.</summary>
     public static GemmEpilogue<T> ForBatch(T c, T bias, T residual, GemmShape s, int batch, ActivationKind activation)
     {
-        long mn = (long)s.M * s.N;
-        return new(c.SubView(batch * mn, mn), bias, residual.SubView(batch * mn * s.HasResidual, mn * s.HasResidual), s, activation);
+        // Kept where it is computed: ILGPU would move the 64-bit products into the store loop, one per element.
+        long mn = (long)s.M * s.N, start = LoopInvariant.Keep(batch * mn), residualStart = LoopInvariant.Keep(start * s.HasResidual);
+        return new(c.SubView(start, mn), bias, residual.SubView(residualStart, mn * s.HasResidual), s, activation);
     }
 
     public readonly void Store(int row, int col, float acc)

@@ -122,9 +122,11 @@ public struct PartialEpilogue : ITileEpilogue
     private readonly int _rows, _cols;
     private int _col;
 
-    public PartialEpilogue(ArrayView<float> workspace, int rows, int cols)
+    /// <param name="start">The split's first float in <paramref name="workspace"/> (its rows·cols follow).</param>
+    public PartialEpilogue(ArrayView<float> workspace, long start, int rows, int cols)
     {
-        _workspace = workspace;
+        // Kept where it is computed: ILGPU would move the 64-bit offset into the store loop, once per element.
+        _workspace = workspace.SubView(LoopInvariant.Keep(start), (long)rows * cols);
         _rows = rows;
         _cols = cols;
     }

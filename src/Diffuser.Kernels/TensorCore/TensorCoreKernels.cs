@@ -40,7 +40,7 @@ public static class TensorCoreKernels
         if (split.Count > 1)
         {
             long size = (long)s.M * s.ProductColumns;
-            var partial = new PartialEpilogue(workspace.SubView(((long)part * s.Batch + batch) * size, size), s.M, s.ProductColumns);
+            var partial = new PartialEpilogue(workspace, ((long)part * s.Batch + batch) * size, s.M, s.ProductColumns);
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
             return;
         }
@@ -67,7 +67,7 @@ public static class TensorCoreKernels
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);
         if (split.Count > 1)
         {
-            var partial = new PartialEpilogue(workspace.SubView((long)Grid.IdxZ * s.K * pixels, (long)s.K * pixels), s.K, pixels);
+            var partial = new PartialEpilogue(workspace, (long)Grid.IdxZ * s.K * pixels, s.K, pixels);
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
             return;
         }

@@ -90,6 +90,23 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     }
 
     /// <summary>
+    /// The tensor-core store loops (one output element per pass, innermost loops with a global store) as specialised
+    /// for SD. The batch and split offsets are 64-bit products that ILGPU had moved into them, one per element: the
+    /// GEMM's loop was 73 instructions, its split-K partial store 39, the convolution's partial store 38; now 52, 13
+    /// and 15 (the convolution's own store 42).
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(SpecializedKernels.TensorCoreGemm), 55), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3), 45)]
+    public void StoreLoopsStaySmall(string name, int bound)
+    {
+        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
+        var stores = SassLoop.Innermost(sass).Where(l => l.Count("STG") > 0).ToList();
+        output.WriteLine($"{name}: store loops of {string.Join(", ", stores.Select(l => l.Instructions.Count))} instructions");
+        Assert.Equal(2, stores.Count);   // the epilogue's and the split-K partial store's
+        Assert.All(stores, l => Assert.True(l.Instructions.Count <= bound, $"a store loop of {l.Instructions.Count} instructions, more than {bound}"));
+    }
+
+    /// <summary>
     /// ILGPU places values next to their uses, so per-thread setup (statistics, lane addresses, quotients) lands inside
     /// loops unless anchored (<c>LoopInvariant</c>); ptxas makes ~20 instructions of each integer division. No loop of
     /// the normalisations, the tensor-core attention, GEMM and convolution as specialised for SD (main loops and the
