@@ -18,8 +18,10 @@ namespace Diffuser.Kernels.TensorCore;
 public static class TensorCoreKernels
 {
     /// <param name="vectorA">1: A is k-contiguous and 16-byte aligned (see <see cref="HalfMatrixOperand"/>).</param>
+    /// <param name="epilogue"><see cref="GemmShape.EpilogueFlags"/> (0 when the reduction is split: the reduce kernel applies them).</param>
     public static void Gemm<TM>(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s,
-        SplitK split, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA, SpecializedValue<int> vectorB)
+        SplitK split, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA, SpecializedValue<int> vectorB,
+        SpecializedValue<int> epilogue)
         where TM : struct, IWarpMma
     {
         var mma = default(TM);
@@ -44,15 +46,17 @@ public static class TensorCoreKernels
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
             return;
         }
-        var store = GemmEpilogue<F16View>.ForBatch(c, bias, residual, s, batch, (ActivationKind)activation.Value);
+        var store = GemmEpilogue<F16View>.ForBatch(c, bias, residual, s.WithEpilogueFlags(epilogue), batch, (ActivationKind)activation.Value);
         if (geglu.Value != 0) TensorCoreMatmul.StoreGated(ref mma, ref store, row0, col0, shared);
         else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }
 
     /// <param name="stagePlane">The input's <see cref="HalfPatchOperand.StagePlane"/>.</param>
+    /// <param name="epilogue"><see cref="Conv2dShape.EpilogueFlags"/> (0 when the reduction is split: the reduce kernel applies them).</param>
     /// <param name="weight">Filters packed as a <see cref="TapMajorFilter"/> (16-byte aligned: rows load 16 bytes at a time).</param>
     public static void Conv2d<TM>(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace,
-        Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols, SpecializedValue<int> stagePlane)
+        Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols, SpecializedValue<int> stagePlane,
+        SpecializedValue<int> epilogue)
         where TM : struct, IWarpMma
     {
         var mma = default(TM);
@@ -71,7 +75,7 @@ public static class TensorCoreKernels
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
             return;
         }
-        var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, s);
+        var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, s.WithEpilogueFlags(epilogue));
         TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }
 
