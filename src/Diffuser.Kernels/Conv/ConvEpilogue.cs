@@ -7,7 +7,7 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
 {
     private readonly T _y, _bias, _sampleBias, _residual;
     private readonly Conv2dShape _s;
-    private int _pixelBase, _sampleBase, _inside;
+    private OutputPixel _first, _second;
 
     public ConvEpilogue(T y, T bias, T sampleBias, T residual, Conv2dShape s)
     {
@@ -18,29 +18,48 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
         _s = s;
     }
 
-    public void Store(int filter, int pixel, float acc)
+    public readonly void Store(int filter, int pixel, float acc)
     {
-        BindColumn(pixel);
-        StoreInColumn(filter, acc);
+        if (filter < _s.K) Store(filter, OutputPixel.Of(_s, pixel), acc, _s.HasBias != 0 ? _bias.Load(filter) : 0f);
     }
 
-    /// <summary>Output pixel <paramref name="pixel"/> of image n is at filter·OH·OW + (n·(K − 1)·OH·OW + pixel); its sample bias at n·K + filter.</summary>
-    public void BindColumn(int pixel)
+    public void BindColumns(int pixel)
     {
-        int pixels = _s.OH * _s.OW, n = pixel / pixels;
-        // Kept where they are computed: ILGPU would move the division into the tensor-core store's loop.
-        _pixelBase = LoopInvariant.Keep(n * (_s.K - 1) * pixels + pixel);
-        _sampleBase = LoopInvariant.Keep(n * _s.K);
-        _inside = LoopInvariant.Keep(pixel < _s.N * pixels ? 1 : 0);
+        // Kept where they are computed: ILGPU would move the divisions into the tensor-core store's loop.
+        _first = OutputPixel.Of(_s, pixel).Kept();
+        _second = OutputPixel.Of(_s, pixel + 1).Kept();
     }
 
-    public readonly void StoreInColumn(int filter, float acc)
+    public readonly void StorePair(int filter, float acc0, float acc1)
     {
-        if (filter >= _s.K || _inside == 0) return;
-        int index = filter * (_s.OH * _s.OW) + _pixelBase;
-        if (_s.HasBias != 0) acc += _bias.Load(filter);
-        if (_s.HasSampleBias != 0) acc += _sampleBias.Load(_sampleBase + filter);
+        if (filter >= _s.K) return;
+        float bias = _s.HasBias != 0 ? _bias.Load(filter) : 0f;
+        Store(filter, _first, acc0, bias);
+        Store(filter, _second, acc1, bias);
+    }
+
+    private readonly void Store(int filter, OutputPixel pixel, float acc, float bias)
+    {
+        if (pixel.Inside == 0) return;
+        int index = filter * (_s.OH * _s.OW) + pixel.Base;
+        acc += bias;
+        if (_s.HasSampleBias != 0) acc += _sampleBias.Load(pixel.SampleBase + filter);
         if (_s.HasResidual != 0) acc += _residual.Load(index);
         _y.Store(index, acc);
+    }
+
+    /// <summary>
+    /// Output pixel p of image n is at filter·OH·OW + <see cref="Base"/> (= n·(K − 1)·OH·OW + p); its sample bias at
+    /// <see cref="SampleBase"/> + filter (= n·K + filter); <see cref="Inside"/> is 0 past the last image.
+    /// </summary>
+    private readonly record struct OutputPixel(int Base, int SampleBase, int Inside)
+    {
+        public static OutputPixel Of(Conv2dShape s, int pixel)
+        {
+            int pixels = s.OH * s.OW, n = pixel / pixels;
+            return new(n * (s.K - 1) * pixels + pixel, n * s.K, pixel < s.N * pixels ? 1 : 0);
+        }
+
+        public OutputPixel Kept() => new(LoopInvariant.Keep(Base), LoopInvariant.Keep(SampleBase), LoopInvariant.Keep(Inside));
     }
 }

@@ -10,6 +10,7 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
     private readonly GemmShape _s;
     private readonly ActivationKind _activation;
     private int _col;
+    private float _columnBias0, _columnBias1;
 
     private GemmEpilogue(T c, T bias, T residual, GemmShape s, ActivationKind activation)
     {
@@ -31,16 +32,35 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
     public readonly void Store(int row, int col, float acc)
     {
         if (row >= _s.M || col >= _s.N) return;
-        float v = _s.Alpha * acc;
-        if (_s.HasBias != 0) v += _bias.Load(_s.BiasPerRow != 0 ? row : col);
-        v = ActivationMath.Apply(v, _activation);
-        if (_s.HasResidual != 0) v += _residual.Load(row * _s.N + col);
-        _c.Store(row * _s.N + col, v);
+        Finish(row * _s.N + col, _s.Alpha * acc + (_s.HasBias != 0 ? _bias.Load(_s.BiasPerRow != 0 ? row : col) : 0f));
     }
 
-    public void BindColumn(int col) => _col = col;
+    /// <summary>Binds the columns and loads their biases (a per-column bias is the same for every row).</summary>
+    public void BindColumns(int col)
+    {
+        _col = col;
+        bool columnBias = _s.HasBias != 0 && _s.BiasPerRow == 0;
+        _columnBias0 = columnBias && col < _s.N ? _bias.Load(col) : 0f;
+        _columnBias1 = columnBias && col + 1 < _s.N ? _bias.Load(col + 1) : 0f;
+    }
 
-    public readonly void StoreInColumn(int row, float acc) => Store(row, _col, acc);
+    public readonly void StorePair(int row, float acc0, float acc1)
+    {
+        if (row >= _s.M) return;
+        int at = row * _s.N + _col;
+        bool perRow = _s.HasBias != 0 && _s.BiasPerRow != 0;
+        float rowBias = perRow ? _bias.Load(row) : 0f;
+        if (_col < _s.N) Finish(at, _s.Alpha * acc0 + (perRow ? rowBias : _columnBias0));
+        if (_col + 1 < _s.N) Finish(at + 1, _s.Alpha * acc1 + (perRow ? rowBias : _columnBias1));
+    }
+
+    /// <summary>Activation and residual of the biased value <paramref name="v"/> at <paramref name="index"/>, then the store.</summary>
+    private readonly void Finish(int index, float v)
+    {
+        v = ActivationMath.Apply(v, _activation);
+        if (_s.HasResidual != 0) v += _residual.Load(index);
+        _c.Store(index, v);
+    }
 
     /// <summary><paramref name="col"/> is a product column of a value; the output column is its block's offset plus its lane.</summary>
     public readonly void StoreGated(int row, int col, float value, float gate)

@@ -34,17 +34,20 @@ public struct Row8
 
 /// <summary>
 /// Receives the output elements of a product tile (the fused epilogue of GEMM and convolution): one at a time
-/// (<see cref="Store"/>, a register tile's scattered elements), or a column at a time as the tensor-core store hands
-/// them (each lane stores 64 rows of one column): <see cref="BindColumn"/> does once what depends on the column alone
-/// (a convolution's image and pixel), then <see cref="StoreInColumn"/> stores rows of it.
+/// (<see cref="Store"/>, a register tile's scattered elements), or two adjacent columns at a time as the tensor-core
+/// store hands them (each lane stores 32 rows of a column pair): <see cref="BindColumns"/> does once what depends on
+/// the columns alone (a convolution's image and pixel), then <see cref="StorePair"/> stores rows of them, finding what
+/// depends on the row (a bias, a row offset) once for both.
 /// </summary>
 public interface ITileEpilogue
 {
     void Store(int row, int col, float acc);
 
-    void BindColumn(int col);
+    /// <summary>Binds columns <paramref name="col"/> and col + 1 (col even).</summary>
+    void BindColumns(int col);
 
-    void StoreInColumn(int row, float acc);
+    /// <summary>The bound columns' elements of row <paramref name="row"/>.</summary>
+    void StorePair(int row, float acc0, float acc1);
 }
 
 /// <summary>

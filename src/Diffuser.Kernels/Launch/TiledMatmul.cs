@@ -136,9 +136,15 @@ public struct PartialEpilogue : ITileEpilogue
         if (row < _rows && col < _cols) _workspace[row * _cols + col] = acc;
     }
 
-    public void BindColumn(int col) => _col = col;
+    public void BindColumns(int col) => _col = col;
 
-    public readonly void StoreInColumn(int row, float acc) => Store(row, _col, acc);
+    public readonly void StorePair(int row, float acc0, float acc1)
+    {
+        if (row >= _rows) return;
+        int at = row * _cols + _col;
+        if (_col < _cols) _workspace[at] = acc0;
+        if (_col + 1 < _cols) _workspace[at + 1] = acc1;
+    }
 }
 
 /// <summary>A dense row-major matrix as a tile operand: stored [mn, k] (k-contiguous) or [k, mn].</summary>

@@ -43,21 +43,30 @@ public static class TensorCoreMatmul
         Group.Barrier();   // the staging area below reuses the stages
     }
 
-    /// <summary>Hands every element of the tile to <paramref name="epilogue"/>: lane l takes staged column l of 16 rows per m16 tile.</summary>
+    /// <summary>
+    /// Hands every element of the tile to <paramref name="epilogue"/>, two adjacent columns at a time (what depends on
+    /// the row is found once per pair): lanes 0–15 take staged columns 2l and 2l + 1 of rows 0–7 of each m16 tile,
+    /// lanes 16–31 the same columns of rows 8–15.
+    /// </summary>
     public static void Store<TM, TE>(ref TM mma, ref TE epilogue, int row0, int col0, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TE : struct, ITileEpilogue
     {
         var staging = shared.Cast<float>();
-        int warp = Warp.WarpIdx, lane = Warp.LaneIdx, area = LoopInvariant.Keep(warp * TensorCoreLayout.StagingFloats + lane);
-        int col = LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), lane));
-        int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64);
-        epilogue.BindColumn(col);
+        int warp = Warp.WarpIdx, lane = Warp.LaneIdx, c = 2 * (lane & 15), half = lane >> 4;
+        int area = LoopInvariant.Keep(warp * TensorCoreLayout.StagingFloats + c + 8 * half * TensorCoreLayout.StagingPitch);
+        int col = LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), c));
+        int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64 + 8 * half);
+        epilogue.BindColumns(col);
         for (int i = 0; i < 4; i++)
         {
             mma.Stage(staging, i);
             Warp.Barrier();
             int row = rowBase + 16 * i;
-            for (int r = 0; r < 16; r++) epilogue.StoreInColumn(row + r, staging[area + r * TensorCoreLayout.StagingPitch]);
+            for (int r = 0; r < 8; r++)
+            {
+                int at = area + r * TensorCoreLayout.StagingPitch;
+                epilogue.StorePair(row + r, staging[at], staging[at + 1]);
+            }
             Warp.Barrier();
         }
     }

@@ -90,21 +90,23 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     }
 
     /// <summary>
-    /// The tensor-core store loops (one output element per pass, innermost loops with a global store) as specialised
-    /// for SD (bias and residual). The batch and split offsets are 64-bit products that ILGPU had moved into them, one
-    /// per element: the GEMM's loop was 73 instructions, its split-K partial store 39, the convolution's partial store
-    /// 38; now 52, 13 and 15; with the epilogue's flags a kernel constant (no test per element), the GEMM's 35 and the
-    /// convolution's 30 (was 42).
+    /// The tensor-core store loops (innermost loops with global stores) as specialised for SD (bias and residual), in
+    /// instructions per stored element. The batch and split offsets are 64-bit products that ILGPU had moved into
+    /// them, one per element: the GEMM's loop was 73, its split-K partial store 39, the convolution's partial store 38;
+    /// then 52, 13 and 15; with the epilogue's flags a kernel constant (no test per element) the GEMM's 35 and the
+    /// convolution's 30 (was 42); storing column pairs (row offset, per-row bias and bounds once per pair, per-column
+    /// biases once per thread) 25.5, 25.5 and 11.5.
     /// </summary>
     [Theory]
-    [InlineData(nameof(SpecializedKernels.TensorCoreGemm), 38), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3), 33)]
-    public void StoreLoopsStaySmall(string name, int bound)
+    [InlineData(nameof(SpecializedKernels.TensorCoreGemm), 27), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3), 27)]
+    public void StoreLoopsStaySmall(string name, double bound)
     {
         string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
         var stores = SassLoop.Innermost(sass).Where(l => l.Count("STG") > 0).ToList();
-        output.WriteLine($"{name}: store loops of {string.Join(", ", stores.Select(l => l.Instructions.Count))} instructions");
+        output.WriteLine($"{name}: store loops of {string.Join(", ", stores.Select(l => $"{l.Instructions.Count} for {l.Count("STG")} stores"))}");
         Assert.Equal(2, stores.Count);   // the epilogue's and the split-K partial store's
-        Assert.All(stores, l => Assert.True(l.Instructions.Count <= bound, $"a store loop of {l.Instructions.Count} instructions, more than {bound}"));
+        Assert.All(stores, l => Assert.True((double)l.Instructions.Count / l.Count("STG") <= bound,
+            $"{l.Instructions.Count} instructions for {l.Count("STG")} stores, more than {bound} per element"));
     }
 
     /// <summary>
