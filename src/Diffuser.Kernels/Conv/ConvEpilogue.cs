@@ -42,7 +42,7 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
     {
         if (pixel.Inside == 0) return;
         int index = filter * (_s.OH * _s.OW) + pixel.Base;
-        acc += bias;
+        if (_s.HasBias != 0) acc += bias;
         if (_s.HasSampleBias != 0) acc += _sampleBias.Load(pixel.SampleBase + filter);
         if (_s.HasResidual != 0) acc += _residual.Load(index);
         _y.Store(index, acc);

@@ -32,7 +32,9 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
     public readonly void Store(int row, int col, float acc)
     {
         if (row >= _s.M || col >= _s.N) return;
-        Finish(row * _s.N + col, _s.Alpha * acc + (_s.HasBias != 0 ? _bias.Load(_s.BiasPerRow != 0 ? row : col) : 0f));
+        float v = _s.Alpha * acc;
+        if (_s.HasBias != 0) v += _bias.Load(_s.BiasPerRow != 0 ? row : col);
+        Finish(row * _s.N + col, v);
     }
 
     /// <summary>Binds the columns and loads their biases (a per-column bias is the same for every row).</summary>
@@ -48,13 +50,23 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
     {
         if (row >= _s.M) return;
         int at = row * _s.N + _col;
-        bool perRow = _s.HasBias != 0 && _s.BiasPerRow != 0;
-        float rowBias = perRow ? _bias.Load(row) : 0f;
-        if (_col < _s.N) Finish(at, _s.Alpha * acc0 + (perRow ? rowBias : _columnBias0));
-        if (_col + 1 < _s.N) Finish(at + 1, _s.Alpha * acc1 + (perRow ? rowBias : _columnBias1));
+        float v0 = _s.Alpha * acc0, v1 = _s.Alpha * acc1;
+        if (_s.HasBias != 0 && _s.BiasPerRow != 0)
+        {
+            float rowBias = _bias.Load(row);
+            v0 += rowBias;
+            v1 += rowBias;
+        }
+        else if (_s.HasBias != 0)
+        {
+            v0 += _columnBias0;
+            v1 += _columnBias1;
+        }
+        if (_col < _s.N) Finish(at, v0);
+        if (_col + 1 < _s.N) Finish(at + 1, v1);
     }
 
-    /// <summary>Activation and residual of the biased value <paramref name="v"/> at <paramref name="index"/>, then the store.</summary>
+    /// <summary>Activation and residual of the scaled, biased value <paramref name="v"/> at <paramref name="index"/>, then the store.</summary>
     private readonly void Finish(int index, float v)
     {
         v = ActivationMath.Apply(v, _activation);

@@ -51,24 +51,10 @@ public static class TensorCoreMatmul
     public static void Store<TM, TE>(ref TM mma, ref TE epilogue, int row0, int col0, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TE : struct, ITileEpilogue
     {
-        var staging = shared.Cast<float>();
-        int warp = Warp.WarpIdx, lane = Warp.LaneIdx, c = 2 * (lane & 15), half = lane >> 4;
-        int area = LoopInvariant.Keep(warp * TensorCoreLayout.StagingFloats + c + 8 * half * TensorCoreLayout.StagingPitch);
-        int col = LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), c));
-        int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64 + 8 * half);
-        epilogue.BindColumns(col);
-        for (int i = 0; i < 4; i++)
-        {
-            mma.Stage(staging, i);
-            Warp.Barrier();
-            int row = rowBase + 16 * i;
-            for (int r = 0; r < 8; r++)
-            {
-                int at = area + r * TensorCoreLayout.StagingPitch;
-                epilogue.StorePair(row + r, staging[at], staging[at + 1]);
-            }
-            Warp.Barrier();
-        }
+        int c = 2 * (Warp.LaneIdx & 15);
+        epilogue.BindColumns(LaneColumn(col0, c));
+        var pairs = new ColumnPairs<TE>(epilogue);
+        HandOver(ref mma, ref pairs, row0, c, 1, shared);
     }
 
     /// <summary>
@@ -78,10 +64,25 @@ public static class TensorCoreMatmul
     public static void StoreGated<TM, TE>(ref TM mma, ref TE epilogue, int row0, int col0, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TE : struct, IGatedEpilogue
     {
+        int c = Warp.LaneIdx & 15;
+        var pairs = new GatedPairs<TE>(epilogue, LaneColumn(col0, c));
+        HandOver(ref mma, ref pairs, row0, c, 16, shared);
+    }
+
+    /// <summary>Tile column of this warp's staged column <paramref name="c"/>, kept out of the store loop.</summary>
+    private static int LaneColumn(int col0, int c) =>
+        LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(Warp.WarpIdx), c));
+
+    /// <summary>
+    /// Stages each m16 tile and hands this lane's 8 rows of staged columns c and c + <paramref name="second"/> to
+    /// <paramref name="pairs"/>: rows 0–7 for lanes 0–15, rows 8–15 for lanes 16–31.
+    /// </summary>
+    private static void HandOver<TM, TP>(ref TM mma, ref TP pairs, int row0, int c, int second, ArrayView<Half8> shared)
+        where TM : struct, IWarpMma where TP : struct, IStagedPairs
+    {
         var staging = shared.Cast<float>();
-        int warp = Warp.WarpIdx, lane = Warp.LaneIdx, c = lane & 15, half = lane >> 4;
+        int warp = Warp.WarpIdx, half = Warp.LaneIdx >> 4;
         int area = LoopInvariant.Keep(warp * TensorCoreLayout.StagingFloats + c + 8 * half * TensorCoreLayout.StagingPitch);
-        int col = LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), c));
         int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64 + 8 * half);
         for (int i = 0; i < 4; i++)
         {
@@ -91,10 +92,33 @@ public static class TensorCoreMatmul
             for (int r = 0; r < 8; r++)
             {
                 int at = area + r * TensorCoreLayout.StagingPitch;
-                epilogue.StoreGated(row + r, col, staging[at], staging[at + 16]);
+                pairs.Take(row + r, staging[at], staging[at + second]);
             }
             Warp.Barrier();
         }
+    }
+
+    /// <summary>Receives two staged values of a row (device code).</summary>
+    private interface IStagedPairs
+    {
+        void Take(int row, float first, float second);
+    }
+
+    /// <summary>Adjacent columns, to an epilogue whose columns are bound.</summary>
+    private readonly struct ColumnPairs<TE>(TE epilogue) : IStagedPairs where TE : struct, ITileEpilogue
+    {
+        private readonly TE _epilogue = epilogue;
+
+        public void Take(int row, float first, float second) => _epilogue.StorePair(row, first, second);
+    }
+
+    /// <summary>A value and its gate, to a GEGLU epilogue.</summary>
+    private readonly struct GatedPairs<TE>(TE epilogue, int col) : IStagedPairs where TE : struct, IGatedEpilogue
+    {
+        private readonly TE _epilogue = epilogue;
+        private readonly int _col = col;
+
+        public void Take(int row, float value, float gate) => _epilogue.StoreGated(row, _col, value, gate);
     }
 
     /// <summary>This thread's two chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32).</summary>
