@@ -22,11 +22,17 @@ public readonly record struct Conv2dShape(
     /// <summary>1: a per-sample channel bias [N, K] is added too (the UNet's time embedding, fused into conv1).</summary>
     public int HasSampleBias { get; init; }
 
-    /// <summary>Bias, sample bias and residual as bits 0, 1, 2: what a kernel may specialise its epilogue on.</summary>
-    public int EpilogueFlags => HasBias | HasSampleBias << 1 | HasResidual << 2;
+    /// <summary>
+    /// 1: OH·OW is a multiple of 8 and the output and the residual start 16-byte aligned (the caller knows where they are), so the tensor-core
+    /// store writes 8 fp16 columns with one 16-byte store.
+    /// </summary>
+    public int ChunkedStores { get; init; }
+
+    /// <summary>Bias, sample bias and residual as bits 0, 1, 2, chunked stores bit 3: what a kernel may specialise its epilogue on.</summary>
+    public int EpilogueFlags => HasBias | HasSampleBias << 1 | HasResidual << 2 | ChunkedStores << 3;
 
     /// <summary>This shape with <paramref name="flags"/> (<see cref="EpilogueFlags"/>; a kernel constant, so the epilogue's tests fold away).</summary>
-    public Conv2dShape WithEpilogueFlags(int flags) => this with { HasBias = flags & 1, HasSampleBias = flags >> 1 & 1, HasResidual = flags >> 2 & 1 };
+    public Conv2dShape WithEpilogueFlags(int flags) => this with { HasBias = flags & 1, HasSampleBias = flags >> 1 & 1, HasResidual = flags >> 2 & 1, ChunkedStores = flags >> 3 & 1 };
 
     /// <summary>Length of one implicit-GEMM row: C·R·S.</summary>
     public int ReductionLength => C * R * S;

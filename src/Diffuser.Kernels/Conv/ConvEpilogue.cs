@@ -7,7 +7,8 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
 {
     private readonly T _y, _bias, _sampleBias, _residual;
     private readonly Conv2dShape _s;
-    private OutputPixel _first, _second;
+    private int _pixel;
+    private OutputPixel _chunk;
 
     public ConvEpilogue(T y, T bias, T sampleBias, T residual, Conv2dShape s)
     {
@@ -23,19 +24,30 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
         if (filter < _s.K) Store(filter, OutputPixel.Of(_s, pixel), acc, _s.HasBias != 0 ? _bias.Load(filter) : 0f);
     }
 
-    public void BindColumns(int pixel)
+    public void BindChunk(int pixel)
     {
-        // Kept where they are computed: ILGPU would move the divisions into the tensor-core store's loop.
-        _first = OutputPixel.Of(_s, pixel).Kept();
-        _second = OutputPixel.Of(_s, pixel + 1).Kept();
+        _pixel = pixel;
+        // Kept where it is computed: ILGPU would move the division into the tensor-core store's loop.
+        if (_s.ChunkedStores != 0) _chunk = OutputPixel.Of(_s, pixel).Kept();
     }
 
-    public readonly void StorePair(int filter, float acc0, float acc1)
+    /// <summary>With chunked stores the 8 pixels lie in one image (its plane is a multiple of 8), else each is found on its own.</summary>
+    public readonly void StoreChunk(int filter, in Row8 acc)
     {
         if (filter >= _s.K) return;
-        float bias = _s.HasBias != 0 ? _bias.Load(filter) : 0f;
-        Store(filter, _first, acc0, bias);
-        Store(filter, _second, acc1, bias);
+        if (_s.ChunkedStores == 0)
+        {
+            Store(filter, _pixel, acc.V0); Store(filter, _pixel + 1, acc.V1); Store(filter, _pixel + 2, acc.V2); Store(filter, _pixel + 3, acc.V3);
+            Store(filter, _pixel + 4, acc.V4); Store(filter, _pixel + 5, acc.V5); Store(filter, _pixel + 6, acc.V6); Store(filter, _pixel + 7, acc.V7);
+            return;
+        }
+        if (_chunk.Inside == 0) return;
+        int index = filter * (_s.OH * _s.OW) + _chunk.Base;
+        var v = acc;
+        if (_s.HasBias != 0) v = v.Plus(_bias.Load(filter));
+        if (_s.HasSampleBias != 0) v = v.Plus(_sampleBias.Load(_chunk.SampleBase + filter));
+        if (_s.HasResidual != 0) v = v.Plus(_residual.LoadEight(index));
+        _y.StoreEight(index, v);
     }
 
     private readonly void Store(int filter, OutputPixel pixel, float acc, float bias)

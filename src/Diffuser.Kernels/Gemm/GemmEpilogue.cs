@@ -10,7 +10,7 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
     private readonly GemmShape _s;
     private readonly ActivationKind _activation;
     private int _col;
-    private float _columnBias0, _columnBias1;
+    private Row8 _columnBiases, _gateBiases;
 
     private GemmEpilogue(T c, T bias, T residual, GemmShape s, ActivationKind activation)
     {
@@ -26,7 +26,9 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
     {
         // Kept where it is computed: ILGPU would move the 64-bit products into the store loop, one per element.
         long mn = (long)s.M * s.N, start = LoopInvariant.Keep(batch * mn), residualStart = LoopInvariant.Keep(start * s.HasResidual);
-        return new(c.SubView(start, mn), bias, residual.SubView(residualStart, mn * s.HasResidual), s, activation);
+        return s.ChunkedStores != 0
+            ? new(c.ChunkSubView(start, mn), bias, residual.ChunkSubView(residualStart, mn * s.HasResidual), s, activation)
+            : new(c.SubView(start, mn), bias, residual.SubView(residualStart, mn * s.HasResidual), s, activation);
     }
 
     public readonly void Store(int row, int col, float acc)
@@ -38,32 +40,35 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
     }
 
     /// <summary>Binds the columns and loads their biases (a per-column bias is the same for every row).</summary>
-    public void BindColumns(int col)
+    public void BindChunk(int col)
     {
         _col = col;
-        bool columnBias = _s.HasBias != 0 && _s.BiasPerRow == 0;
-        _columnBias0 = columnBias && col < _s.N ? _bias.Load(col) : 0f;
-        _columnBias1 = columnBias && col + 1 < _s.N ? _bias.Load(col + 1) : 0f;
+        if (_s.HasBias != 0 && _s.BiasPerRow == 0) _columnBiases = Row8.Load(_bias, col, _s.N - col);
     }
 
-    public readonly void StorePair(int row, float acc0, float acc1)
+    public readonly void StoreChunk(int row, in Row8 acc)
     {
         if (row >= _s.M) return;
-        int at = row * _s.N + _col;
-        float v0 = _s.Alpha * acc0, v1 = _s.Alpha * acc1;
-        if (_s.HasBias != 0 && _s.BiasPerRow != 0)
+        var v = acc.Times(_s.Alpha);
+        if (_s.HasBias != 0) v = _s.BiasPerRow != 0 ? v.Plus(_bias.Load(row)) : v.Plus(_columnBiases);
+        Put(row * _s.N + _col, v.Activated(_activation), _s.HasResidual != 0);
+    }
+
+    /// <summary>Stores finished values of the bound columns at <paramref name="at"/>, plus the residual's when <paramref name="residual"/>.</summary>
+    private readonly void Put(int at, in Row8 v, bool residual)
+    {
+        if (_s.ChunkedStores != 0)
         {
-            float rowBias = _bias.Load(row);
-            v0 += rowBias;
-            v1 += rowBias;
+            if (_col < _s.N) _c.StoreEight(at, residual ? v.Plus(_residual.LoadEight(at)) : v);
+            return;
         }
-        else if (_s.HasBias != 0)
-        {
-            v0 += _columnBias0;
-            v1 += _columnBias1;
-        }
-        if (_col < _s.N) Finish(at, v0);
-        if (_col + 1 < _s.N) Finish(at + 1, v1);
+        PutColumn(at, 0, v.V0, residual); PutColumn(at, 1, v.V1, residual); PutColumn(at, 2, v.V2, residual); PutColumn(at, 3, v.V3, residual);
+        PutColumn(at, 4, v.V4, residual); PutColumn(at, 5, v.V5, residual); PutColumn(at, 6, v.V6, residual); PutColumn(at, 7, v.V7, residual);
+    }
+
+    private readonly void PutColumn(int at, int j, float v, bool residual)
+    {
+        if (_col + j < _s.N) _c.Store(at + j, residual ? v + _residual.Load(at + j) : v);
     }
 
     /// <summary>Activation and residual of the scaled, biased value <paramref name="v"/> at <paramref name="index"/>, then the store.</summary>
@@ -77,7 +82,7 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
     /// <summary><paramref name="col"/> is a product column of a value; the output column is its block's offset plus its lane.</summary>
     public readonly void StoreGated(int row, int col, float value, float gate)
     {
-        int block = col >> GemmShape.GatePairShift, j = block * GemmShape.GateBlock + col - block * 2 * GemmShape.GateBlock;
+        int j = GatedOutputColumn(col);
         if (row >= _s.M || j >= _s.N) return;
         float v = _s.Alpha * value, g = _s.Alpha * gate;
         if (_s.HasBias != 0)
@@ -86,5 +91,32 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
             g += _bias.Load(_s.N + j);
         }
         _c.Store(row * _s.N + j, v * ActivationMath.GeluErf(g));
+    }
+
+    /// <summary>Binds the output columns of product columns <paramref name="col"/> … col + 7 (values) and loads their biases and their gates'.</summary>
+    public void BindGatedChunk(int col)
+    {
+        _col = GatedOutputColumn(col);
+        if (_s.HasBias == 0) return;
+        _columnBiases = Row8.Load(_bias, _col, _s.N - _col);
+        _gateBiases = Row8.Load(_bias, _s.N + _col, _s.N - _col);
+    }
+
+    public readonly void StoreGatedChunk(int row, in Row8 values, in Row8 gates)
+    {
+        if (row >= _s.M) return;
+        Row8 v = values.Times(_s.Alpha), g = gates.Times(_s.Alpha);
+        if (_s.HasBias != 0)
+        {
+            v = v.Plus(_columnBiases);
+            g = g.Plus(_gateBiases);
+        }
+        Put(row * _s.N + _col, v.Times(g.Activated(ActivationKind.GeluErf)), residual: false);
+    }
+
+    private static int GatedOutputColumn(int col)
+    {
+        int block = col >> GemmShape.GatePairShift;
+        return block * GemmShape.GateBlock + col - block * 2 * GemmShape.GateBlock;
     }
 }

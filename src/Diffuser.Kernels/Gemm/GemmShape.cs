@@ -26,11 +26,17 @@ public readonly record struct GemmShape(
     /// <summary>1: a residual [Batch, M, N] is added to the result (after the activation).</summary>
     public int HasResidual { get; init; }
 
-    /// <summary>Bias, per-row bias and residual as bits 0, 1, 2: what a kernel may specialise its epilogue on.</summary>
-    public int EpilogueFlags => HasBias | BiasPerRow << 1 | HasResidual << 2;
+    /// <summary>
+    /// 1: N is a multiple of 8 and C and the residual start 16-byte aligned (the caller knows where they are), so the tensor-core
+    /// store writes 8 fp16 columns with one 16-byte store.
+    /// </summary>
+    public int ChunkedStores { get; init; }
+
+    /// <summary>Bias, per-row bias and residual as bits 0, 1, 2, chunked stores bit 3: what a kernel may specialise its epilogue on.</summary>
+    public int EpilogueFlags => HasBias | BiasPerRow << 1 | HasResidual << 2 | ChunkedStores << 3;
 
     /// <summary>This shape with <paramref name="flags"/> (<see cref="EpilogueFlags"/>; a kernel constant, so the epilogue's tests fold away).</summary>
-    public GemmShape WithEpilogueFlags(int flags) => this with { HasBias = flags & 1, BiasPerRow = flags >> 1 & 1, HasResidual = flags >> 2 & 1 };
+    public GemmShape WithEpilogueFlags(int flags) => this with { HasBias = flags & 1, BiasPerRow = flags >> 1 & 1, HasResidual = flags >> 2 & 1, ChunkedStores = flags >> 3 & 1 };
 
     /// <summary>
     /// 1: GEGLU is fused. op(B) then has 2·N columns, values (0..N−1) and their gates (N..2N−1), bias 2·N entries, and

@@ -21,8 +21,20 @@ public interface IElementView<TSelf> where TSelf : struct, IElementView<TSelf>
     /// <summary>Stores elements index and index + 1 (as <see cref="LoadPair"/>).</summary>
     void StorePair(int index, ElementPair pair);
 
+    /// <summary>Elements index … index + 7 (index a multiple of 8; an fp16 view must start 16-byte aligned).</summary>
+    Row8 LoadEight(int index);
+
+    /// <summary>Stores elements index … index + 7 (as <see cref="LoadEight"/>).</summary>
+    void StoreEight(int index, in Row8 values);
+
     /// <summary>Elements [offset, offset + length) as a view of the same kind.</summary>
     TSelf SubView(long offset, long length);
+
+    /// <summary>
+    /// As <see cref="SubView"/> for an offset and a length that are multiples of 8, keeping what the compiler knows of the
+    /// view's alignment (so that <see cref="LoadEight"/> and <see cref="StoreEight"/> stay single 16-byte accesses).
+    /// </summary>
+    TSelf ChunkSubView(long offset, long length);
 }
 
 /// <summary>Two adjacent elements, loaded or stored together.</summary>
@@ -45,7 +57,13 @@ public readonly struct F32View(ArrayView<float> data) : IElementView<F32View>
         Data[index + 1] = pair.Second;
     }
 
+    public Row8 LoadEight(int index) => Row8.Load(Data, index, 1);
+
+    public void StoreEight(int index, in Row8 values) => values.Store(Data, index, 1);
+
     public F32View SubView(long offset, long length) => new(Data.SubView(offset, length));
+
+    public F32View ChunkSubView(long offset, long length) => SubView(offset, length);
 }
 
 /// <summary>fp16 storage as bit patterns.</summary>
@@ -62,13 +80,31 @@ public readonly struct F16View(ArrayView<ushort> bits) : IElementView<F16View>
     public ElementPair LoadPair(int index)
     {
         uint bits = Bits.Cast<uint>()[index >> 1];
-        return new((float)Interop.IntAsFloat((ushort)bits), (float)Interop.IntAsFloat((ushort)(bits >> 16)));
+        return new(Low(bits), High(bits));
     }
 
     /// <summary>One 32-bit store of both halves, each rounded once.</summary>
     public void StorePair(int index, ElementPair pair) => Bits.Cast<uint>()[index >> 1] = Round(pair.First) | (uint)Round(pair.Second) << 16;
 
+    /// <summary>One 16-byte load of eight halves.</summary>
+    public Row8 LoadEight(int index)
+    {
+        var h = Bits.Cast<Half8>()[index >> 3];
+        return new() { V0 = Low(h.X), V1 = High(h.X), V2 = Low(h.Y), V3 = High(h.Y), V4 = Low(h.Z), V5 = High(h.Z), V6 = Low(h.W), V7 = High(h.W) };
+    }
+
+    /// <summary>One 16-byte store of eight halves, each rounded once.</summary>
+    public void StoreEight(int index, in Row8 v) => Bits.Cast<Half8>()[index >> 3] =
+        Half8.Pack(Round(v.V0), Round(v.V1), Round(v.V2), Round(v.V3), Round(v.V4), Round(v.V5), Round(v.V6), Round(v.V7));
+
+    private static float Low(uint bits) => (float)Interop.IntAsFloat((ushort)bits);
+
+    private static float High(uint bits) => (float)Interop.IntAsFloat((ushort)(bits >> 16));
+
     public F16View SubView(long offset, long length) => new(Bits.SubView(offset, length));
+
+    /// <summary>Sub-viewed in 16-byte chunks: an offset in halves would hide the alignment (ILGPU then splits 16-byte accesses).</summary>
+    public F16View ChunkSubView(long offset, long length) => new(Bits.Cast<Half8>().SubView(offset >> 3, length >> 3).Cast<ushort>());
 
     /// <summary>
     /// fp32 → fp16 bits, round to nearest even: the GPU's own conversion (cvt.rn.f16.f32), or on ILGPU's CPU

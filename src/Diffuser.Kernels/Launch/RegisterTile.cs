@@ -1,3 +1,4 @@
+using Diffuser.Kernels.Elementwise;
 using ILGPU;
 
 namespace Diffuser.Kernels.Launch;
@@ -24,6 +25,49 @@ public struct Row8
         s[offset + 4 * stride] = V4; s[offset + 5 * stride] = V5; s[offset + 6 * stride] = V6; s[offset + 7 * stride] = V7;
     }
 
+    /// <summary>Quads <paramref name="index"/> and index + 1 of <paramref name="s"/>: two 16-byte loads.</summary>
+    public static Row8 Load(ArrayView<Float4> s, int index)
+    {
+        Float4 low = s[index], high = s[index + 1];
+        return new() { V0 = low.X, V1 = low.Y, V2 = low.Z, V3 = low.W, V4 = high.X, V5 = high.Y, V6 = high.Z, V7 = high.W };
+    }
+
+    /// <summary>Elements first … first + 7 of <paramref name="view"/>, those from <paramref name="count"/> on 0 (not read).</summary>
+    public static Row8 Load<T>(T view, int first, int count) where T : struct, IElementView<T> => new()
+    {
+        V0 = 0 < count ? view.Load(first) : 0f, V1 = 1 < count ? view.Load(first + 1) : 0f,
+        V2 = 2 < count ? view.Load(first + 2) : 0f, V3 = 3 < count ? view.Load(first + 3) : 0f,
+        V4 = 4 < count ? view.Load(first + 4) : 0f, V5 = 5 < count ? view.Load(first + 5) : 0f,
+        V6 = 6 < count ? view.Load(first + 6) : 0f, V7 = 7 < count ? view.Load(first + 7) : 0f,
+    };
+
+    public readonly Row8 Times(float a) => new()
+    {
+        V0 = a * V0, V1 = a * V1, V2 = a * V2, V3 = a * V3, V4 = a * V4, V5 = a * V5, V6 = a * V6, V7 = a * V7,
+    };
+
+    public readonly Row8 Times(in Row8 b) => new()
+    {
+        V0 = V0 * b.V0, V1 = V1 * b.V1, V2 = V2 * b.V2, V3 = V3 * b.V3, V4 = V4 * b.V4, V5 = V5 * b.V5, V6 = V6 * b.V6, V7 = V7 * b.V7,
+    };
+
+    public readonly Row8 Plus(float b) => new()
+    {
+        V0 = V0 + b, V1 = V1 + b, V2 = V2 + b, V3 = V3 + b, V4 = V4 + b, V5 = V5 + b, V6 = V6 + b, V7 = V7 + b,
+    };
+
+    public readonly Row8 Plus(in Row8 b) => new()
+    {
+        V0 = V0 + b.V0, V1 = V1 + b.V1, V2 = V2 + b.V2, V3 = V3 + b.V3, V4 = V4 + b.V4, V5 = V5 + b.V5, V6 = V6 + b.V6, V7 = V7 + b.V7,
+    };
+
+    public readonly Row8 Activated(ActivationKind kind) => new()
+    {
+        V0 = ActivationMath.Apply(V0, kind), V1 = ActivationMath.Apply(V1, kind), V2 = ActivationMath.Apply(V2, kind),
+        V3 = ActivationMath.Apply(V3, kind), V4 = ActivationMath.Apply(V4, kind), V5 = ActivationMath.Apply(V5, kind),
+        V6 = ActivationMath.Apply(V6, kind), V7 = ActivationMath.Apply(V7, kind),
+    };
+
     /// <summary>this += a · b.</summary>
     public void Fma(float a, in Row8 b)
     {
@@ -34,29 +78,37 @@ public struct Row8
 
 /// <summary>
 /// Receives the output elements of a product tile (the fused epilogue of GEMM and convolution): one at a time
-/// (<see cref="Store"/>, a register tile's scattered elements), or two adjacent columns at a time as the tensor-core
-/// store hands them (each lane stores 32 rows of a column pair): <see cref="BindColumns"/> does once what depends on
-/// the columns alone (a convolution's image and pixel), then <see cref="StorePair"/> stores rows of them, finding what
-/// depends on the row (a bias, a row offset) once for both.
+/// (<see cref="Store"/>, a register tile's scattered elements), or eight adjacent columns at a time as the tensor-core
+/// store hands them (each lane stores 32 rows of a column chunk): <see cref="BindChunk"/> does once what depends on
+/// the columns alone (their biases, a convolution's image and pixel), then <see cref="StoreChunk"/> stores rows of
+/// them, finding what depends on the row (a bias, a row offset) once for all eight; with output rows of whole 16-byte
+/// chunks (the shapes' <c>ChunkedStores</c>) as one 16-byte load of the residual and one store.
 /// </summary>
 public interface ITileEpilogue
 {
     void Store(int row, int col, float acc);
 
-    /// <summary>Binds columns <paramref name="col"/> and col + 1 (col even).</summary>
-    void BindColumns(int col);
+    /// <summary>Binds columns <paramref name="col"/> … col + 7 (col a multiple of 8).</summary>
+    void BindChunk(int col);
 
     /// <summary>The bound columns' elements of row <paramref name="row"/>.</summary>
-    void StorePair(int row, float acc0, float acc1);
+    void StoreChunk(int row, in Row8 acc);
 }
 
 /// <summary>
 /// Receives a product tile whose 128 columns are 64 value columns followed by their 64 gate columns (GEGLU fused into
-/// the GEMM): <paramref name="col"/> is the value's column, the gate's is col + 64.
+/// the GEMM): <paramref name="col"/> is the value's column, the gate's is col + 64. The tensor-core store hands
+/// over eight adjacent values and their gates at a time (<see cref="BindGatedChunk"/>, then <see cref="StoreGatedChunk"/>).
 /// </summary>
 public interface IGatedEpilogue
 {
     void StoreGated(int row, int col, float value, float gate);
+
+    /// <summary>Binds value columns <paramref name="col"/> … col + 7 (col a multiple of 8) and their gates.</summary>
+    void BindGatedChunk(int col);
+
+    /// <summary>The bound values of row <paramref name="row"/> and their gates.</summary>
+    void StoreGatedChunk(int row, in Row8 values, in Row8 gates);
 }
 
 /// <summary>

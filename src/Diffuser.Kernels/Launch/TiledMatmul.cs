@@ -136,14 +136,19 @@ public struct PartialEpilogue : ITileEpilogue
         if (row < _rows && col < _cols) _workspace[row * _cols + col] = acc;
     }
 
-    public void BindColumns(int col) => _col = col;
+    public void BindChunk(int col) => _col = col;
 
-    public readonly void StorePair(int row, float acc0, float acc1)
+    public readonly void StoreChunk(int row, in Row8 acc)
     {
         if (row >= _rows) return;
         int at = row * _cols + _col;
-        if (_col < _cols) _workspace[at] = acc0;
-        if (_col + 1 < _cols) _workspace[at + 1] = acc1;
+        Put(at, 0, acc.V0); Put(at, 1, acc.V1); Put(at, 2, acc.V2); Put(at, 3, acc.V3);
+        Put(at, 4, acc.V4); Put(at, 5, acc.V5); Put(at, 6, acc.V6); Put(at, 7, acc.V7);
+    }
+
+    private readonly void Put(int at, int j, float acc)
+    {
+        if (_col + j < _cols) _workspace[at + j] = acc;
     }
 }
 

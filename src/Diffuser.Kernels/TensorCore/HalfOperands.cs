@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Diffuser.Kernels.Conv;
 using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Launch;
@@ -6,19 +5,6 @@ using ILGPU;
 using ILGPU.Algorithms;
 
 namespace Diffuser.Kernels.TensorCore;
-
-/// <summary>Eight fp16 values as four 32-bit words (16 bytes: one vectorised load or store).</summary>
-[StructLayout(LayoutKind.Sequential, Size = 16)]
-public struct Half8
-{
-    public uint X, Y, Z, W;
-
-    /// <summary>Packs eight fp16 bit patterns, the first in the low half of <see cref="X"/>.</summary>
-    public static Half8 Pack(ushort h0, ushort h1, ushort h2, ushort h3, ushort h4, ushort h5, ushort h6, ushort h7) => new()
-    {
-        X = h0 | (uint)h1 << 16, Y = h2 | (uint)h3 << 16, Z = h4 | (uint)h5 << 16, W = h6 | (uint)h7 << 16,
-    };
-}
 
 /// <summary>One fp16 operand of the tensor-core matmul, read 8 reduction indices at a time (device code).</summary>
 public interface IHalfTileOperand

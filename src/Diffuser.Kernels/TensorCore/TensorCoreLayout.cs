@@ -23,7 +23,10 @@ public static class TensorCoreLayout
     public const int TileBytes = Size * Pitch * 2;
     /// <summary>Bytes of one stage (A tile then B tile).</summary>
     public const int StageBytes = 2 * TileBytes;
-    /// <summary>Floats per staging row of the epilogue (32 columns + 8 of padding: conflict-free 8-byte stores).</summary>
+    /// <summary>
+    /// Floats per staging row of the epilogue (32 columns + 8 of padding: conflict-free 8-byte stores of the fragments;
+    /// the 16-byte reads of 8-column chunks then meet 2-way bank conflicts, no pitch avoids both).
+    /// </summary>
     public const int StagingPitch = 40;
     /// <summary>Floats of one warp's staging area: one m16 tile, 16 rows.</summary>
     public const int StagingFloats = 16 * StagingPitch;

@@ -44,81 +44,82 @@ public static class TensorCoreMatmul
     }
 
     /// <summary>
-    /// Hands every element of the tile to <paramref name="epilogue"/>, two adjacent columns at a time (what depends on
-    /// the row is found once per pair): lanes 0–15 take staged columns 2l and 2l + 1 of rows 0–7 of each m16 tile,
-    /// lanes 16–31 the same columns of rows 8–15.
+    /// Hands every element of the tile to <paramref name="epilogue"/>, eight adjacent columns at a time (what depends
+    /// on the row is found once per chunk; aligned outputs take one 16-byte store): lane l takes staged columns
+    /// 8·(l%4) … +7 of rows l/4 and l/4 + 8 of each m16 tile.
     /// </summary>
     public static void Store<TM, TE>(ref TM mma, ref TE epilogue, int row0, int col0, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TE : struct, ITileEpilogue
     {
-        int c = 2 * (Warp.LaneIdx & 15);
-        epilogue.BindColumns(LaneColumn(col0, c));
-        var pairs = new ColumnPairs<TE>(epilogue);
-        HandOver(ref mma, ref pairs, row0, c, 1, shared);
+        int c = 8 * (Warp.LaneIdx & 3);
+        epilogue.BindChunk(LaneColumn(col0, c));
+        var chunks = new RowChunks<TE>(epilogue);
+        HandOver(ref mma, ref chunks, row0, Warp.LaneIdx >> 2, c, shared);
     }
 
     /// <summary>
     /// As <see cref="Store"/> for a GEGLU product tile: staged columns c &lt; 16 are values whose gates are staged
-    /// column c + 16 (64 tile columns on); lanes 0–15 take rows 0–7 of a tile, lanes 16–31 rows 8–15.
+    /// column c + 16 (64 tile columns on); lane l takes values 8·(l%2) … +7 and their gates of row l/2 of each m16 tile.
     /// </summary>
     public static void StoreGated<TM, TE>(ref TM mma, ref TE epilogue, int row0, int col0, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TE : struct, IGatedEpilogue
     {
-        int c = Warp.LaneIdx & 15;
-        var pairs = new GatedPairs<TE>(epilogue, LaneColumn(col0, c));
-        HandOver(ref mma, ref pairs, row0, c, 16, shared);
+        int c = 8 * (Warp.LaneIdx & 1);
+        epilogue.BindGatedChunk(LaneColumn(col0, c));
+        var chunks = new GatedChunks<TE>(epilogue);
+        HandOver(ref mma, ref chunks, row0, Warp.LaneIdx >> 1, c, shared);
     }
 
     /// <summary>Tile column of this warp's staged column <paramref name="c"/>, kept out of the store loop.</summary>
     private static int LaneColumn(int col0, int c) =>
         LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(Warp.WarpIdx), c));
 
-    /// <summary>
-    /// Stages each m16 tile and hands this lane's 8 rows of staged columns c and c + <paramref name="second"/> to
-    /// <paramref name="pairs"/>: rows 0–7 for lanes 0–15, rows 8–15 for lanes 16–31.
-    /// </summary>
-    private static void HandOver<TM, TP>(ref TM mma, ref TP pairs, int row0, int c, int second, ArrayView<Half8> shared)
-        where TM : struct, IWarpMma where TP : struct, IStagedPairs
+    /// <summary>Stages each m16 tile and hands <paramref name="chunks"/> this lane's place in it: staged row <paramref name="g"/>, column <paramref name="c"/>.</summary>
+    private static void HandOver<TM, TC>(ref TM mma, ref TC chunks, int row0, int g, int c, ArrayView<Half8> shared)
+        where TM : struct, IWarpMma where TC : struct, IStagedChunks
     {
         var staging = shared.Cast<float>();
-        int warp = Warp.WarpIdx, half = Warp.LaneIdx >> 4;
-        int area = LoopInvariant.Keep(warp * TensorCoreLayout.StagingFloats + c + 8 * half * TensorCoreLayout.StagingPitch);
-        int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64 + 8 * half);
+        var quads = shared.Cast<Float4>();
+        int warp = Warp.WarpIdx;
+        int at = LoopInvariant.Keep((warp * TensorCoreLayout.StagingFloats + g * TensorCoreLayout.StagingPitch + c) >> 2);
+        int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64 + g);
         for (int i = 0; i < 4; i++)
         {
             mma.Stage(staging, i);
             Warp.Barrier();
-            int row = rowBase + 16 * i;
-            for (int r = 0; r < 8; r++)
-            {
-                int at = area + r * TensorCoreLayout.StagingPitch;
-                pairs.Take(row + r, staging[at], staging[at + second]);
-            }
+            chunks.Take(quads, at, rowBase + 16 * i);
             Warp.Barrier();
         }
     }
 
-    /// <summary>Receives two staged values of a row (device code).</summary>
-    private interface IStagedPairs
+    /// <summary>Receives a lane's staged values of one m16 tile (device code).</summary>
+    private interface IStagedChunks
     {
-        void Take(int row, float first, float second);
+        /// <param name="staging">The staging area in 16-byte quads.</param>
+        /// <param name="at">The quad of the lane's first staged value.</param>
+        /// <param name="row">Its output row.</param>
+        void Take(ArrayView<Float4> staging, int at, int row);
     }
 
-    /// <summary>Adjacent columns, to an epilogue whose columns are bound.</summary>
-    private readonly struct ColumnPairs<TE>(TE epilogue) : IStagedPairs where TE : struct, ITileEpilogue
+    /// <summary>Eight columns of a row and of the row 8 below, to an epilogue whose columns are bound.</summary>
+    private readonly struct RowChunks<TE>(TE epilogue) : IStagedChunks where TE : struct, ITileEpilogue
     {
         private readonly TE _epilogue = epilogue;
 
-        public void Take(int row, float first, float second) => _epilogue.StorePair(row, first, second);
+        public void Take(ArrayView<Float4> staging, int at, int row)
+        {
+            _epilogue.StoreChunk(row, Row8.Load(staging, at));
+            _epilogue.StoreChunk(row + 8, Row8.Load(staging, at + 8 * TensorCoreLayout.StagingPitch / 4));
+        }
     }
 
-    /// <summary>A value and its gate, to a GEGLU epilogue.</summary>
-    private readonly struct GatedPairs<TE>(TE epilogue, int col) : IStagedPairs where TE : struct, IGatedEpilogue
+    /// <summary>Eight values and their gates, to a GEGLU epilogue whose columns are bound.</summary>
+    private readonly struct GatedChunks<TE>(TE epilogue) : IStagedChunks where TE : struct, IGatedEpilogue
     {
         private readonly TE _epilogue = epilogue;
-        private readonly int _col = col;
 
-        public void Take(int row, float value, float gate) => _epilogue.StoreGated(row, _col, value, gate);
+        public void Take(ArrayView<Float4> staging, int at, int row) =>
+            _epilogue.StoreGatedChunk(row, Row8.Load(staging, at), Row8.Load(staging, at + 16 / 4));
     }
 
     /// <summary>This thread's two chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32).</summary>

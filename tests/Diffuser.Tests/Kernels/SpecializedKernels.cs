@@ -16,8 +16,8 @@ namespace Diffuser.Tests.Kernels;
 /// </summary>
 public static class SpecializedKernels
 {
-    /// <summary>The epilogue flags of to_out, ff.net.2 and a resnet's second convolution: bias and residual.</summary>
-    private const int BiasAndResidual = 1 | 1 << 2;
+    /// <summary>The epilogue flags of to_out, ff.net.2 and a resnet's second convolution: bias and residual, stored in 16-byte chunks.</summary>
+    private const int BiasAndResidual = 1 | 1 << 2 | 1 << 3;
 
     public static void TensorCoreGemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s, SplitK split) =>
         TensorCoreKernels.Gemm<PtxWarpMma>(a, b, bias, residual, c, workspace, s, split, SpecializedValue.New(0), SpecializedValue.New(0),

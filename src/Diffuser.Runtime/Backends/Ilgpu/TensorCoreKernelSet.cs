@@ -31,6 +31,7 @@ internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM :
         using var workspace = Scratch(launcher.GemmWorkspaceLength(shape));
         bool vectorA = shape.TransA == 0 && Aligned(a, shape.K, shape.BatchStrideA);
         bool vectorB = shape.TransB != 0 && Aligned(b, shape.K, shape.BatchStrideB);
+        shape = shape with { ChunkedStores = ChunkedStores(shape.N, c, residual) };
         launcher.Gemm(View(a), View(b), ViewOrEmpty(bias), ViewOrEmpty(residual), View(c), Workspace(workspace), shape, vectorA, vectorB);
     }
 
@@ -62,6 +63,7 @@ internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM :
     {
         var launcher = _tensorCores.Value;
         using var workspace = Scratch(launcher.ConvWorkspaceLength(shape));
+        shape = shape with { ChunkedStores = ChunkedStores(shape.OH * shape.OW, y, residual) };
         launcher.Conv2d(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape);
     }
 
@@ -78,4 +80,11 @@ internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM :
     /// </summary>
     private static bool Aligned(Tensor t, int depth, long batchStride) =>
         depth % 8 == 0 && t.Offset % 8 == 0 && batchStride % 8 == 0 && t.Length / 8 < int.MaxValue;
+
+    /// <summary>
+    /// 1 when the output's rows (a GEMM's N, a convolution's OH·OW) are whole 16-byte chunks of halves and the output and
+    /// residual start 16-byte aligned: the tensor-core store then writes 8 columns at once.
+    /// </summary>
+    private static int ChunkedStores(int rowLength, Tensor output, Tensor? residual) =>
+        rowLength % 8 == 0 && output.Offset % 8 == 0 && (residual is null || residual.Offset % 8 == 0) ? 1 : 0;
 }
