@@ -21,7 +21,7 @@ public interface IElementView<TSelf> where TSelf : struct, IElementView<TSelf>
     /// <summary>Stores elements index and index + 1 (as <see cref="LoadPair"/>).</summary>
     void StorePair(int index, ElementPair pair);
 
-    /// <summary>Elements index … index + 7 (index a multiple of 8; an fp16 view must start 16-byte aligned).</summary>
+    /// <summary>Elements index … index + 7 (index a multiple of 8; the view must start 16-byte aligned).</summary>
     Row8 LoadEight(int index);
 
     /// <summary>Stores elements index … index + 7 (as <see cref="LoadEight"/>).</summary>
@@ -57,9 +57,11 @@ public readonly struct F32View(ArrayView<float> data) : IElementView<F32View>
         Data[index + 1] = pair.Second;
     }
 
-    public Row8 LoadEight(int index) => Row8.Load(Data, index, 1);
+    /// <summary>Two 16-byte loads.</summary>
+    public Row8 LoadEight(int index) => Row8.Load(Data.Cast<Float4>(), index >> 2);
 
-    public void StoreEight(int index, in Row8 values) => values.Store(Data, index, 1);
+    /// <summary>Two 16-byte stores.</summary>
+    public void StoreEight(int index, in Row8 values) => values.Store(Data.Cast<Float4>(), index >> 2);
 
     public F32View SubView(long offset, long length) => new(Data.SubView(offset, length));
 

@@ -32,6 +32,13 @@ public struct Row8
         return new() { V0 = low.X, V1 = low.Y, V2 = low.Z, V3 = low.W, V4 = high.X, V5 = high.Y, V6 = high.Z, V7 = high.W };
     }
 
+    /// <summary>Stores the values to quads <paramref name="index"/> and index + 1 of <paramref name="s"/>: two 16-byte stores.</summary>
+    public readonly void Store(ArrayView<Float4> s, int index)
+    {
+        s[index] = new Float4 { X = V0, Y = V1, Z = V2, W = V3 };
+        s[index + 1] = new Float4 { X = V4, Y = V5, Z = V6, W = V7 };
+    }
+
     /// <summary>Elements first … first + 7 of <paramref name="view"/>, those from <paramref name="count"/> on 0 (not read).</summary>
     public static Row8 Load<T>(T view, int first, int count) where T : struct, IElementView<T> => new()
     {
@@ -40,6 +47,8 @@ public struct Row8
         V4 = 4 < count ? view.Load(first + 4) : 0f, V5 = 5 < count ? view.Load(first + 5) : 0f,
         V6 = 6 < count ? view.Load(first + 6) : 0f, V7 = 7 < count ? view.Load(first + 7) : 0f,
     };
+
+    public readonly float Sum() => V0 + V1 + V2 + V3 + V4 + V5 + V6 + V7;
 
     public readonly Row8 Times(float a) => new()
     {

@@ -17,21 +17,36 @@ public static class NormKernels
     /// <summary>
     /// Grid (chunks, N·groups): group (n, g) is split into <paramref name="chunks"/> ranges; each block writes the sums
     /// of (x − x₀) and (x − x₀)² over its range to partials[((n·G + g)·chunks + chunk)·2 + {0, 1}].
+    /// <paramref name="eights"/> = 1: eight adjacent elements per thread and step, one 16-byte load for fp16 (the group
+    /// length is a multiple of 8 and x starts 16-byte aligned: the launcher checks), so ranges are multiples of 8.
     /// </summary>
-    public static void GroupNormPartials<T>(T x, ArrayView<float> partials, GroupNormShape s, int chunks) where T : struct, IElementView<T>
+    public static void GroupNormPartials<T>(T x, ArrayView<float> partials, GroupNormShape s, int chunks, SpecializedValue<int> eights)
+        where T : struct, IElementView<T>
     {
         var scratch = SharedMemory.Allocate<float>(32);
         int group = Grid.IdxY, length = s.GroupLength;
-        int chunkLength = (length + chunks - 1) / chunks;
+        int chunkLength = ChunkLength(length, chunks);
         int start = group * length + Grid.IdxX * chunkLength;
         int end = group * length + XMath.Min((Grid.IdxX + 1) * chunkLength, length);
         float shift = x.Load(group * length);
         float sum = 0f, squares = 0f;
-        for (int i = start + Group.IdxX; i < end; i += Group.DimX)
+        if (eights.Value != 0)
         {
-            float d = x.Load(i) - shift;
-            sum += d;
-            squares += d * d;
+            for (int i = start + 8 * Group.IdxX; i < end; i += 8 * Group.DimX)
+            {
+                var d = x.LoadEight(i).Plus(-shift);
+                sum += d.Sum();
+                squares += d.Times(d).Sum();
+            }
+        }
+        else
+        {
+            for (int i = start + Group.IdxX; i < end; i += Group.DimX)
+            {
+                float d = x.Load(i) - shift;
+                sum += d;
+                squares += d * d;
+            }
         }
         sum = Reductions.GroupSum(sum, scratch);
         squares = Reductions.GroupSum(squares, scratch);
@@ -42,15 +57,21 @@ public static class NormKernels
         }
     }
 
+    /// <summary>Elements of a group that one partial-sum block reduces: a multiple of 8, so that eight-element steps never straddle two blocks.</summary>
+    public static int ChunkLength(int groupLength, int chunks) => ((groupLength + chunks - 1) / chunks + 7) & ~7;
+
     /// <summary>
     /// Grid (blocks per group, N·groups): combines the partial sums of its group, then normalises a slab of it.
-    /// <paramref name="pairs"/> = 1: two adjacent elements per thread and step, loaded and stored together (the spatial
-    /// size is even, so both lie in one channel, and x and y start 4-byte aligned: the launcher checks), which halves
-    /// the index arithmetic and the memory instructions per element.
+    /// <paramref name="eights"/> = 1: eight adjacent elements per thread and step, loaded and stored 16 bytes at a time
+    /// for fp16 (the spatial size is a multiple of 8, so all eight lie in one channel, and x and y start 16-byte
+    /// aligned: the launcher checks), which divides the index arithmetic and the memory instructions per element by 8.
+    /// <paramref name="silu"/> is the shape's <see cref="GroupNormShape.FuseSilu"/>, a kernel constant so that no element tests it.
     /// </summary>
-    public static void GroupNormApply<T>(T x, T gamma, T beta, ArrayView<float> partials, T y, GroupNormShape s, int chunks, SpecializedValue<int> pairs)
+    public static void GroupNormApply<T>(T x, T gamma, T beta, ArrayView<float> partials, T y, GroupNormShape s, int chunks,
+        SpecializedValue<int> eights, SpecializedValue<int> silu)
         where T : struct, IElementView<T>
     {
+        s = s with { FuseSilu = silu };
         int group = Grid.IdxY, length = s.GroupLength;
         float sum = 0f, squares = 0f;
         for (int c = 0; c < chunks; c++)
@@ -64,14 +85,13 @@ public static class NormKernels
         var statistics = new Statistics(LoopInvariant.Keep(shift), LoopInvariant.Keep(meanShifted), LoopInvariant.Keep(1f / XMath.Sqrt(variance + s.Epsilon)));
         int firstChannel = LoopInvariant.Keep(group % s.Groups * s.ChannelsPerGroup), start = group * length;
         int thread = Grid.IdxX * Group.DimX + Group.IdxX, threads = Grid.DimX * Group.DimX;
-        if (pairs.Value != 0)
+        if (eights.Value != 0)
         {
-            for (var walk = new StrideWalk(2 * thread, 2 * threads, s.Spatial); walk.Index < length; walk.Next())
+            for (var walk = new StrideWalk(8 * thread, 8 * threads, s.Spatial); walk.Index < length; walk.Next())
             {
                 int channel = firstChannel + walk.Quotient;
                 float scale = statistics.InvStd * gamma.Load(channel), bias = beta.Load(channel);
-                var v = x.LoadPair(start + walk.Index);
-                y.StorePair(start + walk.Index, new ElementPair(statistics.Apply(v.First, scale, bias, s.FuseSilu), statistics.Apply(v.Second, scale, bias, s.FuseSilu)));
+                y.StoreEight(start + walk.Index, statistics.Apply(x.LoadEight(start + walk.Index), scale, bias, s.FuseSilu));
             }
             return;
         }
@@ -93,17 +113,28 @@ public static class NormKernels
             return silu != 0 ? Silu(v) : v;
         }
 
+        public Row8 Apply(in Row8 x, float scale, float bias, int silu) => new()
+        {
+            V0 = Apply(x.V0, scale, bias, silu), V1 = Apply(x.V1, scale, bias, silu), V2 = Apply(x.V2, scale, bias, silu),
+            V3 = Apply(x.V3, scale, bias, silu), V4 = Apply(x.V4, scale, bias, silu), V5 = Apply(x.V5, scale, bias, silu),
+            V6 = Apply(x.V6, scale, bias, silu), V7 = Apply(x.V7, scale, bias, silu),
+        };
+
         /// <summary>
-        /// On CUDA v·rcp(1 + e^−v) with the hardware reciprocal (rcp.approx, ~1 ulp): the IEEE division costs ~15
-        /// instructions and a slow-path branch per element, more than this memory-bound loop can spend (ptxas keeps
-        /// the asm output in a register; PtxasTests check no local memory is left). Elsewhere exactly ActivationMath.Silu.
+        /// On CUDA v·rcp(1 + 2^(−v·log₂e)) with the hardware exponential and reciprocal (ex2.approx, rcp.approx, ~1–2
+        /// ulp, subnormals flushed): the IEEE division costs ~15 instructions and a slow-path branch per element, and
+        /// MathF.Exp's subnormal scaling 3 more, more than this memory-bound loop can spend (ptxas keeps the asm outputs
+        /// in registers; PtxasTests check no local memory is left). Elsewhere exactly ActivationMath.Silu.
         /// </summary>
         private static float Silu(float v)
         {
             if (!CudaAsm.IsSupported) return ActivationMath.Silu(v);
-            CudaAsm.Emit("rcp.approx.ftz.f32 %0, %1;", out float reciprocal, 1f + MathF.Exp(-v));
+            CudaAsm.Emit("ex2.approx.ftz.f32 %0, %1;", out float exp, v * -Log2E);
+            CudaAsm.Emit("rcp.approx.ftz.f32 %0, %1;", out float reciprocal, 1f + exp);
             return v * reciprocal;
         }
+
+        private const float Log2E = 1.44269504088896341f;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Diffuser.Kernels.Attention;
 using Diffuser.Kernels.Conv;
 using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Launch;
+using Diffuser.Kernels.Norm;
 using Diffuser.Kernels.TensorCore;
 using ILGPU;
 using ILGPU.Runtime;
@@ -42,4 +43,12 @@ public static class SpecializedKernels
 
     public static void Attention160(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
         FlashAttentionKernels.Attention<PtxWarpAttention160>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
+
+    /// <summary>fp16 group norm on aligned tensors of a spatial size that is a multiple of 8 (every SD shape): eight elements a step.</summary>
+    public static void GroupNormPartials(F16View x, ArrayView<float> partials, GroupNormShape s, int chunks) =>
+        NormKernels.GroupNormPartials(x, partials, s, chunks, SpecializedValue.New(1));
+
+    /// <summary>As <see cref="GroupNormPartials"/>, with SiLU (a resnet's norm1 and norm2).</summary>
+    public static void GroupNormApply(F16View x, F16View gamma, F16View beta, ArrayView<float> partials, F16View y, GroupNormShape s, int chunks) =>
+        NormKernels.GroupNormApply(x, gamma, beta, partials, y, s, chunks, SpecializedValue.New(1), SpecializedValue.New(1));
 }
