@@ -48,6 +48,24 @@ public struct Row8
         V6 = 6 < count ? view.Load(first + 6) : 0f, V7 = 7 < count ? view.Load(first + 7) : 0f,
     };
 
+    /// <summary>
+    /// One step of a loop over <paramref name="width"/> adjacent elements (1, or 8 from a multiple of 8 in a 16-byte
+    /// aligned view; a kernel constant, so one of the two is compiled): one 16-byte load for eight fp16 elements, or V0
+    /// alone (the rest 0).
+    /// </summary>
+    public static Row8 LoadStep<T>(T view, int index, int width) where T : struct, IElementView<T> =>
+        width == 8 ? view.LoadEight(index) : Load(view, index, 1);
+
+    /// <summary>Stores the step's elements (as <see cref="LoadStep"/>).</summary>
+    public readonly void StoreStep<T>(T view, int index, int width) where T : struct, IElementView<T>
+    {
+        if (width == 8) view.StoreEight(index, this);
+        else view.Store(index, V0);
+    }
+
+    /// <summary>The values of a step of <paramref name="width"/> elements (as <see cref="LoadStep"/>), the others 0.</summary>
+    public readonly Row8 Prefix(int width) => width == 8 ? this : new() { V0 = V0 };
+
     public readonly float Sum() => V0 + V1 + V2 + V3 + V4 + V5 + V6 + V7;
 
     public readonly Row8 Times(float a) => new()

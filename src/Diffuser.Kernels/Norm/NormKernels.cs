@@ -30,23 +30,12 @@ public static class NormKernels
         int end = group * length + XMath.Min((Grid.IdxX + 1) * chunkLength, length);
         float shift = x.Load(group * length);
         float sum = 0f, squares = 0f;
-        if (eights.Value != 0)
+        int width = eights.Value != 0 ? 8 : 1;
+        for (int i = start + width * Group.IdxX; i < end; i += width * Group.DimX)
         {
-            for (int i = start + 8 * Group.IdxX; i < end; i += 8 * Group.DimX)
-            {
-                var d = x.LoadEight(i).Plus(-shift);
-                sum += d.Sum();
-                squares += d.Times(d).Sum();
-            }
-        }
-        else
-        {
-            for (int i = start + Group.IdxX; i < end; i += Group.DimX)
-            {
-                float d = x.Load(i) - shift;
-                sum += d;
-                squares += d * d;
-            }
+            var d = Row8.LoadStep(x, i, width).Plus(-shift).Prefix(width);
+            sum += d.Sum();
+            squares += d.Times(d).Sum();
         }
         sum = Reductions.GroupSum(sum, scratch);
         squares = Reductions.GroupSum(squares, scratch);
@@ -85,21 +74,12 @@ public static class NormKernels
         var statistics = new Statistics(LoopInvariant.Keep(shift), LoopInvariant.Keep(meanShifted), LoopInvariant.Keep(1f / XMath.Sqrt(variance + s.Epsilon)));
         int firstChannel = LoopInvariant.Keep(group % s.Groups * s.ChannelsPerGroup), start = group * length;
         int thread = Grid.IdxX * Group.DimX + Group.IdxX, threads = Grid.DimX * Group.DimX;
-        if (eights.Value != 0)
-        {
-            for (var walk = new StrideWalk(8 * thread, 8 * threads, s.Spatial); walk.Index < length; walk.Next())
-            {
-                int channel = firstChannel + walk.Quotient;
-                float scale = statistics.InvStd * gamma.Load(channel), bias = beta.Load(channel);
-                y.StoreEight(start + walk.Index, statistics.Apply(x.LoadEight(start + walk.Index), scale, bias, s.FuseSilu));
-            }
-            return;
-        }
-        for (var walk = new StrideWalk(thread, threads, s.Spatial); walk.Index < length; walk.Next())
+        int width = eights.Value != 0 ? 8 : 1;
+        for (var walk = new StrideWalk(width * thread, width * threads, s.Spatial); walk.Index < length; walk.Next())
         {
             int channel = firstChannel + walk.Quotient;
-            float scale = statistics.InvStd * gamma.Load(channel);
-            y.Store(start + walk.Index, statistics.Apply(x.Load(start + walk.Index), scale, beta.Load(channel), s.FuseSilu));
+            float scale = statistics.InvStd * gamma.Load(channel), bias = beta.Load(channel);
+            statistics.Apply(Row8.LoadStep(x, start + walk.Index, width), scale, bias, s.FuseSilu, width).StoreStep(y, start + walk.Index, width);
         }
     }
 
@@ -113,12 +93,15 @@ public static class NormKernels
             return silu != 0 ? Silu(v) : v;
         }
 
-        public Row8 Apply(in Row8 x, float scale, float bias, int silu) => new()
-        {
-            V0 = Apply(x.V0, scale, bias, silu), V1 = Apply(x.V1, scale, bias, silu), V2 = Apply(x.V2, scale, bias, silu),
-            V3 = Apply(x.V3, scale, bias, silu), V4 = Apply(x.V4, scale, bias, silu), V5 = Apply(x.V5, scale, bias, silu),
-            V6 = Apply(x.V6, scale, bias, silu), V7 = Apply(x.V7, scale, bias, silu),
-        };
+        /// <summary>The elements of a step of <paramref name="width"/> (<see cref="Row8.LoadStep"/>), the others left 0.</summary>
+        public Row8 Apply(in Row8 x, float scale, float bias, int silu, int width) => width == 8
+            ? new()
+            {
+                V0 = Apply(x.V0, scale, bias, silu), V1 = Apply(x.V1, scale, bias, silu), V2 = Apply(x.V2, scale, bias, silu),
+                V3 = Apply(x.V3, scale, bias, silu), V4 = Apply(x.V4, scale, bias, silu), V5 = Apply(x.V5, scale, bias, silu),
+                V6 = Apply(x.V6, scale, bias, silu), V7 = Apply(x.V7, scale, bias, silu),
+            }
+            : new() { V0 = Apply(x.V0, scale, bias, silu) };
 
         /// <summary>
         /// On CUDA v·rcp(1 + 2^(−v·log₂e)) with the hardware exponential and reciprocal (ex2.approx, rcp.approx, ~1–2
@@ -139,25 +122,28 @@ public static class NormKernels
 
     /// <summary>
     /// One warp per row of <see cref="LayerNormShape.Features"/>, warp-shuffle sums: the mean of x − x₀ (x₀ the row's
-    /// first element), then the squared deviations from it.
+    /// first element), then the squared deviations from it. <paramref name="eights"/> = 1: eight adjacent elements per
+    /// lane and step, 16 bytes at a time for fp16 (features a multiple of 8, every tensor 16-byte aligned: the launcher
+    /// checks).
     /// </summary>
-    public static void LayerNorm<T>(T x, T gamma, T beta, T y, LayerNormShape s) where T : struct, IElementView<T>
+    public static void LayerNorm<T>(T x, T gamma, T beta, T y, LayerNormShape s, SpecializedValue<int> eights) where T : struct, IElementView<T>
     {
         int row = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
         if (row >= s.Rows) return;
-        int start = row * s.Features;
+        int start = row * s.Features, width = eights.Value != 0 ? 8 : 1, first = width * Warp.LaneIdx, step = width * Warp.WarpSize;
         float shift = x.Load(start), sum = 0f;
-        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize) sum += x.Load(start + i) - shift;
+        for (int i = first; i < s.Features; i += step) sum += Row8.LoadStep(x, start + i, width).Plus(-shift).Prefix(width).Sum();
         float mean = LoopInvariant.Keep(Reductions.WarpSum(sum, Warp.WarpSize) / s.Features);
         float squares = 0f;
-        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
+        for (int i = first; i < s.Features; i += step)
         {
-            float d = x.Load(start + i) - shift - mean;
-            squares += d * d;
+            var d = Row8.LoadStep(x, start + i, width).Plus(-shift).Plus(-mean).Prefix(width);
+            squares += d.Times(d).Sum();
         }
         // Kept out of the loop below (ILGPU would otherwise move the division and square root into it).
         float invStd = LoopInvariant.Keep(1f / XMath.Sqrt(Reductions.WarpSum(squares, Warp.WarpSize) / s.Features + s.Epsilon));
-        for (int i = Warp.LaneIdx; i < s.Features; i += Warp.WarpSize)
-            y.Store(start + i, (x.Load(start + i) - shift - mean) * invStd * gamma.Load(i) + beta.Load(i));
+        for (int i = first; i < s.Features; i += step)
+            Row8.LoadStep(x, start + i, width).Plus(-shift).Plus(-mean).Times(invStd).Times(Row8.LoadStep(gamma, i, width))
+                .Plus(Row8.LoadStep(beta, i, width)).StoreStep(y, start + i, width);
     }
 }

@@ -19,7 +19,7 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     private readonly Accelerator _accelerator;
     private readonly Action<KernelConfig, T, ArrayView<float>, GroupNormShape, int, SpecializedValue<int>> _partials;
     private readonly Action<KernelConfig, T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>> _apply;
-    private readonly Action<KernelConfig, T, T, T, T, LayerNormShape> _layerNorm;
+    private readonly Action<KernelConfig, T, T, T, T, LayerNormShape, SpecializedValue<int>> _layerNorm;
 
     public NormLauncher(Accelerator accelerator)
     {
@@ -27,7 +27,7 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
         _partials = accelerator.LoadStreamKernel<T, ArrayView<float>, GroupNormShape, int, SpecializedValue<int>>(NormKernels.GroupNormPartials);
         _apply = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             NormKernels.GroupNormApply);
-        _layerNorm = accelerator.LoadStreamKernel<T, T, T, T, LayerNormShape>(NormKernels.LayerNorm);
+        _layerNorm = accelerator.LoadStreamKernel<T, T, T, T, LayerNormShape, SpecializedValue<int>>(NormKernels.LayerNorm);
     }
 
     private static int Chunks(GroupNormShape s) => Math.Clamp(LaunchGeometry.Tiles(s.GroupLength, ChunkLength), 1, MaxChunks);
@@ -50,10 +50,14 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
             SpecializedValue.New(s.FuseSilu));
     }
 
-    /// <summary>Layer norm over rows of x [rows, features], one warp per row.</summary>
-    public void LayerNorm(T x, T gamma, T beta, T y, LayerNormShape s)
+    /// <summary>
+    /// Layer norm over rows of x [rows, features], one warp per row. <paramref name="alignedChunks"/>: x, gamma, beta and
+    /// y start at multiples of 8 elements, so with a feature count that is a multiple of 8 the lanes take eight at a time.
+    /// </summary>
+    public void LayerNorm(T x, T gamma, T beta, T y, LayerNormShape s, bool alignedChunks)
     {
         int rowsPerGroup = LaunchGeometry.ElementGroup / _accelerator.WarpSize;
-        _layerNorm(LaunchGeometry.Grid(LaunchGeometry.Tiles(s.Rows, rowsPerGroup), 1, 1, LaunchGeometry.ElementGroup), x, gamma, beta, y, s);
+        _layerNorm(LaunchGeometry.Grid(LaunchGeometry.Tiles(s.Rows, rowsPerGroup), 1, 1, LaunchGeometry.ElementGroup), x, gamma, beta, y, s,
+            SpecializedValue.New(alignedChunks && s.Features % 8 == 0 ? 1 : 0));
     }
 }

@@ -51,4 +51,8 @@ public static class SpecializedKernels
     /// <summary>As <see cref="GroupNormPartials"/>, with SiLU (a resnet's norm1 and norm2).</summary>
     public static void GroupNormApply(F16View x, F16View gamma, F16View beta, ArrayView<float> partials, F16View y, GroupNormShape s, int chunks) =>
         NormKernels.GroupNormApply(x, gamma, beta, partials, y, s, chunks, SpecializedValue.New(1), SpecializedValue.New(1));
+
+    /// <summary>fp16 layer norm on aligned tensors of a feature count that is a multiple of 8 (every SD shape): eight elements a lane and step.</summary>
+    public static void LayerNorm(F16View x, F16View gamma, F16View beta, F16View y, LayerNormShape s) =>
+        NormKernels.LayerNorm(x, gamma, beta, y, s, SpecializedValue.New(1));
 }

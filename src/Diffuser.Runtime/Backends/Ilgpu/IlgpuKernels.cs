@@ -89,7 +89,8 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
     }
 
     public void LayerNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, LayerNormShape shape) =>
-        _norm.Value.LayerNorm(View(x), View(gamma), View(beta), View(y), shape);
+        _norm.Value.LayerNorm(View(x), View(gamma), View(beta), View(y), shape,
+            alignedChunks: x.Offset % 8 == 0 && gamma.Offset % 8 == 0 && beta.Offset % 8 == 0 && y.Offset % 8 == 0);
 
     public virtual void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape) =>
         _attention.Value.Run(View(q), View(k), View(v), View(y), shape);
