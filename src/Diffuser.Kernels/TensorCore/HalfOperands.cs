@@ -15,17 +15,23 @@ public interface IHalfTileOperand
     /// <summary>Values (mn, k0 .. k0 + 7), zero outside the matrix; k0 is a multiple of 8.</summary>
     Half8 Chunk(int mn, int k0);
 
-    /// <summary>A thread's two chunks of a stage: (mn, k0) and (mn + 64, k0) along k, (mn, k0) and (mn, k0 + 16) along mn.</summary>
-    ChunkPair Chunks(int mn, int k0);
+    /// <summary>
+    /// A thread's four chunks of a stage: rows mn + 32·i at k0 along k, the whole stage row (k0 + 8·i) of row mn along
+    /// mn, i = 0..3.
+    /// </summary>
+    ChunkQuad Chunks(int mn, int k0);
 }
 
-/// <summary>Two chunks of one operand, held in registers between a global load and the shared store.</summary>
-public readonly record struct ChunkPair(Half8 First, Half8 Second)
+/// <summary>Four chunks of one operand, held in registers between a global load and the shared store.</summary>
+public readonly record struct ChunkQuad(Half8 C0, Half8 C1, Half8 C2, Half8 C3)
 {
-    /// <summary>The pair as <see cref="IHalfTileOperand.Chunks"/> defines it, one chunk at a time.</summary>
-    public static ChunkPair Of<T>(T op, int mn, int k0) where T : struct, IHalfTileOperand => op.KContiguous
-        ? new(op.Chunk(mn, k0), op.Chunk(mn + TensorCoreLayout.Size / 2, k0))
-        : new(op.Chunk(mn, k0), op.Chunk(mn, k0 + TensorCoreLayout.Depth / 2));
+    /// <summary>Rows a thread loads along k are this far apart (4 threads a row: 32 rows at a time).</summary>
+    public const int RowStride = TensorCoreLayout.Threads / 4;
+
+    /// <summary>The quad as <see cref="IHalfTileOperand.Chunks"/> defines it, one chunk at a time.</summary>
+    public static ChunkQuad Of<T>(T op, int mn, int k0) where T : struct, IHalfTileOperand => op.KContiguous
+        ? new(op.Chunk(mn, k0), op.Chunk(mn + RowStride, k0), op.Chunk(mn + 2 * RowStride, k0), op.Chunk(mn + 3 * RowStride, k0))
+        : new(op.Chunk(mn, k0), op.Chunk(mn, k0 + 8), op.Chunk(mn, k0 + 16), op.Chunk(mn, k0 + 24));
 }
 
 /// <summary>
@@ -68,7 +74,7 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
             Bits(mn, k0 + 4), Bits(mn, k0 + 5), Bits(mn, k0 + 6), Bits(mn, k0 + 7));
     }
 
-    public ChunkPair Chunks(int mn, int k0) => ChunkPair.Of(this, mn, k0);
+    public ChunkQuad Chunks(int mn, int k0) => ChunkQuad.Of(this, mn, k0);
 
     private ushort Bits(int mn, int k) =>
         k >= _depth ? (ushort)0 : _bits[_start + (_kContiguous ? (long)mn * _depth + k : (long)k * _rows + mn)];
@@ -84,7 +90,7 @@ public readonly struct GatedHalfColumns<TB>(TB inner, GemmShape s) : IHalfTileOp
 
     public Half8 Chunk(int mn, int k0) => _inner.Chunk(_s.GatedSource(mn), k0);
 
-    public ChunkPair Chunks(int mn, int k0) => ChunkPair.Of(this, mn, k0);
+    public ChunkQuad Chunks(int mn, int k0) => ChunkQuad.Of(this, mn, k0);
 }
 
 /// <summary>
@@ -142,15 +148,15 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
         return new Half8 { X = Pair(at, 0, count), Y = Pair(at, 2, count), Z = Pair(at, 4, count), W = Pair(at, 6, count) };
     }
 
-    public ChunkPair Chunks(int mn, int k0)
+    public ChunkQuad Chunks(int mn, int k0)
     {
-        if (!_wholeStages) return ChunkPair.Of(this, mn, k0);
-        // The second chunk is the same tap 16 channels on. Outside the image the loads read the image's first
-        // channels (always there) and the mask clears them.
+        if (!_wholeStages) return ChunkQuad.Of(this, mn, k0);
+        // The stage is 32 channels of one tap. Outside the image the loads read the image's first channels (always
+        // there) and the mask clears them.
         var chunk = Locate(k0);
         uint mask = chunk.Inside ? uint.MaxValue : 0;
         var channels = _bits.SubView(chunk.Inside ? chunk.At : 0);
-        return new(Eight(channels, 0, mask), Eight(channels, TensorCoreLayout.Depth / 2, mask));
+        return new(Eight(channels, 0, mask), Eight(channels, 8, mask), Eight(channels, 16, mask), Eight(channels, 24, mask));
     }
 
     /// <summary>Where the chunk of reduction index k0 starts in the image (a value, not out parameters, which ILGPU would put in local memory).</summary>

@@ -4,19 +4,24 @@ namespace Diffuser.Kernels.TensorCore;
 /// Where everything of the tensor-core matmul lives, as plain functions that the kernel, its CPU emulation and the
 /// tests share (device and host code).
 /// <para>
-/// A group of 256 threads (8 warps, 2 along M × 4 along N) computes a 128×128 tile of C from k-stages of 32. Both
+/// A group of 128 threads (4 warps, 2 along M × 2 along N) computes a 128×128 tile of C from k-stages of 32. Both
 /// operand tiles sit in dynamic shared memory as 128 rows × 32 halves along k, each row padded to <see cref="Pitch"/>
 /// halves (80 bytes: the 8 row addresses of one ldmatrix fall into 8 different 16-byte bank groups); two stages
-/// alternate. A warp owns 64 rows (4 m16 tiles) and 32 columns (4 n8 tiles): columns 16·wn + [0, 16) and
-/// 64 + 16·wn + [0, 16), so a GEGLU product tile (64 values, then their 64 gates) keeps each value and its gate in one
-/// thread. Accumulators follow mma.m16n8k16's C layout: lane l holds rows l/4 and l/4 + 8, columns 2·(l%4) and + 1.
+/// alternate. A warp owns 64 rows (4 m16 tiles) and 64 columns (8 n8 tiles): columns 32·wn + [0, 32) and
+/// 64 + 32·wn + [0, 32), so a GEGLU product tile (64 values, then their 64 gates) keeps each value and its gate in one
+/// thread. 64×64 per warp (not 64×32 from 8 warps) because ldmatrix traffic bounds these kernels before the tensor
+/// cores do: a k16 step reads 4 KB of fragments for 32 mma (128 bytes each, against 192 for 64×32), and an SM's
+/// shared memory delivers 128 bytes a cycle while Hopper's mma.sync wants an m16n8k16 every ~1.5 cycles.
+/// Accumulators follow mma.m16n8k16's C layout: lane l holds rows l/4 and l/4 + 8, columns 2·(l%4) and + 1.
 /// </para>
 /// </summary>
 public static class TensorCoreLayout
 {
     public const int Size = 128;
     public const int Depth = 32;
-    public const int Threads = 256;
+    public const int Threads = 128;
+    /// <summary>n8 tiles per warp (64 columns).</summary>
+    public const int NTiles = 8;
     /// <summary>Halves per shared row: 32 of data, 8 of padding.</summary>
     public const int Pitch = 40;
     /// <summary>Bytes of one operand tile of one stage.</summary>
@@ -24,27 +29,29 @@ public static class TensorCoreLayout
     /// <summary>Bytes of one stage (A tile then B tile).</summary>
     public const int StageBytes = 2 * TileBytes;
     /// <summary>
-    /// Floats per staging row of the epilogue (32 columns + 8 of padding: conflict-free 8-byte stores of the fragments;
+    /// Floats per staging row of the epilogue (64 columns + 8 of padding: conflict-free 8-byte stores of the fragments;
     /// the 16-byte reads of 8-column chunks then meet 2-way bank conflicts, no pitch avoids both).
     /// </summary>
-    public const int StagingPitch = 40;
+    public const int StagingPitch = 72;
     /// <summary>Floats of one warp's staging area: one m16 tile, 16 rows.</summary>
     public const int StagingFloats = 16 * StagingPitch;
-    /// <summary>Dynamic shared memory of a group, in bytes: two stages (the epilogue's staging, 20 KB, reuses them).</summary>
+    /// <summary>Dynamic shared memory of a group, in bytes: two stages (the epilogue's staging, 18 KB, reuses them).</summary>
     public const int SharedBytes = 2 * StageBytes;
 
     /// <summary>Byte distance between the ldmatrix addresses of the two k16 steps of a stage (16 halves along k).</summary>
     public const int KStepBytes = 32;
     /// <summary>Byte distance between the ldmatrix addresses of consecutive m16 tiles (16 rows).</summary>
     public const int MTileBytes = 16 * Pitch * 2;
-    /// <summary>Byte distance from a warp's first B column pair to its second (64 columns on).</summary>
-    public const int SecondPairBytes = 64 * Pitch * 2;
+    /// <summary>Byte distance between a warp's B column pairs 0 and 1, and 2 and 3 (16 columns).</summary>
+    public const int PairBytes = 16 * Pitch * 2;
+    /// <summary>Byte distance from a warp's first B column pair to its third (64 columns on).</summary>
+    public const int ThirdPairBytes = 64 * Pitch * 2;
     /// <summary>Byte distance between the staging rows g and g + 8.</summary>
     public const int StagingHalfBytes = 8 * StagingPitch * 4;
 
-    public static int WarpM(int warp) => warp / 4;
+    public static int WarpM(int warp) => warp / 2;
 
-    public static int WarpN(int warp) => warp % 4;
+    public static int WarpN(int warp) => warp % 2;
 
     /// <summary>
     /// Byte offset, within a stage's A tile, of the row that <paramref name="lane"/> hands to ldmatrix.x4 for m16 tile 0
@@ -62,7 +69,7 @@ public static class TensorCoreLayout
     /// </summary>
     public static int BLaneOffset(int lane, int warpN, int kStep)
     {
-        int matrix = lane / 8, n = 16 * warpN + matrix / 2 * 8 + lane % 8, k = kStep * 16 + matrix % 2 * 8;
+        int matrix = lane / 8, n = 32 * warpN + matrix / 2 * 8 + lane % 8, k = kStep * 16 + matrix % 2 * 8;
         return (n * Pitch + k) * 2;
     }
 
@@ -72,8 +79,8 @@ public static class TensorCoreLayout
     /// <summary>The lane's B operand for one k16 step of <paramref name="stage"/>: a byte offset from the shared base.</summary>
     public static int BStepAddress(int warp, int lane, int stage, int kStep) => stage * StageBytes + TileBytes + BLaneOffset(lane, WarpN(warp), kStep);
 
-    /// <summary>Tile column of the first column of the warp's n8 tile <paramref name="j"/> (0..3).</summary>
-    public static int NTileColumn(int warpN, int j) => (j < 2 ? 0 : 64 - 16) + 16 * warpN + 8 * j;
+    /// <summary>Tile column of the first column of the warp's n8 tile <paramref name="j"/> (0..7).</summary>
+    public static int NTileColumn(int warpN, int j) => (j < NTiles / 2 ? 0 : 64 - 32) + 32 * warpN + 8 * j;
 
     /// <summary>Row, within an m16 tile, of accumulator element <paramref name="e"/> (0..3) of <paramref name="lane"/>.</summary>
     public static int AccumulatorRow(int lane, int e) => lane / 4 + 8 * (e / 2);
@@ -84,6 +91,6 @@ public static class TensorCoreLayout
     /// <summary>Byte offset of the lane's first staged pair (row lane/4, column 2·(lane%4)) in the group's staging.</summary>
     public static int StagingLaneOffset(int warp, int lane) => (warp * StagingFloats + lane / 4 * StagingPitch + 2 * (lane % 4)) * 4;
 
-    /// <summary>Tile column of staged column <paramref name="c"/> (0..31) of a warp.</summary>
+    /// <summary>Tile column of staged column <paramref name="c"/> (0..63) of a warp.</summary>
     public static int StagedColumn(int warpN, int c) => NTileColumn(warpN, c / 8) + c % 8;
 }

@@ -27,10 +27,8 @@ public static class TensorCoreMatmul
         {
             // One barrier per stage: a stage is rewritten two iterations after it was read, past this barrier.
             int stageChunks = stage * (TensorCoreLayout.StageBytes / 16);
-            shared[stageChunks + slotsA.First] = nextA.First;
-            shared[stageChunks + slotsA.Second] = nextA.Second;
-            shared[stageChunks + slotsB.First] = nextB.First;
-            shared[stageChunks + slotsB.Second] = nextB.Second;
+            slotsA.Store(shared, stageChunks, nextA);
+            slotsB.Store(shared, stageChunks, nextB);
             Group.Barrier();
             // Past the last stage this reads zeros (beyond the depth) or values of the next split that are never
             // stored: unconditional, so the loaded chunks need no copies between registers.
@@ -46,28 +44,29 @@ public static class TensorCoreMatmul
     /// <summary>
     /// Hands every element of the tile to <paramref name="epilogue"/>, eight adjacent columns at a time (what depends
     /// on the row is found once per chunk; aligned outputs take one 16-byte store): lane l takes staged columns
-    /// 8·(l%4) … +7 of rows l/4 and l/4 + 8 of each m16 tile.
+    /// 8·(l%8) … +7 of rows l/8 + 4·r (r = 0..3) of each m16 tile.
     /// </summary>
     public static void Store<TM, TE>(ref TM mma, ref TE epilogue, int row0, int col0, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TE : struct, ITileEpilogue
     {
-        int c = 8 * (Warp.LaneIdx & 3);
+        int c = 8 * (Warp.LaneIdx & 7);
         epilogue.BindChunk(LaneColumn(col0, c));
         var chunks = new RowChunks<TE>(epilogue);
-        HandOver(ref mma, ref chunks, row0, Warp.LaneIdx >> 2, c, shared);
+        HandOver(ref mma, ref chunks, row0, Warp.LaneIdx >> 3, c, shared);
     }
 
     /// <summary>
-    /// As <see cref="Store"/> for a GEGLU product tile: staged columns c &lt; 16 are values whose gates are staged
-    /// column c + 16 (64 tile columns on); lane l takes values 8·(l%2) … +7 and their gates of row l/2 of each m16 tile.
+    /// As <see cref="Store"/> for a GEGLU product tile: staged columns c &lt; 32 are values whose gates are staged
+    /// column c + 32 (64 tile columns on); lane l takes values 8·(l%4) … +7 and their gates of rows l/4 and l/4 + 8 of
+    /// each m16 tile.
     /// </summary>
     public static void StoreGated<TM, TE>(ref TM mma, ref TE epilogue, int row0, int col0, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TE : struct, IGatedEpilogue
     {
-        int c = 8 * (Warp.LaneIdx & 1);
+        int c = 8 * (Warp.LaneIdx & 3);
         epilogue.BindGatedChunk(LaneColumn(col0, c));
         var chunks = new GatedChunks<TE>(epilogue);
-        HandOver(ref mma, ref chunks, row0, Warp.LaneIdx >> 1, c, shared);
+        HandOver(ref mma, ref chunks, row0, Warp.LaneIdx >> 2, c, shared);
     }
 
     /// <summary>Tile column of this warp's staged column <paramref name="c"/>, kept out of the store loop.</summary>
@@ -101,39 +100,49 @@ public static class TensorCoreMatmul
         void Take(ArrayView<Float4> staging, int at, int row);
     }
 
-    /// <summary>Eight columns of a row and of the row 8 below, to an epilogue whose columns are bound.</summary>
+    /// <summary>Eight columns of a row and of the rows 4, 8 and 12 below, to an epilogue whose columns are bound.</summary>
     private readonly struct RowChunks<TE>(TE epilogue) : IStagedChunks where TE : struct, ITileEpilogue
     {
+        private const int FourRows = 4 * TensorCoreLayout.StagingPitch / 4;   // in quads
+
         private readonly TE _epilogue = epilogue;
 
         public void Take(ArrayView<Float4> staging, int at, int row)
         {
             _epilogue.StoreChunk(row, Row8.Load(staging, at));
-            _epilogue.StoreChunk(row + 8, Row8.Load(staging, at + 8 * TensorCoreLayout.StagingPitch / 4));
+            _epilogue.StoreChunk(row + 4, Row8.Load(staging, at + FourRows));
+            _epilogue.StoreChunk(row + 8, Row8.Load(staging, at + 2 * FourRows));
+            _epilogue.StoreChunk(row + 12, Row8.Load(staging, at + 3 * FourRows));
         }
     }
 
-    /// <summary>Eight values and their gates, to a GEGLU epilogue whose columns are bound.</summary>
+    /// <summary>Eight values and their gates of a row and of the row 8 below, to a GEGLU epilogue whose columns are bound.</summary>
     private readonly struct GatedChunks<TE>(TE epilogue) : IStagedChunks where TE : struct, IGatedEpilogue
     {
+        private const int Gates = 32 / 4, EightRows = 8 * TensorCoreLayout.StagingPitch / 4;   // in quads
+
         private readonly TE _epilogue = epilogue;
 
-        public void Take(ArrayView<Float4> staging, int at, int row) =>
-            _epilogue.StoreGatedChunk(row, Row8.Load(staging, at), Row8.Load(staging, at + 16 / 4));
+        public void Take(ArrayView<Float4> staging, int at, int row)
+        {
+            _epilogue.StoreGatedChunk(row, Row8.Load(staging, at), Row8.Load(staging, at + Gates));
+            _epilogue.StoreGatedChunk(row + 8, Row8.Load(staging, at + EightRows), Row8.Load(staging, at + EightRows + Gates));
+        }
     }
 
-    /// <summary>This thread's two chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32).</summary>
-    private static ChunkPair Load<T>(ref T op, ChunkSlots slots, int mn0, int k0) where T : struct, IHalfTileOperand =>
+    /// <summary>This thread's four chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32).</summary>
+    private static ChunkQuad Load<T>(ref T op, ChunkSlots slots, int mn0, int k0) where T : struct, IHalfTileOperand =>
         op.Chunks(mn0 + slots.Mn, k0 + slots.K);
 
     /// <summary>
-    /// Where this thread's two chunks of an operand tile come from and go to, fixed for the whole reduction: along k,
-    /// 4 threads per row (rows t/4 and t/4 + 64, chunk t%4); along mn, one row per thread (row t%128, chunks t/128 and
-    /// t/128 + 2). First and Second are 16-byte slots of stage 0's [mn][k] tile (rows of <see cref="TensorCoreLayout.Pitch"/> halves).
+    /// Where this thread's four chunks of an operand tile come from and go to, fixed for the whole reduction: along k,
+    /// 4 threads per row (rows t/4 + 32·i, chunk t%4); along mn, one row per thread (row t, its 4 chunks). First is a
+    /// 16-byte slot of stage 0's [mn][k] tile (rows of <see cref="TensorCoreLayout.Pitch"/> halves), the others
+    /// <see cref="Step"/> slots apart.
     /// </summary>
-    private readonly struct ChunkSlots(int mn, int k, int first, int second)
+    private readonly struct ChunkSlots(int mn, int k, int first, int step)
     {
-        public readonly int Mn = mn, K = k, First = first, Second = second;
+        public readonly int Mn = mn, K = k, First = first, Step = step;
 
         /// <param name="tileChunks">The tile's first 16-byte slot in a stage.</param>
         public static ChunkSlots Of(bool kContiguous, int tileChunks)
@@ -142,14 +151,22 @@ public static class TensorCoreMatmul
             int t = Group.IdxX, rowChunks = TensorCoreLayout.Pitch / 8;
             if (kContiguous)
             {
-                int row = t >> 2, chunk = t & 3, first = tileChunks + row * rowChunks + chunk;
-                return Kept(row, chunk << 3, first, first + 64 * rowChunks);
+                int row = t >> 2, chunk = t & 3;
+                return Kept(row, chunk << 3, tileChunks + row * rowChunks + chunk, ChunkQuad.RowStride * rowChunks);
             }
-            int mn = t & (TensorCoreLayout.Size - 1), kChunk = t >> 7, at = tileChunks + mn * rowChunks + kChunk;
-            return Kept(mn, kChunk << 3, at, at + 2);
+            return Kept(t, 0, tileChunks + t * rowChunks, 1);
         }
 
-        private static ChunkSlots Kept(int mn, int k, int first, int second) =>
-            new(LoopInvariant.Keep(mn), LoopInvariant.Keep(k), LoopInvariant.Keep(first), LoopInvariant.Keep(second));
+        public void Store(ArrayView<Half8> shared, int stageChunks, ChunkQuad chunks)
+        {
+            int at = stageChunks + First;
+            shared[at] = chunks.C0;
+            shared[at + Step] = chunks.C1;
+            shared[at + 2 * Step] = chunks.C2;
+            shared[at + 3 * Step] = chunks.C3;
+        }
+
+        private static ChunkSlots Kept(int mn, int k, int first, int step) =>
+            new(LoopInvariant.Keep(mn), LoopInvariant.Keep(k), LoopInvariant.Keep(first), step);
     }
 }

@@ -6,21 +6,21 @@ public static class TensorCorePtx
 {
     /// <summary>Function-scope registers and the shared base; emitted once, first in the kernel.</summary>
     public const string Declare = """
-        .reg .f32 tcc_000, tcc_001, tcc_002, tcc_003, tcc_010, tcc_011, tcc_012, tcc_013, tcc_020, tcc_021, tcc_022, tcc_023, tcc_030, tcc_031, tcc_032, tcc_033, tcc_100, tcc_101, tcc_102, tcc_103, tcc_110, tcc_111, tcc_112, tcc_113, tcc_120, tcc_121, tcc_122, tcc_123, tcc_130, tcc_131, tcc_132, tcc_133, tcc_200, tcc_201, tcc_202, tcc_203, tcc_210, tcc_211, tcc_212, tcc_213, tcc_220, tcc_221, tcc_222, tcc_223, tcc_230, tcc_231, tcc_232, tcc_233, tcc_300, tcc_301, tcc_302, tcc_303, tcc_310, tcc_311, tcc_312, tcc_313, tcc_320, tcc_321, tcc_322, tcc_323, tcc_330, tcc_331, tcc_332, tcc_333;
-        .reg .b32 tca_00, tca_01, tca_02, tca_03, tca_10, tca_11, tca_12, tca_13, tca_20, tca_21, tca_22, tca_23, tca_30, tca_31, tca_32, tca_33, tcb_00, tcb_01, tcb_10, tcb_11, tcb_20, tcb_21, tcb_30, tcb_31;
+        .reg .f32 tcc_000, tcc_001, tcc_002, tcc_003, tcc_010, tcc_011, tcc_012, tcc_013, tcc_020, tcc_021, tcc_022, tcc_023, tcc_030, tcc_031, tcc_032, tcc_033, tcc_040, tcc_041, tcc_042, tcc_043, tcc_050, tcc_051, tcc_052, tcc_053, tcc_060, tcc_061, tcc_062, tcc_063, tcc_070, tcc_071, tcc_072, tcc_073, tcc_100, tcc_101, tcc_102, tcc_103, tcc_110, tcc_111, tcc_112, tcc_113, tcc_120, tcc_121, tcc_122, tcc_123, tcc_130, tcc_131, tcc_132, tcc_133, tcc_140, tcc_141, tcc_142, tcc_143, tcc_150, tcc_151, tcc_152, tcc_153, tcc_160, tcc_161, tcc_162, tcc_163, tcc_170, tcc_171, tcc_172, tcc_173, tcc_200, tcc_201, tcc_202, tcc_203, tcc_210, tcc_211, tcc_212, tcc_213, tcc_220, tcc_221, tcc_222, tcc_223, tcc_230, tcc_231, tcc_232, tcc_233, tcc_240, tcc_241, tcc_242, tcc_243, tcc_250, tcc_251, tcc_252, tcc_253, tcc_260, tcc_261, tcc_262, tcc_263, tcc_270, tcc_271, tcc_272, tcc_273, tcc_300, tcc_301, tcc_302, tcc_303, tcc_310, tcc_311, tcc_312, tcc_313, tcc_320, tcc_321, tcc_322, tcc_323, tcc_330, tcc_331, tcc_332, tcc_333, tcc_340, tcc_341, tcc_342, tcc_343, tcc_350, tcc_351, tcc_352, tcc_353, tcc_360, tcc_361, tcc_362, tcc_363, tcc_370, tcc_371, tcc_372, tcc_373;
+        .reg .b32 tca_00, tca_01, tca_02, tca_03, tca_10, tca_11, tca_12, tca_13, tca_20, tca_21, tca_22, tca_23, tca_30, tca_31, tca_32, tca_33, tcb_00, tcb_01, tcb_10, tcb_11, tcb_20, tcb_21, tcb_30, tcb_31, tcb_40, tcb_41, tcb_50, tcb_51, tcb_60, tcb_61, tcb_70, tcb_71;
         .reg .u32 tc_sbase;
         { .reg .u64 tc_t; mov.u64 tc_t, __dyn_shared_alloca; cvt.u32.u64 tc_sbase, tc_t; }
         """;
 
     /// <summary>Every accumulator = 0.</summary>
     public const string Zero = """
-        mov.f32 tcc_000, 0f00000000; mov.f32 tcc_001, 0f00000000; mov.f32 tcc_002, 0f00000000; mov.f32 tcc_003, 0f00000000; mov.f32 tcc_010, 0f00000000; mov.f32 tcc_011, 0f00000000; mov.f32 tcc_012, 0f00000000; mov.f32 tcc_013, 0f00000000; mov.f32 tcc_020, 0f00000000; mov.f32 tcc_021, 0f00000000; mov.f32 tcc_022, 0f00000000; mov.f32 tcc_023, 0f00000000; mov.f32 tcc_030, 0f00000000; mov.f32 tcc_031, 0f00000000; mov.f32 tcc_032, 0f00000000; mov.f32 tcc_033, 0f00000000;
-        mov.f32 tcc_100, 0f00000000; mov.f32 tcc_101, 0f00000000; mov.f32 tcc_102, 0f00000000; mov.f32 tcc_103, 0f00000000; mov.f32 tcc_110, 0f00000000; mov.f32 tcc_111, 0f00000000; mov.f32 tcc_112, 0f00000000; mov.f32 tcc_113, 0f00000000; mov.f32 tcc_120, 0f00000000; mov.f32 tcc_121, 0f00000000; mov.f32 tcc_122, 0f00000000; mov.f32 tcc_123, 0f00000000; mov.f32 tcc_130, 0f00000000; mov.f32 tcc_131, 0f00000000; mov.f32 tcc_132, 0f00000000; mov.f32 tcc_133, 0f00000000;
-        mov.f32 tcc_200, 0f00000000; mov.f32 tcc_201, 0f00000000; mov.f32 tcc_202, 0f00000000; mov.f32 tcc_203, 0f00000000; mov.f32 tcc_210, 0f00000000; mov.f32 tcc_211, 0f00000000; mov.f32 tcc_212, 0f00000000; mov.f32 tcc_213, 0f00000000; mov.f32 tcc_220, 0f00000000; mov.f32 tcc_221, 0f00000000; mov.f32 tcc_222, 0f00000000; mov.f32 tcc_223, 0f00000000; mov.f32 tcc_230, 0f00000000; mov.f32 tcc_231, 0f00000000; mov.f32 tcc_232, 0f00000000; mov.f32 tcc_233, 0f00000000;
-        mov.f32 tcc_300, 0f00000000; mov.f32 tcc_301, 0f00000000; mov.f32 tcc_302, 0f00000000; mov.f32 tcc_303, 0f00000000; mov.f32 tcc_310, 0f00000000; mov.f32 tcc_311, 0f00000000; mov.f32 tcc_312, 0f00000000; mov.f32 tcc_313, 0f00000000; mov.f32 tcc_320, 0f00000000; mov.f32 tcc_321, 0f00000000; mov.f32 tcc_322, 0f00000000; mov.f32 tcc_323, 0f00000000; mov.f32 tcc_330, 0f00000000; mov.f32 tcc_331, 0f00000000; mov.f32 tcc_332, 0f00000000; mov.f32 tcc_333, 0f00000000;
+        mov.f32 tcc_000, 0f00000000; mov.f32 tcc_001, 0f00000000; mov.f32 tcc_002, 0f00000000; mov.f32 tcc_003, 0f00000000; mov.f32 tcc_010, 0f00000000; mov.f32 tcc_011, 0f00000000; mov.f32 tcc_012, 0f00000000; mov.f32 tcc_013, 0f00000000; mov.f32 tcc_020, 0f00000000; mov.f32 tcc_021, 0f00000000; mov.f32 tcc_022, 0f00000000; mov.f32 tcc_023, 0f00000000; mov.f32 tcc_030, 0f00000000; mov.f32 tcc_031, 0f00000000; mov.f32 tcc_032, 0f00000000; mov.f32 tcc_033, 0f00000000; mov.f32 tcc_040, 0f00000000; mov.f32 tcc_041, 0f00000000; mov.f32 tcc_042, 0f00000000; mov.f32 tcc_043, 0f00000000; mov.f32 tcc_050, 0f00000000; mov.f32 tcc_051, 0f00000000; mov.f32 tcc_052, 0f00000000; mov.f32 tcc_053, 0f00000000; mov.f32 tcc_060, 0f00000000; mov.f32 tcc_061, 0f00000000; mov.f32 tcc_062, 0f00000000; mov.f32 tcc_063, 0f00000000; mov.f32 tcc_070, 0f00000000; mov.f32 tcc_071, 0f00000000; mov.f32 tcc_072, 0f00000000; mov.f32 tcc_073, 0f00000000;
+        mov.f32 tcc_100, 0f00000000; mov.f32 tcc_101, 0f00000000; mov.f32 tcc_102, 0f00000000; mov.f32 tcc_103, 0f00000000; mov.f32 tcc_110, 0f00000000; mov.f32 tcc_111, 0f00000000; mov.f32 tcc_112, 0f00000000; mov.f32 tcc_113, 0f00000000; mov.f32 tcc_120, 0f00000000; mov.f32 tcc_121, 0f00000000; mov.f32 tcc_122, 0f00000000; mov.f32 tcc_123, 0f00000000; mov.f32 tcc_130, 0f00000000; mov.f32 tcc_131, 0f00000000; mov.f32 tcc_132, 0f00000000; mov.f32 tcc_133, 0f00000000; mov.f32 tcc_140, 0f00000000; mov.f32 tcc_141, 0f00000000; mov.f32 tcc_142, 0f00000000; mov.f32 tcc_143, 0f00000000; mov.f32 tcc_150, 0f00000000; mov.f32 tcc_151, 0f00000000; mov.f32 tcc_152, 0f00000000; mov.f32 tcc_153, 0f00000000; mov.f32 tcc_160, 0f00000000; mov.f32 tcc_161, 0f00000000; mov.f32 tcc_162, 0f00000000; mov.f32 tcc_163, 0f00000000; mov.f32 tcc_170, 0f00000000; mov.f32 tcc_171, 0f00000000; mov.f32 tcc_172, 0f00000000; mov.f32 tcc_173, 0f00000000;
+        mov.f32 tcc_200, 0f00000000; mov.f32 tcc_201, 0f00000000; mov.f32 tcc_202, 0f00000000; mov.f32 tcc_203, 0f00000000; mov.f32 tcc_210, 0f00000000; mov.f32 tcc_211, 0f00000000; mov.f32 tcc_212, 0f00000000; mov.f32 tcc_213, 0f00000000; mov.f32 tcc_220, 0f00000000; mov.f32 tcc_221, 0f00000000; mov.f32 tcc_222, 0f00000000; mov.f32 tcc_223, 0f00000000; mov.f32 tcc_230, 0f00000000; mov.f32 tcc_231, 0f00000000; mov.f32 tcc_232, 0f00000000; mov.f32 tcc_233, 0f00000000; mov.f32 tcc_240, 0f00000000; mov.f32 tcc_241, 0f00000000; mov.f32 tcc_242, 0f00000000; mov.f32 tcc_243, 0f00000000; mov.f32 tcc_250, 0f00000000; mov.f32 tcc_251, 0f00000000; mov.f32 tcc_252, 0f00000000; mov.f32 tcc_253, 0f00000000; mov.f32 tcc_260, 0f00000000; mov.f32 tcc_261, 0f00000000; mov.f32 tcc_262, 0f00000000; mov.f32 tcc_263, 0f00000000; mov.f32 tcc_270, 0f00000000; mov.f32 tcc_271, 0f00000000; mov.f32 tcc_272, 0f00000000; mov.f32 tcc_273, 0f00000000;
+        mov.f32 tcc_300, 0f00000000; mov.f32 tcc_301, 0f00000000; mov.f32 tcc_302, 0f00000000; mov.f32 tcc_303, 0f00000000; mov.f32 tcc_310, 0f00000000; mov.f32 tcc_311, 0f00000000; mov.f32 tcc_312, 0f00000000; mov.f32 tcc_313, 0f00000000; mov.f32 tcc_320, 0f00000000; mov.f32 tcc_321, 0f00000000; mov.f32 tcc_322, 0f00000000; mov.f32 tcc_323, 0f00000000; mov.f32 tcc_330, 0f00000000; mov.f32 tcc_331, 0f00000000; mov.f32 tcc_332, 0f00000000; mov.f32 tcc_333, 0f00000000; mov.f32 tcc_340, 0f00000000; mov.f32 tcc_341, 0f00000000; mov.f32 tcc_342, 0f00000000; mov.f32 tcc_343, 0f00000000; mov.f32 tcc_350, 0f00000000; mov.f32 tcc_351, 0f00000000; mov.f32 tcc_352, 0f00000000; mov.f32 tcc_353, 0f00000000; mov.f32 tcc_360, 0f00000000; mov.f32 tcc_361, 0f00000000; mov.f32 tcc_362, 0f00000000; mov.f32 tcc_363, 0f00000000; mov.f32 tcc_370, 0f00000000; mov.f32 tcc_371, 0f00000000; mov.f32 tcc_372, 0f00000000; mov.f32 tcc_373, 0f00000000;
         """;
 
-    /// <summary>One k16 step of the warp: %0 = the lane's A ldmatrix byte offset (m16 tile 0), %1 = its B offset (first n8 pair); 4 + 2 ldmatrix.x4, 16 mma.</summary>
+    /// <summary>One k16 step of the warp: %0 = the lane's A ldmatrix byte offset (m16 tile 0), %1 = its B offset (first n8 pair); 4 + 4 ldmatrix.x4, 32 mma.</summary>
     public const string Step = """
         { .reg .u32 tc_pa, tc_pb;
         add.u32 tc_pa, tc_sbase, %0;
@@ -30,23 +30,41 @@ public static class TensorCorePtx
         ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca_20, tca_21, tca_22, tca_23}, [tc_pa+2560];
         ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca_30, tca_31, tca_32, tca_33}, [tc_pa+3840];
         ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb_00, tcb_01, tcb_10, tcb_11}, [tc_pb];
-        ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb_20, tcb_21, tcb_30, tcb_31}, [tc_pb+5120];
+        ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb_20, tcb_21, tcb_30, tcb_31}, [tc_pb+1280];
+        ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb_40, tcb_41, tcb_50, tcb_51}, [tc_pb+5120];
+        ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb_60, tcb_61, tcb_70, tcb_71}, [tc_pb+6400];
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_000, tcc_001, tcc_002, tcc_003}, {tca_00, tca_01, tca_02, tca_03}, {tcb_00, tcb_01}, {tcc_000, tcc_001, tcc_002, tcc_003};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_010, tcc_011, tcc_012, tcc_013}, {tca_00, tca_01, tca_02, tca_03}, {tcb_10, tcb_11}, {tcc_010, tcc_011, tcc_012, tcc_013};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_020, tcc_021, tcc_022, tcc_023}, {tca_00, tca_01, tca_02, tca_03}, {tcb_20, tcb_21}, {tcc_020, tcc_021, tcc_022, tcc_023};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_030, tcc_031, tcc_032, tcc_033}, {tca_00, tca_01, tca_02, tca_03}, {tcb_30, tcb_31}, {tcc_030, tcc_031, tcc_032, tcc_033};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_040, tcc_041, tcc_042, tcc_043}, {tca_00, tca_01, tca_02, tca_03}, {tcb_40, tcb_41}, {tcc_040, tcc_041, tcc_042, tcc_043};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_050, tcc_051, tcc_052, tcc_053}, {tca_00, tca_01, tca_02, tca_03}, {tcb_50, tcb_51}, {tcc_050, tcc_051, tcc_052, tcc_053};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_060, tcc_061, tcc_062, tcc_063}, {tca_00, tca_01, tca_02, tca_03}, {tcb_60, tcb_61}, {tcc_060, tcc_061, tcc_062, tcc_063};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_070, tcc_071, tcc_072, tcc_073}, {tca_00, tca_01, tca_02, tca_03}, {tcb_70, tcb_71}, {tcc_070, tcc_071, tcc_072, tcc_073};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_100, tcc_101, tcc_102, tcc_103}, {tca_10, tca_11, tca_12, tca_13}, {tcb_00, tcb_01}, {tcc_100, tcc_101, tcc_102, tcc_103};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_110, tcc_111, tcc_112, tcc_113}, {tca_10, tca_11, tca_12, tca_13}, {tcb_10, tcb_11}, {tcc_110, tcc_111, tcc_112, tcc_113};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_120, tcc_121, tcc_122, tcc_123}, {tca_10, tca_11, tca_12, tca_13}, {tcb_20, tcb_21}, {tcc_120, tcc_121, tcc_122, tcc_123};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_130, tcc_131, tcc_132, tcc_133}, {tca_10, tca_11, tca_12, tca_13}, {tcb_30, tcb_31}, {tcc_130, tcc_131, tcc_132, tcc_133};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_140, tcc_141, tcc_142, tcc_143}, {tca_10, tca_11, tca_12, tca_13}, {tcb_40, tcb_41}, {tcc_140, tcc_141, tcc_142, tcc_143};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_150, tcc_151, tcc_152, tcc_153}, {tca_10, tca_11, tca_12, tca_13}, {tcb_50, tcb_51}, {tcc_150, tcc_151, tcc_152, tcc_153};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_160, tcc_161, tcc_162, tcc_163}, {tca_10, tca_11, tca_12, tca_13}, {tcb_60, tcb_61}, {tcc_160, tcc_161, tcc_162, tcc_163};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_170, tcc_171, tcc_172, tcc_173}, {tca_10, tca_11, tca_12, tca_13}, {tcb_70, tcb_71}, {tcc_170, tcc_171, tcc_172, tcc_173};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_200, tcc_201, tcc_202, tcc_203}, {tca_20, tca_21, tca_22, tca_23}, {tcb_00, tcb_01}, {tcc_200, tcc_201, tcc_202, tcc_203};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_210, tcc_211, tcc_212, tcc_213}, {tca_20, tca_21, tca_22, tca_23}, {tcb_10, tcb_11}, {tcc_210, tcc_211, tcc_212, tcc_213};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_220, tcc_221, tcc_222, tcc_223}, {tca_20, tca_21, tca_22, tca_23}, {tcb_20, tcb_21}, {tcc_220, tcc_221, tcc_222, tcc_223};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_230, tcc_231, tcc_232, tcc_233}, {tca_20, tca_21, tca_22, tca_23}, {tcb_30, tcb_31}, {tcc_230, tcc_231, tcc_232, tcc_233};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_240, tcc_241, tcc_242, tcc_243}, {tca_20, tca_21, tca_22, tca_23}, {tcb_40, tcb_41}, {tcc_240, tcc_241, tcc_242, tcc_243};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_250, tcc_251, tcc_252, tcc_253}, {tca_20, tca_21, tca_22, tca_23}, {tcb_50, tcb_51}, {tcc_250, tcc_251, tcc_252, tcc_253};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_260, tcc_261, tcc_262, tcc_263}, {tca_20, tca_21, tca_22, tca_23}, {tcb_60, tcb_61}, {tcc_260, tcc_261, tcc_262, tcc_263};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_270, tcc_271, tcc_272, tcc_273}, {tca_20, tca_21, tca_22, tca_23}, {tcb_70, tcb_71}, {tcc_270, tcc_271, tcc_272, tcc_273};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_300, tcc_301, tcc_302, tcc_303}, {tca_30, tca_31, tca_32, tca_33}, {tcb_00, tcb_01}, {tcc_300, tcc_301, tcc_302, tcc_303};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_310, tcc_311, tcc_312, tcc_313}, {tca_30, tca_31, tca_32, tca_33}, {tcb_10, tcb_11}, {tcc_310, tcc_311, tcc_312, tcc_313};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_320, tcc_321, tcc_322, tcc_323}, {tca_30, tca_31, tca_32, tca_33}, {tcb_20, tcb_21}, {tcc_320, tcc_321, tcc_322, tcc_323};
         mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_330, tcc_331, tcc_332, tcc_333}, {tca_30, tca_31, tca_32, tca_33}, {tcb_30, tcb_31}, {tcc_330, tcc_331, tcc_332, tcc_333};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_340, tcc_341, tcc_342, tcc_343}, {tca_30, tca_31, tca_32, tca_33}, {tcb_40, tcb_41}, {tcc_340, tcc_341, tcc_342, tcc_343};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_350, tcc_351, tcc_352, tcc_353}, {tca_30, tca_31, tca_32, tca_33}, {tcb_50, tcb_51}, {tcc_350, tcc_351, tcc_352, tcc_353};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_360, tcc_361, tcc_362, tcc_363}, {tca_30, tca_31, tca_32, tca_33}, {tcb_60, tcb_61}, {tcc_360, tcc_361, tcc_362, tcc_363};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_370, tcc_371, tcc_372, tcc_373}, {tca_30, tca_31, tca_32, tca_33}, {tcb_70, tcb_71}, {tcc_370, tcc_371, tcc_372, tcc_373};
         }
         """;
 
@@ -55,13 +73,21 @@ public static class TensorCorePtx
         { .reg .u32 tc_ps;
         add.u32 tc_ps, tc_sbase, %0;
         st.shared.v2.f32 [tc_ps], {tcc_000, tcc_001};
-        st.shared.v2.f32 [tc_ps+1280], {tcc_002, tcc_003};
+        st.shared.v2.f32 [tc_ps+2304], {tcc_002, tcc_003};
         st.shared.v2.f32 [tc_ps+32], {tcc_010, tcc_011};
-        st.shared.v2.f32 [tc_ps+1312], {tcc_012, tcc_013};
+        st.shared.v2.f32 [tc_ps+2336], {tcc_012, tcc_013};
         st.shared.v2.f32 [tc_ps+64], {tcc_020, tcc_021};
-        st.shared.v2.f32 [tc_ps+1344], {tcc_022, tcc_023};
+        st.shared.v2.f32 [tc_ps+2368], {tcc_022, tcc_023};
         st.shared.v2.f32 [tc_ps+96], {tcc_030, tcc_031};
-        st.shared.v2.f32 [tc_ps+1376], {tcc_032, tcc_033};
+        st.shared.v2.f32 [tc_ps+2400], {tcc_032, tcc_033};
+        st.shared.v2.f32 [tc_ps+128], {tcc_040, tcc_041};
+        st.shared.v2.f32 [tc_ps+2432], {tcc_042, tcc_043};
+        st.shared.v2.f32 [tc_ps+160], {tcc_050, tcc_051};
+        st.shared.v2.f32 [tc_ps+2464], {tcc_052, tcc_053};
+        st.shared.v2.f32 [tc_ps+192], {tcc_060, tcc_061};
+        st.shared.v2.f32 [tc_ps+2496], {tcc_062, tcc_063};
+        st.shared.v2.f32 [tc_ps+224], {tcc_070, tcc_071};
+        st.shared.v2.f32 [tc_ps+2528], {tcc_072, tcc_073};
         }
         """;
 
@@ -70,13 +96,21 @@ public static class TensorCorePtx
         { .reg .u32 tc_ps;
         add.u32 tc_ps, tc_sbase, %0;
         st.shared.v2.f32 [tc_ps], {tcc_100, tcc_101};
-        st.shared.v2.f32 [tc_ps+1280], {tcc_102, tcc_103};
+        st.shared.v2.f32 [tc_ps+2304], {tcc_102, tcc_103};
         st.shared.v2.f32 [tc_ps+32], {tcc_110, tcc_111};
-        st.shared.v2.f32 [tc_ps+1312], {tcc_112, tcc_113};
+        st.shared.v2.f32 [tc_ps+2336], {tcc_112, tcc_113};
         st.shared.v2.f32 [tc_ps+64], {tcc_120, tcc_121};
-        st.shared.v2.f32 [tc_ps+1344], {tcc_122, tcc_123};
+        st.shared.v2.f32 [tc_ps+2368], {tcc_122, tcc_123};
         st.shared.v2.f32 [tc_ps+96], {tcc_130, tcc_131};
-        st.shared.v2.f32 [tc_ps+1376], {tcc_132, tcc_133};
+        st.shared.v2.f32 [tc_ps+2400], {tcc_132, tcc_133};
+        st.shared.v2.f32 [tc_ps+128], {tcc_140, tcc_141};
+        st.shared.v2.f32 [tc_ps+2432], {tcc_142, tcc_143};
+        st.shared.v2.f32 [tc_ps+160], {tcc_150, tcc_151};
+        st.shared.v2.f32 [tc_ps+2464], {tcc_152, tcc_153};
+        st.shared.v2.f32 [tc_ps+192], {tcc_160, tcc_161};
+        st.shared.v2.f32 [tc_ps+2496], {tcc_162, tcc_163};
+        st.shared.v2.f32 [tc_ps+224], {tcc_170, tcc_171};
+        st.shared.v2.f32 [tc_ps+2528], {tcc_172, tcc_173};
         }
         """;
 
@@ -85,13 +119,21 @@ public static class TensorCorePtx
         { .reg .u32 tc_ps;
         add.u32 tc_ps, tc_sbase, %0;
         st.shared.v2.f32 [tc_ps], {tcc_200, tcc_201};
-        st.shared.v2.f32 [tc_ps+1280], {tcc_202, tcc_203};
+        st.shared.v2.f32 [tc_ps+2304], {tcc_202, tcc_203};
         st.shared.v2.f32 [tc_ps+32], {tcc_210, tcc_211};
-        st.shared.v2.f32 [tc_ps+1312], {tcc_212, tcc_213};
+        st.shared.v2.f32 [tc_ps+2336], {tcc_212, tcc_213};
         st.shared.v2.f32 [tc_ps+64], {tcc_220, tcc_221};
-        st.shared.v2.f32 [tc_ps+1344], {tcc_222, tcc_223};
+        st.shared.v2.f32 [tc_ps+2368], {tcc_222, tcc_223};
         st.shared.v2.f32 [tc_ps+96], {tcc_230, tcc_231};
-        st.shared.v2.f32 [tc_ps+1376], {tcc_232, tcc_233};
+        st.shared.v2.f32 [tc_ps+2400], {tcc_232, tcc_233};
+        st.shared.v2.f32 [tc_ps+128], {tcc_240, tcc_241};
+        st.shared.v2.f32 [tc_ps+2432], {tcc_242, tcc_243};
+        st.shared.v2.f32 [tc_ps+160], {tcc_250, tcc_251};
+        st.shared.v2.f32 [tc_ps+2464], {tcc_252, tcc_253};
+        st.shared.v2.f32 [tc_ps+192], {tcc_260, tcc_261};
+        st.shared.v2.f32 [tc_ps+2496], {tcc_262, tcc_263};
+        st.shared.v2.f32 [tc_ps+224], {tcc_270, tcc_271};
+        st.shared.v2.f32 [tc_ps+2528], {tcc_272, tcc_273};
         }
         """;
 
@@ -100,13 +142,21 @@ public static class TensorCorePtx
         { .reg .u32 tc_ps;
         add.u32 tc_ps, tc_sbase, %0;
         st.shared.v2.f32 [tc_ps], {tcc_300, tcc_301};
-        st.shared.v2.f32 [tc_ps+1280], {tcc_302, tcc_303};
+        st.shared.v2.f32 [tc_ps+2304], {tcc_302, tcc_303};
         st.shared.v2.f32 [tc_ps+32], {tcc_310, tcc_311};
-        st.shared.v2.f32 [tc_ps+1312], {tcc_312, tcc_313};
+        st.shared.v2.f32 [tc_ps+2336], {tcc_312, tcc_313};
         st.shared.v2.f32 [tc_ps+64], {tcc_320, tcc_321};
-        st.shared.v2.f32 [tc_ps+1344], {tcc_322, tcc_323};
+        st.shared.v2.f32 [tc_ps+2368], {tcc_322, tcc_323};
         st.shared.v2.f32 [tc_ps+96], {tcc_330, tcc_331};
-        st.shared.v2.f32 [tc_ps+1376], {tcc_332, tcc_333};
+        st.shared.v2.f32 [tc_ps+2400], {tcc_332, tcc_333};
+        st.shared.v2.f32 [tc_ps+128], {tcc_340, tcc_341};
+        st.shared.v2.f32 [tc_ps+2432], {tcc_342, tcc_343};
+        st.shared.v2.f32 [tc_ps+160], {tcc_350, tcc_351};
+        st.shared.v2.f32 [tc_ps+2464], {tcc_352, tcc_353};
+        st.shared.v2.f32 [tc_ps+192], {tcc_360, tcc_361};
+        st.shared.v2.f32 [tc_ps+2496], {tcc_362, tcc_363};
+        st.shared.v2.f32 [tc_ps+224], {tcc_370, tcc_371};
+        st.shared.v2.f32 [tc_ps+2528], {tcc_372, tcc_373};
         }
         """;
 }

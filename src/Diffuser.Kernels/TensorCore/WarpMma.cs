@@ -5,7 +5,7 @@ using ILGPU.Runtime.Cuda;
 namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
-/// A warp's 64 fp32 accumulators (4 m16 × 4 n8 tiles) and the tensor-core instructions that update them (device
+/// A warp's 128 fp32 accumulators (4 m16 × 8 n8 tiles) and the tensor-core instructions that update them (device
 /// code). Every lane of the warp must make every call (warp-synchronous instructions).
 /// </summary>
 public interface IWarpMma
@@ -18,7 +18,7 @@ public interface IWarpMma
     /// <summary>One k16 step of the warp's tile from the operand tiles of shared stage <paramref name="stage"/>.</summary>
     void Step(ArrayView<ushort> shared, int stage, int kStep);
 
-    /// <summary>The accumulators of m16 tile <paramref name="mTile"/> into the warp's staging area (row-major 16×32 floats).</summary>
+    /// <summary>The accumulators of m16 tile <paramref name="mTile"/> into the warp's staging area (row-major 16×64 floats).</summary>
     void Stage(ArrayView<float> staging, int mTile);
 }
 
@@ -67,20 +67,22 @@ public struct EmulatedWarpMma : IWarpMma
 {
     private ArrayView<float> _accumulators;
 
-    public void Declare() => _accumulators = LocalMemory.Allocate<float>(64);
+    private const int Accumulators = 4 * TensorCoreLayout.NTiles * 4;
+
+    public void Declare() => _accumulators = LocalMemory.Allocate<float>(Accumulators);
 
     public readonly void Zero()
     {
-        for (int i = 0; i < 64; i++) _accumulators[i] = 0f;
+        for (int i = 0; i < Accumulators; i++) _accumulators[i] = 0f;
     }
 
     public readonly void Step(ArrayView<ushort> shared, int stage, int kStep)
     {
         int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
         int aBase = stage * TensorCoreLayout.StageBytes / 2 + kStep * 16, bBase = aBase + TensorCoreLayout.TileBytes / 2;
-        for (int index = 0; index < 64; index++)
+        for (int index = 0; index < Accumulators; index++)
         {
-            int i = index / 16, j = index / 4 % 4, e = index % 4;
+            int i = index / (4 * TensorCoreLayout.NTiles), j = index / 4 % TensorCoreLayout.NTiles, e = index % 4;
             int row = TensorCoreLayout.WarpM(warp) * 64 + 16 * i + TensorCoreLayout.AccumulatorRow(lane, e);
             int col = TensorCoreLayout.NTileColumn(TensorCoreLayout.WarpN(warp), j) + TensorCoreLayout.AccumulatorColumn(lane, e);
             float sum = 0f;
@@ -94,12 +96,12 @@ public struct EmulatedWarpMma : IWarpMma
     public readonly void Stage(ArrayView<float> staging, int mTile)
     {
         int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
-        for (int index = 0; index < 16; index++)
+        for (int index = 0; index < 4 * TensorCoreLayout.NTiles; index++)
         {
             int j = index / 4, e = index % 4;
             int at = warp * TensorCoreLayout.StagingFloats + TensorCoreLayout.AccumulatorRow(lane, e) * TensorCoreLayout.StagingPitch
                 + 8 * j + TensorCoreLayout.AccumulatorColumn(lane, e);
-            staging[at] = _accumulators[mTile * 16 + index];
+            staging[at] = _accumulators[mTile * 4 * TensorCoreLayout.NTiles + index];
         }
     }
 }

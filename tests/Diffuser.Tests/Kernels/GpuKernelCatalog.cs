@@ -1,6 +1,7 @@
 using System.Reflection;
 using Diffuser.Kernels.Attention;
 using Diffuser.Kernels.Launch;
+using Diffuser.Kernels.TensorCore;
 using ILGPU;
 
 namespace Diffuser.Tests.Kernels;
@@ -16,13 +17,16 @@ public static class GpuKernelCatalog
 {
     /// <summary>
     /// The largest group the launchers start (<see cref="LaunchGeometry.ElementGroup"/>, <c>TiledMatmul.Threads</c>,
-    /// <c>TensorCoreLayout.Threads</c>, <see cref="AttentionKernels.Threads"/>); the tensor-core attention starts
-    /// <see cref="FlashAttentionLayout.Threads"/>; implicitly grouped kernels get a size ILGPU fits to their registers.
+    /// <see cref="AttentionKernels.Threads"/>); the tensor-core GEMM and convolution start <see cref="TensorCoreLayout.Threads"/>,
+    /// the tensor-core attention <see cref="FlashAttentionLayout.Threads"/>; implicitly grouped kernels get a size ILGPU
+    /// fits to their registers.
     /// </summary>
     public static int? GroupSize(MethodInfo kernel) =>
         kernel.GetParameters().FirstOrDefault()?.ParameterType.IsAssignableTo(typeof(IIndex)) == true ? null
         : kernel.DeclaringType == typeof(FlashAttentionKernels) ? FlashAttentionLayout.Threads
         : kernel.DeclaringType == typeof(SpecializedKernels) && kernel.Name.StartsWith("Attention", StringComparison.Ordinal) ? FlashAttentionLayout.Threads
+        : kernel.DeclaringType == typeof(TensorCoreKernels) && kernel.Name is nameof(TensorCoreKernels.Gemm) or nameof(TensorCoreKernels.Conv2d)
+            || kernel.DeclaringType == typeof(SpecializedKernels) && kernel.Name.StartsWith("TensorCore", StringComparison.Ordinal) ? TensorCoreLayout.Threads
         : LaunchGeometry.ElementGroup;
 
     public static IReadOnlyDictionary<string, MethodInfo> All { get; } = Find().ToDictionary(Name);

@@ -24,8 +24,8 @@ public sealed class KernelPtxTests : IDisposable
     public void TensorCoreKernelsUseMmaAndLdmatrixWithVectorLoads(string kernel)
     {
         string ptx = Ptx(typeof(TensorCoreKernels), kernel, typeof(PtxWarpMma));
-        Assert.True(Lines(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") >= 32, "two k16 steps of 16 mma per stage");
-        Assert.True(Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16") >= 12);
+        Assert.True(Lines(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") >= 64, "two k16 steps of 32 mma per stage");
+        Assert.True(Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16") >= 16);
         Assert.True(Lines(ptx, "ld.global.v4.b32") >= 2, "aligned k-contiguous operands load 8 halves at once");
         Assert.True(Lines(ptx, "st.shared.v4.b32") >= 2, "chunks go to shared memory 16 bytes at a time");
         Assert.Equal(1, Lines(ptx, ".reg .f32 tcc_000"));

@@ -27,7 +27,7 @@ public class TensorCorePtxTests
                     }
 
         string[] stages = [TensorCorePtx.Stage0, TensorCorePtx.Stage1, TensorCorePtx.Stage2, TensorCorePtx.Stage3];
-        for (int warp = 0; warp < 8; warp++)
+        for (int warp = 0; warp < TensorCoreLayout.Threads / 32; warp++)
         {
             var shared = (byte[])tiles.Clone();
             var ptx = new PtxWarpInterpreter(shared);
@@ -40,7 +40,7 @@ public class TensorCorePtxTests
             {
                 ptx.Run(stages[i], lane => [TensorCoreLayout.StagingLaneOffset(warp, lane)]);
                 for (int r = 0; r < 16; r++)
-                    for (int c = 0; c < 32; c++)
+                    for (int c = 0; c < 8 * TensorCoreLayout.NTiles; c++)
                     {
                         int row = TensorCoreLayout.WarpM(warp) * 64 + 16 * i + r, col = TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), c);
                         double expected = 0;
@@ -57,18 +57,19 @@ public class TensorCorePtxTests
     [Fact]
     public void WarpsCoverEveryTileColumnOnceAndPairEachValueWithItsGate()
     {
-        var columns = Enumerable.Range(0, 4).SelectMany(wn => Enumerable.Range(0, 32).Select(c => TensorCoreLayout.StagedColumn(wn, c))).Order();
+        var columns = Enumerable.Range(0, 2).SelectMany(wn => Enumerable.Range(0, 64).Select(c => TensorCoreLayout.StagedColumn(wn, c))).Order();
         Assert.Equal(Enumerable.Range(0, TensorCoreLayout.Size), columns);
-        for (int wn = 0; wn < 4; wn++)
-            for (int c = 0; c < 16; c++)
-                Assert.Equal(TensorCoreLayout.StagedColumn(wn, c) + 64, TensorCoreLayout.StagedColumn(wn, c + 16));
+        for (int wn = 0; wn < 2; wn++)
+            for (int c = 0; c < 32; c++)
+                Assert.Equal(TensorCoreLayout.StagedColumn(wn, c) + 64, TensorCoreLayout.StagedColumn(wn, c + 32));
     }
 
     [Fact]
     public void StridesInThePtxAreTheLayoutsStrides()
     {
         Assert.Contains($"[tc_pa+{TensorCoreLayout.MTileBytes}]", TensorCorePtx.Step);
-        Assert.Contains($"[tc_pb+{TensorCoreLayout.SecondPairBytes}]", TensorCorePtx.Step);
+        Assert.Contains($"[tc_pb+{TensorCoreLayout.PairBytes}]", TensorCorePtx.Step);
+        Assert.Contains($"[tc_pb+{TensorCoreLayout.ThirdPairBytes + TensorCoreLayout.PairBytes}]", TensorCorePtx.Step);
         Assert.Contains($"[tc_ps+{TensorCoreLayout.StagingHalfBytes}]", TensorCorePtx.Stage0);
         Assert.True(TensorCoreLayout.SharedBytes <= 48 * 1024, "more than 48 KB of dynamic shared memory needs cuFuncSetAttribute");
         Assert.True(TensorCoreLayout.Threads / 32 * TensorCoreLayout.StagingFloats * 4 <= TensorCoreLayout.SharedBytes);
@@ -78,7 +79,7 @@ public class TensorCorePtxTests
     [Fact]
     public void LaneAddressesStepByStageAndKStep()
     {
-        for (int warp = 0; warp < 8; warp++)
+        for (int warp = 0; warp < TensorCoreLayout.Threads / 32; warp++)
             for (int lane = 0; lane < 32; lane++)
                 for (int stage = 0; stage < 2; stage++)
                     for (int kStep = 0; kStep < 2; kStep++)
