@@ -106,7 +106,7 @@ public struct Row8
 /// <summary>
 /// Receives the output elements of a product tile (the fused epilogue of GEMM and convolution): one at a time
 /// (<see cref="Store"/>, a register tile's scattered elements), or eight adjacent columns at a time as the tensor-core
-/// store hands them (each lane stores 32 rows of a column chunk): <see cref="BindChunk"/> does once what depends on
+/// store hands them (each lane stores 16 rows of a column chunk): <see cref="BindChunk"/> does once what depends on
 /// the columns alone (their biases, a convolution's image and pixel), then <see cref="StoreChunk"/> stores rows of
 /// them, finding what depends on the row (a bias, a row offset) once for all eight; with output rows of whole 16-byte
 /// chunks (the shapes' <c>ChunkedStores</c>) as one 16-byte load of the residual and one store.

@@ -25,7 +25,7 @@ public static class NormKernels
     {
         var scratch = SharedMemory.Allocate<float>(32);
         int group = Grid.IdxY, length = s.GroupLength;
-        int chunkLength = ChunkLength(length, chunks);
+        int chunkLength = PartialLength(length, chunks);
         int start = group * length + Grid.IdxX * chunkLength;
         int end = group * length + XMath.Min((Grid.IdxX + 1) * chunkLength, length);
         float shift = x.Load(group * length);
@@ -47,7 +47,7 @@ public static class NormKernels
     }
 
     /// <summary>Elements of a group that one partial-sum block reduces: a multiple of 8, so that eight-element steps never straddle two blocks.</summary>
-    public static int ChunkLength(int groupLength, int chunks) => ((groupLength + chunks - 1) / chunks + 7) & ~7;
+    private static int PartialLength(int groupLength, int chunks) => ((groupLength + chunks - 1) / chunks + 7) & ~7;
 
     /// <summary>
     /// Grid (blocks per group, N·groups): combines the partial sums of its group, then normalises a slab of it.
