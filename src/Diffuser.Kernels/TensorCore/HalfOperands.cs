@@ -3,6 +3,8 @@ using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Launch;
 using ILGPU;
 using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace Diffuser.Kernels.TensorCore;
 
@@ -20,6 +22,15 @@ public interface IHalfTileOperand
     /// mn, i = 0..3.
     /// </summary>
     ChunkQuad Chunks(int mn, int k0);
+
+    /// <summary>Whether <see cref="Copy"/> copies straight from global to shared memory (cp.async on the GPU; a kernel constant).</summary>
+    bool CopiesDirectly { get; }
+
+    /// <summary>
+    /// Puts chunk (mn, k0) into 16-byte slot <paramref name="slot"/> of <paramref name="shared"/>: asynchronously when
+    /// <see cref="CopiesDirectly"/> on the GPU (<see cref="AsyncCopy.WaitAll"/> before the barrier), else at once.
+    /// </summary>
+    void Copy(int mn, int k0, ArrayView<Half8> shared, int slot);
 }
 
 /// <summary>Four chunks of one operand, held in registers between a global load and the shared store.</summary>
@@ -29,9 +40,25 @@ public readonly record struct ChunkQuad(Half8 C0, Half8 C1, Half8 C2, Half8 C3)
     public const int RowStride = TensorCoreLayout.Threads / 4;
 
     /// <summary>The quad as <see cref="IHalfTileOperand.Chunks"/> defines it, one chunk at a time.</summary>
-    public static ChunkQuad Of<T>(T op, int mn, int k0) where T : struct, IHalfTileOperand => op.KContiguous
-        ? new(op.Chunk(mn, k0), op.Chunk(mn + RowStride, k0), op.Chunk(mn + 2 * RowStride, k0), op.Chunk(mn + 3 * RowStride, k0))
-        : new(op.Chunk(mn, k0), op.Chunk(mn, k0 + 8), op.Chunk(mn, k0 + 16), op.Chunk(mn, k0 + 24));
+    public static ChunkQuad Of<T>(T op, int mn, int k0) where T : struct, IHalfTileOperand
+    {
+        int dm = RowsApart(op), dk = KApart(op);
+        return new(op.Chunk(mn, k0), op.Chunk(mn + dm, k0 + dk), op.Chunk(mn + 2 * dm, k0 + 2 * dk), op.Chunk(mn + 3 * dm, k0 + 3 * dk));
+    }
+
+    /// <summary>Copies the quad (as <see cref="Of"/>) into the slots <paramref name="first"/> + i·<paramref name="step"/>.</summary>
+    public static void Copy<T>(T op, int mn, int k0, ArrayView<Half8> shared, int first, int step) where T : struct, IHalfTileOperand
+    {
+        int dm = RowsApart(op), dk = KApart(op);
+        op.Copy(mn, k0, shared, first);
+        op.Copy(mn + dm, k0 + dk, shared, first + step);
+        op.Copy(mn + 2 * dm, k0 + 2 * dk, shared, first + 2 * step);
+        op.Copy(mn + 3 * dm, k0 + 3 * dk, shared, first + 3 * step);
+    }
+
+    private static int RowsApart<T>(T op) where T : struct, IHalfTileOperand => op.KContiguous ? RowStride : 0;
+
+    private static int KApart<T>(T op) where T : struct, IHalfTileOperand => op.KContiguous ? 0 : 8;
 }
 
 /// <summary>
@@ -46,14 +73,16 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
 {
     private readonly ArrayView<ushort> _bits;
     private readonly ArrayView<Half8> _chunks;
-    private readonly long _start;
+    private readonly long _start, _address;
     private readonly int _rows, _depth, _rowChunks;
     private readonly bool _kContiguous, _vector;
 
-    public HalfMatrixOperand(ArrayView<ushort> bits, long start, int rows, int depth, bool kContiguous, bool vector)
+    /// <param name="address">The global address of bits[0] (<see cref="GlobalAddress.Of"/>; ILGPU does not give device code its views' addresses), which cp.async needs.</param>
+    public HalfMatrixOperand(ArrayView<ushort> bits, long address, long start, int rows, int depth, bool kContiguous, bool vector)
     {
         _bits = bits;
         _start = start;
+        _address = LoopInvariant.Keep(address + 2 * start);
         _rows = rows;
         _depth = depth;
         _kContiguous = kContiguous;
@@ -76,6 +105,20 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
 
     public ChunkQuad Chunks(int mn, int k0) => ChunkQuad.Of(this, mn, k0);
 
+    /// <summary>With <c>vector</c>: 16-byte rows, copied by cp.async.</summary>
+    public bool CopiesDirectly => _vector;
+
+    public void Copy(int mn, int k0, ArrayView<Half8> shared, int slot)
+    {
+        if (!_vector || !CudaAsm.IsSupported)
+        {
+            shared[slot] = Chunk(mn, k0);
+            return;
+        }
+        bool inside = mn < _rows && k0 < _depth;
+        AsyncCopy.Chunk(slot * 16, _address + 16L * (inside ? mn * _rowChunks + (k0 >> 3) : 0), inside);
+    }
+
     private ushort Bits(int mn, int k) =>
         k >= _depth ? (ushort)0 : _bits[_start + (_kContiguous ? (long)mn * _depth + k : (long)k * _rows + mn)];
 }
@@ -91,6 +134,10 @@ public readonly struct GatedHalfColumns<TB>(TB inner, GemmShape s) : IHalfTileOp
     public Half8 Chunk(int mn, int k0) => _inner.Chunk(_s.GatedSource(mn), k0);
 
     public ChunkQuad Chunks(int mn, int k0) => ChunkQuad.Of(this, mn, k0);
+
+    public bool CopiesDirectly => _inner.CopiesDirectly;
+
+    public void Copy(int mn, int k0, ArrayView<Half8> shared, int slot) => _inner.Copy(_s.GatedSource(mn), k0, shared, slot);
 }
 
 /// <summary>
@@ -140,6 +187,11 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     }
 
     public bool KContiguous => false;
+
+    /// <summary>A gather of 2-byte elements: through registers, a stage ahead.</summary>
+    public bool CopiesDirectly => false;
+
+    public void Copy(int mn, int k0, ArrayView<Half8> shared, int slot) => shared[slot] = Chunk(mn, k0);
 
     public Half8 Chunk(int mn, int k0)
     {

@@ -17,11 +17,12 @@ namespace Diffuser.Kernels.TensorCore;
 /// </summary>
 public static class TensorCoreKernels
 {
+    /// <param name="addresses">The global addresses of a and b (<see cref="GlobalAddress"/>).</param>
     /// <param name="vectorA">1: A is k-contiguous and 16-byte aligned (see <see cref="HalfMatrixOperand"/>).</param>
     /// <param name="epilogue"><see cref="GemmShape.EpilogueFlags"/> (0 when the reduction is split: the reduce kernel applies them).</param>
     public static void Gemm<TM>(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s,
-        SplitK split, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA, SpecializedValue<int> vectorB,
-        SpecializedValue<int> epilogue)
+        SplitK split, OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
+        SpecializedValue<int> vectorB, SpecializedValue<int> epilogue)
         where TM : struct, IWarpMma
     {
         var mma = default(TM);
@@ -30,8 +31,8 @@ public static class TensorCoreKernels
         int batch = Grid.IdxZ / split.Count, part = Grid.IdxZ - batch * split.Count;
         int kBegin = part * split.Length, kEnd = XMath.Min(kBegin + split.Length, s.K);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
-        var opA = new HalfMatrixOperand(a.Bits, batch * s.BatchStrideA, s.M, s.K, s.TransA == 0, vectorA.Value != 0);
-        var opB = new HalfMatrixOperand(b.Bits, batch * s.BatchStrideB, s.BColumns, s.K, s.TransB != 0, vectorB.Value != 0);
+        var opA = new HalfMatrixOperand(a.Bits, addresses.A, batch * s.BatchStrideA, s.M, s.K, s.TransA == 0, vectorA.Value != 0);
+        var opB = new HalfMatrixOperand(b.Bits, addresses.B, batch * s.BatchStrideB, s.BColumns, s.K, s.TransB != 0, vectorB.Value != 0);
         if (geglu.Value != 0)
         {
             var gated = new GatedHalfColumns<HalfMatrixOperand>(opB, s);
@@ -54,9 +55,10 @@ public static class TensorCoreKernels
     /// <param name="stagePlane">The input's <see cref="HalfPatchOperand.StagePlane"/>.</param>
     /// <param name="epilogue"><see cref="Conv2dShape.EpilogueFlags"/> (0 when the reduction is split: the reduce kernel applies them).</param>
     /// <param name="weight">Filters packed as a <see cref="TapMajorFilter"/> (16-byte aligned: rows load 16 bytes at a time).</param>
-    public static void Conv2d<TM>(F16View x, F16View weight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace,
-        Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols, SpecializedValue<int> stagePlane,
-        SpecializedValue<int> epilogue)
+    /// <param name="weightAddress">The global address of <paramref name="weight"/> (<see cref="GlobalAddress"/>).</param>
+    public static void Conv2d<TM>(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        ArrayView<float> workspace, Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
+        SpecializedValue<int> stagePlane, SpecializedValue<int> epilogue)
         where TM : struct, IWarpMma
     {
         var mma = default(TM);
@@ -65,7 +67,7 @@ public static class TensorCoreKernels
         int depth = kernelRows * kernelCols * TapMajorFilter.Channels(s.C), pixels = s.N * s.OH * s.OW;
         int kBegin = Grid.IdxZ * split.Length, kEnd = XMath.Min(kBegin + split.Length, depth);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
-        var filters = new HalfMatrixOperand(weight.Bits, 0, s.K, depth, kContiguous: true, vector: true);
+        var filters = new HalfMatrixOperand(weight.Bits, weightAddress, 0, s.K, depth, kContiguous: true, vector: true);
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
         var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane);
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);
@@ -90,3 +92,6 @@ public static class TensorCoreKernels
         }
     }
 }
+
+/// <summary>The global addresses of a GEMM's A and B (<see cref="GlobalAddress"/>).</summary>
+public readonly record struct OperandAddresses(long A, long B);

@@ -13,9 +13,9 @@ namespace Diffuser.Kernels.TensorCore;
 public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
 {
     private readonly Accelerator _accelerator;
-    private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK,
+    private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK, OperandAddresses,
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _gemm;
-    private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
+    private readonly Action<KernelConfig, F16View, F16View, long, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _conv;
     private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
     private readonly Action<KernelConfig, ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>> _gemmReduce;
@@ -24,9 +24,9 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
     public TensorCoreLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK,
+        _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK, OperandAddresses,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM>);
-        _conv = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
+        _conv = accelerator.LoadStreamKernel<F16View, F16View, long, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM>);
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
         _gemmReduce = accelerator.LoadStreamKernel<ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>>(
@@ -61,7 +61,8 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
         var activation = SpecializedValue.New((int)s.Activation);
         var geglu = SpecializedValue.New(s.Geglu);
         LaunchGeometry.CheckedLength(split.WorkspaceLength((long)s.Batch * s.M * s.ProductColumns), "GEMM workspace");
-        _gemm(Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, workspace, s, split, activation, geglu,
+        var addresses = new OperandAddresses(GlobalAddress.Of(a.Bits), GlobalAddress.Of(b.Bits));
+        _gemm(Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, workspace, s, split, addresses, activation, geglu,
             SpecializedValue.New(vectorA ? 1 : 0), SpecializedValue.New(vectorB ? 1 : 0), SpecializedValue.New(split.Count > 1 ? 0 : s.EpilogueFlags));
         if (split.Count > 1)
             _gemmReduce(LaunchGeometry.Elements(_accelerator, (long)s.Batch * s.M * s.N), workspace, bias, residual, c, s, split.Count, activation, geglu);
@@ -81,7 +82,7 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
         LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
         var split = ConvSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
-        _conv(Grid(pixels, s.K, split.Count), x, packedWeight, bias, sampleBias, residual, y, workspace, s, split,
+        _conv(Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y, workspace, s, split,
             SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(HalfPatchOperand.StagePlane(s)),
             SpecializedValue.New(split.Count > 1 ? 0 : s.EpilogueFlags));
         if (split.Count > 1) _convReduce(LaunchGeometry.Elements(_accelerator, pixels * s.K), workspace, bias, sampleBias, residual, y, s, split.Count);

@@ -5,8 +5,8 @@ namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
 /// The block-level tensor-core matmul (device code; the layout is <see cref="TensorCoreLayout"/>): operand chunks of
-/// 8 halves go global → registers → shared (two stages: the next stage is fetched into registers while the warps'
-/// tensor cores work on the current one), each warp runs two k16 steps per stage, and the result leaves through a
+/// 8 halves go global → shared (two stages: the next stage is copied by cp.async, or fetched into registers, while the
+/// warps' tensor cores work on the current one), each warp runs two k16 steps per stage, and the result leaves through a
 /// per-warp fp32 staging area, one m16 tile at a time, so that each lane hands whole coalesced rows to the epilogue.
 /// Every thread of the group must call every method (barriers, warp-synchronous instructions).
 /// </summary>
@@ -16,29 +16,32 @@ public static class TensorCoreMatmul
     public static void Accumulate<TA, TB, TM>(ref TA a, ref TB b, ref TM mma, int kBegin, int kEnd, int row0, int col0, ArrayView<Half8> shared)
         where TA : struct, IHalfTileOperand where TB : struct, IHalfTileOperand where TM : struct, IWarpMma
     {
+        const int stageSlots = TensorCoreLayout.StageBytes / 16;
         var halves = shared.Cast<ushort>();
-        var slotsA = ChunkSlots.Of(a.KContiguous, 0);
-        var slotsB = ChunkSlots.Of(b.KContiguous, TensorCoreLayout.TileBytes / 16);
+        var loadA = new StageLoader<TA>(ChunkSlots.Of(a.KContiguous, 0));
+        var loadB = new StageLoader<TB>(ChunkSlots.Of(b.KContiguous, TensorCoreLayout.TileBytes / 16));
         mma.Zero();
-        var nextA = Load(ref a, slotsA, row0, kBegin);
-        var nextB = Load(ref b, slotsB, col0, kBegin);
+        loadA.Fetch(ref a, row0, kBegin, shared, 0);
+        loadB.Fetch(ref b, col0, kBegin, shared, 0);
         int stage = 0;
         for (int k0 = kBegin; k0 < kEnd; k0 += TensorCoreLayout.Depth)
         {
-            // One barrier per stage: a stage is rewritten two iterations after it was read, past this barrier.
-            int stageChunks = stage * (TensorCoreLayout.StageBytes / 16);
-            slotsA.Store(shared, stageChunks, nextA);
-            slotsB.Store(shared, stageChunks, nextB);
+            // One barrier per stage: a stage is rewritten (stored, or copied into) after every warp has passed the
+            // barrier that follows its last reading.
+            loadA.Place(ref a, shared, stage * stageSlots);
+            loadB.Place(ref b, shared, stage * stageSlots);
+            AsyncCopy.WaitAll();
             Group.Barrier();
             // Past the last stage this reads zeros (beyond the depth) or values of the next split that are never
-            // stored: unconditional, so the loaded chunks need no copies between registers.
-            nextA = Load(ref a, slotsA, row0, k0 + TensorCoreLayout.Depth);
-            nextB = Load(ref b, slotsB, col0, k0 + TensorCoreLayout.Depth);
+            // used: unconditional, so the loaded chunks need no copies between registers.
+            loadA.Fetch(ref a, row0, k0 + TensorCoreLayout.Depth, shared, (stage ^ 1) * stageSlots);
+            loadB.Fetch(ref b, col0, k0 + TensorCoreLayout.Depth, shared, (stage ^ 1) * stageSlots);
             mma.Step(halves, stage, 0);
             mma.Step(halves, stage, 1);
             stage ^= 1;
         }
-        Group.Barrier();   // the staging area below reuses the stages
+        AsyncCopy.WaitAll();   // the last fetch's copies land before the staging area below reuses the stages
+        Group.Barrier();
     }
 
     /// <summary>
@@ -130,9 +133,29 @@ public static class TensorCoreMatmul
         }
     }
 
-    /// <summary>This thread's four chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32).</summary>
-    private static ChunkQuad Load<T>(ref T op, ChunkSlots slots, int mn0, int k0) where T : struct, IHalfTileOperand =>
-        op.Chunks(mn0 + slots.Mn, k0 + slots.K);
+    /// <summary>
+    /// How one operand reaches the shared stages: copied straight into the next stage (cp.async, see
+    /// <see cref="IHalfTileOperand.CopiesDirectly"/>), or loaded into registers a stage ahead and stored when its stage
+    /// comes (a gather, or unaligned rows). Either way the loads of stage k + 1 overlap the mma of stage k.
+    /// </summary>
+    private struct StageLoader<T>(ChunkSlots slots) where T : struct, IHalfTileOperand
+    {
+        private readonly ChunkSlots _slots = slots;
+        private ChunkQuad _next;
+
+        /// <summary>Starts this thread's four chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32) towards stage <paramref name="stageSlots"/>.</summary>
+        public void Fetch(ref T op, int mn0, int k0, ArrayView<Half8> shared, int stageSlots)
+        {
+            if (op.CopiesDirectly) ChunkQuad.Copy(op, mn0 + _slots.Mn, k0 + _slots.K, shared, stageSlots + _slots.First, _slots.Step);
+            else _next = op.Chunks(mn0 + _slots.Mn, k0 + _slots.K);
+        }
+
+        /// <summary>Stores the chunks fetched into registers in stage <paramref name="stageSlots"/> (copied chunks are on their way there).</summary>
+        public readonly void Place(ref T op, ArrayView<Half8> shared, int stageSlots)
+        {
+            if (!op.CopiesDirectly) _slots.Store(shared, stageSlots, _next);
+        }
+    }
 
     /// <summary>
     /// Where this thread's four chunks of an operand tile come from and go to, fixed for the whole reduction: along k,
@@ -157,9 +180,9 @@ public static class TensorCoreMatmul
             return Kept(t, 0, tileChunks + t * rowChunks, 1);
         }
 
-        public void Store(ArrayView<Half8> shared, int stageChunks, ChunkQuad chunks)
+        public void Store(ArrayView<Half8> shared, int stageSlots, ChunkQuad chunks)
         {
-            int at = stageChunks + First;
+            int at = stageSlots + First;
             shared[at] = chunks.C0;
             shared[at + Step] = chunks.C1;
             shared[at + 2 * Step] = chunks.C2;

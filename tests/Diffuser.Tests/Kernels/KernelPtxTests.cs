@@ -28,6 +28,9 @@ public sealed class KernelPtxTests : IDisposable
         Assert.True(Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16") >= 16);
         Assert.True(Lines(ptx, "ld.global.v4.b32") >= 2, "aligned k-contiguous operands load 8 halves at once");
         Assert.True(Lines(ptx, "st.shared.v4.b32") >= 2, "chunks go to shared memory 16 bytes at a time");
+        // Operands with 16-byte rows are copied global → shared by cp.async, waited for before each stage's barrier.
+        Assert.True(Lines(ptx, "cp.async.cg.shared.global [cp_s], [cp_g], 16, ") >= 4, "a thread copies 4 chunks of each such operand per stage");
+        Assert.True(Lines(ptx, "cp.async.wait_all;") >= 2);
         Assert.Equal(1, Lines(ptx, ".reg .f32 tcc_000"));
         Assert.Contains(".extern .shared .align 16 .b8 __dyn_shared_alloca[]", ptx);   // ldmatrix and v4 stores need 16-byte rows
         Assert.DoesNotContain("__shared_alloca", ptx);   // static shared memory would move the dynamic block the PTX addresses
