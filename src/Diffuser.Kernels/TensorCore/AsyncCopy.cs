@@ -1,5 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 
 namespace Diffuser.Kernels.TensorCore;
@@ -22,10 +20,4 @@ public static class AsyncCopy
     {
         if (CudaAsm.IsSupported) CudaAsm.Emit("cp.async.wait_all;");
     }
-}
-
-/// <summary>Where a view's first element lies in the device's memory: found on the host and passed to a kernel, which cannot ask ILGPU for it.</summary>
-public static class GlobalAddress
-{
-    public static long Of<T>(ArrayView<T> view) where T : unmanaged => view.Length == 0 ? 0 : view.LoadEffectiveAddressAsPtr();
 }

@@ -3,7 +3,6 @@ using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Launch;
 using ILGPU;
 using ILGPU.Algorithms;
-using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 
 namespace Diffuser.Kernels.TensorCore;

@@ -92,6 +92,3 @@ public static class TensorCoreKernels
         }
     }
 }
-
-/// <summary>The global addresses of a GEMM's A and B (<see cref="GlobalAddress"/>).</summary>
-public readonly record struct OperandAddresses(long A, long B);
