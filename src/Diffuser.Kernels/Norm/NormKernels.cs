@@ -8,7 +8,8 @@ using ILGPU.Runtime.Cuda;
 namespace Diffuser.Kernels.Norm;
 
 /// <summary>
-/// Group norm in two launches and layer norm in one (device code), generic over the storage; statistics are fp32. Both work on x − x₀, x₀ the first element of the
+/// Group norm in two launches (one for a group that fits a block) and layer norm in one (device code), generic over the
+/// storage; statistics are fp32. Both work on x − x₀, x₀ the first element of the
 /// group or row. Subtracting x₀ first removes a large common offset before anything is summed, so neither
 /// E[x²] − E[x]² cancellation nor the rounding of a large mean reaches the result (the *_offset100 goldens).
 /// </summary>
@@ -28,21 +29,11 @@ public static class NormKernels
         int chunkLength = PartialLength(length, chunks);
         int start = group * length + Grid.IdxX * chunkLength;
         int end = group * length + XMath.Min((Grid.IdxX + 1) * chunkLength, length);
-        float shift = x.Load(group * length);
-        float sum = 0f, squares = 0f;
-        int width = eights.Value != 0 ? 8 : 1;
-        for (int i = start + width * Group.IdxX; i < end; i += width * Group.DimX)
-        {
-            var d = Row8.LoadStep(x, i, width).Plus(-shift).Prefix(width);
-            sum += d.Sum();
-            squares += d.Times(d).Sum();
-        }
-        sum = Reductions.GroupSum(sum, scratch);
-        squares = Reductions.GroupSum(squares, scratch);
+        var sums = Sums(x, start, end, x.Load(group * length), Width(eights), scratch);
         if (Group.IsFirstThread)
         {
-            partials[(group * chunks + Grid.IdxX) * 2] = sum;
-            partials[(group * chunks + Grid.IdxX) * 2 + 1] = squares;
+            partials[(group * chunks + Grid.IdxX) * 2] = sums.Deviations;
+            partials[(group * chunks + Grid.IdxX) * 2 + 1] = sums.Squares;
         }
     }
 
@@ -61,20 +52,57 @@ public static class NormKernels
         where T : struct, IElementView<T>
     {
         s = s with { FuseSilu = silu };
-        int group = Grid.IdxY, length = s.GroupLength;
+        int group = Grid.IdxY;
         float sum = 0f, squares = 0f;
         for (int c = 0; c < chunks; c++)
         {
             sum += partials[(group * chunks + c) * 2];
             squares += partials[(group * chunks + c) * 2 + 1];
         }
-        float shift = x.Load(group * length), meanShifted = sum / length;
-        float variance = XMath.Max(squares / length - meanShifted * meanShifted, 0f);
-        // Kept out of the loops below (ILGPU would otherwise recompute the statistics for every element).
-        var statistics = new Statistics(LoopInvariant.Keep(shift), LoopInvariant.Keep(meanShifted), LoopInvariant.Keep(1f / XMath.Sqrt(variance + s.Epsilon)));
-        int firstChannel = LoopInvariant.Keep(group % s.Groups * s.ChannelsPerGroup), start = group * length;
-        int thread = Grid.IdxX * Group.DimX + Group.IdxX, threads = Grid.DimX * Group.DimX;
-        int width = eights.Value != 0 ? 8 : 1;
+        var statistics = Statistics.Of(x.Load(group * s.GroupLength), new(sum, squares), s);
+        Normalize(x, gamma, beta, y, s, statistics, Grid.IdxX * Group.DimX + Group.IdxX, Grid.DimX * Group.DimX, Width(eights));
+    }
+
+    /// <summary>
+    /// Grid (1, N·groups): a group short enough for one block (the 16×16 and 8×8 UNet levels) takes both steps in one
+    /// launch: its sums, then its normalisation (as <see cref="GroupNormPartials"/> and <see cref="GroupNormApply"/>).
+    /// </summary>
+    public static void GroupNormWhole<T>(T x, T gamma, T beta, T y, GroupNormShape s, SpecializedValue<int> eights, SpecializedValue<int> silu)
+        where T : struct, IElementView<T>
+    {
+        s = s with { FuseSilu = silu };
+        var scratch = SharedMemory.Allocate<float>(32);
+        int start = Grid.IdxY * s.GroupLength, width = Width(eights);
+        float shift = x.Load(start);
+        var statistics = Statistics.Of(shift, Sums(x, start, start + s.GroupLength, shift, width, scratch), s);
+        Normalize(x, gamma, beta, y, s, statistics, Group.IdxX, Group.DimX, width);
+    }
+
+    private static int Width(SpecializedValue<int> eights) => eights.Value != 0 ? 8 : 1;
+
+    /// <summary>The group's sums of x − <paramref name="shift"/> and its square over [start, end), in steps of <paramref name="width"/>; every thread gets them.</summary>
+    private static GroupSums Sums<T>(T x, int start, int end, float shift, int width, ArrayView<float> scratch) where T : struct, IElementView<T>
+    {
+        float sum = 0f, squares = 0f;
+        for (int i = start + width * Group.IdxX; i < end; i += width * Group.DimX)
+        {
+            var d = Row8.LoadStep(x, i, width).Plus(-shift).Prefix(width);
+            sum += d.Sum();
+            squares += d.Times(d).Sum();
+        }
+        return new(Reductions.GroupSum(sum, scratch), Reductions.GroupSum(squares, scratch));
+    }
+
+    /// <summary>Sums of x − x₀ and of its square.</summary>
+    private readonly record struct GroupSums(float Deviations, float Squares);
+
+    /// <summary>Normalises this thread's steps of group Grid.IdxY: elements thread·width, (thread + threads)·width, … of it.</summary>
+    private static void Normalize<T>(T x, T gamma, T beta, T y, GroupNormShape s, Statistics statistics, int thread, int threads, int width)
+        where T : struct, IElementView<T>
+    {
+        // Kept out of the loop: ILGPU would move the group length (a division: C / groups · spatial) into its test.
+        int group = Grid.IdxY, length = LoopInvariant.Keep(s.GroupLength), start = group * length;
+        int firstChannel = LoopInvariant.Keep(group % s.Groups * s.ChannelsPerGroup);
         for (var walk = new StrideWalk(width * thread, width * threads, s.Spatial); walk.Index < length; walk.Next())
         {
             int channel = firstChannel + walk.Quotient;
@@ -86,6 +114,14 @@ public static class NormKernels
     /// <summary>A group's statistics: its first element x₀, the mean of x − x₀ and 1/σ.</summary>
     private readonly record struct Statistics(float Shift, float MeanShifted, float InvStd)
     {
+        /// <summary>From the group's sums; kept out of the loops that use them (ILGPU would otherwise recompute them for every element).</summary>
+        public static Statistics Of(float shift, GroupSums sums, GroupNormShape s)
+        {
+            float meanShifted = sums.Deviations / s.GroupLength;
+            float variance = XMath.Max(sums.Squares / s.GroupLength - meanShifted * meanShifted, 0f);
+            return new(LoopInvariant.Keep(shift), LoopInvariant.Keep(meanShifted), LoopInvariant.Keep(1f / XMath.Sqrt(variance + s.Epsilon)));
+        }
+
         /// <summary>x − x₀ − mean(x − x₀) (the large mean itself is never rounded), scaled, shifted, SiLU when asked.</summary>
         public float Apply(float x, float scale, float bias, int silu)
         {

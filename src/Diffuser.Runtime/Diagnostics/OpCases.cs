@@ -51,6 +51,7 @@ public static class OpCases
         GroupNorm("2x8x3x5_g4_silu", 2, 8, 3, 5, 4, silu: true),
         GroupNorm("1x16x8x8_g4_offset100", 1, 16, 8, 8, 4, silu: true, mean: 100f),
         GroupNorm("1x4x100x100_g2_chunked", 1, 4, 100, 100, 2, silu: false, mean: 3f),
+        GroupNorm("1x4x99x101_g2_chunked_odd_silu", 1, 4, 99, 101, 2, silu: true, mean: -2f),
         LayerNorm("3x5x40", 3, 5, 40),
         LayerNorm("2x77x32_offset50", 2, 77, 32, mean: 50f),
         LayerNorm("1x4x770", 1, 4, 770),

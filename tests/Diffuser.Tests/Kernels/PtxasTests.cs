@@ -125,12 +125,13 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// one 16-byte load of x (and one store). GroupNorm's apply was 62 per pair of elements (31 per element); with
     /// eight a pass, SiLU a kernel constant instead of a test per element and the exponential as ex2.approx.ftz
     /// (MathF.Exp had added 3 subnormal-scaling instructions) 15. Its partial sums were a 2-byte load and 7
-    /// instructions per element, now 5. LayerNorm's apply was 25 per element, now 11 (x, gamma and beta 16 bytes at a
-    /// time; its two statistics passes, unrolled 4 times by ptxas, 3.7 per element).
+    /// instructions per element, now 5; a group that fits a block takes both in one kernel (the same loops).
+    /// LayerNorm's apply was 25 per element, now 11 (x, gamma and beta 16 bytes at a time; its two statistics passes,
+    /// unrolled 4 times by ptxas, 3.7 per element).
     /// </summary>
     [Theory]
     [InlineData(nameof(SpecializedKernels.GroupNormApply), 16), InlineData(nameof(SpecializedKernels.GroupNormPartials), 5.5)]
-    [InlineData(nameof(SpecializedKernels.LayerNorm), 11.5)]
+    [InlineData(nameof(SpecializedKernels.GroupNormWhole), 16), InlineData(nameof(SpecializedKernels.LayerNorm), 11.5)]
     public void NormLoopsStaySmall(string name, double bound)
     {
         string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
@@ -154,7 +155,8 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// column-bound epilogue stores) or the portable GEMM and convolution (stages and epilogues) holds one.
     /// </summary>
     [Theory]
-    [InlineData("NormKernels.GroupNormApply<F16View>"), InlineData("NormKernels.GroupNormPartials<F16View>"), InlineData("NormKernels.LayerNorm<F16View>")]
+    [InlineData("NormKernels.GroupNormApply<F16View>"), InlineData("NormKernels.GroupNormPartials<F16View>"), InlineData("NormKernels.GroupNormWhole<F16View>")]
+    [InlineData("NormKernels.LayerNorm<F16View>")]
     [InlineData("FlashAttentionKernels.Attention<PtxWarpAttention48>"), InlineData("FlashAttentionKernels.Attention<PtxWarpAttention160>")]
     [InlineData("SpecializedKernels.TensorCoreGemm"), InlineData("SpecializedKernels.TensorCoreConv3x3"), InlineData("SpecializedKernels.TensorCoreConv1x1")]
     [InlineData("GemmKernels.Gemm<F32View>"), InlineData("Conv2dKernels.Conv2d<F32View>")]
