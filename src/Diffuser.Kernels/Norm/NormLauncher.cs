@@ -24,6 +24,7 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     private const int ApplyPerThread = 16;
 
     private readonly Accelerator _accelerator;
+    private readonly int _wholeGroupThreads;
     private readonly Action<KernelConfig, T, ArrayView<float>, GroupNormShape, int, SpecializedValue<int>> _partials;
     private readonly Action<KernelConfig, T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>> _apply;
     private readonly Action<KernelConfig, T, T, T, T, GroupNormShape, SpecializedValue<int>, SpecializedValue<int>> _whole;
@@ -32,6 +33,7 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     public NormLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
+        _wholeGroupThreads = Math.Min(WholeGroupThreads, accelerator.MaxNumThreadsPerGroup);
         _partials = accelerator.LoadStreamKernel<T, ArrayView<float>, GroupNormShape, int, SpecializedValue<int>>(NormKernels.GroupNormPartials);
         _apply = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             NormKernels.GroupNormApply);
@@ -58,7 +60,7 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
         var silu = SpecializedValue.New(s.FuseSilu);
         if (Whole(s))
         {
-            _whole(LaunchGeometry.Grid(1, groups, 1, Math.Min(WholeGroupThreads, _accelerator.MaxNumThreadsPerGroup)), x, gamma, beta, y, s, eights, silu);
+            _whole(LaunchGeometry.Grid(1, groups, 1, _wholeGroupThreads), x, gamma, beta, y, s, eights, silu);
             return;
         }
         _partials(LaunchGeometry.Grid(chunks, groups, 1, LaunchGeometry.ElementGroup), x, scratch, s, chunks, eights);

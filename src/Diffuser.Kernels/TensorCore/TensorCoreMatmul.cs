@@ -20,6 +20,7 @@ public static class TensorCoreMatmul
         var halves = shared.Cast<ushort>();
         var loadA = new StageLoader<TA>(ChunkSlots.Of(a.KContiguous, 0));
         var loadB = new StageLoader<TB>(ChunkSlots.Of(b.KContiguous, TensorCoreLayout.TileBytes / 16));
+        bool copies = a.CopiesDirectly || b.CopiesDirectly;   // a kernel constant: no wait where nothing is copied
         mma.Zero();
         loadA.Fetch(ref a, row0, kBegin, shared, 0);
         loadB.Fetch(ref b, col0, kBegin, shared, 0);
@@ -30,7 +31,7 @@ public static class TensorCoreMatmul
             // barrier that follows its last reading.
             loadA.Place(ref a, shared, stage * stageSlots);
             loadB.Place(ref b, shared, stage * stageSlots);
-            AsyncCopy.WaitAll();
+            if (copies) AsyncCopy.WaitAll();
             Group.Barrier();
             // Past the last stage this reads zeros (beyond the depth) or values of the next split that are never
             // used: unconditional, so the loaded chunks need no copies between registers.
@@ -40,7 +41,7 @@ public static class TensorCoreMatmul
             mma.Step(halves, stage, 1);
             stage ^= 1;
         }
-        AsyncCopy.WaitAll();   // the last fetch's copies land before the staging area below reuses the stages
+        if (copies) AsyncCopy.WaitAll();   // the last fetch's copies land before the staging area below reuses the stages
         Group.Barrier();
     }
 
