@@ -3,7 +3,8 @@
 #   run(command="bash bench/gpu/run.sh", carry=[".gpu"], timeout_s=580)
 # after `bash bench/gpu/prepare.sh` made .gpu/bundle.tar.xz here. Stages (each under its own time limit, all of
 # them inside ~8.5 minutes; a stage that overruns is killed and the next one still runs):
-#   unpack → nvidia-smi → kernel + op tests on CUDA (fp32 and fp16; fp16 GEMM/conv on the tensor cores) → model/
+#   unpack → nvidia-smi → kernel + op tests on CUDA (fp32 and fp16; fp16 GEMM/conv on the tensor cores; if they fail,
+#   again with cp.async off, then with the tensor cores off, and the first switch that passes holds for the rest) → model/
 #   scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → OpenCL (if usable) → diffuser bench fp32 (SD 1.5
 #   shapes, 512², batch 2) → fp16 (VAE too) → op cases fp32 and fp16 on CUDA → PyTorch on the same shapes
 #   → $OUT/RESULTS.md (printed last), with run.log, the test XML and the JSON reports beside it.
@@ -90,16 +91,43 @@ bench() {
         --warmup 1 "$@"
 }
 
-export -f unpack gpu_info tests opencl bench
+# with_env NAME=VALUE COMMAND...: runs COMMAND (a program or one of these functions) with NAME set.
+with_env() {
+    export "$1"
+    shift
+    "$@"
+}
+
+export -f unpack gpu_info tests opencl bench with_env
 stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
 # Left out: tests that do not touch the device (PTX text checks, ptxas (not on that machine); the tensor-core kernels emulated on ILGPU's CPU
 # accelerator, ~50 s of CPU): CI runs them.
-stage tests-kernels 90 tests "$out/tests-kernels.xml" "$device" -namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops \
-    -class- Diffuser.Tests.Kernels.TensorCoreEmulationTests -class- Diffuser.Tests.Kernels.KernelPtxTests \
-    -class- Diffuser.Tests.Kernels.FlashAttentionPtxTests -class- Diffuser.Tests.Kernels.GeneratedPtxTests \
-    -class- Diffuser.Tests.Kernels.PtxasTests
+kernel_tests=(-namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops
+    -class- Diffuser.Tests.Kernels.TensorCoreEmulationTests -class- Diffuser.Tests.Kernels.KernelPtxTests
+    -class- Diffuser.Tests.Kernels.FlashAttentionPtxTests -class- Diffuser.Tests.Kernels.GeneratedPtxTests
+    -class- Diffuser.Tests.Kernels.PtxasTests)
+switch=""
+fallback_xml=()
+stage tests-kernels 90 tests "$out/tests-kernels.xml" "$device" "${kernel_tests[@]}"
+rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]; then
+    # Failed (not out of time). The tensor-core kernels' newest piece, checked here by ptxas only, is cp.async; then
+    # the tensor cores as a whole (PTX the driver rejects, a misaligned shared block). The first switch under which the
+    # kernel tests pass holds for every later stage, so that one run still yields a table; RESULTS.md names it. If none
+    # passes, the failures lie elsewhere and nothing is switched. (Their XML stays outside $OUT, which brings back 8
+    # files at most; RESULTS.md summarises it.)
+    for candidate in DIFFUSER_CP_ASYNC=0 DIFFUSER_TENSOR_CORES=0; do
+        xml="$work.tests-kernels-${candidate%%=*}.xml"
+        fallback_xml+=(--fallback-xml "$xml")
+        if stage "tests-kernels ($candidate)" 75 with_env "$candidate" tests "$xml" "$device" "${kernel_tests[@]}"; then
+            switch=$candidate
+            export "${switch?}"
+            break
+        fi
+    done
+fi
 # The taesd-arch-random weights do not travel (64 MiB): its tests are left out.
 stage tests-goldens 100 tests "$out/tests-goldens.xml" "$device" \
     -namespace Diffuser.Tests.Models -namespace Diffuser.Tests.Schedulers -namespace Diffuser.Tests.Pipelines \
@@ -117,7 +145,7 @@ stage torch 70 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 "$python" bench/gpu/results.py --dir "$out" --stages "$stages" --gpu "${gpu:-$device (no nvidia-smi)}" \
-    --commit "$(cat .gpu/commit 2>/dev/null)" > "$out/RESULTS.md"
+    --commit "$(cat .gpu/commit 2>/dev/null)" --switch "$switch" "${fallback_xml[@]}" > "$out/RESULTS.md"
 echo "== [$((SECONDS - start)) s] done; files in $out: $(ls "$out" | tr '\n' ' ')"
 echo
 cat "$out/RESULTS.md"

@@ -74,10 +74,11 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
     private readonly ArrayView<Half8> _chunks;
     private readonly long _start, _address;
     private readonly int _rows, _depth, _rowChunks;
-    private readonly bool _kContiguous, _vector;
+    private readonly bool _kContiguous, _vector, _direct;
 
     /// <param name="address">The global address of bits[0] (<see cref="GlobalAddress.Of"/>; ILGPU does not give device code its views' addresses), which cp.async needs.</param>
-    public HalfMatrixOperand(ArrayView<ushort> bits, long address, long start, int rows, int depth, bool kContiguous, bool vector)
+    /// <param name="asyncCopies">With <paramref name="vector"/>: chunks are copied by cp.async (<see cref="IOperandCopies.Async"/>).</param>
+    public HalfMatrixOperand(ArrayView<ushort> bits, long address, long start, int rows, int depth, bool kContiguous, bool vector, bool asyncCopies)
     {
         _bits = bits;
         _start = start;
@@ -86,6 +87,7 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
         _depth = depth;
         _kContiguous = kContiguous;
         _vector = vector;
+        _direct = vector && asyncCopies;
         _chunks = vector ? bits.Cast<Half8>().SubView(start >> 3) : default;
         _rowChunks = LoopInvariant.Keep(depth >> 3);
     }
@@ -104,12 +106,12 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
 
     public ChunkQuad Chunks(int mn, int k0) => ChunkQuad.Of(this, mn, k0);
 
-    /// <summary>With <c>vector</c>: 16-byte rows, copied by cp.async.</summary>
-    public bool CopiesDirectly => _vector;
+    /// <summary>With <c>vector</c> and <c>asyncCopies</c>: 16-byte rows, copied by cp.async.</summary>
+    public bool CopiesDirectly => _direct;
 
     public void Copy(int mn, int k0, ArrayView<Half8> shared, int slot)
     {
-        if (!_vector || !CudaAsm.IsSupported)
+        if (!_direct || !CudaAsm.IsSupported)
         {
             shared[slot] = Chunk(mn, k0);
             return;

@@ -13,17 +13,18 @@ namespace Diffuser.Kernels.TensorCore;
 /// grids, shapes, splits and epilogues as <see cref="GemmKernels"/> and <see cref="Conv2dKernels"/> (whose reduce
 /// kernels finish split reductions), 128×128 tiles of <see cref="TensorCoreLayout.Threads"/> threads with
 /// <see cref="TensorCoreLayout.SharedBytes"/> of dynamic shared memory and no static shared memory (the PTX addresses
-/// the dynamic block from its start). <typeparamref name="TM"/> is <see cref="PtxWarpMma"/> on the GPU.
+/// the dynamic block from its start). <typeparamref name="TM"/> is <see cref="PtxWarpMma"/> on the GPU,
+/// <typeparamref name="TC"/> how operands with 16-byte rows reach shared memory (<see cref="AsyncCopies"/> by default).
 /// </summary>
 public static class TensorCoreKernels
 {
     /// <param name="addresses">The global addresses of a and b (<see cref="GlobalAddress"/>).</param>
     /// <param name="vectorA">1: A is k-contiguous and 16-byte aligned (see <see cref="HalfMatrixOperand"/>).</param>
     /// <param name="epilogue"><see cref="GemmShape.EpilogueFlags"/> (0 when the reduction is split: the reduce kernel applies them).</param>
-    public static void Gemm<TM>(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s,
+    public static void Gemm<TM, TC>(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s,
         SplitK split, OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
         SpecializedValue<int> vectorB, SpecializedValue<int> epilogue)
-        where TM : struct, IWarpMma
+        where TM : struct, IWarpMma where TC : struct, IOperandCopies
     {
         var mma = default(TM);
         mma.Declare();
@@ -31,8 +32,8 @@ public static class TensorCoreKernels
         int batch = Grid.IdxZ / split.Count, part = Grid.IdxZ - batch * split.Count;
         int kBegin = part * split.Length, kEnd = XMath.Min(kBegin + split.Length, s.K);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
-        var opA = new HalfMatrixOperand(a.Bits, addresses.A, batch * s.BatchStrideA, s.M, s.K, s.TransA == 0, vectorA.Value != 0);
-        var opB = new HalfMatrixOperand(b.Bits, addresses.B, batch * s.BatchStrideB, s.BColumns, s.K, s.TransB != 0, vectorB.Value != 0);
+        var opA = new HalfMatrixOperand(a.Bits, addresses.A, batch * s.BatchStrideA, s.M, s.K, s.TransA == 0, vectorA.Value != 0, default(TC).Async);
+        var opB = new HalfMatrixOperand(b.Bits, addresses.B, batch * s.BatchStrideB, s.BColumns, s.K, s.TransB != 0, vectorB.Value != 0, default(TC).Async);
         if (geglu.Value != 0)
         {
             var gated = new GatedHalfColumns<HalfMatrixOperand>(opB, s);
@@ -56,10 +57,10 @@ public static class TensorCoreKernels
     /// <param name="epilogue"><see cref="Conv2dShape.EpilogueFlags"/> (0 when the reduction is split: the reduce kernel applies them).</param>
     /// <param name="weight">Filters packed as a <see cref="TapMajorFilter"/> (16-byte aligned: rows load 16 bytes at a time).</param>
     /// <param name="weightAddress">The global address of <paramref name="weight"/> (<see cref="GlobalAddress"/>).</param>
-    public static void Conv2d<TM>(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+    public static void Conv2d<TM, TC>(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         ArrayView<float> workspace, Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
         SpecializedValue<int> stagePlane, SpecializedValue<int> epilogue)
-        where TM : struct, IWarpMma
+        where TM : struct, IWarpMma where TC : struct, IOperandCopies
     {
         var mma = default(TM);
         mma.Declare();
@@ -67,7 +68,7 @@ public static class TensorCoreKernels
         int depth = kernelRows * kernelCols * TapMajorFilter.Channels(s.C), pixels = s.N * s.OH * s.OW;
         int kBegin = Grid.IdxZ * split.Length, kEnd = XMath.Min(kBegin + split.Length, depth);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
-        var filters = new HalfMatrixOperand(weight.Bits, weightAddress, 0, s.K, depth, kContiguous: true, vector: true);
+        var filters = new HalfMatrixOperand(weight.Bits, weightAddress, 0, s.K, depth, kContiguous: true, vector: true, default(TC).Async);
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
         var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane);
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);

@@ -8,9 +8,10 @@ namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
 /// Loads the tensor-core GEMM and convolution once for an accelerator (<typeparamref name="TM"/>: the PTX tensor cores,
-/// or their emulation on ILGPU's CPU accelerator for tests), with the fp16 split-reduction kernels that finish them.
+/// or their emulation on ILGPU's CPU accelerator for tests; <typeparamref name="TC"/>: cp.async or register copies of
+/// aligned operands), with the fp16 split-reduction kernels that finish them.
 /// </summary>
-public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
+public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where TC : struct, IOperandCopies
 {
     private readonly Accelerator _accelerator;
     private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK, OperandAddresses,
@@ -25,9 +26,9 @@ public sealed class TensorCoreLauncher<TM> where TM : struct, IWarpMma
     {
         _accelerator = accelerator;
         _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK, OperandAddresses,
-            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM>);
+            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM, TC>);
         _conv = accelerator.LoadStreamKernel<F16View, F16View, long, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
-            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM>);
+            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM, TC>);
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
         _gemmReduce = accelerator.LoadStreamKernel<ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             GemmKernels.ReduceSplits);

@@ -51,11 +51,14 @@ public static class GpuKernelCatalog
                     yield return method;
                     continue;
                 }
-                var parameter = method.GetGenericArguments().Single();
-                foreach (var candidate in structs.Where(s => Meets(s, parameter)))
-                    yield return method.MakeGenericMethod(candidate);
+                foreach (var arguments in Instantiations(method.GetGenericArguments(), structs))
+                    yield return method.MakeGenericMethod(arguments);
             }
     }
+
+    /// <summary>Every choice of one candidate per type parameter (the tensor-core kernels take a warp and a copy mode).</summary>
+    private static IEnumerable<Type[]> Instantiations(Type[] parameters, Type[] structs) => parameters.Aggregate(
+        (IEnumerable<Type[]>)[[]], (prefixes, parameter) => prefixes.SelectMany(p => structs.Where(s => Meets(s, parameter)).Select(s => (Type[])[.. p, s])));
 
     private static bool Meets(Type candidate, Type parameter) => parameter.GetGenericParameterConstraints().All(constraint =>
         constraint.ContainsGenericParameters

@@ -44,7 +44,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         foreach (string kernel in new[]
                  {
                      "GemmKernels.Gemm<F16View>", "GemmKernels.Gemm<F32View>", "Conv2dKernels.Conv2d<F16View>", "NormKernels.GroupNormApply<F16View>",
-                     "TensorCoreKernels.Gemm<PtxWarpMma>", "TensorCoreKernels.Conv2d<PtxWarpMma>", "FlashAttentionKernels.Attention<PtxWarpAttention160>",
+                     "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160>",
                      "SamplerKernels.Step", "RandomKernels.Normal", "ConvertKernels.ToHalf",
                  })
             Assert.Contains(kernel, names);

@@ -29,19 +29,21 @@ public sealed partial class IlgpuBackend : Backend
 
     /// <param name="tensorCores">Null: <see cref="TensorCoreMode.Hardware"/> where the device has them (unless the
     /// environment variable DIFFUSER_TENSOR_CORES is 0), otherwise none.</param>
-    internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device, TensorCoreMode? tensorCores = null)
+    /// <param name="asyncCopies">Whether the tensor-core kernels copy aligned operands by cp.async; null: yes, unless the
+    /// environment variable DIFFUSER_CP_ASYNC is 0 (then through registers: the fallback, and an A/B switch).</param>
+    internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device, TensorCoreMode? tensorCores = null, bool? asyncCopies = null)
     {
         _accelerator = accelerator;
         Name = name;
         TensorCores = tensorCores ?? DefaultTensorCores(accelerator);
-        Device = TensorCores == TensorCoreMode.None && device.Capability.Contains("tensor cores", StringComparison.Ordinal)
-            ? device with { Capability = $"{device.Capability} (off: DIFFUSER_TENSOR_CORES=0)" } : device;
+        AsyncCopies = asyncCopies ?? Environment.GetEnvironmentVariable("DIFFUSER_CP_ASYNC") != "0";
+        Device = device with { Capability = device.Capability + CapabilityNote(device) };
         _single = new(accelerator, t => new F32View(Floats(t)), Scratch);
         Func<Tensor, F16View> half = t => new F16View(HalfView(t).Cast<ushort>());
         _half = TensorCores switch
         {
-            TensorCoreMode.Hardware => new TensorCoreKernelSet<PtxWarpMma>(accelerator, half, Scratch),
-            TensorCoreMode.Emulated => new TensorCoreKernelSet<EmulatedWarpMma>(accelerator, half, Scratch),
+            TensorCoreMode.Hardware => TensorCoreSet<PtxWarpMma>(half),
+            TensorCoreMode.Emulated => TensorCoreSet<EmulatedWarpMma>(half),
             _ => new IlgpuKernels<F16View>(accelerator, half, Scratch),
         };
         _convert = new(() => new ConvertLauncher(accelerator));
@@ -50,9 +52,21 @@ public sealed partial class IlgpuBackend : Backend
 
     internal TensorCoreMode TensorCores { get; }
 
+    internal bool AsyncCopies { get; }
+
     private static TensorCoreMode DefaultTensorCores(Accelerator accelerator) =>
         accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } && Environment.GetEnvironmentVariable("DIFFUSER_TENSOR_CORES") != "0"
             ? TensorCoreMode.Hardware : TensorCoreMode.None;
+
+    /// <summary>What the environment switched off, shown beside the device's capability.</summary>
+    private string CapabilityNote(DeviceInfo device) =>
+        !device.Capability.Contains("tensor cores", StringComparison.Ordinal) ? ""
+        : TensorCores == TensorCoreMode.None ? " (off: DIFFUSER_TENSOR_CORES=0)"
+        : AsyncCopies ? "" : " (cp.async off: DIFFUSER_CP_ASYNC=0)";
+
+    private IlgpuKernels<F16View> TensorCoreSet<TM>(Func<Tensor, F16View> half) where TM : struct, IWarpMma => AsyncCopies
+        ? new TensorCoreKernelSet<TM, AsyncCopies>(_accelerator, half, Scratch)
+        : new TensorCoreKernelSet<TM, RegisterCopies>(_accelerator, half, Scratch);
 
     /// <summary>The kernel set of a tensor's storage type.</summary>
     private IIlgpuKernels For(Tensor t) => t.DType == DType.F16 ? _half : _single;

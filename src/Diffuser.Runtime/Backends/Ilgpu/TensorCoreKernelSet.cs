@@ -11,16 +11,17 @@ namespace Diffuser.Backends.Ilgpu;
 /// <summary>
 /// The fp16 kernel set with GEMM, convolution and (non-causal, supported head dims) attention on tensor cores
 /// (<typeparamref name="TM"/>: mma.sync through inline PTX on CUDA devices of compute capability 8.0 and later, or
-/// its emulation for tests on ILGPU's CPU accelerator); every other fp16 op is the portable kernel.
+/// its emulation for tests on ILGPU's CPU accelerator; <typeparamref name="TC"/>: how aligned operands reach shared
+/// memory); every other fp16 op is the portable kernel.
 /// </summary>
-internal sealed class TensorCoreKernelSet<TM> : IlgpuKernels<F16View> where TM : struct, IWarpMma
+internal sealed class TensorCoreKernelSet<TM, TC> : IlgpuKernels<F16View> where TM : struct, IWarpMma where TC : struct, IOperandCopies
 {
-    private readonly Lazy<TensorCoreLauncher<TM>> _tensorCores;
+    private readonly Lazy<TensorCoreLauncher<TM, TC>> _tensorCores;
     private readonly Lazy<FlashAttentionLauncher> _attention;
 
     public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch) : base(accelerator, view, scratch)
     {
-        _tensorCores = new(() => new TensorCoreLauncher<TM>(Accelerator));
+        _tensorCores = new(() => new TensorCoreLauncher<TM, TC>(Accelerator));
         // The attention variants are types of their own, so the launcher only needs to know which kind TM is.
         _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TM) == typeof(EmulatedWarpMma)));
     }
