@@ -122,6 +122,9 @@ def kernels_section(ops, torch_report):
         lines.append(f"| {c['id']} | {ms(s['median_ms'])} | {ms(reference)} | {label} | {ratio} | {s['tflops']:.2f} | "
                      f"{s['gigabytes_per_second']:.0f} | {100 * floor / (s['median_ms'] * 1e-3):.0f}% |")
     lines.append("")
+    failures = ops.get("failures") or []
+    if failures:
+        lines += [f"Cases that failed ({len(failures)}):", ""] + [f"- `{f['id']}`: {f['error'][:300]}" for f in failures] + [""]
     if peaks:
         lines += [f"Measured ceilings (PyTorch): copy {peaks.get('copy_gbps', 0):.0f} GB/s (read + write), matmul 8192³ fp32 "
                   f"{peaks.get('matmul_fp32_tflops', 0):.1f} TFLOP/s, fp16 {peaks.get('matmul_fp16_tflops', 0):.0f} TFLOP/s "

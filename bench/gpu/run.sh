@@ -138,7 +138,8 @@ stage opencl 15 opencl
 stage bench-fp32 65 bench --dtype fp32 --json "$out/bench-fp32.json"
 # fp16 all the way, the VAE too (the default, as diffusers' SD 1.x/2.x pipelines; the 15 ms VAE target needs fp16).
 stage bench-fp16 65 bench --dtype fp16 --json "$out/bench-fp16.json"
-stage ops 60 "$app/diffuser" bench --ops --device "$device" --cases "$cases-all" --seconds 0.2 --json "$out/ops-cuda.json"
+# fp16 first (issue 7's table); the JSON is rewritten after every case, so a stage stopped at its limit keeps what it timed.
+stage ops 60 "$app/diffuser" bench --ops --device "$device" --cases "$cases-f16,$cases" --seconds 0.2 --json "$out/ops-cuda.json"
 stage torch 70 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases "$work/cases/$cases-cases.json" \
     --unet-config "$work/shared/models/sd15/unet/config.json" --latent $((size / 8)) --device "$torch_device" \
     --budget 65 --out "$out/torch.json"

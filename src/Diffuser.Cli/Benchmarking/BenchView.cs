@@ -44,6 +44,7 @@ public static class BenchView
             table.AddRow(Cell(c.Id), Num(c.Stats.MedianMs, "0.0000"), Num(c.Stats.P90Ms, "0.0000"), Num(c.Stats.Flops / 1e9, "0.000"),
                 Num(c.Stats.Bytes / 1e6, "0.0"), Num(c.Stats.Tflops, "0.000"), Num(c.Stats.GigabytesPerSecond, "0.0"));
         console.Write(table);
+        foreach (var f in r.Failures) console.MarkupLine($"[red]failed[/] {Esc(f.Id)}: {Esc(f.Error)}");
     }
 
     private static void RenderKernels(IAnsiConsole console, string title, IReadOnlyList<OpSummary> ops)

@@ -24,7 +24,7 @@ public sealed class BenchCommand : DiffuserCommand
     private readonly Option<int> _warmup = new("--warmup") { Description = "Untimed generations (of at most 2 steps) first; for --ops, warm-up runs per case.", DefaultValueFactory = _ => 1 };
     private readonly Option<string?> _json = new("--json") { Description = "Also write the full report as JSON to this file." };
     private readonly Option<bool> _ops = new("--ops") { Description = "Time each op case (kernels at fixed shapes) instead of a generation." };
-    private readonly Option<string> _cases = new("--cases") { Description = $"Op case table for --ops and --export-cases: {string.Join(", ", OpCaseBenchmark.Tables)}.", DefaultValueFactory = _ => "sd15" };
+    private readonly Option<string> _cases = new("--cases") { Description = $"Op case table(s) for --ops and --export-cases, comma-separated: {string.Join(", ", OpCaseBenchmark.Tables)}.", DefaultValueFactory = _ => "sd15" };
     private readonly Option<string?> _filter = new("--filter") { Description = "Only op cases whose id (family/name) contains this text." };
     private readonly Option<double> _seconds = new("--seconds") { Description = "Sampling time per op case for --ops.", DefaultValueFactory = _ => 0.5 };
     private readonly Option<string?> _exportCases = new("--export-cases") { Description = "Write the op cases (shapes, parameters, FLOPs, bytes) as JSON to this file and exit." };
@@ -71,20 +71,20 @@ public sealed class BenchCommand : DiffuserCommand
     {
         var cases = OpCaseBenchmark.Select(result.GetValue(_cases)!, result.GetValue(_filter));
         using var backend = BackendFactory.Create(result.GetValue(_device)!);
-        var timings = new List<OpCaseTiming>();
-        foreach (var opCase in cases)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            Context.ErrorConsole.MarkupLine($"[grey]{Markup.Escape(opCase.Id)}…[/]");
-            timings.Add(OpCaseBenchmark.Time(backend, opCase, result.GetValue(_warmup), result.GetValue(_seconds)));
-        }
-        var report = new OpCaseBenchmarkReport(backend.Name, backend.Device.Name, result.GetValue(_cases)!, timings);
+        // The JSON is rewritten after every case: a run stopped part way (a time limit) keeps the cases it timed.
+        var report = OpCaseBenchmark.TimeAll(backend, result.GetValue(_cases)!, cases, result.GetValue(_warmup), result.GetValue(_seconds),
+            (done, sofar) =>
+            {
+                var failure = sofar.Failures.LastOrDefault(f => f.Id == done.Id);
+                Context.ErrorConsole.MarkupLine(failure is null ? $"[grey]{Markup.Escape(done.Id)}[/]" : $"[red]{Markup.Escape(done.Id)}: {Markup.Escape(failure.Error)}[/]");
+                WriteJson(result, sofar.ToJson(), quiet: true);
+            }, cancellation);
         BenchView.Render(Context.Console, report);
         WriteJson(result, report.ToJson());
-        return 0;
+        return report.Failures.Count == 0 ? 0 : 1;
     }
 
-    private void WriteJson(ParseResult result, string json)
+    private void WriteJson(ParseResult result, string json, bool quiet = false)
     {
         if (result.GetValue(_json) is not { } path) return;
         try
@@ -95,6 +95,6 @@ public sealed class BenchCommand : DiffuserCommand
         {
             throw new DiffuserException($"Cannot write the JSON report to {path}: {e.Message}", e);
         }
-        Context.Console.MarkupLine($"JSON report: {Markup.Escape(path)}");
+        if (!quiet) Context.Console.MarkupLine($"JSON report: {Markup.Escape(path)}");
     }
 }

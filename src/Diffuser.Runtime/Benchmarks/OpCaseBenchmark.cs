@@ -10,8 +10,12 @@ namespace Diffuser.Benchmarks;
 /// <summary>One op case timed on one backend.</summary>
 public sealed record OpCaseTiming(string Id, string Family, string Name, TimingStats Stats);
 
+/// <summary>An op case that threw instead of running (its message; the cases after it still run).</summary>
+public sealed record OpCaseFailure(string Id, string Error);
+
 /// <summary>The result of timing op cases on one device; <see cref="ToJson"/> is what <c>diffuser bench --ops --json</c> writes.</summary>
-public sealed record OpCaseBenchmarkReport(string Backend, string DeviceName, string Table, IReadOnlyList<OpCaseTiming> Cases)
+public sealed record OpCaseBenchmarkReport(string Backend, string DeviceName, string Table, IReadOnlyList<OpCaseTiming> Cases,
+    IReadOnlyList<OpCaseFailure> Failures)
 {
     public string ToJson() => JsonSerializer.Serialize(this, OpCaseBenchmark.Json);
 }
@@ -33,11 +37,20 @@ public static class OpCaseBenchmark
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>The cases of <paramref name="table"/> (sd15: SD 1.5 at 512², small: the test shapes; -f16 their fp16 twins, -all both; all: every table) whose id
-    /// contains <paramref name="filter"/> (case-insensitive; null for all).</summary>
-    public static IReadOnlyList<OpCase> Select(string table, string? filter)
+    /// <summary>
+    /// The cases of <paramref name="tables"/> (sd15: SD 1.5 at 512², small: the test shapes; -f16 their fp16 twins, -all
+    /// both; all: every table; several, comma-separated, in that order) whose id contains <paramref name="filter"/>
+    /// (case-insensitive; null for all).
+    /// </summary>
+    public static IReadOnlyList<OpCase> Select(string tables, string? filter)
     {
-        IEnumerable<OpCase> cases = table.ToLowerInvariant() switch
+        var cases = tables.Split(',', StringSplitOptions.TrimEntries).SelectMany(Table).Distinct();
+        var selected = cases.Where(c => filter is null || c.Id.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
+        return selected.Count > 0 ? selected : throw new DiffuserException($"No op case of table '{tables}' matches '{filter}'.");
+    }
+
+    private static IEnumerable<OpCase> Table(string table) =>
+        table.ToLowerInvariant() switch
         {
             "sd15" => OpCases.StableDiffusion,
             "sd15-f16" => OpCases.StableDiffusionHalf,
@@ -48,8 +61,32 @@ public static class OpCaseBenchmark
             "all" => OpCases.All,
             _ => throw new DiffuserException($"Unknown op case table '{table}'. Valid: {string.Join(", ", Tables)}."),
         };
-        var selected = cases.Where(c => filter is null || c.Id.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
-        return selected.Count > 0 ? selected : throw new DiffuserException($"No op case of table '{table}' matches '{filter}'.");
+
+    /// <summary>
+    /// Times <paramref name="cases"/> in order (as <see cref="Time"/>), handing the report so far to
+    /// <paramref name="progress"/> after each, so that an interrupted run still leaves what it measured. A case that
+    /// throws (an op the device cannot run, a kernel that faults) is recorded as a failure and the next one runs.
+    /// </summary>
+    public static OpCaseBenchmarkReport TimeAll(Backend backend, string table, IReadOnlyList<OpCase> cases, int warmup, double seconds,
+        Action<OpCase, OpCaseBenchmarkReport>? progress = null, CancellationToken cancellation = default)
+    {
+        var timings = new List<OpCaseTiming>();
+        var failures = new List<OpCaseFailure>();
+        var report = new OpCaseBenchmarkReport(backend.Name, backend.Device.Name, table, timings, failures);
+        foreach (var opCase in cases)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            try
+            {
+                timings.Add(Time(backend, opCase, warmup, seconds));
+            }
+            catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
+            {
+                failures.Add(new OpCaseFailure(opCase.Id, e.Message));
+            }
+            progress?.Invoke(opCase, report);
+        }
+        return report;
     }
 
     /// <summary>Times one case: <paramref name="warmup"/> runs, then samples until <paramref name="seconds"/> have passed

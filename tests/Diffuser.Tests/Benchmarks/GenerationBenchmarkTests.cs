@@ -56,6 +56,27 @@ public class GenerationBenchmarkTests
         Assert.Throws<DiffuserException>(() => GenerationBenchmark.Run(new GenerationBenchmarkOptions { ModelFolder = "/no/such/model", Device = "cpu" }));
     }
 
+    /// <summary>
+    /// A run over several tables (in their order) records a case that throws and goes on, reporting after every case,
+    /// so that a run stopped part way keeps what it measured.
+    /// </summary>
+    [Fact]
+    public void TimingAllCasesRecordsFailuresAndReportsAsItGoes()
+    {
+        using var backend = new Backends.Cpu.CpuBackend();
+        var selected = OpCaseBenchmark.Select("small-f16, small", "gemm/37x29x45_tB");
+        Assert.Equal(["gemm/37x29x45_tB_f16", "gemm/37x29x45_tB"], selected.Select(c => c.Id));
+        var broken = selected[0] with { Name = "broken", Run = (_, _) => throw new DiffuserException("no kernel for this") };
+        var seen = new List<(string, int, int)>();
+        var report = OpCaseBenchmark.TimeAll(backend, "test", [broken, selected[1]], warmup: 1, seconds: 0.01,
+            (done, sofar) => seen.Add((done.Id, sofar.Cases.Count, sofar.Failures.Count)));
+        Assert.Equal([("gemm/broken", 0, 1), (selected[1].Id, 1, 1)], seen);
+        Assert.Equal("no kernel for this", Assert.Single(report.Failures).Error);
+        Assert.Equal(selected[1].Id, Assert.Single(report.Cases).Id);
+        using var json = JsonDocument.Parse(report.ToJson());
+        Assert.Equal("gemm/broken", json.RootElement.GetProperty("failures")[0].GetProperty("id").GetString());
+    }
+
     [Fact]
     public void OpCaseTimingAndExportCarryTheCaseParameters()
     {

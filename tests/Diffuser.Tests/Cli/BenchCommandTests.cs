@@ -35,11 +35,16 @@ public sealed class BenchCommandTests : IDisposable
     public void OpsModeTimesTheSelectedCasesAndExportWritesThem()
     {
         string json = _dir.File("ops.json"), cases = _dir.File("cases.json");
-        var result = CliRunner.Run("bench", "--ops", "--cases", "small", "--filter", "gemm/37x29x45_tB", "--device", "cpu", "--seconds", "0.01", "--json", json);
+        var result = CliRunner.Run("bench", "--ops", "--cases", "small-f16,small", "--filter", "gemm/37x29x45_tB", "--device", "cpu", "--seconds", "0.01", "--json", json);
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("gemm/37x29x45_tB", result.Output);
         using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
-            Assert.True(doc.RootElement.GetProperty("cases")[0].GetProperty("stats").GetProperty("median_ms").GetDouble() > 0);
+        {
+            var timed = doc.RootElement.GetProperty("cases");
+            Assert.Equal(["gemm/37x29x45_tB_f16", "gemm/37x29x45_tB"], timed.EnumerateArray().Select(c => c.GetProperty("id").GetString()));
+            Assert.True(timed[0].GetProperty("stats").GetProperty("median_ms").GetDouble() > 0);
+            Assert.Equal(0, doc.RootElement.GetProperty("failures").GetArrayLength());
+        }
 
         Assert.Equal(0, CliRunner.Run("bench", "--export-cases", cases, "--cases", "small", "--filter", "attention").ExitCode);
         using var export = JsonDocument.Parse(File.ReadAllText(cases));
