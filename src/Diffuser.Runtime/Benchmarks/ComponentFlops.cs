@@ -1,5 +1,6 @@
 using Diffuser.Backends;
 using Diffuser.Diagnostics;
+using Diffuser.Models.Blocks;
 using Diffuser.Models.Clip;
 using Diffuser.Models.Loading;
 using Diffuser.Models.Unet;
@@ -20,17 +21,20 @@ public static class ComponentFlops
         UNetOps(modelFolder, config, batch, height, width, contextLength).Sum(r => r.Flops);
 
     /// <summary>
-    /// Every op of one UNet forward as the profiler records it (one record per public op call): what a denoising step
-    /// launches, with its FLOPs and bytes. In <paramref name="dtype"/> fp16 the pass is what a pipeline loaded in fp16
-    /// runs: fp32 latents in, fp16 context.
+    /// Every op of one UNet forward as the profiler records it (one record per public op call), with its FLOPs and
+    /// bytes: a generation's first denoising step, or with <paramref name="laterStep"/> each step after it (the text
+    /// context's k|v projections then come from the <see cref="CrossAttentionContext"/>). In <paramref name="dtype"/>
+    /// fp16 the pass is what a pipeline loaded in fp16 runs: fp32 latents in, fp16 context.
     /// </summary>
     public static IReadOnlyList<OpRecord> UNetOps(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width,
-        int contextLength, DType dtype = DType.F32)
+        int contextLength, DType dtype = DType.F32, bool laterStep = false)
     {
         using var pass = new ShapePass(modelFolder, "unet", ComponentFolder.DiffusersWeightsName);
         using var unet = UNet2DConditionModel.FromWeights(config, pass.Source, pass.Meta, dtype);
         using var sample = pass.Meta.Allocate(new TensorShape(batch, config.InChannels, height, width));
-        using var context = pass.Meta.Allocate(new TensorShape(batch, contextLength, unet.CrossAttentionDim), dtype);
+        using var states = pass.Meta.Allocate(new TensorShape(batch, contextLength, unet.CrossAttentionDim), dtype);
+        using var context = unet.PrepareContext(states);
+        if (laterStep) unet.Forward(sample, 999f, context).Dispose();
         return pass.Record(() => unet.Forward(sample, 999f, context));
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Diffuser.Models.Blocks;
 using Diffuser.Models.Vae;
 using Diffuser.Schedulers;
 using Diffuser.Tensors;
@@ -31,6 +32,7 @@ public sealed partial class StableDiffusionPipeline
         bool needsImageLatents = plan.Mode == GenerationMode.ImageToImage || !IsInpaintingModel || plan.Strength < 1.0;
         var draws = NoiseDraws.For(plan.Mode, Vae is AutoencoderKL, plan.InitLatents is not null, needsImageLatents);
         var scheduler = plan.Scheduler;
+        using var crossAttention = Unet.PrepareContext(context);   // every step attends to the same text: k|v projected once
         using var state = scheduler.Begin(plan.Request.Steps, new SamplerOptions
         {
             BeginIndex = plan.BeginIndex,
@@ -54,7 +56,7 @@ public sealed partial class StableDiffusionPipeline
             {
                 run.Cancellation.ThrowIfCancellationRequested();
                 long stepStart = Stopwatch.GetTimestamp();
-                var next = Step(plan, state, latents, context, image, batch, call, run.Observer);
+                var next = Step(plan, state, latents, crossAttention, image, batch, call, run.Observer);
                 latents.Dispose();
                 latents = next;
                 Backend.Synchronize();
@@ -86,7 +88,7 @@ public sealed partial class StableDiffusionPipeline
     /// ([uncond, cond] rows, matching the [negative, prompt] text rows), with a 9-channel UNet's mask and masked-image
     /// channels after it; the fused step applies the guidance; 4-channel inpainting then blends in the image latents.
     /// </summary>
-    private Tensor Step(GenerationPlan plan, SamplerState state, Tensor latents, Tensor context, ImageConditioning? image,
+    private Tensor Step(GenerationPlan plan, SamplerState state, Tensor latents, CrossAttentionContext context, ImageConditioning? image,
         int batch, int call, IGenerationObserver? observer)
     {
         var scheduler = plan.Scheduler;

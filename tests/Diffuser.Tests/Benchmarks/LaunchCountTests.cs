@@ -31,5 +31,11 @@ public class LaunchCountTests(ITestOutputHelper output)
         Assert.Equal(single.Count + 2, half.Count);
         Assert.Equal(2, half.Count(r => r.Op == "convert"));
         Assert.Equal(single.Sum(r => r.Flops), half.Sum(r => r.Flops));
+
+        // Every later step of a generation reuses the text's k|v projections (one per cross-attention layer).
+        var later = ComponentFlops.UNetOps(Sd15, config, 2, 64, 64, 77, DType.F16, laterStep: true);
+        output.WriteLine($"fp16, a later step: {later.Count} ops");
+        Assert.Equal(half.Count - 16, later.Count);
+        Assert.Equal(168 - 16, later.Count(r => r.Op == "gemm"));
     }
 }

@@ -28,6 +28,48 @@ public class UNetGoldenTests(ModelFixture fixture) : IClassFixture<ModelFixture>
         ModelFixture.Check(noisePred, f, timestepCase + ".noise_pred");
     }
 
+    /// <summary>
+    /// One prepared text context across timesteps, as a generation's steps share it: each evaluation matches its golden
+    /// and equals the unprepared evaluation bit for bit; after the first, the cross-attention k|v projections are not
+    /// recomputed (one GEMM fewer per cross-attention layer).
+    /// </summary>
+    [Theory, MemberData(nameof(ModelNames))]
+    public void APreparedContextServesEveryStepWithItsProjectionsMadeOnce(string model)
+    {
+        var f = Golden.Open(model, "unet.safetensors");
+        var unet = fixture.Unet(model);
+        using var sample = fixture.Load(f, "sample");
+        using var states = fixture.Load(f, "encoder_hidden_states");
+        using var context = unet.PrepareContext(states);
+        int[] gemms = new int[3];
+        int attentions = 0;
+        string[] steps = ["t999", "t500", "t1"];
+        for (int i = 0; i < steps.Length; i++)
+        {
+            var timesteps = f.Floats(steps[i] + ".timestep");
+            var profiler = new Diffuser.Diagnostics.OpProfiler();
+            fixture.Backend.Profiler = profiler;
+            float[] prepared;
+            try
+            {
+                using var noisePred = unet.Forward(sample, timesteps, context);
+                ModelFixture.Check(noisePred, f, steps[i] + ".noise_pred");
+                prepared = noisePred.ToArray();
+            }
+            finally
+            {
+                fixture.Backend.Profiler = null;
+            }
+            gemms[i] = profiler.Records.Count(r => r.Op == "gemm");
+            attentions = profiler.Records.Count(r => r.Op == "attention");
+            using var unprepared = unet.Forward(sample, timesteps, states);
+            Assert.Equal(unprepared.ToArray(), prepared);
+        }
+        int crossAttentionLayers = attentions / 2;   // each transformer block attends to itself, then to the text
+        Assert.True(crossAttentionLayers > 0);
+        Assert.Equal([gemms[0], gemms[0] - crossAttentionLayers, gemms[0] - crossAttentionLayers], gemms);
+    }
+
     [Theory, MemberData(nameof(ModelNames))]
     public void IntermediatesAtT500(string model)
     {

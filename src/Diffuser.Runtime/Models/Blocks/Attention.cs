@@ -37,10 +37,11 @@ public sealed class Attention
     }
 
     /// <param name="x">(B, L, queryDim)</param>
-    /// <param name="context">(B, S, contextDim) for cross-attention, null for self-attention.</param>
+    /// <param name="context">(B, S, contextDim) for cross-attention, which keeps this layer's k|v projection of it;
+    /// null for self-attention (or cross-attention on x itself).</param>
     /// <param name="residual">(B, L, queryDim), added to the output in to_out's pass; null for none.</param>
     /// <returns>(B, L, queryDim)</returns>
-    public Tensor Forward(Backend ops, Tensor x, Tensor? context = null, Tensor? residual = null)
+    public Tensor Forward(Backend ops, Tensor x, CrossAttentionContext? context = null, Tensor? residual = null)
     {
         Tensor attended;
         if (_toQ is null)
@@ -51,9 +52,12 @@ public sealed class Attention
         else
         {
             using var q = _toQ.Forward(ops, x);                                    // (B, L, heads·d)
-            using var kv = ops.Linear(context ?? x, _packedWeight, _packedBias);   // (B, S, 2·heads·d)
+            using var own = context is null ? KeyValues(ops, x) : null;
+            var kv = own ?? context!.KeyValues(this, states => KeyValues(ops, states));   // (B, S, 2·heads·d)
             attended = ops.CrossAttention(q, kv, _heads);
         }
         using (attended) return _toOut.Forward(ops, attended, residual: residual);
     }
+
+    private Tensor KeyValues(Backend ops, Tensor source) => ops.Linear(source, _packedWeight, _packedBias);
 }

@@ -34,7 +34,7 @@ public sealed class BasicTransformerBlock
 
     /// <param name="x">(B, L, D) tokens</param>
     /// <param name="context">(B, S, cross_attention_dim) text embeddings</param>
-    public Tensor Forward(Backend ops, Tensor x, Tensor context)
+    public Tensor Forward(Backend ops, Tensor x, CrossAttentionContext context)
     {
         using var h = new TensorChain(x);
         using (var n = _norm1.Forward(ops, h.Current))

@@ -39,7 +39,7 @@ public sealed class Transformer2DModel
     /// <param name="x">(B, C, H, W)</param>
     /// <param name="context">(B, S, cross_attention_dim)</param>
     /// <returns>(B, C, H, W)</returns>
-    public Tensor Forward(Backend ops, Tensor x, Tensor context)
+    public Tensor Forward(Backend ops, Tensor x, CrossAttentionContext context)
     {
         int batch = x.Shape[0], channels = x.Shape[1], height = x.Shape[2], width = x.Shape[3];
         using var h = new TensorChain(x);

@@ -81,13 +81,37 @@ public sealed class UNet2DConditionModel : LoadedModel
     public Tensor Forward(Tensor sample, ReadOnlySpan<float> timesteps, Tensor encoderHiddenStates,
         TextTimeConditions? textTime = null, ForwardHook? hook = null)
     {
-        int batch = CheckInputs(sample, timesteps, encoderHiddenStates, textTime);
-        using var convertedSample = InModelDType(sample);
-        using var convertedContext = InModelDType(encoderHiddenStates);
-        return Run(convertedSample ?? sample, timesteps, convertedContext ?? encoderHiddenStates, textTime, hook, batch);
+        using var context = PrepareContext(encoderHiddenStates);
+        return Forward(sample, timesteps, context, textTime, hook);
     }
 
-    private Tensor Run(Tensor sample, ReadOnlySpan<float> timesteps, Tensor encoderHiddenStates, TextTimeConditions? textTime, ForwardHook? hook, int batch)
+    /// <summary>
+    /// As the other overload, with the text context of a run of evaluations (<see cref="PrepareContext"/>): the
+    /// cross-attention layers' k|v projections of it are computed at the first evaluation and reused by the later ones.
+    /// </summary>
+    public Tensor Forward(Tensor sample, ReadOnlySpan<float> timesteps, CrossAttentionContext context,
+        TextTimeConditions? textTime = null, ForwardHook? hook = null)
+    {
+        int batch = CheckInputs(sample, timesteps, context.States, textTime);
+        using var convertedSample = InModelDType(sample);
+        return Run(convertedSample ?? sample, timesteps, context, textTime, hook, batch);
+    }
+
+    /// <summary>
+    /// The text context for evaluations that share their encoder hidden states (every step of a generation): checked
+    /// and converted to the model's dtype once; each cross-attention layer keeps its k|v projection of it after first
+    /// use. Dispose it when the run ends, before the backend.
+    /// </summary>
+    /// <param name="encoderHiddenStates">(B, S, cross_attention_dim) text embeddings (stay the caller's).</param>
+    public CrossAttentionContext PrepareContext(Tensor encoderHiddenStates)
+    {
+        if (encoderHiddenStates.Rank != 3 || encoderHiddenStates.Shape[2] != CrossAttentionDim)
+            throw new DiffuserException($"UNet: encoder_hidden_states must be (B, S, {CrossAttentionDim}), got {encoderHiddenStates.Shape}.");
+        var converted = InModelDType(encoderHiddenStates);
+        return new CrossAttentionContext(converted ?? encoderHiddenStates, owned: converted is not null);
+    }
+
+    private Tensor Run(Tensor sample, ReadOnlySpan<float> timesteps, CrossAttentionContext context, TextTimeConditions? textTime, ForwardHook? hook, int batch)
     {
         var ops = Backend;
 
@@ -120,19 +144,19 @@ public sealed class UNet2DConditionModel : LoadedModel
             hook?.Invoke("conv_in", skips.Peek());
             for (int i = 0; i < _down.Length; i++)
             {
-                var d = _down[i].Forward(ops, skips.Peek(), timeEmbAct, encoderHiddenStates, skips);  // (B, C_i, H/2^i', W/2^i')
+                var d = _down[i].Forward(ops, skips.Peek(), timeEmbAct, context, skips);  // (B, C_i, H/2^i', W/2^i')
                 hook?.Invoke($"down_blocks.{i}", d);
             }
 
             // 4. Mid block at the deepest resolution.
             using var h = new TensorChain(skips.Peek());
-            h.Advance(_mid.Forward(ops, h.Current, timeEmbAct, encoderHiddenStates));
+            h.Advance(_mid.Forward(ops, h.Current, timeEmbAct, context));
             hook?.Invoke("mid_block", h.Current);
 
             // 5. Up path: each block consumes its skips and upsamples to the next skip's size.
             for (int i = 0; i < _up.Length; i++)
             {
-                h.Advance(_up[i].Forward(ops, h.Current, timeEmbAct, encoderHiddenStates, skips));
+                h.Advance(_up[i].Forward(ops, h.Current, timeEmbAct, context, skips));
                 hook?.Invoke($"up_blocks.{i}", h.Current);
             }
 
@@ -150,6 +174,10 @@ public sealed class UNet2DConditionModel : LoadedModel
     /// <summary>A single timestep for the whole batch.</summary>
     public Tensor Forward(Tensor sample, float timestep, Tensor encoderHiddenStates, TextTimeConditions? textTime = null, ForwardHook? hook = null) =>
         Forward(sample, [timestep], encoderHiddenStates, textTime, hook);
+
+    /// <summary>A single timestep for the whole batch, with a prepared text context.</summary>
+    public Tensor Forward(Tensor sample, float timestep, CrossAttentionContext context, TextTimeConditions? textTime = null, ForwardHook? hook = null) =>
+        Forward(sample, [timestep], context, textTime, hook);
 
     private int CheckInputs(Tensor sample, ReadOnlySpan<float> timesteps, Tensor context, TextTimeConditions? textTime)
     {

@@ -32,7 +32,7 @@ public sealed class UNetDownBlock
     /// <param name="x">(B, C_in, H, W), the caller's.</param>
     /// <param name="skips">Receives every output (the stack owns them).</param>
     /// <returns>(B, C_out, H', W'): the last skip pushed (owned by <paramref name="skips"/>, not by the caller).</returns>
-    public Tensor Forward(Backend ops, Tensor x, Tensor timeEmbeddingAct, Tensor context, Stack<Tensor> skips)
+    public Tensor Forward(Backend ops, Tensor x, Tensor timeEmbeddingAct, CrossAttentionContext context, Stack<Tensor> skips)
     {
         var h = x;
         for (int i = 0; i < _resnets.Length; i++)

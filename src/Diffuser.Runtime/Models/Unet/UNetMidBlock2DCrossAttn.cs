@@ -22,7 +22,7 @@ public sealed class UNetMidBlock2DCrossAttn
 
     /// <param name="x">(B, C, H, W)</param>
     /// <returns>(B, C, H, W)</returns>
-    public Tensor Forward(Backend ops, Tensor x, Tensor timeEmbeddingAct, Tensor context)
+    public Tensor Forward(Backend ops, Tensor x, Tensor timeEmbeddingAct, CrossAttentionContext context)
     {
         using var h = new TensorChain(x);
         h.Advance(_resnets[0].Forward(ops, h.Current, timeEmbeddingAct));

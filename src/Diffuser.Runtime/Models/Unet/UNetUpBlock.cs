@@ -33,7 +33,7 @@ public sealed class UNetUpBlock
     /// <param name="skips">The down path's outputs; this block pops (and frees) one per resnet. The upsampler then
     /// matches the size of the next skip, which is 2× except after a downsampling of an odd size.</param>
     /// <returns>(B, C_out, H', W'), owned by the caller.</returns>
-    public Tensor Forward(Backend ops, Tensor x, Tensor timeEmbeddingAct, Tensor context, Stack<Tensor> skips)
+    public Tensor Forward(Backend ops, Tensor x, Tensor timeEmbeddingAct, CrossAttentionContext context, Stack<Tensor> skips)
     {
         using var h = new TensorChain(x);
         for (int i = 0; i < _resnets.Length; i++)
