@@ -16,9 +16,10 @@ namespace Diffuser.Benchmarks;
 public static class ComponentFlops
 {
     /// <summary>One UNet forward at batch <paramref name="batch"/>, latents <paramref name="height"/>×<paramref name="width"/>,
-    /// <paramref name="contextLength"/> text tokens.</summary>
-    public static long UNetPass(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width, int contextLength) =>
-        UNetOps(modelFolder, config, batch, height, width, contextLength).Sum(r => r.Flops);
+    /// <paramref name="contextLength"/> text tokens (as in <see cref="UNetOps"/>: a generation's first step, or a later one).</summary>
+    public static long UNetPass(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width, int contextLength,
+        bool laterStep = false) =>
+        UNetOps(modelFolder, config, batch, height, width, contextLength, laterStep: laterStep).Sum(r => r.Flops);
 
     /// <summary>
     /// Every op of one UNet forward as the profiler records it (one record per public op call), with its FLOPs and
