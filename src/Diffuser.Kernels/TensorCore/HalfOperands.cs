@@ -22,15 +22,26 @@ public interface IHalfTileOperand
     /// </summary>
     ChunkQuad Chunks(int mn, int k0);
 
-    /// <summary>Whether <see cref="Copy"/> copies straight from global to shared memory (cp.async on the GPU; a kernel constant).</summary>
+    /// <summary>Whether <see cref="CopyQuad"/> copies straight from global to shared memory (cp.async on the GPU; a kernel constant).</summary>
     bool CopiesDirectly { get; }
 
+    /// <summary>Where the quad of <see cref="Chunks"/> at row <paramref name="mn"/> comes from, found once for the whole reduction (with <see cref="CopiesDirectly"/>).</summary>
+    CopySources Sources(int mn);
+
     /// <summary>
-    /// Puts chunk (mn, k0) into 16-byte slot <paramref name="slot"/> of <paramref name="shared"/>: asynchronously when
+    /// Puts the quad of <see cref="Chunks"/> at (<paramref name="sources"/>' row, <paramref name="k0"/>) into the 16-byte
+    /// slots <paramref name="first"/> + i·<paramref name="step"/> of <paramref name="shared"/>: asynchronously when
     /// <see cref="CopiesDirectly"/> on the GPU (<see cref="AsyncCopy.WaitAll"/> before the barrier), else at once.
     /// </summary>
-    void Copy(int mn, int k0, ArrayView<Half8> shared, int slot);
+    void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step);
 }
+
+/// <summary>
+/// The global sources of a thread's quad of chunks copied by cp.async (k-contiguous rows, 16-byte aligned): each row's
+/// byte address at k = 0 (row 0's for a row outside the matrix) and whether it lies inside, so that a stage's copy only
+/// adds its k offset. <see cref="Mn"/> is the quad's row, for copies that are plain stores.
+/// </summary>
+public readonly record struct CopySources(long Row0, long Row1, long Row2, long Row3, bool Inside0, bool Inside1, bool Inside2, bool Inside3, int Mn);
 
 /// <summary>Four chunks of one operand, held in registers between a global load and the shared store.</summary>
 public readonly record struct ChunkQuad(Half8 C0, Half8 C1, Half8 C2, Half8 C3)
@@ -45,14 +56,13 @@ public readonly record struct ChunkQuad(Half8 C0, Half8 C1, Half8 C2, Half8 C3)
         return new(op.Chunk(mn, k0), op.Chunk(mn + dm, k0 + dk), op.Chunk(mn + 2 * dm, k0 + 2 * dk), op.Chunk(mn + 3 * dm, k0 + 3 * dk));
     }
 
-    /// <summary>Copies the quad (as <see cref="Of"/>) into the slots <paramref name="first"/> + i·<paramref name="step"/>.</summary>
-    public static void Copy<T>(T op, int mn, int k0, ArrayView<Half8> shared, int first, int step) where T : struct, IHalfTileOperand
+    /// <summary>Stores the quad into the slots <paramref name="first"/> + i·<paramref name="step"/>.</summary>
+    public void Store(ArrayView<Half8> shared, int first, int step)
     {
-        int dm = RowsApart(op), dk = KApart(op);
-        op.Copy(mn, k0, shared, first);
-        op.Copy(mn + dm, k0 + dk, shared, first + step);
-        op.Copy(mn + 2 * dm, k0 + 2 * dk, shared, first + 2 * step);
-        op.Copy(mn + 3 * dm, k0 + 3 * dk, shared, first + 3 * step);
+        shared[first] = C0;
+        shared[first + step] = C1;
+        shared[first + 2 * step] = C2;
+        shared[first + 3 * step] = C3;
     }
 
     private static int RowsApart<T>(T op) where T : struct, IHalfTileOperand => op.KContiguous ? RowStride : 0;
@@ -109,25 +119,47 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
     /// <summary>With <c>vector</c> and <c>asyncCopies</c>: 16-byte rows, copied by cp.async.</summary>
     public bool CopiesDirectly => _direct;
 
-    public void Copy(int mn, int k0, ArrayView<Half8> shared, int slot)
+    public CopySources Sources(int mn) => SourcesOf(mn, mn, mn + ChunkQuad.RowStride, mn + 2 * ChunkQuad.RowStride, mn + 3 * ChunkQuad.RowStride);
+
+    /// <summary>The sources of rows <paramref name="r0"/> … <paramref name="r3"/>, a quad at row <paramref name="mn"/>.</summary>
+    public CopySources SourcesOf(int mn, int r0, int r1, int r2, int r3) =>
+        new(RowAddress(r0), RowAddress(r1), RowAddress(r2), RowAddress(r3), r0 < _rows, r1 < _rows, r2 < _rows, r3 < _rows, mn);
+
+    public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
     {
-        if (!_direct || !CudaAsm.IsSupported)
-        {
-            shared[slot] = Chunk(mn, k0);
-            return;
-        }
-        bool inside = mn < _rows && k0 < _depth;
-        AsyncCopy.Chunk(slot * 16, _address + 16L * (inside ? mn * _rowChunks + (k0 >> 3) : 0), inside);
+        if (CopiesAsynchronously) CopyAsync(sources, k0, shared, first, step);
+        else Chunks(sources.Mn, k0).Store(shared, first, step);
     }
+
+    /// <summary>Whether <see cref="CopyQuad"/> runs cp.async here (<see cref="CopiesDirectly"/>, on the GPU).</summary>
+    public bool CopiesAsynchronously => _direct && CudaAsm.IsSupported;
+
+    /// <summary>
+    /// The cp.async copies of <see cref="CopyQuad"/> (<see cref="CopiesAsynchronously"/> only), per copy one 64-bit
+    /// add and a predicate: past the depth the offset is 0 (the copies then read nothing and zero the slots, and no
+    /// address leaves the matrix). Finding each chunk's address anew had cost ~9 instructions a copy.
+    /// </summary>
+    public void CopyAsync(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
+    {
+        bool alongK = k0 < _depth;
+        long offset = alongK ? 2L * k0 : 0;   // bytes: k0 halves
+        AsyncCopy.Chunk(first * 16, sources.Row0 + offset, alongK && sources.Inside0);
+        AsyncCopy.Chunk((first + step) * 16, sources.Row1 + offset, alongK && sources.Inside1);
+        AsyncCopy.Chunk((first + 2 * step) * 16, sources.Row2 + offset, alongK && sources.Inside2);
+        AsyncCopy.Chunk((first + 3 * step) * 16, sources.Row3 + offset, alongK && sources.Inside3);
+    }
+
+    /// <summary>Row <paramref name="mn"/>'s byte address (row 0's outside the matrix), kept out of the main loop.</summary>
+    private long RowAddress(int mn) => LoopInvariant.Keep(_address + 16L * (mn < _rows ? mn : 0) * _rowChunks);
 
     private ushort Bits(int mn, int k) =>
         k >= _depth ? (ushort)0 : _bits[_start + (_kContiguous ? (long)mn * _depth + k : (long)k * _rows + mn)];
 }
 
 /// <summary>op(B) read in the GEGLU product order (<see cref="GemmShape.GatedSource"/>).</summary>
-public readonly struct GatedHalfColumns<TB>(TB inner, GemmShape s) : IHalfTileOperand where TB : struct, IHalfTileOperand
+public readonly struct GatedHalfColumns(HalfMatrixOperand inner, GemmShape s) : IHalfTileOperand
 {
-    private readonly TB _inner = inner;
+    private readonly HalfMatrixOperand _inner = inner;
     private readonly GemmShape _s = s;
 
     public bool KContiguous => _inner.KContiguous;
@@ -138,7 +170,14 @@ public readonly struct GatedHalfColumns<TB>(TB inner, GemmShape s) : IHalfTileOp
 
     public bool CopiesDirectly => _inner.CopiesDirectly;
 
-    public void Copy(int mn, int k0, ArrayView<Half8> shared, int slot) => _inner.Copy(_s.GatedSource(mn), k0, shared, slot);
+    public CopySources Sources(int mn) => _inner.SourcesOf(mn, _s.GatedSource(mn), _s.GatedSource(mn + ChunkQuad.RowStride),
+        _s.GatedSource(mn + 2 * ChunkQuad.RowStride), _s.GatedSource(mn + 3 * ChunkQuad.RowStride));
+
+    public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
+    {
+        if (_inner.CopiesAsynchronously) _inner.CopyAsync(sources, k0, shared, first, step);
+        else Chunks(sources.Mn, k0).Store(shared, first, step);
+    }
 }
 
 /// <summary>
@@ -192,7 +231,9 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     /// <summary>A gather of 2-byte elements: through registers, a stage ahead.</summary>
     public bool CopiesDirectly => false;
 
-    public void Copy(int mn, int k0, ArrayView<Half8> shared, int slot) => shared[slot] = Chunk(mn, k0);
+    public CopySources Sources(int mn) => new(0, 0, 0, 0, false, false, false, false, mn);
+
+    public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step) => Chunks(sources.Mn, k0).Store(shared, first, step);
 
     public Half8 Chunk(int mn, int k0)
     {

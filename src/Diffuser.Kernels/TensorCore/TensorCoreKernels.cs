@@ -36,7 +36,7 @@ public static class TensorCoreKernels
         var opB = new HalfMatrixOperand(b.Bits, addresses.B, batch * s.BatchStrideB, s.BColumns, s.K, s.TransB != 0, vectorB.Value != 0, default(TC).Async);
         if (geglu.Value != 0)
         {
-            var gated = new GatedHalfColumns<HalfMatrixOperand>(opB, s);
+            var gated = new GatedHalfColumns(opB, s);
             TensorCoreMatmul.Accumulate(ref opA, ref gated, ref mma, kBegin, kEnd, row0, col0, shared);
         }
         else TensorCoreMatmul.Accumulate(ref opA, ref opB, ref mma, kBegin, kEnd, row0, col0, shared);

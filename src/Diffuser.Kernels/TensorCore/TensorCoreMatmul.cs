@@ -18,8 +18,8 @@ public static class TensorCoreMatmul
     {
         const int stageSlots = TensorCoreLayout.StageBytes / 16;
         var halves = shared.Cast<ushort>();
-        var loadA = new StageLoader<TA>(ChunkSlots.Of(a.KContiguous, 0));
-        var loadB = new StageLoader<TB>(ChunkSlots.Of(b.KContiguous, TensorCoreLayout.TileBytes / 16));
+        var loadA = new StageLoader<TA>(ref a, ChunkSlots.Of(a.KContiguous, 0), row0);
+        var loadB = new StageLoader<TB>(ref b, ChunkSlots.Of(b.KContiguous, TensorCoreLayout.TileBytes / 16), col0);
         bool copies = a.CopiesDirectly || b.CopiesDirectly;   // a kernel constant: no wait where nothing is copied
         mma.Zero();
         loadA.Fetch(ref a, row0, kBegin, shared, 0);
@@ -139,22 +139,30 @@ public static class TensorCoreMatmul
     /// <see cref="IHalfTileOperand.CopiesDirectly"/>), or loaded into registers a stage ahead and stored when its stage
     /// comes (a gather, or unaligned rows). Either way the loads of stage k + 1 overlap the mma of stage k.
     /// </summary>
-    private struct StageLoader<T>(ChunkSlots slots) where T : struct, IHalfTileOperand
+    private struct StageLoader<T> where T : struct, IHalfTileOperand
     {
-        private readonly ChunkSlots _slots = slots;
+        private readonly ChunkSlots _slots;
+        private readonly CopySources _sources;
         private ChunkQuad _next;
+
+        /// <param name="mn0">The tile's first row of the operand.</param>
+        public StageLoader(ref T op, ChunkSlots slots, int mn0)
+        {
+            _slots = slots;
+            _sources = op.CopiesDirectly ? op.Sources(mn0 + slots.Mn) : default;
+        }
 
         /// <summary>Starts this thread's four chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32) towards stage <paramref name="stageSlots"/>.</summary>
         public void Fetch(ref T op, int mn0, int k0, ArrayView<Half8> shared, int stageSlots)
         {
-            if (op.CopiesDirectly) ChunkQuad.Copy(op, mn0 + _slots.Mn, k0 + _slots.K, shared, stageSlots + _slots.First, _slots.Step);
+            if (op.CopiesDirectly) op.CopyQuad(_sources, k0 + _slots.K, shared, stageSlots + _slots.First, _slots.Step);
             else _next = op.Chunks(mn0 + _slots.Mn, k0 + _slots.K);
         }
 
         /// <summary>Stores the chunks fetched into registers in stage <paramref name="stageSlots"/> (copied chunks are on their way there).</summary>
         public readonly void Place(ref T op, ArrayView<Half8> shared, int stageSlots)
         {
-            if (!op.CopiesDirectly) _slots.Store(shared, stageSlots, _next);
+            if (!op.CopiesDirectly) _next.Store(shared, stageSlots + _slots.First, _slots.Step);
         }
     }
 
@@ -179,15 +187,6 @@ public static class TensorCoreMatmul
                 return Kept(row, chunk << 3, tileChunks + row * rowChunks + chunk, ChunkQuad.RowStride * rowChunks);
             }
             return Kept(t, 0, tileChunks + t * rowChunks, 1);
-        }
-
-        public void Store(ArrayView<Half8> shared, int stageSlots, ChunkQuad chunks)
-        {
-            int at = stageSlots + First;
-            shared[at] = chunks.C0;
-            shared[at + Step] = chunks.C1;
-            shared[at + 2 * Step] = chunks.C2;
-            shared[at + 3 * Step] = chunks.C3;
         }
 
         private static ChunkSlots Kept(int mn, int k, int first, int step) =>
