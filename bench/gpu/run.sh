@@ -7,7 +7,8 @@
 #   again with cp.async off, then with the tensor cores off, and the first switch that passes holds for the rest) → model/
 #   scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → OpenCL (if usable) → diffuser bench fp32 (SD 1.5
 #   shapes, 512², batch 2) → fp16 (VAE too) → op cases fp32 and fp16 on CUDA → PyTorch on the same shapes
-#   → $OUT/RESULTS.md (printed last), with run.log, the test XML and the JSON reports beside it.
+#   → Nsight Compute on four key fp16 kernels (if there) → $OUT/RESULTS.md (printed last), with run.log, the test XML
+#   and the JSON reports beside it.
 # Environment overrides, for a dry run on a machine without a GPU (see bench/README.md):
 #   DIFFUSER_GPU_DEVICE (cuda), DIFFUSER_GPU_SIZE (512), DIFFUSER_GPU_STEPS (10), DIFFUSER_GPU_CASES (sd15),
 #   DIFFUSER_GPU_TORCH_DEVICE (cuda), DIFFUSER_GPU_TEST_ARGS (extra test runner arguments), PYTHON (python3).
@@ -103,7 +104,21 @@ with_env() {
     "$@"
 }
 
-export -f unpack gpu_info tests opencl bench with_env
+# Inside the key fp16 kernels of a UNet step, if the machine has Nsight Compute: achieved occupancy, tensor-pipe and
+# memory throughput, registers (into run.log). Each case's first launches (filter packing, the warm-up run) are
+# skipped; the next two are profiled (GroupNorm: partial sums, then apply).
+profile_kernels() {
+    command -v ncu >/dev/null || { echo "no ncu on this machine"; return 0; }
+    local filter
+    for filter in conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 attention/self_b2h8_l4096_d40_f16 \
+        group_norm/2x320x64x64_g32_silu_f16; do
+        echo "=== ncu: $filter"
+        ncu --launch-skip 2 --launch-count 2 --section SpeedOfLight --section Occupancy --section LaunchStats \
+            "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" --warmup 1 --seconds 0
+    done
+}
+
+export -f unpack gpu_info tests opencl bench with_env profile_kernels
 stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
@@ -151,6 +166,7 @@ stage ops 60 "$app/diffuser" bench --ops --device "$device" --cases "$cases-f16,
 stage torch 70 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases "$work/cases/$cases-cases.json" \
     --unet-config "$work/shared/models/sd15/unet/config.json" --latent $((size / 8)) --device "$torch_device" \
     --budget 65 --out "$out/torch.json"
+stage ncu 45 profile_kernels
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 "$python" bench/gpu/results.py --dir "$out" --stages "$stages" --gpu "${gpu:-$device (no nvidia-smi)}" \
