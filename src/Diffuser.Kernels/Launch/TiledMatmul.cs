@@ -113,8 +113,9 @@ public static class TiledMatmul
 }
 
 /// <summary>
-/// Stores raw sums of one reduction split into a row-major [rows, cols] slice of a workspace; a reduce kernel then
-/// adds the splits in a fixed order (deterministic, unlike atomics) and applies the real epilogue.
+/// Stores raw sums of one reduction split into a row-major [rows, cols] slice of a workspace; a reduce kernel (or the
+/// last split, <see cref="SplitReduction"/>) then adds the splits in a fixed order (deterministic, unlike atomics) and
+/// applies the real epilogue.
 /// </summary>
 public struct PartialEpilogue : ITileEpilogue
 {

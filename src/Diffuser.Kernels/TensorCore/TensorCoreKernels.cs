@@ -10,8 +10,8 @@ namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
 /// GEMM and implicit-GEMM convolution on fp16 storage through <see cref="TensorCoreMatmul"/> (device code): the same
-/// grids, shapes, splits and epilogues as <see cref="GemmKernels"/> and <see cref="Conv2dKernels"/> (whose reduce
-/// kernels finish split reductions), 128×128 tiles of <see cref="TensorCoreLayout.Threads"/> threads with
+/// grids, shapes, splits and epilogues as <see cref="GemmKernels"/> and <see cref="Conv2dKernels"/>, except that a split
+/// reduction is finished by its last split (<see cref="SplitReduction"/>) instead of a reduce kernel, 128×128 tiles of <see cref="TensorCoreLayout.Threads"/> threads with
 /// <see cref="TensorCoreLayout.SharedBytes"/> of dynamic shared memory and no static shared memory (the PTX addresses
 /// the dynamic block from its start). <typeparamref name="TM"/> is <see cref="PtxWarpMma"/> on the GPU,
 /// <typeparamref name="TC"/> how operands with 16-byte rows reach shared memory (<see cref="AsyncCopies"/> by default).
@@ -20,15 +20,16 @@ public static class TensorCoreKernels
 {
     /// <param name="addresses">The global addresses of a and b (<see cref="GlobalAddress"/>).</param>
     /// <param name="vectorA">1: A is k-contiguous and 16-byte aligned (see <see cref="HalfMatrixOperand"/>).</param>
-    /// <param name="epilogue"><see cref="GemmShape.EpilogueFlags"/> (0 when the reduction is split: the reduce kernel applies them).</param>
-    public static void Gemm<TM, TC>(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s,
-        SplitK split, OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
+    /// <param name="epilogue"><see cref="GemmShape.EpilogueFlags"/> (with a split reduction applied by its last split).</param>
+    public static void Gemm<TM, TC>(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
         SpecializedValue<int> vectorB, SpecializedValue<int> epilogue)
         where TM : struct, IWarpMma where TC : struct, IOperandCopies
     {
         var mma = default(TM);
         mma.Declare();
         var shared = SharedMemory.GetDynamic<Half8>();
+        var split = reduction.Split;
         int batch = Grid.IdxZ / split.Count, part = Grid.IdxZ - batch * split.Count;
         int kBegin = part * split.Length, kEnd = XMath.Min(kBegin + split.Length, s.K);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
@@ -41,30 +42,34 @@ public static class TensorCoreKernels
         }
         else TensorCoreMatmul.Accumulate(ref opA, ref opB, ref mma, kBegin, kEnd, row0, col0, shared);
 
+        var store = GemmEpilogue<F16View>.ForBatch(c, bias, residual, s.WithEpilogueFlags(epilogue), batch, (ActivationKind)activation.Value);
         if (split.Count > 1)
         {
-            long size = (long)s.M * s.ProductColumns;
-            var partial = new PartialEpilogue(workspace, ((long)part * s.Batch + batch) * size, s.M, s.ProductColumns);
+            // Split k's raw sums of batch entry b: [M, product columns] at (k·Batch + b)·size.
+            int size = s.M * s.ProductColumns, start = batch * size, splitStride = s.Batch * size;
+            var partial = new PartialEpilogue(reduction.Workspace, part * splitStride + start, s.M, s.ProductColumns);
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
-            return;
+            if (!reduction.ArrivesLast((batch * Grid.DimY + Grid.IdxY) * Grid.DimX + Grid.IdxX)) return;
+            if (geglu.Value != 0) TensorCoreMatmul.StoreGatedSplitSums(reduction, ref store, start, splitStride, s.M, s.ProductColumns, row0, col0);
+            else TensorCoreMatmul.StoreSplitSums(reduction, ref store, start, splitStride, s.M, s.ProductColumns, row0, col0);
         }
-        var store = GemmEpilogue<F16View>.ForBatch(c, bias, residual, s.WithEpilogueFlags(epilogue), batch, (ActivationKind)activation.Value);
-        if (geglu.Value != 0) TensorCoreMatmul.StoreGated(ref mma, ref store, row0, col0, shared);
+        else if (geglu.Value != 0) TensorCoreMatmul.StoreGated(ref mma, ref store, row0, col0, shared);
         else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }
 
     /// <param name="stagePlane">The input's <see cref="HalfPatchOperand.StagePlane"/>.</param>
-    /// <param name="epilogue"><see cref="Conv2dShape.EpilogueFlags"/> (0 when the reduction is split: the reduce kernel applies them).</param>
+    /// <param name="epilogue"><see cref="Conv2dShape.EpilogueFlags"/> (with a split reduction applied by its last split).</param>
     /// <param name="weight">Filters packed as a <see cref="TapMajorFilter"/> (16-byte aligned: rows load 16 bytes at a time).</param>
     /// <param name="weightAddress">The global address of <paramref name="weight"/> (<see cref="GlobalAddress"/>).</param>
     public static void Conv2d<TM, TC>(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
-        ArrayView<float> workspace, Conv2dShape s, SplitK split, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
+        SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
         SpecializedValue<int> stagePlane, SpecializedValue<int> epilogue)
         where TM : struct, IWarpMma where TC : struct, IOperandCopies
     {
         var mma = default(TM);
         mma.Declare();
         var shared = SharedMemory.GetDynamic<Half8>();
+        var split = reduction.Split;
         int depth = kernelRows * kernelCols * TapMajorFilter.Channels(s.C), pixels = s.N * s.OH * s.OW;
         int kBegin = Grid.IdxZ * split.Length, kEnd = XMath.Min(kBegin + split.Length, depth);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
@@ -72,14 +77,17 @@ public static class TensorCoreKernels
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
         var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane);
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);
+        var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, s.WithEpilogueFlags(epilogue));
         if (split.Count > 1)
         {
-            var partial = new PartialEpilogue(workspace, (long)Grid.IdxZ * s.K * pixels, s.K, pixels);
+            // Split k's raw sums: [filters, pixels] at k·K·pixels.
+            int splitStride = s.K * pixels;
+            var partial = new PartialEpilogue(reduction.Workspace, Grid.IdxZ * splitStride, s.K, pixels);
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
-            return;
+            if (reduction.ArrivesLast(Grid.IdxY * Grid.DimX + Grid.IdxX))
+                TensorCoreMatmul.StoreSplitSums(reduction, ref store, 0, splitStride, s.K, pixels, row0, col0);
         }
-        var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, s.WithEpilogueFlags(epilogue));
-        TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
+        else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }
 
     /// <summary>Grid-stride: packs PyTorch's [K, C, R·S] filters as a <see cref="TapMajorFilter"/> [K, R·S, Cp].</summary>

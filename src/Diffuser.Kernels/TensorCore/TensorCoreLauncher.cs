@@ -9,30 +9,29 @@ namespace Diffuser.Kernels.TensorCore;
 /// <summary>
 /// Loads the tensor-core GEMM and convolution once for an accelerator (<typeparamref name="TM"/>: the PTX tensor cores,
 /// or their emulation on ILGPU's CPU accelerator for tests; <typeparamref name="TC"/>: cp.async or register copies of
-/// aligned operands), with the fp16 split-reduction kernels that finish them.
+/// aligned operands), with the counters by which a split reduction's last split finishes it (<see cref="SplitReduction"/>).
 /// </summary>
 public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where TC : struct, IOperandCopies
 {
     private readonly Accelerator _accelerator;
-    private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK, OperandAddresses,
+    private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, SplitReduction, GemmShape, OperandAddresses,
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _gemm;
-    private readonly Action<KernelConfig, F16View, F16View, long, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
+    private readonly Action<KernelConfig, F16View, F16View, long, F16View, F16View, F16View, F16View, SplitReduction, Conv2dShape,
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _conv;
     private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
-    private readonly Action<KernelConfig, ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>> _gemmReduce;
-    private readonly Action<KernelConfig, ArrayView<float>, F16View, F16View, F16View, F16View, Conv2dShape, int> _convReduce;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _tileCounters;
 
     public TensorCoreLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, ArrayView<float>, GemmShape, SplitK, OperandAddresses,
+        _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, SplitReduction, GemmShape, OperandAddresses,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM, TC>);
-        _conv = accelerator.LoadStreamKernel<F16View, F16View, long, F16View, F16View, F16View, F16View, ArrayView<float>, Conv2dShape, SplitK,
+        _conv = accelerator.LoadStreamKernel<F16View, F16View, long, F16View, F16View, F16View, F16View, SplitReduction, Conv2dShape,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM, TC>);
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
-        _gemmReduce = accelerator.LoadStreamKernel<ArrayView<float>, F16View, F16View, F16View, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>>(
-            GemmKernels.ReduceSplits);
-        _convReduce = accelerator.LoadStreamKernel<ArrayView<float>, F16View, F16View, F16View, F16View, Conv2dShape, int>(Conv2dKernels.ReduceSplits);
+        // A product splits only when it has fewer tiles than multiprocessors (SplitK.Choose): a counter per multiprocessor.
+        _tileCounters = accelerator.Allocate1D<int>(Math.Max(accelerator.NumMultiprocessors, 1));
+        _tileCounters.MemSetToZero();
     }
 
     private static KernelConfig Grid(long columns, int rows, int depth) => LaunchGeometry.Grid(LaunchGeometry.Tiles(columns, TensorCoreLayout.Size),
@@ -59,14 +58,11 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
     public void Gemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB)
     {
         var split = GemmSplit(s);
-        var activation = SpecializedValue.New((int)s.Activation);
-        var geglu = SpecializedValue.New(s.Geglu);
         LaunchGeometry.CheckedLength(split.WorkspaceLength((long)s.Batch * s.M * s.ProductColumns), "GEMM workspace");
         var addresses = new OperandAddresses(GlobalAddress.Of(a.Bits), GlobalAddress.Of(b.Bits));
-        _gemm(Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, workspace, s, split, addresses, activation, geglu,
-            SpecializedValue.New(vectorA ? 1 : 0), SpecializedValue.New(vectorB ? 1 : 0), SpecializedValue.New(split.Count > 1 ? 0 : s.EpilogueFlags));
-        if (split.Count > 1)
-            _gemmReduce(LaunchGeometry.Elements(_accelerator, (long)s.Batch * s.M * s.N), workspace, bias, residual, c, s, split.Count, activation, geglu);
+        _gemm(Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, Reduction(workspace, split), s, addresses,
+            SpecializedValue.New((int)s.Activation), SpecializedValue.New(s.Geglu), SpecializedValue.New(vectorA ? 1 : 0), SpecializedValue.New(vectorB ? 1 : 0),
+            SpecializedValue.New(s.EpilogueFlags));
     }
 
     /// <summary>Packs PyTorch's [K, C, R, S] <paramref name="weight"/> as the <see cref="TapMajorFilter"/> [K, R, S, Cp] that <see cref="Conv2d"/> reads.</summary>
@@ -83,9 +79,9 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
         LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
         var split = ConvSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
-        _conv(Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y, workspace, s, split,
-            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(HalfPatchOperand.StagePlane(s)),
-            SpecializedValue.New(split.Count > 1 ? 0 : s.EpilogueFlags));
-        if (split.Count > 1) _convReduce(LaunchGeometry.Elements(_accelerator, pixels * s.K), workspace, bias, sampleBias, residual, y, s, split.Count);
+        _conv(Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y, Reduction(workspace, split), s,
+            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(HalfPatchOperand.StagePlane(s)), SpecializedValue.New(s.EpilogueFlags));
     }
+
+    private SplitReduction Reduction(ArrayView<float> workspace, SplitK split) => new(workspace, _tileCounters.View, split);
 }

@@ -1,5 +1,6 @@
 using Diffuser.Kernels.Launch;
 using ILGPU;
+using ILGPU.Algorithms;
 
 namespace Diffuser.Kernels.TensorCore;
 
@@ -71,6 +72,39 @@ public static class TensorCoreMatmul
         epilogue.BindGatedChunk(LaneColumn(col0, c));
         var chunks = new GatedChunks<TE>(epilogue);
         HandOver(ref mma, ref chunks, row0, Warp.LaneIdx >> 2, c, shared);
+    }
+
+    /// <summary>
+    /// The last split of the tile at (row0, col0) finishes it (<see cref="SplitReduction.ArrivesLast"/>): thread t adds
+    /// the splits' raw sums of columns col0 + 8·(t%16) … +7 in rows row0 + t/16 + 8·j and hands them to the epilogue
+    /// 8 columns at a time, as <see cref="Store"/> does. The raw sums of split k lie at start + k·splitStride, rows of
+    /// <paramref name="columns"/>.
+    /// </summary>
+    public static void StoreSplitSums<TE>(in SplitReduction reduction, ref TE epilogue, int start, int splitStride, int rows, int columns,
+        int row0, int col0) where TE : struct, ITileEpilogue
+    {
+        const int chunks = TensorCoreLayout.Size / 8, chunkBits = 4, rowStep = TensorCoreLayout.Threads / chunks;
+        int col = col0 + 8 * (Group.IdxX & (chunks - 1)), count = XMath.Clamp(columns - col, 0, 8);
+        epilogue.BindChunk(col);
+        for (int row = row0 + (Group.IdxX >> chunkBits); row < XMath.Min(row0 + TensorCoreLayout.Size, rows); row += rowStep)
+            epilogue.StoreChunk(row, reduction.Sums(start + row * columns + col, splitStride, count));
+    }
+
+    /// <summary>
+    /// As <see cref="StoreSplitSums"/> for a GEGLU product tile: thread t takes value columns col0 + 8·(t%8) … +7 and
+    /// their gates 64 columns on, in rows row0 + t/8 + 16·j.
+    /// </summary>
+    public static void StoreGatedSplitSums<TE>(in SplitReduction reduction, ref TE epilogue, int start, int splitStride, int rows, int columns,
+        int row0, int col0) where TE : struct, IGatedEpilogue
+    {
+        const int chunks = TensorCoreLayout.Size / 2 / 8, chunkBits = 3, rowStep = TensorCoreLayout.Threads / chunks, gates = TensorCoreLayout.Size / 2;
+        int col = col0 + 8 * (Group.IdxX & (chunks - 1)), count = XMath.Clamp(columns - col, 0, 8), gateCount = XMath.Clamp(columns - col - gates, 0, 8);
+        epilogue.BindGatedChunk(col);
+        for (int row = row0 + (Group.IdxX >> chunkBits); row < XMath.Min(row0 + TensorCoreLayout.Size, rows); row += rowStep)
+        {
+            int at = start + row * columns + col;
+            epilogue.StoreGatedChunk(row, reduction.Sums(at, splitStride, count), reduction.Sums(at + gates, splitStride, gateCount));
+        }
     }
 
     /// <summary>Tile column of this warp's staged column <paramref name="c"/>, kept out of the store loop.</summary>

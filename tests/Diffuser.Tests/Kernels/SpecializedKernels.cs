@@ -20,18 +20,18 @@ public static class SpecializedKernels
     /// <summary>The epilogue flags of to_out, ff.net.2 and a resnet's second convolution: bias and residual, stored in 16-byte chunks.</summary>
     private const int BiasAndResidual = 1 | 1 << 2 | 1 << 3;
 
-    public static void TensorCoreGemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s, SplitK split,
+    public static void TensorCoreGemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies>(a, b, bias, residual, c, workspace, s, split, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
 
     public static void TensorCoreConv3x3(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
-        ArrayView<float> workspace, Conv2dShape s, SplitK split) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, workspace, s, split, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(BiasAndResidual));
+        SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(BiasAndResidual));
 
     public static void TensorCoreConv1x1(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
-        ArrayView<float> workspace, Conv2dShape s, SplitK split) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, workspace, s, split, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(BiasAndResidual));
+        SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(BiasAndResidual));
 
     public static void Attention48(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
         FlashAttentionKernels.Attention<PtxWarpAttention48>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.Chunks));
