@@ -4,7 +4,7 @@
 # after `bash bench/gpu/prepare.sh` made .gpu/bundle.tar.xz here. Stages (each under its own time limit, all of
 # them inside ~8.5 minutes; a stage that overruns is killed and the next one still runs):
 #   unpack → nvidia-smi → kernel + op tests on CUDA (fp32 and fp16; fp16 GEMM/conv on the tensor cores; if they fail,
-#   again with cp.async off, then with the tensor cores off, and the first switch that passes holds for the rest) → model/
+#   again with cp.async off, split-K off, the tensor cores off, and the first switch that passes holds for the rest) → model/
 #   scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → OpenCL (if usable) → diffuser bench fp32 (SD 1.5
 #   shapes, 512², batch 2) → fp16 (VAE too) → op cases fp32 and fp16 on CUDA → PyTorch on the same shapes
 #   → Nsight Compute on four key fp16 kernels (if there) → $OUT/RESULTS.md (printed last), with run.log, the test XML
@@ -132,12 +132,13 @@ switch=""
 fallback_xml=()
 stage tests-kernels 90 tests "$out/tests-kernels.xml" "$device" "${kernel_tests[@]}"
 if failed $?; then
-    # Failed (not out of time). The tensor-core kernels' newest piece, checked here by ptxas only, is cp.async; then
-    # the tensor cores as a whole (PTX the driver rejects, a misaligned shared block). The first switch under which the
-    # kernel tests pass holds for every later stage, so that one run still yields a table; RESULTS.md names it. If none
-    # passes, the failures lie elsewhere and nothing is switched. (Their XML stays outside $OUT, which brings back 8
-    # files at most; RESULTS.md summarises it.)
-    for candidate in DIFFUSER_CP_ASYNC=0 DIFFUSER_TENSOR_CORES=0; do
+    # Failed (not out of time). The tensor-core kernels' pieces checked here by ptxas and emulation only: cp.async, the
+    # split reduction finished by its last split (fence, atomic count); then the tensor cores as a whole (PTX the
+    # driver rejects, a misaligned shared block). The first switch under which the kernel tests pass holds for every
+    # later stage, so that one run still yields a table; RESULTS.md names it. If none passes, the failures lie
+    # elsewhere and nothing is switched. (Their XML stays outside $OUT, which brings back 8 files at most; RESULTS.md
+    # summarises it.)
+    for candidate in DIFFUSER_CP_ASYNC=0 DIFFUSER_SPLIT_K=0 DIFFUSER_TENSOR_CORES=0; do
         xml="$work.tests-kernels-${candidate%%=*}.xml"
         fallback_xml+=(--fallback-xml "$xml")
         if stage "tests-kernels ($candidate)" 75 with_env "$candidate" tests "$xml" "$device" "${kernel_tests[@]}"; then
@@ -157,9 +158,10 @@ stage opencl 15 opencl
 stage bench-fp32 65 bench --dtype fp32 --json "$out/bench-fp32.json"
 # fp16 all the way, the VAE too (the default, as diffusers' SD 1.x/2.x pipelines; the 15 ms VAE target needs fp16).
 stage bench-fp16 65 bench --dtype fp16 --json "$out/bench-fp16.json"
-# SD's shapes can fault where the test shapes passed: then once more with cp.async off (its report says so).
+# SD's shapes can fault where the test shapes passed: then once more with cp.async and split-K off (its report says so).
 if failed $? && [ -z "$switch" ]; then
-    stage "bench-fp16 (DIFFUSER_CP_ASYNC=0)" 65 with_env DIFFUSER_CP_ASYNC=0 bench --dtype fp16 --json "$out/bench-fp16.json"
+    stage "bench-fp16 (DIFFUSER_CP_ASYNC=0 DIFFUSER_SPLIT_K=0)" 65 with_env DIFFUSER_CP_ASYNC=0 with_env DIFFUSER_SPLIT_K=0 \
+        bench --dtype fp16 --json "$out/bench-fp16.json"
 fi
 # fp16 first (issue 7's table); the JSON is rewritten after every case, so a stage stopped at its limit keeps what it timed.
 stage ops 60 "$app/diffuser" bench --ops --device "$device" --cases "$cases-f16,$cases" --seconds 0.2 --json "$out/ops-cuda.json"

@@ -20,10 +20,13 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _conv;
     private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _tileCounters;
+    private readonly bool _splitK;
 
-    public TensorCoreLauncher(Accelerator accelerator)
+    /// <param name="splitK">Whether products with fewer tiles than multiprocessors split their reduction (else one group per tile).</param>
+    public TensorCoreLauncher(Accelerator accelerator, bool splitK = true)
     {
         _accelerator = accelerator;
+        _splitK = splitK;
         _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, SplitReduction, GemmShape, OperandAddresses,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM, TC>);
         _conv = accelerator.LoadStreamKernel<F16View, F16View, long, F16View, F16View, F16View, F16View, SplitReduction, Conv2dShape,
@@ -37,7 +40,8 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
     private static KernelConfig Grid(long columns, int rows, int depth) => LaunchGeometry.Grid(LaunchGeometry.Tiles(columns, TensorCoreLayout.Size),
         LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads, TensorCoreLayout.SharedBytes / sizeof(float));
 
-    private SplitK Split(long tiles, int depth) => SplitK.Choose(_accelerator.NumMultiprocessors, tiles, depth, TensorCoreLayout.Depth);
+    private SplitK Split(long tiles, int depth) =>
+        _splitK ? SplitK.Choose(_accelerator.NumMultiprocessors, tiles, depth, TensorCoreLayout.Depth) : new SplitK(1, depth);
 
     private SplitK GemmSplit(GemmShape s) => Split(
         (long)LaunchGeometry.Tiles(s.ProductColumns, TensorCoreLayout.Size) * LaunchGeometry.Tiles(s.M, TensorCoreLayout.Size) * s.Batch, s.K);

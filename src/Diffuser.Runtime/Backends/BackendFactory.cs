@@ -43,17 +43,17 @@ public static class BackendFactory
         return devices;
     }
 
-    private static IlgpuBackend? TryIlgpu(string backendName, TensorCoreMode? tensorCores = null, bool? asyncCopies = null)
+    private static IlgpuBackend? TryIlgpu(string backendName, TensorCoreMode? tensorCores = null, TensorCoreOptions? options = null)
     {
         foreach (var (device, info) in IlgpuDevices.All())
             if (IlgpuDevices.BackendName(device) == backendName && info.IsUsable)
-                return new IlgpuBackend(Start(device, info), backendName, info, tensorCores, asyncCopies);
+                return new IlgpuBackend(Start(device, info), backendName, info, tensorCores, options);
         return null;
     }
 
-    /// <summary>An ILGPU backend whose fp16 GEMMs and convolutions take the path <paramref name="tensorCores"/>, copying aligned operands as <paramref name="asyncCopies"/> says (tests).</summary>
-    internal static IlgpuBackend CreateIlgpu(string backendName, TensorCoreMode tensorCores, bool asyncCopies = true) =>
-        TryIlgpu(backendName, tensorCores, asyncCopies) ?? throw Absent(backendName);
+    /// <summary>An ILGPU backend whose fp16 GEMMs and convolutions take the path <paramref name="tensorCores"/>, with <paramref name="options"/> (all on by default; tests).</summary>
+    internal static IlgpuBackend CreateIlgpu(string backendName, TensorCoreMode tensorCores, TensorCoreOptions? options = null) =>
+        TryIlgpu(backendName, tensorCores, options ?? new TensorCoreOptions()) ?? throw Absent(backendName);
 
     private static ILGPU.Runtime.Accelerator Start(ILGPU.Runtime.Device device, DeviceInfo info)
     {

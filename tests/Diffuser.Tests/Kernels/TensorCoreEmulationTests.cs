@@ -17,7 +17,8 @@ namespace Diffuser.Tests.Kernels;
 public sealed class TensorCoreEmulationTests : IDisposable
 {
     private readonly Backend _emulated = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated);
-    private readonly Backend _registerCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, asyncCopies: false);
+    private readonly Backend _registerCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new TensorCoreOptions(AsyncCopies: false));
+    private readonly Backend _unsplit = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new TensorCoreOptions(SplitK: false));
     private readonly Backend _cpu = new Backends.Cpu.CpuBackend();
 
     public static TheoryData<string> Cases() => new(TensorCoreCases.Select(c => c.Id));
@@ -80,6 +81,15 @@ public sealed class TensorCoreEmulationTests : IDisposable
         Tolerance.AssertClose(second, Run(c, _cpu, seed: 99), c.Atol, c.Rtol, c.Id);
     }
 
+    /// <summary>Products the tensor cores would split, with splitting off (DIFFUSER_SPLIT_K=0, a fallback): one group per tile.</summary>
+    [Theory, InlineData("gemm/b2_9x20x300_residual_splitK_f16"), InlineData("geglu_linear/17x300_to_40_splitK_f16"),
+     InlineData("conv2d/3x4_c30k9_k3s1p1_sample_bias_splitK_f16")]
+    public void MatchesTheFp16ReferenceUnsplit(string id)
+    {
+        var c = TensorCoreCases.Single(x => x.Id == id);
+        Tolerance.AssertClose(Run(c, _unsplit), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
+    }
+
     /// <summary>
     /// Dispatch: causal attention and head dims without a variant run the portable fused kernel (bit-identical to a
     /// backend without tensor cores); the others the tensor-core kernel, whose fp16 probabilities change some output bits.
@@ -115,6 +125,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
     {
         _emulated.Dispose();
         _registerCopies.Dispose();
+        _unsplit.Dispose();
         _cpu.Dispose();
     }
 }

@@ -29,14 +29,13 @@ public sealed partial class IlgpuBackend : Backend
 
     /// <param name="tensorCores">Null: <see cref="TensorCoreMode.Hardware"/> where the device has them (unless the
     /// environment variable DIFFUSER_TENSOR_CORES is 0), otherwise none.</param>
-    /// <param name="asyncCopies">Whether the tensor-core kernels copy aligned operands by cp.async; null: yes, unless the
-    /// environment variable DIFFUSER_CP_ASYNC is 0 (then through registers: the fallback, and an A/B switch).</param>
-    internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device, TensorCoreMode? tensorCores = null, bool? asyncCopies = null)
+    /// <param name="options">What the tensor-core kernels use; null: <see cref="TensorCoreOptions.FromEnvironment"/>.</param>
+    internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device, TensorCoreMode? tensorCores = null, TensorCoreOptions? options = null)
     {
         _accelerator = accelerator;
         Name = name;
         TensorCores = tensorCores ?? DefaultTensorCores(accelerator);
-        AsyncCopies = asyncCopies ?? Environment.GetEnvironmentVariable("DIFFUSER_CP_ASYNC") != "0";
+        Options = options ?? TensorCoreOptions.FromEnvironment();
         Device = device with { Capability = device.Capability + CapabilityNote(device) };
         _single = new(accelerator, t => new F32View(Floats(t)), Scratch);
         Func<Tensor, F16View> half = t => new F16View(HalfView(t).Cast<ushort>());
@@ -52,7 +51,7 @@ public sealed partial class IlgpuBackend : Backend
 
     internal TensorCoreMode TensorCores { get; }
 
-    internal bool AsyncCopies { get; }
+    internal TensorCoreOptions Options { get; }
 
     private static TensorCoreMode DefaultTensorCores(Accelerator accelerator) =>
         accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } && Environment.GetEnvironmentVariable("DIFFUSER_TENSOR_CORES") != "0"
@@ -62,11 +61,11 @@ public sealed partial class IlgpuBackend : Backend
     private string CapabilityNote(DeviceInfo device) =>
         !device.Capability.Contains("tensor cores", StringComparison.Ordinal) ? ""
         : TensorCores == TensorCoreMode.None ? " (off: DIFFUSER_TENSOR_CORES=0)"
-        : AsyncCopies ? "" : " (cp.async off: DIFFUSER_CP_ASYNC=0)";
+        : Options.Note;
 
-    private IlgpuKernels<F16View> TensorCoreSet<TM>(Func<Tensor, F16View> half) where TM : struct, IWarpMma => AsyncCopies
-        ? new TensorCoreKernelSet<TM, AsyncCopies>(_accelerator, half, Scratch)
-        : new TensorCoreKernelSet<TM, RegisterCopies>(_accelerator, half, Scratch);
+    private IlgpuKernels<F16View> TensorCoreSet<TM>(Func<Tensor, F16View> half) where TM : struct, IWarpMma => Options.AsyncCopies
+        ? new TensorCoreKernelSet<TM, AsyncCopies>(_accelerator, half, Scratch, Options.SplitK)
+        : new TensorCoreKernelSet<TM, RegisterCopies>(_accelerator, half, Scratch, Options.SplitK);
 
     /// <summary>The kernel set of a tensor's storage type.</summary>
     private IIlgpuKernels For(Tensor t) => t.DType == DType.F16 ? _half : _single;

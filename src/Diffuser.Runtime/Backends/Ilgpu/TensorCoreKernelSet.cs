@@ -19,9 +19,10 @@ internal sealed class TensorCoreKernelSet<TM, TC> : IlgpuKernels<F16View> where 
     private readonly Lazy<TensorCoreLauncher<TM, TC>> _tensorCores;
     private readonly Lazy<FlashAttentionLauncher> _attention;
 
-    public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch) : base(accelerator, view, scratch)
+    /// <param name="splitK">Whether products with fewer tiles than multiprocessors split their reduction.</param>
+    public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch, bool splitK) : base(accelerator, view, scratch)
     {
-        _tensorCores = new(() => new TensorCoreLauncher<TM, TC>(Accelerator));
+        _tensorCores = new(() => new TensorCoreLauncher<TM, TC>(Accelerator, splitK));
         // The attention variants are types of their own, so the launcher only needs to know which kind TM is.
         _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TM) == typeof(EmulatedWarpMma)));
     }
