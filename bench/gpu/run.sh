@@ -7,8 +7,8 @@
 #   again with cp.async off, split-K off, the tensor cores off, and the first switch that passes holds for the rest) → model/
 #   scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → OpenCL (if usable) → diffuser bench fp32 (SD 1.5
 #   shapes, 512², batch 2) → fp16 (VAE too) → op cases fp32 and fp16 on CUDA → PyTorch on the same shapes
-#   → Nsight Compute on four key fp16 kernels (if there) → $OUT/RESULTS.md (printed last), with run.log, the test XML
-#   and the JSON reports beside it.
+#   → Nsight Compute on four key fp16 kernels, compute-sanitizer on four small ones (if there) → $OUT/RESULTS.md
+#   (printed last), with run.log, the test XML and the JSON reports beside it.
 # Environment overrides, for a dry run on a machine without a GPU (see bench/README.md):
 #   DIFFUSER_GPU_DEVICE (cuda), DIFFUSER_GPU_SIZE (512), DIFFUSER_GPU_STEPS (10), DIFFUSER_GPU_CASES (sd15),
 #   DIFFUSER_GPU_TORCH_DEVICE (cuda), DIFFUSER_GPU_TEST_ARGS (extra test runner arguments), PYTHON (python3).
@@ -105,20 +105,40 @@ with_env() {
 }
 
 # Inside the key fp16 kernels of a UNet step, if the machine has Nsight Compute: achieved occupancy, tensor-pipe and
-# memory throughput, registers (into run.log). Each case's first launches (filter packing, the warm-up run) are
-# skipped; the next two are profiled (GroupNorm: partial sums, then apply).
+# memory throughput, registers (into run.log). Only the op's own kernels count (ILGPU names an entry Kernel_<method>;
+# not the filter packing or input conversions): the first two are skipped (the warm-up run's, GroupNorm's two
+# kernels), the next two profiled.
 profile_kernels() {
     command -v ncu >/dev/null || { echo "no ncu on this machine"; return 0; }
     local filter
     for filter in conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 attention/self_b2h8_l4096_d40_f16 \
         group_norm/2x320x64x64_g32_silu_f16; do
         echo "=== ncu: $filter"
-        ncu --launch-skip 2 --launch-count 2 --section SpeedOfLight --section Occupancy --section LaunchStats \
+        ncu --kernel-name 'regex:Kernel_(Gemm|Conv2d|Attention|GroupNorm)' --launch-skip 2 --launch-count 2 \
+            --section SpeedOfLight --section Occupancy --section LaunchStats \
             "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" --warmup 1 --seconds 0
     done
 }
 
-export -f unpack gpu_info tests opencl bench with_env profile_kernels
+# NVIDIA's compute-sanitizer on small fp16 tensor-core cases, if the machine has it: memcheck (out-of-bounds global
+# and shared accesses, cp.async included) and racecheck (shared-memory hazards between the warps of a group: stages,
+# staging, the split reduction) over an aligned GEMM, a GEGLU GEMM, a split convolution and an attention; a hazard or
+# error fails the stage (into run.log).
+sanitize_kernels() {
+    command -v compute-sanitizer >/dev/null || { echo "no compute-sanitizer on this machine"; return 0; }
+    local tool filter rc=0
+    for tool in memcheck racecheck; do
+        for filter in gemm/b2_21x40x24_tB_bias_silu_residual_chunked_f16 geglu_linear/19x24_to_80_chunked_f16 \
+            conv2d/5x3_c32k9_k3s1p1_residual_splitK_f16 attention/cross_b2h2_l19_s77_d40_f16; do
+            echo "=== compute-sanitizer --tool $tool: $filter"
+            compute-sanitizer --tool "$tool" --error-exitcode 1 \
+                "$work/app/diffuser" bench --ops --device "$device" --cases small-f16 --filter "$filter" --warmup 0 --seconds 0 || rc=1
+        done
+    done
+    return "$rc"
+}
+
+export -f unpack gpu_info tests opencl bench with_env profile_kernels sanitize_kernels
 stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
@@ -169,6 +189,7 @@ stage torch 70 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases
     --unet-config "$work/shared/models/sd15/unet/config.json" --latent $((size / 8)) --device "$torch_device" \
     --budget 65 --out "$out/torch.json"
 stage ncu 45 profile_kernels
+stage sanitizer 60 sanitize_kernels
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 "$python" bench/gpu/results.py --dir "$out" --stages "$stages" --gpu "${gpu:-$device (no nvidia-smi)}" \
