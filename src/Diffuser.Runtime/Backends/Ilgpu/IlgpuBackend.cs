@@ -54,7 +54,7 @@ public sealed partial class IlgpuBackend : Backend
     internal TensorCoreOptions Options { get; }
 
     private static TensorCoreMode DefaultTensorCores(Accelerator accelerator) =>
-        accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } && Environment.GetEnvironmentVariable("DIFFUSER_TENSOR_CORES") != "0"
+        accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } && TensorCoreOptions.Enabled("DIFFUSER_TENSOR_CORES")
             ? TensorCoreMode.Hardware : TensorCoreMode.None;
 
     /// <summary>What the environment switched off, shown beside the device's capability.</summary>

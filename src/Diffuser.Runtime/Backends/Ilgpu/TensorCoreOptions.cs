@@ -20,5 +20,6 @@ internal sealed record TensorCoreOptions(bool AsyncCopies = true, bool SplitK = 
         _ => " (cp.async and split-K off)",
     };
 
-    private static bool Enabled(string variable) => Environment.GetEnvironmentVariable(variable) != "0";
+    /// <summary>Whether the environment leaves a part on (every switch is off only when set to 0).</summary>
+    public static bool Enabled(string variable) => Environment.GetEnvironmentVariable(variable) != "0";
 }
