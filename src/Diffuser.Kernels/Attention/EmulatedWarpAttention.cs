@@ -33,9 +33,10 @@ public struct EmulatedWarpAttention<TP> : IWarpAttention where TP : struct, IWar
         _stats = LocalMemory.Allocate<float>(4);   // max, sum of row halves 0 and 1 (whole rows, as the mma leaves them)
     }
 
-    public readonly void LoadQuery(ArrayView<ushort> shared)
+    public readonly void LoadQuery(ArrayView<ushort> shared, int tile)
     {
         int warp = Warp.WarpIdx, lane = Warp.LaneIdx, width = Width, pitch = FlashAttentionLayout.Pitch(width);
+        shared = shared.SubView(tile / 2);
         for (int h = 0; h < 2; h++)
         {
             for (int d = 0; d < width; d++) _query[h * width + d] = Half(shared, (16 * warp + Row(lane, 2 * h)) * pitch + d);
@@ -45,8 +46,9 @@ public struct EmulatedWarpAttention<TP> : IWarpAttention where TP : struct, IWar
         for (int i = 0; i < width / 2; i++) _output[i] = 0f;
     }
 
-    public readonly void Scores(ArrayView<ushort> shared)
+    public readonly void Scores(ArrayView<ushort> shared, int stage)
     {
+        shared = shared.SubView(stage / 2);
         int lane = Warp.LaneIdx, width = Width, pitch = FlashAttentionLayout.Pitch(width);
         for (int i = 0; i < 32; i++)
         {
@@ -83,8 +85,9 @@ public struct EmulatedWarpAttention<TP> : IWarpAttention where TP : struct, IWar
         }
     }
 
-    public readonly void Accumulate(ArrayView<ushort> shared)
+    public readonly void Accumulate(ArrayView<ushort> shared, int stage)
     {
+        shared = shared.SubView(stage / 2);
         int lane = Warp.LaneIdx, width = Width, pitch = FlashAttentionLayout.Pitch(width), values = FlashAttentionLayout.TileBytes(width) / 2;
         // Key 8j + 2t + b of row half h is element 2h + b of tile j in lane t of the quad; P enters the mma as fp16.
         for (int i = 0; i < 32; i++)

@@ -7,9 +7,11 @@ namespace Diffuser.Kernels.Attention;
 /// A group of 4 warps owns <see cref="Rows"/> query rows of one (batch, head), 16 per warp, and walks the keys in blocks
 /// of <see cref="Keys"/>. The head dim is zero-padded to a width (a multiple of 16, one of <see cref="Widths"/>); tiles
 /// sit in dynamic shared memory row-major, [row][width], each row padded to <see cref="Pitch"/> halves (an odd multiple
-/// of 16 bytes, so the 8 row addresses of one ldmatrix fall into 8 different bank groups). K's tile starts at byte 0,
-/// V's at <see cref="TileBytes"/>; Q is staged in K's place before the first block and read into registers once. At the
-/// end every warp stages its 16 output rows as fp32, <see cref="StagingPitch"/> floats a row, over the same memory.
+/// of 16 bytes, so the 8 row addresses of one ldmatrix fall into 8 different bank groups). A stage holds a key block's
+/// K tile (from its byte 0) and V tile (from <see cref="TileBytes"/>); with <see cref="Stages"/> 2 the next block's
+/// tiles are copied into one stage while the warps read the other. Q is staged in the last stage's K place before the
+/// first block and read into registers once. At the end every warp stages its 16 output rows as fp32,
+/// <see cref="StagingPitch"/> floats a row, over stage 0.
 /// Fragments follow mma.m16n8k16: lane l holds rows l/4 and l/4 + 8 of its warp, columns 2·(l%4) and + 1 of each n8 tile.
 /// </para>
 /// </summary>
@@ -37,12 +39,27 @@ public static class FlashAttentionLayout
     /// <summary>Floats per staged output row.</summary>
     public static int StagingPitch(int width) => width + 8;
 
-    /// <summary>Dynamic shared memory of a group, in bytes: the K and V tiles (the staging, 64 rows, needs the same).</summary>
-    public static int SharedBytes(int width) => 2 * TileBytes(width);
+    /// <summary>Bytes of one stage: a K and a V tile (the fp32 output staging, 64 rows, needs the same).</summary>
+    public static int StageBytes(int width) => 2 * TileBytes(width);
 
     /// <summary>
-    /// Byte offset of the row the lane hands to ldmatrix.x4 for Q's k16 step 0: matrix m = lane/8 is (rows + 8·(m%2),
-    /// columns + 8·(m/2)), the order of mma's A registers.
+    /// Stages of K and V tiles: 2 where they fit the 48 KB a kernel gets without opting in (widths 48, 64 and 80), so
+    /// that a key block's copies overlap the previous block's math; width 160 has one (two would take 84 KB).
+    /// </summary>
+    public static int Stages(int width) => 2 * StageBytes(width) <= 48 * 1024 ? 2 : 1;
+
+    /// <summary>Byte offset of stage <paramref name="stage"/>.</summary>
+    public static int StageOffset(int width, int stage) => stage * StageBytes(width);
+
+    /// <summary>Byte offset of the Q tile: the last stage's K place, so that the first block's copies into stage 0 can start with Q's.</summary>
+    public static int QueryOffset(int width) => StageOffset(width, Stages(width) - 1);
+
+    /// <summary>Dynamic shared memory of a group, in bytes: its stages.</summary>
+    public static int SharedBytes(int width) => Stages(width) * StageBytes(width);
+
+    /// <summary>
+    /// Byte offset (within the Q tile) of the row the lane hands to ldmatrix.x4 for Q's k16 step 0: matrix m = lane/8
+    /// is (rows + 8·(m%2), columns + 8·(m/2)), the order of mma's A registers.
     /// </summary>
     public static int QueryLaneOffset(int width, int warp, int lane)
     {
@@ -51,7 +68,7 @@ public static class FlashAttentionLayout
     }
 
     /// <summary>
-    /// Byte offset of the K row the lane hands to ldmatrix.x4 for key tiles 0 and 1, k16 step 0: matrix m is (keys
+    /// Byte offset (within a stage) of the K row the lane hands to ldmatrix.x4 for key tiles 0 and 1, k16 step 0: matrix m is (keys
     /// + 8·(m/2), columns + 8·(m%2)), giving b0, b1 of key tile 0, then of key tile 1.
     /// </summary>
     public static int KeyLaneOffset(int width, int lane)
@@ -61,7 +78,7 @@ public static class FlashAttentionLayout
     }
 
     /// <summary>
-    /// Byte offset of the V row the lane hands to ldmatrix.x4.trans for key k16 step 0, head-dim tiles 0 and 1: matrix m
+    /// Byte offset (within a stage) of the V row the lane hands to ldmatrix.x4.trans for key k16 step 0, head-dim tiles 0 and 1: matrix m
     /// is (keys + 8·(m%2), columns + 8·(m/2)); transposed, each is a B fragment register [key][column].
     /// </summary>
     public static int ValueLaneOffset(int width, int lane)

@@ -303,15 +303,15 @@ public struct PtxWarpAttention48 : IWarpAttention
         _maskColumn = LoopInvariant.Keep(2 * (Warp.LaneIdx & 3));
     }
 
-    public readonly void LoadQuery(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx48.LoadQuery, FlashAttentionLayout.QueryLaneOffset(48, Warp.WarpIdx, Warp.LaneIdx));
+    public readonly void LoadQuery(ArrayView<ushort> shared, int tile) => CudaAsm.Emit(FlashAttentionPtx48.LoadQuery, tile + FlashAttentionLayout.QueryLaneOffset(48, Warp.WarpIdx, Warp.LaneIdx));
 
-    public readonly void Scores(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx48.Scores, _key);
+    public readonly void Scores(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx48.Scores, stage + _key);
 
     public readonly void Mask(int validKeys) => CudaAsm.Emit(FlashAttentionPtx.Mask, validKeys - _maskColumn);
 
     public readonly void Softmax(float scaleLog2) => CudaAsm.Emit(FlashAttentionPtx48.Softmax, scaleLog2);
 
-    public readonly void Accumulate(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx48.Accumulate, _value);
+    public readonly void Accumulate(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx48.Accumulate, stage + _value);
 
     public readonly void Finish(ArrayView<float> staging) => CudaAsm.Emit(FlashAttentionPtx48.Finish, FlashAttentionLayout.StagingLaneOffset(48, Warp.WarpIdx, Warp.LaneIdx));
 }
@@ -602,15 +602,15 @@ public struct PtxWarpAttention64 : IWarpAttention
         _maskColumn = LoopInvariant.Keep(2 * (Warp.LaneIdx & 3));
     }
 
-    public readonly void LoadQuery(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx64.LoadQuery, FlashAttentionLayout.QueryLaneOffset(64, Warp.WarpIdx, Warp.LaneIdx));
+    public readonly void LoadQuery(ArrayView<ushort> shared, int tile) => CudaAsm.Emit(FlashAttentionPtx64.LoadQuery, tile + FlashAttentionLayout.QueryLaneOffset(64, Warp.WarpIdx, Warp.LaneIdx));
 
-    public readonly void Scores(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx64.Scores, _key);
+    public readonly void Scores(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx64.Scores, stage + _key);
 
     public readonly void Mask(int validKeys) => CudaAsm.Emit(FlashAttentionPtx.Mask, validKeys - _maskColumn);
 
     public readonly void Softmax(float scaleLog2) => CudaAsm.Emit(FlashAttentionPtx64.Softmax, scaleLog2);
 
-    public readonly void Accumulate(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx64.Accumulate, _value);
+    public readonly void Accumulate(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx64.Accumulate, stage + _value);
 
     public readonly void Finish(ArrayView<float> staging) => CudaAsm.Emit(FlashAttentionPtx64.Finish, FlashAttentionLayout.StagingLaneOffset(64, Warp.WarpIdx, Warp.LaneIdx));
 }
@@ -930,15 +930,15 @@ public struct PtxWarpAttention80 : IWarpAttention
         _maskColumn = LoopInvariant.Keep(2 * (Warp.LaneIdx & 3));
     }
 
-    public readonly void LoadQuery(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx80.LoadQuery, FlashAttentionLayout.QueryLaneOffset(80, Warp.WarpIdx, Warp.LaneIdx));
+    public readonly void LoadQuery(ArrayView<ushort> shared, int tile) => CudaAsm.Emit(FlashAttentionPtx80.LoadQuery, tile + FlashAttentionLayout.QueryLaneOffset(80, Warp.WarpIdx, Warp.LaneIdx));
 
-    public readonly void Scores(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx80.Scores, _key);
+    public readonly void Scores(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx80.Scores, stage + _key);
 
     public readonly void Mask(int validKeys) => CudaAsm.Emit(FlashAttentionPtx.Mask, validKeys - _maskColumn);
 
     public readonly void Softmax(float scaleLog2) => CudaAsm.Emit(FlashAttentionPtx80.Softmax, scaleLog2);
 
-    public readonly void Accumulate(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx80.Accumulate, _value);
+    public readonly void Accumulate(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx80.Accumulate, stage + _value);
 
     public readonly void Finish(ArrayView<float> staging) => CudaAsm.Emit(FlashAttentionPtx80.Finish, FlashAttentionLayout.StagingLaneOffset(80, Warp.WarpIdx, Warp.LaneIdx));
 }
@@ -1403,15 +1403,15 @@ public struct PtxWarpAttention160 : IWarpAttention
         _maskColumn = LoopInvariant.Keep(2 * (Warp.LaneIdx & 3));
     }
 
-    public readonly void LoadQuery(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx160.LoadQuery, FlashAttentionLayout.QueryLaneOffset(160, Warp.WarpIdx, Warp.LaneIdx));
+    public readonly void LoadQuery(ArrayView<ushort> shared, int tile) => CudaAsm.Emit(FlashAttentionPtx160.LoadQuery, tile + FlashAttentionLayout.QueryLaneOffset(160, Warp.WarpIdx, Warp.LaneIdx));
 
-    public readonly void Scores(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx160.Scores, _key);
+    public readonly void Scores(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx160.Scores, stage + _key);
 
     public readonly void Mask(int validKeys) => CudaAsm.Emit(FlashAttentionPtx.Mask, validKeys - _maskColumn);
 
     public readonly void Softmax(float scaleLog2) => CudaAsm.Emit(FlashAttentionPtx160.Softmax, scaleLog2);
 
-    public readonly void Accumulate(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx160.Accumulate, _value);
+    public readonly void Accumulate(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx160.Accumulate, stage + _value);
 
     public readonly void Finish(ArrayView<float> staging) => CudaAsm.Emit(FlashAttentionPtx160.Finish, FlashAttentionLayout.StagingLaneOffset(160, Warp.WarpIdx, Warp.LaneIdx));
 }

@@ -15,11 +15,11 @@ public interface IWarpAttention
     /// <summary>Once, first in the kernel (the PTX declares its registers here).</summary>
     void Declare();
 
-    /// <summary>Resets max, sum and output; reads the warp's Q rows from the staged Q tile.</summary>
-    void LoadQuery(ArrayView<ushort> shared);
+    /// <summary>Resets max, sum and output; reads the warp's Q rows from the Q tile at byte <paramref name="tile"/>.</summary>
+    void LoadQuery(ArrayView<ushort> shared, int tile);
 
-    /// <summary>Scores of the warp's rows against the 64 keys of the K tile (unscaled).</summary>
-    void Scores(ArrayView<ushort> shared);
+    /// <summary>Scores of the warp's rows against the 64 keys of the K tile of the stage at byte <paramref name="stage"/> (unscaled).</summary>
+    void Scores(ArrayView<ushort> shared, int stage);
 
     /// <summary>Scores of keys <paramref name="validKeys"/> and later = -inf (a partial last block).</summary>
     void Mask(int validKeys);
@@ -27,8 +27,8 @@ public interface IWarpAttention
     /// <summary>Online softmax of the block with scores scaled by <paramref name="scaleLog2"/> (scale · log2 e), exponentials base 2.</summary>
     void Softmax(float scaleLog2);
 
-    /// <summary>Output += probabilities · the V tile.</summary>
-    void Accumulate(ArrayView<ushort> shared);
+    /// <summary>Output += probabilities · the V tile of the stage at byte <paramref name="stage"/>.</summary>
+    void Accumulate(ArrayView<ushort> shared, int stage);
 
     /// <summary>Output / sum into the staging area.</summary>
     void Finish(ArrayView<float> staging);

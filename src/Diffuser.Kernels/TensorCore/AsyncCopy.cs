@@ -1,3 +1,5 @@
+using Diffuser.Kernels.Launch;
+using ILGPU;
 using ILGPU.Runtime.Cuda;
 
 namespace Diffuser.Kernels.TensorCore;
@@ -5,15 +7,30 @@ namespace Diffuser.Kernels.TensorCore;
 /// <summary>
 /// cp.async (sm_80 and later): 16-byte copies from global to shared memory that bypass the registers, so a stage's
 /// operands pass the SM's load/store data path once instead of twice (load, then store) and hold no registers while in
-/// flight (device code, tensor-core kernels only: the shared address is relative to <c>tc_sbase</c>, which
-/// <see cref="TensorCorePtx.Declare"/> declares).
+/// flight (device code, tensor-core kernels only: the shared address is relative to the base register their PTX
+/// declares).
 /// </summary>
 public static class AsyncCopy
 {
-    /// <summary>Starts copying the 16 bytes at <paramref name="source"/> to byte <paramref name="sharedOffset"/> of the dynamic shared memory; zeros when not <paramref name="inside"/> (then nothing is read).</summary>
-    public static void Chunk(int sharedOffset, long source, bool inside) => CudaAsm.Emit(
-        "{ .reg .u64 cp_g; .reg .u32 cp_s; cvta.to.global.u64 cp_g, %1; add.u32 cp_s, tc_sbase, %0; cp.async.cg.shared.global [cp_s], [cp_g], 16, %2; }",
-        sharedOffset, source, inside ? 16 : 0);
+    // The copy around the name of the shared base register (CudaAsm.Emit takes constant text: one text per base).
+    private const string Start = "{ .reg .u64 cp_g; .reg .u32 cp_s; cvta.to.global.u64 cp_g, %1; add.u32 cp_s, ";
+    private const string End = ", %0; cp.async.cg.shared.global [cp_s], [cp_g], 16, %2; }";
+
+    /// <summary>
+    /// Starts copying the 16 bytes at <paramref name="source"/> to byte <paramref name="sharedOffset"/> of the dynamic
+    /// shared memory (GEMM and convolution: <c>tc_sbase</c>, see <see cref="TensorCorePtx.Declare"/>); zeros when not
+    /// <paramref name="inside"/> (then nothing is read).
+    /// </summary>
+    public static void Chunk(int sharedOffset, long source, bool inside) =>
+        CudaAsm.Emit(Start + "tc_sbase" + End, sharedOffset, source, inside ? 16 : 0);
+
+    /// <summary>As <see cref="Chunk"/>, in the tensor-core attention (its shared base <c>fa_sbase</c>).</summary>
+    public static void AttentionChunk(int sharedOffset, long source, bool inside) =>
+        CudaAsm.Emit(Start + "fa_sbase" + End, sharedOffset, source, inside ? 16 : 0);
+
+    /// <summary>The copy done at once through the address itself (on ILGPU's CPU accelerator device memory is the process's).</summary>
+    public static unsafe void AtOnce(ArrayView<Half8> shared, int slot, long source, bool inside) =>
+        shared[slot] = inside ? *(Half8*)source : default;
 
     /// <summary>Waits for this thread's copies; the group's next barrier then shows them to every thread.</summary>
     public static void WaitAll()

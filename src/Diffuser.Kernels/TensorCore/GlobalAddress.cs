@@ -11,3 +11,6 @@ public static class GlobalAddress
 
 /// <summary>The global addresses of a GEMM's A and B (<see cref="GlobalAddress"/>).</summary>
 public readonly record struct OperandAddresses(long A, long B);
+
+/// <summary>The global addresses of an attention's K and V (<see cref="GlobalAddress"/>).</summary>
+public readonly record struct KeyValueAddresses(long Key, long Value);

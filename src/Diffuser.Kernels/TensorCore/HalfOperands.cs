@@ -3,7 +3,6 @@ using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Launch;
 using ILGPU;
 using ILGPU.Algorithms;
-using ILGPU.Runtime.Cuda;
 
 namespace Diffuser.Kernels.TensorCore;
 
@@ -30,8 +29,9 @@ public interface IHalfTileOperand
 
     /// <summary>
     /// Puts the quad of <see cref="Chunks"/> at (<paramref name="sources"/>' row, <paramref name="k0"/>) into the 16-byte
-    /// slots <paramref name="first"/> + i·<paramref name="step"/> of <paramref name="shared"/>: asynchronously when
-    /// <see cref="CopiesDirectly"/> on the GPU (<see cref="AsyncCopy.WaitAll"/> before the barrier), else at once.
+    /// slots <paramref name="first"/> + i·<paramref name="step"/> of <paramref name="shared"/>: by cp.async when
+    /// <see cref="CopiesDirectly"/> (<see cref="AsyncCopy.WaitAll"/> before the barrier; at once, from the same
+    /// addresses, on ILGPU's CPU accelerator), else at once.
     /// </summary>
     void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step);
 }
@@ -76,9 +76,10 @@ public readonly record struct ChunkQuad(Half8 C0, Half8 C1, Half8 C2, Half8 C3)
 /// launcher checks) a chunk is one 16-byte load: the view is reinterpreted whole, then sub-viewed in chunks at the
 /// matrix's first one (never sub-viewed in halves first, so that the compiler can prove the alignment and emit
 /// ld.global.v4). That base is found once, where the operand is made; each chunk adds a 32-bit offset to it (redoing
-/// the 64-bit base in the main loop had cost the GEMM a quarter of its instructions).
+/// the 64-bit base in the main loop had cost the GEMM a quarter of its instructions). <typeparamref name="TC"/>: how
+/// such chunks reach shared memory.
 /// </summary>
-public readonly struct HalfMatrixOperand : IHalfTileOperand
+public readonly struct HalfMatrixOperand<TC> : IHalfTileOperand where TC : struct, IOperandCopies
 {
     private readonly ArrayView<ushort> _bits;
     private readonly ArrayView<Half8> _chunks;
@@ -87,8 +88,7 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
     private readonly bool _kContiguous, _vector, _direct;
 
     /// <param name="address">The global address of bits[0] (<see cref="GlobalAddress.Of"/>; ILGPU does not give device code its views' addresses), which cp.async needs.</param>
-    /// <param name="asyncCopies">With <paramref name="vector"/>: chunks are copied by cp.async (<see cref="IOperandCopies.Async"/>).</param>
-    public HalfMatrixOperand(ArrayView<ushort> bits, long address, long start, int rows, int depth, bool kContiguous, bool vector, bool asyncCopies)
+    public HalfMatrixOperand(ArrayView<ushort> bits, long address, long start, int rows, int depth, bool kContiguous, bool vector)
     {
         _bits = bits;
         _start = start;
@@ -97,7 +97,7 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
         _depth = depth;
         _kContiguous = kContiguous;
         _vector = vector;
-        _direct = vector && asyncCopies;
+        _direct = vector && default(TC).Async;
         _chunks = vector ? bits.Cast<Half8>().SubView(start >> 3) : default;
         _rowChunks = LoopInvariant.Keep(depth >> 3);
     }
@@ -116,7 +116,7 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
 
     public ChunkQuad Chunks(int mn, int k0) => ChunkQuad.Of(this, mn, k0);
 
-    /// <summary>With <c>vector</c> and <c>asyncCopies</c>: 16-byte rows, copied by cp.async.</summary>
+    /// <summary>With <c>vector</c> and <see cref="IOperandCopies.Async"/> copies: 16-byte rows, copied by cp.async.</summary>
     public bool CopiesDirectly => _direct;
 
     public CopySources Sources(int mn) => SourcesOf(mn, mn, mn + ChunkQuad.RowStride, mn + 2 * ChunkQuad.RowStride, mn + 3 * ChunkQuad.RowStride);
@@ -127,26 +127,24 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
 
     public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
     {
-        if (CopiesAsynchronously) CopyAsync(sources, k0, shared, first, step);
+        if (_direct) CopyAsync(sources, k0, shared, first, step);
         else Chunks(sources.Mn, k0).Store(shared, first, step);
     }
 
-    /// <summary>Whether <see cref="CopyQuad"/> runs cp.async here (<see cref="CopiesDirectly"/>, on the GPU).</summary>
-    public bool CopiesAsynchronously => _direct && CudaAsm.IsSupported;
-
     /// <summary>
-    /// The cp.async copies of <see cref="CopyQuad"/> (<see cref="CopiesAsynchronously"/> only), per copy one 64-bit
-    /// add and a predicate: past the depth the offset is 0 (the copies then read nothing and zero the slots, and no
-    /// address leaves the matrix). Finding each chunk's address anew had cost ~9 instructions a copy.
+    /// The cp.async copies of <see cref="CopyQuad"/>, per copy one 64-bit add and a predicate: past the depth the
+    /// offset is 0 (the copies then read nothing and zero the slots, and no address leaves the matrix). Finding each
+    /// chunk's address anew had cost ~9 instructions a copy.
     /// </summary>
-    public void CopyAsync(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
+    private void CopyAsync(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
     {
         bool alongK = k0 < _depth;
         long offset = alongK ? 2L * k0 : 0;   // bytes: k0 halves
-        AsyncCopy.Chunk(first * 16, sources.Row0 + offset, alongK && sources.Inside0);
-        AsyncCopy.Chunk((first + step) * 16, sources.Row1 + offset, alongK && sources.Inside1);
-        AsyncCopy.Chunk((first + 2 * step) * 16, sources.Row2 + offset, alongK && sources.Inside2);
-        AsyncCopy.Chunk((first + 3 * step) * 16, sources.Row3 + offset, alongK && sources.Inside3);
+        var copies = default(TC);
+        copies.Chunk(shared, first, sources.Row0 + offset, alongK & sources.Inside0);
+        copies.Chunk(shared, first + step, sources.Row1 + offset, alongK & sources.Inside1);
+        copies.Chunk(shared, first + 2 * step, sources.Row2 + offset, alongK & sources.Inside2);
+        copies.Chunk(shared, first + 3 * step, sources.Row3 + offset, alongK & sources.Inside3);
     }
 
     /// <summary>Row <paramref name="mn"/>'s byte address (row 0's outside the matrix), kept out of the main loop.</summary>
@@ -157,9 +155,9 @@ public readonly struct HalfMatrixOperand : IHalfTileOperand
 }
 
 /// <summary>op(B) read in the GEGLU product order (<see cref="GemmShape.GatedSource"/>).</summary>
-public readonly struct GatedHalfColumns(HalfMatrixOperand inner, GemmShape s) : IHalfTileOperand
+public readonly struct GatedHalfColumns<TC>(HalfMatrixOperand<TC> inner, GemmShape s) : IHalfTileOperand where TC : struct, IOperandCopies
 {
-    private readonly HalfMatrixOperand _inner = inner;
+    private readonly HalfMatrixOperand<TC> _inner = inner;
     private readonly GemmShape _s = s;
 
     public bool KContiguous => _inner.KContiguous;
@@ -175,7 +173,7 @@ public readonly struct GatedHalfColumns(HalfMatrixOperand inner, GemmShape s) : 
 
     public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
     {
-        if (_inner.CopiesAsynchronously) _inner.CopyAsync(sources, k0, shared, first, step);
+        if (_inner.CopiesDirectly) _inner.CopyQuad(sources, k0, shared, first, step);   // the sources are the gated rows
         else Chunks(sources.Mn, k0).Store(shared, first, step);
     }
 }

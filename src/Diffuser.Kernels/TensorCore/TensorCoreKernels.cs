@@ -19,7 +19,7 @@ namespace Diffuser.Kernels.TensorCore;
 public static class TensorCoreKernels
 {
     /// <param name="addresses">The global addresses of a and b (<see cref="GlobalAddress"/>).</param>
-    /// <param name="vectorA">1: A is k-contiguous and 16-byte aligned (see <see cref="HalfMatrixOperand"/>).</param>
+    /// <param name="vectorA">1: A is k-contiguous and 16-byte aligned (see <see cref="HalfMatrixOperand{TC}"/>).</param>
     /// <param name="epilogue"><see cref="GemmShape.EpilogueFlags"/> (with a split reduction applied by its last split).</param>
     public static void Gemm<TM, TC>(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
@@ -33,11 +33,11 @@ public static class TensorCoreKernels
         int batch = Grid.IdxZ / split.Count, part = Grid.IdxZ - batch * split.Count;
         int kBegin = part * split.Length, kEnd = XMath.Min(kBegin + split.Length, s.K);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
-        var opA = new HalfMatrixOperand(a.Bits, addresses.A, batch * s.BatchStrideA, s.M, s.K, s.TransA == 0, vectorA.Value != 0, default(TC).Async);
-        var opB = new HalfMatrixOperand(b.Bits, addresses.B, batch * s.BatchStrideB, s.BColumns, s.K, s.TransB != 0, vectorB.Value != 0, default(TC).Async);
+        var opA = new HalfMatrixOperand<TC>(a.Bits, addresses.A, batch * s.BatchStrideA, s.M, s.K, s.TransA == 0, vectorA.Value != 0);
+        var opB = new HalfMatrixOperand<TC>(b.Bits, addresses.B, batch * s.BatchStrideB, s.BColumns, s.K, s.TransB != 0, vectorB.Value != 0);
         if (geglu.Value != 0)
         {
-            var gated = new GatedHalfColumns(opB, s);
+            var gated = new GatedHalfColumns<TC>(opB, s);
             TensorCoreMatmul.Accumulate(ref opA, ref gated, ref mma, kBegin, kEnd, row0, col0, shared);
         }
         else TensorCoreMatmul.Accumulate(ref opA, ref opB, ref mma, kBegin, kEnd, row0, col0, shared);
@@ -73,7 +73,7 @@ public static class TensorCoreKernels
         int depth = kernelRows * kernelCols * TapMajorFilter.Channels(s.C), pixels = s.N * s.OH * s.OW;
         int kBegin = Grid.IdxZ * split.Length, kEnd = XMath.Min(kBegin + split.Length, depth);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
-        var filters = new HalfMatrixOperand(weight.Bits, weightAddress, 0, s.K, depth, kContiguous: true, vector: true, default(TC).Async);
+        var filters = new HalfMatrixOperand<TC>(weight.Bits, weightAddress, 0, s.K, depth, kContiguous: true, vector: true);
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
         var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane);
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);

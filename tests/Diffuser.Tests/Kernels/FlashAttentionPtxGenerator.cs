@@ -53,11 +53,11 @@ internal static class FlashAttentionPtxGenerator
         text.AppendLine($"        _value = LoopInvariant.Keep(FlashAttentionLayout.ValueLaneOffset({w}, Warp.LaneIdx));");
         text.AppendLine("        _maskColumn = LoopInvariant.Keep(2 * (Warp.LaneIdx & 3));");
         text.AppendLine("    }").AppendLine();
-        text.AppendLine($"    public readonly void LoadQuery(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx{w}.LoadQuery, FlashAttentionLayout.QueryLaneOffset({w}, Warp.WarpIdx, Warp.LaneIdx));").AppendLine();
-        text.AppendLine($"    public readonly void Scores(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx{w}.Scores, _key);").AppendLine();
+        text.AppendLine($"    public readonly void LoadQuery(ArrayView<ushort> shared, int tile) => CudaAsm.Emit(FlashAttentionPtx{w}.LoadQuery, tile + FlashAttentionLayout.QueryLaneOffset({w}, Warp.WarpIdx, Warp.LaneIdx));").AppendLine();
+        text.AppendLine($"    public readonly void Scores(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx{w}.Scores, stage + _key);").AppendLine();
         text.AppendLine("    public readonly void Mask(int validKeys) => CudaAsm.Emit(FlashAttentionPtx.Mask, validKeys - _maskColumn);").AppendLine();
         text.AppendLine($"    public readonly void Softmax(float scaleLog2) => CudaAsm.Emit(FlashAttentionPtx{w}.Softmax, scaleLog2);").AppendLine();
-        text.AppendLine($"    public readonly void Accumulate(ArrayView<ushort> shared) => CudaAsm.Emit(FlashAttentionPtx{w}.Accumulate, _value);").AppendLine();
+        text.AppendLine($"    public readonly void Accumulate(ArrayView<ushort> shared, int stage) => CudaAsm.Emit(FlashAttentionPtx{w}.Accumulate, stage + _value);").AppendLine();
         text.AppendLine($"    public readonly void Finish(ArrayView<float> staging) => CudaAsm.Emit(FlashAttentionPtx{w}.Finish, FlashAttentionLayout.StagingLaneOffset({w}, Warp.WarpIdx, Warp.LaneIdx));");
         text.AppendLine("}").AppendLine();
         return text.ToString();

@@ -5,7 +5,7 @@ namespace Diffuser.Tests.Kernels;
 /// <summary>
 /// The tensor-core attention PTX of every width, run by <see cref="PtxWarpInterpreter"/> for the 4 warps of a group
 /// with the kernel's own lane offsets over shared-memory images as the kernel prepares them (Q, then each key block's
-/// K and V, zero past the head dim and the keys; NaN in the row padding, so reading it fails): the staged output must
+/// K and V in its stage, zero past the head dim and the keys; NaN in the row padding, so reading it fails): the staged output must
 /// be the attention of the group's 64 query rows over 77 keys (a full and a partial block). A variant with two
 /// probabilities swapped must fail the same check.
 /// </summary>
@@ -66,32 +66,34 @@ public class FlashAttentionPtxTests
         float scale = 1f / MathF.Sqrt(dim);
         float[,] q = Matrix(random, FlashAttentionLayout.Rows, dim), k = Matrix(random, Keys, dim), v = Matrix(random, Keys, dim);
 
-        byte[] Image(float[,] first, int firstRow, float[,]? second)
+        // A tile pair as the kernel copies it: rows of the first matrix from byte at, of the second (V) TileBytes later.
+        void Place(byte[] shared, int at, float[,] first, int firstRow, float[,]? second)
         {
-            var image = new byte[FlashAttentionLayout.SharedBytes(width)];
             for (int r = 0; r < FlashAttentionLayout.Rows; r++)
                 for (int d = 0; d < pitch; d++)
                 {
-                    Put(image, (r * pitch + d) * 2, Element(first, firstRow + r, d, width));
-                    if (second is not null) Put(image, values + (r * pitch + d) * 2, Element(second, firstRow + r, d, width));
+                    Put(shared, at + (r * pitch + d) * 2, Element(first, firstRow + r, d, width));
+                    if (second is not null) Put(shared, at + values + (r * pitch + d) * 2, Element(second, firstRow + r, d, width));
                 }
-            return image;
         }
 
         double worst = 0;
         for (int warp = 0; warp < 4; warp++)
         {
-            var shared = Image(q, 0, null);
+            var shared = new byte[FlashAttentionLayout.SharedBytes(width)];
+            Place(shared, FlashAttentionLayout.QueryOffset(width), q, 0, null);
             var run = new PtxWarpInterpreter(shared);
             run.Run(ptx.Declare);
-            run.Run(ptx.LoadQuery, lane => [FlashAttentionLayout.QueryLaneOffset(width, warp, lane)]);
-            for (int key0 = 0; key0 < Keys; key0 += FlashAttentionLayout.Keys)
+            run.Run(ptx.LoadQuery, lane => [FlashAttentionLayout.QueryOffset(width) + FlashAttentionLayout.QueryLaneOffset(width, warp, lane)]);
+            for (int key0 = 0, block = 0; key0 < Keys; key0 += FlashAttentionLayout.Keys, block++)
             {
-                Image(k, key0, v).CopyTo(shared, 0);
-                run.Run(ptx.Scores, lane => [FlashAttentionLayout.KeyLaneOffset(width, lane)]);
+                // Block b in stage b % stages, as the kernel alternates them.
+                int stage = FlashAttentionLayout.StageOffset(width, block % FlashAttentionLayout.Stages(width));
+                Place(shared, stage, k, key0, v);
+                run.Run(ptx.Scores, lane => [stage + FlashAttentionLayout.KeyLaneOffset(width, lane)]);
                 if (Keys - key0 < FlashAttentionLayout.Keys) run.Run(ptx.Mask, lane => [Keys - key0 - 2 * (lane % 4)]);
                 run.Run(ptx.Softmax, _ => [BitConverter.SingleToInt32Bits(scale * 1.44269504f)]);
-                run.Run(ptx.Accumulate, lane => [FlashAttentionLayout.ValueLaneOffset(width, lane)]);
+                run.Run(ptx.Accumulate, lane => [stage + FlashAttentionLayout.ValueLaneOffset(width, lane)]);
             }
             run.Run(ptx.Finish, lane => [FlashAttentionLayout.StagingLaneOffset(width, warp, lane)]);
             for (int r = 16 * warp; r < 16 * warp + 16; r++)

@@ -43,13 +43,22 @@ public sealed class KernelPtxTests : IDisposable
         Assert.Contains("cvt.rn.f16.f32", ptx);
     }
 
-    public static TheoryData<int> AttentionWidths() => new(FlashAttentionLayout.Widths);
+    public static TheoryData<int, bool> AttentionVariants()
+    {
+        var data = new TheoryData<int, bool>();
+        foreach (int width in FlashAttentionLayout.Widths)
+        {
+            data.Add(width, true);
+            data.Add(width, false);
+        }
+        return data;
+    }
 
-    [Theory, MemberData(nameof(AttentionWidths))]
-    public void TensorCoreAttentionUsesMmaAndLdmatrixInRegisters(int width)
+    [Theory, MemberData(nameof(AttentionVariants))]
+    public void TensorCoreAttentionUsesMmaAndLdmatrixInRegisters(int width, bool asyncCopies)
     {
         var variant = typeof(FlashAttentionKernels).Assembly.GetType($"{typeof(FlashAttentionKernels).Namespace}.PtxWarpAttention{width}")!;
-        string ptx = Ptx(typeof(FlashAttentionKernels), nameof(FlashAttentionKernels.Attention), variant);
+        string ptx = Ptx(typeof(FlashAttentionKernels), nameof(FlashAttentionKernels.Attention), variant, asyncCopies ? typeof(AsyncCopies) : typeof(RegisterCopies));
         const string mma = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32";
         Assert.Equal(8 * width / 16 + 4 * width / 8 + 4, Lines(ptx, mma));   // per key block: S = Q·Kᵀ, then O += P·V and the row sums
         Assert.Equal(width / 16 + 4 * width / 16, Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));   // Q once, K per block
@@ -59,7 +68,17 @@ public sealed class KernelPtxTests : IDisposable
         Assert.Contains("shfl.sync.bfly.b32", ptx);
         Assert.Contains(".extern .shared .align 16 .b8 __dyn_shared_alloca[]", ptx);   // ldmatrix and v4 stores need 16-byte rows
         Assert.DoesNotContain("__shared_alloca", ptx);
-        Assert.True(Lines(ptx, "ld.global.v4.b32") >= 3, "aligned Q, K and V tiles load 8 halves at once");
+        Assert.True(Lines(ptx, "ld.global.v4.b32") >= 1, "an aligned Q tile loads 8 halves at once");
+        // K and V: width/16 chunks a thread and tile, by cp.async where the kernel starts a block's copies (once
+        // before the loop with two stages), else through registers; Q always through registers.
+        int copies = 2 * (width / 16) * (FlashAttentionLayout.Stages(width) == 2 ? 2 : 1);
+        if (asyncCopies)
+        {
+            Assert.Equal(copies, Lines(ptx, "cp.async.cg.shared.global [cp_s], [cp_g], 16, "));
+            Assert.Contains("add.u32 cp_s, fa_sbase, ", ptx);
+            Assert.Equal(1, Lines(ptx, "cp.async.wait_all;"));
+        }
+        else Assert.Equal(0, Lines(ptx, "cp.async"));
         Assert.Equal(0, Lines(ptx, ".local"));
         Assert.Contains("cvt.rn.f16.f32", ptx);
     }

@@ -33,17 +33,17 @@ public static class SpecializedKernels
         SplitReduction reduction, Conv2dShape s) =>
         TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(BiasAndResidual));
 
-    public static void Attention48(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
-        FlashAttentionKernels.Attention<PtxWarpAttention48>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.Chunks));
+    public static void Attention48(F16View q, F16View k, F16View v, F16View o, AttentionShape s, KeyValueAddresses addresses) =>
+        FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>(q, k, v, o, s, addresses, SpecializedValue.New((int)AttentionTileCopy.Chunks));
 
-    public static void Attention64(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
-        FlashAttentionKernels.Attention<PtxWarpAttention64>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
+    public static void Attention64(F16View q, F16View k, F16View v, F16View o, AttentionShape s, KeyValueAddresses addresses) =>
+        FlashAttentionKernels.Attention<PtxWarpAttention64, AsyncCopies>(q, k, v, o, s, addresses, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
 
-    public static void Attention80(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
-        FlashAttentionKernels.Attention<PtxWarpAttention80>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
+    public static void Attention80(F16View q, F16View k, F16View v, F16View o, AttentionShape s, KeyValueAddresses addresses) =>
+        FlashAttentionKernels.Attention<PtxWarpAttention80, AsyncCopies>(q, k, v, o, s, addresses, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
 
-    public static void Attention160(F16View q, F16View k, F16View v, F16View o, AttentionShape s) =>
-        FlashAttentionKernels.Attention<PtxWarpAttention160>(q, k, v, o, s, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
+    public static void Attention160(F16View q, F16View k, F16View v, F16View o, AttentionShape s, KeyValueAddresses addresses) =>
+        FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>(q, k, v, o, s, addresses, SpecializedValue.New((int)AttentionTileCopy.FullWidthChunks));
 
     /// <summary>fp16 group norm on aligned tensors of a spatial size that is a multiple of 8 (every SD shape): eight elements a step.</summary>
     public static void GroupNormPartials(F16View x, ArrayView<float> partials, GroupNormShape s, int chunks) =>

@@ -11,8 +11,9 @@ namespace Diffuser.Tests.Kernels;
 /// The tensor-core GEMM, convolution and attention kernels, whole, on ILGPU's CPU accelerator with the mma
 /// instructions emulated element by element (<c>EmulatedWarpMma</c>, <c>EmulatedWarpAttention</c>): operand chunks,
 /// shared layout, stages, split-K, the staged epilogue, GEGLU pairing, attention's key blocks, masks, strides and
-/// offsets against the cpu backend's fp16 reference. The PTX itself is checked by <c>TensorCorePtxTests</c> and
-/// <c>FlashAttentionPtxTests</c>.
+/// offsets against the cpu backend's fp16 reference. A cp.async copy is made there at once from the very global address
+/// and predicate the GPU's copy gets (<c>EmulatedAsyncCopies</c>), so the copies' addressing is tested too. The PTX itself is
+/// checked by <c>TensorCorePtxTests</c> and <c>FlashAttentionPtxTests</c>.
 /// </summary>
 public sealed class TensorCoreEmulationTests : IDisposable
 {
@@ -25,12 +26,14 @@ public sealed class TensorCoreEmulationTests : IDisposable
 
     /// <summary>
     /// Attention beyond the small table's: several key blocks with a partial last one and two query blocks (L = 70,
-    /// S = 130), packed self-attention with batch and heads, packed cross-attention with a head dim that pads (72 → 80),
-    /// and a head dim that is no multiple of 8 (tiles copied element by element; the others 16 bytes at a time).
+    /// S = 130; two stages of K and V), key blocks through head dim 160's one stage, packed self-attention with batch
+    /// and heads, packed cross-attention with fewer keys than a block and a head dim that pads (72 → 80), and a head dim
+    /// that is no multiple of 8 (tiles copied element by element; the others 16 bytes at a time).
     /// </summary>
     private static readonly OpCase[] AttentionCases =
     [
         Half(Attention("blocks_b1h1_l70_s130_d64", 1, 1, 70, 130, 64)),
+        Half(Attention("one_stage_b1h1_l20_s70_d160", 1, 1, 20, 70, 160)),
         Half(SelfAttention("self_packed_b2h2_l21_d40", 2, 2, 21, 40)),
         Half(CrossAttention("cross_packed_b1h2_l13_s9_d72", 1, 2, 13, 9, 72)),
         Half(Attention("unaligned_b1h2_l20_s30_d36", 1, 2, 20, 30, 36)),
@@ -54,12 +57,13 @@ public sealed class TensorCoreEmulationTests : IDisposable
 
     /// <summary>
     /// Operands with 16-byte rows loaded through registers instead of copied by cp.async (DIFFUSER_CP_ASYNC=0, the
-    /// fallback should cp.async misbehave on a GPU; on the CPU accelerator a copy is a store, so the paths differ in
-    /// when a stage's chunks are read and placed): aligned GEMM operands, GEGLU, and packed filters.
+    /// fallback should cp.async misbehave on a GPU; the paths differ in how a chunk's address is found and when it is
+    /// placed): aligned GEMM operands, GEGLU, packed filters, and attention's K and V tiles.
     /// </summary>
     [Theory]
     [InlineData("20x30x24_tB_bias_residual_f16"), InlineData("b2_21x40x24_tB_bias_silu_residual_chunked_f16"), InlineData("19x24_to_80_chunked_f16")]
     [InlineData("5x3_c32k9_k3s1p1_residual_splitK_f16"), InlineData("4x4_c16k9_k3s1p1_sample_bias_residual_chunked_f16")]
+    [InlineData("blocks_b1h1_l70_s130_d64_f16"), InlineData("one_stage_b1h1_l20_s70_d160_f16"), InlineData("cross_packed_b1h2_l13_s9_d72_f16")]
     public void MatchesTheFp16ReferenceWithRegisterCopies(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id.EndsWith(id, StringComparison.Ordinal));

@@ -41,8 +41,8 @@ public sealed partial class IlgpuBackend : Backend
         Func<Tensor, F16View> half = t => new F16View(HalfView(t).Cast<ushort>());
         _half = TensorCores switch
         {
-            TensorCoreMode.Hardware => TensorCoreSet<PtxWarpMma>(half),
-            TensorCoreMode.Emulated => TensorCoreSet<EmulatedWarpMma>(half),
+            TensorCoreMode.Hardware => TensorCoreSet<PtxWarpMma, AsyncCopies>(half),
+            TensorCoreMode.Emulated => TensorCoreSet<EmulatedWarpMma, EmulatedAsyncCopies>(half),
             _ => new IlgpuKernels<F16View>(accelerator, half, Scratch),
         };
         _convert = new(() => new ConvertLauncher(accelerator));
@@ -63,9 +63,11 @@ public sealed partial class IlgpuBackend : Backend
         : TensorCores == TensorCoreMode.None ? " (off: DIFFUSER_TENSOR_CORES=0)"
         : Options.Note;
 
-    private IlgpuKernels<F16View> TensorCoreSet<TM>(Func<Tensor, F16View> half) where TM : struct, IWarpMma => Options.AsyncCopies
-        ? new TensorCoreKernelSet<TM, AsyncCopies>(_accelerator, half, Scratch, Options.SplitK)
-        : new TensorCoreKernelSet<TM, RegisterCopies>(_accelerator, half, Scratch, Options.SplitK);
+    /// <typeparam name="TC">The copies by cp.async of <typeparamref name="TM"/>'s device (unless switched off: then through registers).</typeparam>
+    private IlgpuKernels<F16View> TensorCoreSet<TM, TC>(Func<Tensor, F16View> half) where TM : struct, IWarpMma where TC : struct, IOperandCopies =>
+        Options.AsyncCopies
+            ? new TensorCoreKernelSet<TM, TC>(_accelerator, half, Scratch, Options.SplitK)
+            : new TensorCoreKernelSet<TM, RegisterCopies>(_accelerator, half, Scratch, Options.SplitK);
 
     /// <summary>The kernel set of a tensor's storage type.</summary>
     private IIlgpuKernels For(Tensor t) => t.DType == DType.F16 ? _half : _single;

@@ -23,8 +23,8 @@ internal sealed class TensorCoreKernelSet<TM, TC> : IlgpuKernels<F16View> where 
     public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch, bool splitK) : base(accelerator, view, scratch)
     {
         _tensorCores = new(() => new TensorCoreLauncher<TM, TC>(Accelerator, splitK));
-        // The attention variants are types of their own, so the launcher only needs to know which kind TM is.
-        _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TM) == typeof(EmulatedWarpMma)));
+        // The attention variants are types of their own, so the launcher only needs to know which kinds TM and TC are.
+        _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TM) == typeof(EmulatedWarpMma), asyncCopies: default(TC).Async));
     }
 
     public override void Gemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape)
