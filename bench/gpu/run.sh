@@ -105,7 +105,8 @@ with_env() {
 }
 
 # Inside the key fp16 kernels of a UNet step, if the machine has Nsight Compute: achieved occupancy, tensor-pipe and
-# memory throughput, registers (into run.log). Only the op's own kernels count (ILGPU names an entry Kernel_<method>;
+# memory throughput, and what the warps stall on (an L1/LSU-bound convolution shows as LG/MIO throttle, a
+# latency-bound one as long scoreboard), into run.log; registers and shared memory are known from ptxas. Only the op's own kernels count (ILGPU names an entry Kernel_<method>;
 # not the filter packing or input conversions): the first two are skipped (the warm-up run's, GroupNorm's two
 # kernels), the next two profiled.
 profile_kernels() {
@@ -115,7 +116,7 @@ profile_kernels() {
         group_norm/2x320x64x64_g32_silu_f16; do
         echo "=== ncu: $filter"
         ncu --kernel-name 'regex:Kernel_(Gemm|Conv2d|Attention|GroupNorm)' --launch-skip 2 --launch-count 2 \
-            --section SpeedOfLight --section Occupancy --section LaunchStats \
+            --section SpeedOfLight --section Occupancy --section WarpStateStats \
             "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" --warmup 1 --seconds 0
     done
 }
