@@ -23,7 +23,7 @@ steps="${DIFFUSER_GPU_STEPS:-10}"
 cases="${DIFFUSER_GPU_CASES:-sd15}"
 torch_device="${DIFFUSER_GPU_TORCH_DEVICE:-cuda}"
 python="${PYTHON:-python3}"
-export root out work device size steps
+export root out work device size steps cases   # the stage functions run in a child bash
 mkdir -p "$out"
 exec > >(tee -a "$out/run.log") 2>&1
 start=$SECONDS
@@ -139,7 +139,19 @@ sanitize_kernels() {
     return "$rc"
 }
 
-export -f unpack gpu_info tests opencl bench with_env profile_kernels sanitize_kernels
+# cp.async against register copies (DIFFUSER_CP_ASYNC=0) on key fp16 cases, into run.log (the ops stage timed the
+# cp.async side): the GEMM's and convolution's operand copies, and the attention's K/V in two stages (widths 48, 80)
+# and in one (160). Last, so that it only takes time the table did not need.
+copies_ab() {
+    [ "$cases" = sd15 ] || { echo "the A/B cases are sd15's; skipped for $cases"; return 0; }
+    local filter
+    for filter in conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 attention/self_b2h8_l4096_d40_f16 \
+        attention/self_b2h8_l1024_d80_f16 attention/self_b2h8_l256_d160_f16; do
+        DIFFUSER_CP_ASYNC=0 "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" --seconds 0.2 || return 1
+    done
+}
+
+export -f unpack gpu_info tests opencl bench with_env profile_kernels sanitize_kernels copies_ab
 stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
@@ -191,6 +203,7 @@ stage torch 70 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases
     --budget 65 --out "$out/torch.json"
 stage ncu 45 profile_kernels
 stage sanitizer 60 sanitize_kernels
+stage "ops (DIFFUSER_CP_ASYNC=0)" 40 copies_ab
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 "$python" bench/gpu/results.py --dir "$out" --stages "$stages" --gpu "${gpu:-$device (no nvidia-smi)}" \
