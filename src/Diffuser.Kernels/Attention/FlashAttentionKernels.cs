@@ -41,6 +41,8 @@ public static class FlashAttentionKernels
         var tiles = new TileCopy<TC>(kind, width, s.HeadDim);
         var blocks = new KeyValueBlocks(k.Bits, v.Bits, addresses, s, batch * s.KeyLength, column, tiles.Row, tiles.Column);
 
+        KeyValueBlocks.ClearAbsent(tiles, shared, FlashAttentionLayout.StageOffset(width, 0));
+        if (stages == 2) KeyValueBlocks.ClearAbsent(tiles, shared, FlashAttentionLayout.StageOffset(width, 1));
         tiles.Copy(q.Bits, shared, queryTile, batch * s.QueryLength + query0, s.QueryLength - query0, s.QueryStride, s.QueryOffset + column);
         if (stages == 2) blocks.Copy(tiles, shared, FlashAttentionLayout.StageOffset(width, 0), 0);
         Group.Barrier();
@@ -100,6 +102,13 @@ public static class FlashAttentionKernels
             long address = 2L * ((long)(first + XMath.Min(row, s.KeyLength - 1)) * s.KeyStride + column + rowColumn);
             _key = LoopInvariant.Keep(addresses.Key + address + 2L * s.KeyOffset);
             _value = LoopInvariant.Keep(addresses.Value + address + 2L * s.ValueOffset);
+        }
+
+        /// <summary>Zeros the columns past the head dim of the K and V tiles of the stage at byte <paramref name="stage"/> once (cp.async only).</summary>
+        public static void ClearAbsent<TC>(TileCopy<TC> tiles, ArrayView<ushort> shared, int stage) where TC : struct, IOperandCopies
+        {
+            tiles.ClearAbsent(shared, stage);
+            tiles.ClearAbsent(shared, stage + FlashAttentionLayout.TileBytes(tiles.Width));
         }
 
         /// <summary>The K and V tiles of the keys from <paramref name="key0"/> into the stage at byte <paramref name="stage"/>.</summary>
@@ -189,8 +198,20 @@ public static class FlashAttentionKernels
         /// tile at byte <paramref name="tile"/>, zeros where not <paramref name="inside"/> (<see cref="Async"/> only;
         /// <see cref="Wait"/> before the barrier).
         /// </summary>
-        public void Start(ArrayView<ushort> shared, long row, bool inside, int tile) =>
-            CopyAll(new AsyncChunkRow<TC>(shared.Cast<Half8>(), row, TargetByte(tile) >> 4, _present, inside));
+        public void Start(ArrayView<ushort> shared, long row, bool inside, int tile)
+        {
+            if (_kind == AttentionTileCopy.FullWidthChunks) CopyAll(new FullAsyncChunkRow<TC>(shared.Cast<Half8>(), row, TargetByte(tile) >> 4, inside));
+            else CopyAll(new AsyncChunkRow<TC>(shared.Cast<Half8>(), row, TargetByte(tile) >> 4, _present, inside));
+        }
+
+        /// <summary>
+        /// With <see cref="Async"/> copies, zeros this thread's chunks past the head dim in the tile at byte
+        /// <paramref name="tile"/> once: the copies never write them.
+        /// </summary>
+        public void ClearAbsent(ArrayView<ushort> shared, int tile)
+        {
+            if (_async) CopyAll(new AbsentChunks(shared.Cast<Half8>(), TargetByte(tile) >> 4, _present));
+        }
 
         /// <summary>Waits for this thread's cp.async copies (none without them).</summary>
         public void Wait()
@@ -231,17 +252,35 @@ public static class FlashAttentionKernels
     }
 
     /// <summary>
-    /// By cp.async from the row's global byte address to its shared 16-byte slot; a chunk of a row not <c>Inside</c>, or
-    /// past the head dim (then at the row's start), reads nothing. With the full width every chunk is present: one
-    /// address, the chunks' offsets folded into the copies.
+    /// By cp.async from the row's global byte address to its shared 16-byte slot (a row not <c>Inside</c> reads nothing
+    /// and copies zeros): one address, the chunks' offsets folded into the copies. Chunks past the head dim are not
+    /// copied at all; <see cref="AbsentChunks"/> zeroed them once.
     /// </summary>
     private readonly record struct AsyncChunkRow<TC>(ArrayView<Half8> Shared, long Source, int Target, int Present, bool Inside) : IChunkCopy
         where TC : struct, IOperandCopies
     {
         public void Copy(int j)
         {
-            bool present = j < Present;
-            default(TC).AttentionChunk(Shared, Target + j, present ? Source + 16 * j : Source, present & Inside);
+            if (j < Present) default(TC).AttentionChunk(Shared, Target + j, Source + 16 * j, Inside);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="AsyncChunkRow{TC}"/> when the head dim fills the width: no test per chunk (even a constant one
+    /// costs ILGPU's code 7–13 instructions a key block).
+    /// </summary>
+    private readonly record struct FullAsyncChunkRow<TC>(ArrayView<Half8> Shared, long Source, int Target, bool Inside) : IChunkCopy
+        where TC : struct, IOperandCopies
+    {
+        public void Copy(int j) => default(TC).AttentionChunk(Shared, Target + j, Source + 16 * j, Inside);
+    }
+
+    /// <summary>Zeros the chunks of a row past the head dim (those from <c>Present</c> on).</summary>
+    private readonly record struct AbsentChunks(ArrayView<Half8> Shared, int Target, int Present) : IChunkCopy
+    {
+        public void Copy(int j)
+        {
+            if (j >= Present) Shared[Target + j] = default;
         }
     }
 }

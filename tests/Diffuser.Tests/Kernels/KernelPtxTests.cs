@@ -70,8 +70,9 @@ public sealed class KernelPtxTests : IDisposable
         Assert.DoesNotContain("__shared_alloca", ptx);
         Assert.True(Lines(ptx, "ld.global.v4.b32") >= 1, "an aligned Q tile loads 8 halves at once");
         // K and V: width/16 chunks a thread and tile, by cp.async where the kernel starts a block's copies (once
-        // before the loop with two stages), else through registers; Q always through registers.
-        int copies = 2 * (width / 16) * (FlashAttentionLayout.Stages(width) == 2 ? 2 : 1);
+        // before the loop with two stages), else through registers; Q always through registers. Unspecialised, the
+        // kernel holds both chunk copies (the head dim filling the width or not).
+        int copies = 2 * 2 * (width / 16) * (FlashAttentionLayout.Stages(width) == 2 ? 2 : 1);
         if (asyncCopies)
         {
             Assert.Equal(copies, Lines(ptx, "cp.async.cg.shared.global [cp_s], [cp_g], 16, "));
