@@ -190,6 +190,25 @@ def launch_cost_lines(bench16, cases, torch_cases):
             f"{f'{1000 * reference:.1f} µs' if reference else '–'}{floor} (the part of a step that CUDA graphs would remove).", ""]
 
 
+def copies_section(ops, ab_paths):
+    """The A/B of cp.async: each key case's median in the ops stage (cp.async) against its run with DIFFUSER_CP_ASYNC=0."""
+    if not ab_paths:
+        return []
+    lines = ["## cp.async against register copies (`DIFFUSER_CP_ASYNC=0`)", "",
+             "| case | cp.async ms | registers ms | registers ÷ cp.async |", "|---|---:|---:|---:|"]
+    ours = {c["id"]: c["stats"]["median_ms"] for c in (ops or {}).get("cases", [])}
+    for path in ab_paths:
+        report = load(path)
+        if report is None:
+            lines.append(f"| {os.path.basename(path)} | no report (the stage ran out of time or failed: see run.log) | | |")
+            continue
+        for c in report.get("cases", []):
+            async_ms, register_ms = ours.get(c["id"]), c["stats"]["median_ms"]
+            ratio = f"{register_ms / async_ms:.2f}" if async_ms else "–"
+            lines.append(f"| {c['id']} | {ms(async_ms)} | {ms(register_ms)} | {ratio} |")
+    return lines + [""]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dir", required=True, help="folder with the stage outputs ($OUT)")
@@ -198,6 +217,7 @@ def main():
     p.add_argument("--commit", default="")
     p.add_argument("--switch", default="", help="the environment switch the kernel tests needed, which every later stage ran with")
     p.add_argument("--fallback-xml", action="append", default=[], help="the kernel tests' XML under a switch (tests-kernels-NAME.xml)")
+    p.add_argument("--copies-ab", action="append", default=[], help="op case JSON of key cases run with DIFFUSER_CP_ASYNC=0")
     a = p.parse_args()
     d = lambda name: os.path.join(a.dir, name)
     out = [f"# Diffuser GPU run: {a.gpu}", "", f"Commit {a.commit}. Produced by bench/gpu/run.sh (see bench/README.md).", "",
@@ -219,6 +239,7 @@ def main():
                               (torch_report or {}).get("unet_step"))
     ops = load(d("ops-cuda.json"))
     out += targets_section(load(d("bench-fp16.json")), ops, torch_report)
+    out += copies_section(ops, a.copies_ab)
     out += kernels_section(ops, torch_report)
     print("\n".join(out))
 

@@ -30,6 +30,7 @@ start=$SECONDS
 deadline=$((start + 500))   # every stage ends by then; RESULTS.md is written after it (call with timeout_s=580)
 stages="$work.stages"
 : > "$stages"
+rm -f "$work".copies-ab-*.json
 
 # stage NAME LIMIT COMMAND...: runs COMMAND under min(LIMIT, time left) seconds and records name|exit|seconds.
 stage() {
@@ -139,15 +140,18 @@ sanitize_kernels() {
     return "$rc"
 }
 
-# cp.async against register copies (DIFFUSER_CP_ASYNC=0) on key fp16 cases, into run.log (the ops stage timed the
-# cp.async side): the GEMM's and convolution's operand copies, and the attention's K/V in two stages (widths 48, 80)
-# and in one (160). Last, so that it only takes time the table did not need.
+# cp.async against register copies (DIFFUSER_CP_ASYNC=0) on key fp16 cases (the ops stage timed the cp.async side):
+# the GEMM's and convolution's operand copies, and the attention's K/V in two stages (widths 48, 80) and in one (160).
+# Last, so that it only takes time the table did not need; its JSON stays beside the stage log ($OUT is full) and
+# RESULTS.md compares it.
 copies_ab() {
     [ "$cases" = sd15 ] || { echo "the A/B cases are sd15's; skipped for $cases"; return 0; }
-    local filter
+    local filter i=0
     for filter in conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 attention/self_b2h8_l4096_d40_f16 \
         attention/self_b2h8_l1024_d80_f16 attention/self_b2h8_l256_d160_f16; do
-        DIFFUSER_CP_ASYNC=0 "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" --seconds 0.2 || return 1
+        i=$((i + 1))
+        DIFFUSER_CP_ASYNC=0 "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" \
+            --seconds 0.2 --json "$work.copies-ab-$i.json" || return 1
     done
 }
 
@@ -206,8 +210,10 @@ stage sanitizer 60 sanitize_kernels
 stage "ops (DIFFUSER_CP_ASYNC=0)" 40 copies_ab
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+copies_ab_json=()
+for f in "$work".copies-ab-*.json; do [ -f "$f" ] && copies_ab_json+=(--copies-ab "$f"); done
 "$python" bench/gpu/results.py --dir "$out" --stages "$stages" --gpu "${gpu:-$device (no nvidia-smi)}" \
-    --commit "$(cat .gpu/commit 2>/dev/null)" --switch "$switch" "${fallback_xml[@]}" > "$out/RESULTS.md"
+    --commit "$(cat .gpu/commit 2>/dev/null)" --switch "$switch" "${fallback_xml[@]}" "${copies_ab_json[@]}" > "$out/RESULTS.md"
 echo "== [$((SECONDS - start)) s] done; files in $out: $(ls "$out" | tr '\n' ' ')"
 echo
 cat "$out/RESULTS.md"
