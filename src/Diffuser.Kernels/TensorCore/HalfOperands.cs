@@ -28,10 +28,10 @@ public interface IHalfTileOperand
     CopySources Sources(int mn);
 
     /// <summary>
-    /// Puts the quad of <see cref="Chunks"/> at (<paramref name="sources"/>' row, <paramref name="k0"/>) into the 16-byte
-    /// slots <paramref name="first"/> + i·<paramref name="step"/> of <paramref name="shared"/>: by cp.async when
-    /// <see cref="CopiesDirectly"/> (<see cref="AsyncCopy.WaitAll"/> before the barrier; at once, from the same
-    /// addresses, on ILGPU's CPU accelerator), else at once.
+    /// Operands that <see cref="CopiesDirectly"/> only: starts copying the quad of <see cref="Chunks"/> at
+    /// (<paramref name="sources"/>' row, <paramref name="k0"/>) into the 16-byte slots <paramref name="first"/> +
+    /// i·<paramref name="step"/> of <paramref name="shared"/> by cp.async (<see cref="AsyncCopy.WaitAll"/> before the
+    /// barrier; at once, from the same addresses, on ILGPU's CPU accelerator).
     /// </summary>
     void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step);
 }
@@ -125,18 +125,12 @@ public readonly struct HalfMatrixOperand<TC> : IHalfTileOperand where TC : struc
     public CopySources SourcesOf(int mn, int r0, int r1, int r2, int r3) =>
         new(RowAddress(r0), RowAddress(r1), RowAddress(r2), RowAddress(r3), r0 < _rows, r1 < _rows, r2 < _rows, r3 < _rows, mn);
 
-    public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
-    {
-        if (_direct) CopyAsync(sources, k0, shared, first, step);
-        else Chunks(sources.Mn, k0).Store(shared, first, step);
-    }
-
     /// <summary>
-    /// The cp.async copies of <see cref="CopyQuad"/>, per copy one 64-bit add and a predicate: past the depth the
-    /// offset is 0 (the copies then read nothing and zero the slots, and no address leaves the matrix). Finding each
-    /// chunk's address anew had cost ~9 instructions a copy.
+    /// The cp.async copies (<see cref="CopiesDirectly"/> only), per copy one 64-bit add and a predicate: past the depth
+    /// the offset is 0 (the copies then read nothing and zero the slots, and no address leaves the matrix). Finding
+    /// each chunk's address anew had cost ~9 instructions a copy.
     /// </summary>
-    private void CopyAsync(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
+    public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
     {
         bool alongK = k0 < _depth;
         long offset = alongK ? 2L * k0 : 0;   // bytes: k0 halves
@@ -171,11 +165,8 @@ public readonly struct GatedHalfColumns<TC>(HalfMatrixOperand<TC> inner, GemmSha
     public CopySources Sources(int mn) => _inner.SourcesOf(mn, _s.GatedSource(mn), _s.GatedSource(mn + ChunkQuad.RowStride),
         _s.GatedSource(mn + 2 * ChunkQuad.RowStride), _s.GatedSource(mn + 3 * ChunkQuad.RowStride));
 
-    public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step)
-    {
-        if (_inner.CopiesDirectly) _inner.CopyQuad(sources, k0, shared, first, step);   // the sources are the gated rows
-        else Chunks(sources.Mn, k0).Store(shared, first, step);
-    }
+    /// <summary>The inner operand's copies, from the gated rows' sources (<see cref="Sources"/>).</summary>
+    public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step) => _inner.CopyQuad(sources, k0, shared, first, step);
 }
 
 /// <summary>
@@ -229,6 +220,7 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     /// <summary>A gather of 2-byte elements: through registers, a stage ahead.</summary>
     public bool CopiesDirectly => false;
 
+    // Never called (no direct copies); the interface asks for them.
     public CopySources Sources(int mn) => new(0, 0, 0, 0, false, false, false, false, mn);
 
     public void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step) => Chunks(sources.Mn, k0).Store(shared, first, step);

@@ -42,14 +42,18 @@ public static class TensorCoreKernels
         }
         else TensorCoreMatmul.Accumulate(ref opA, ref opB, ref mma, kBegin, kEnd, row0, col0, shared);
 
-        var store = GemmEpilogue<F16View>.ForBatch(c, bias, residual, s.WithEpilogueFlags(epilogue), batch, (ActivationKind)activation.Value);
+        // Split k's raw sums of batch entry b: [M, product columns] at (k·Batch + b)·size.
+        int size = s.M * s.ProductColumns, start = batch * size, splitStride = s.Batch * size;
         if (split.Count > 1)
         {
-            // Split k's raw sums of batch entry b: [M, product columns] at (k·Batch + b)·size.
-            int size = s.M * s.ProductColumns, start = batch * size, splitStride = s.Batch * size;
             var partial = new PartialEpilogue(reduction.Workspace, part * splitStride + start, s.M, s.ProductColumns);
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
             if (!reduction.ArrivesLast((batch * Grid.DimY + Grid.IdxY) * Grid.DimX + Grid.IdxX)) return;
+        }
+        // The epilogue only where it is applied: unsplit, or by a split product's last split.
+        var store = GemmEpilogue<F16View>.ForBatch(c, bias, residual, s.WithEpilogueFlags(epilogue), batch, (ActivationKind)activation.Value);
+        if (split.Count > 1)
+        {
             if (geglu.Value != 0) TensorCoreMatmul.StoreGatedSplitSums(reduction, ref store, start, splitStride, s.M, s.ProductColumns, row0, col0);
             else TensorCoreMatmul.StoreSplitSums(reduction, ref store, start, splitStride, s.M, s.ProductColumns, row0, col0);
         }
@@ -77,16 +81,17 @@ public static class TensorCoreKernels
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
         var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane);
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);
-        var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, s.WithEpilogueFlags(epilogue));
+        // Split k's raw sums: [filters, pixels] at k·K·pixels.
+        int splitStride = s.K * pixels;
         if (split.Count > 1)
         {
-            // Split k's raw sums: [filters, pixels] at k·K·pixels.
-            int splitStride = s.K * pixels;
             var partial = new PartialEpilogue(reduction.Workspace, Grid.IdxZ * splitStride, s.K, pixels);
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
-            if (reduction.ArrivesLast(Grid.IdxY * Grid.DimX + Grid.IdxX))
-                TensorCoreMatmul.StoreSplitSums(reduction, ref store, 0, splitStride, s.K, pixels, row0, col0);
+            if (!reduction.ArrivesLast(Grid.IdxY * Grid.DimX + Grid.IdxX)) return;
         }
+        // The epilogue only where it is applied: unsplit, or by a split product's last split.
+        var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, s.WithEpilogueFlags(epilogue));
+        if (split.Count > 1) TensorCoreMatmul.StoreSplitSums(reduction, ref store, 0, splitStride, s.K, pixels, row0, col0);
         else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }
 
