@@ -65,7 +65,8 @@ public readonly struct F32View(ArrayView<float> data) : IElementView<F32View>
 
     public F32View SubView(long offset, long length) => new(Data.SubView(offset, length));
 
-    public F32View ChunkSubView(long offset, long length) => SubView(offset, length);
+    /// <summary>Sub-viewed in 16-byte quads (as <see cref="F16View.ChunkSubView"/>: an offset in floats would hide the alignment).</summary>
+    public F32View ChunkSubView(long offset, long length) => new(Data.Cast<Float4>().SubView(offset >> 2, length >> 2).Cast<float>());
 }
 
 /// <summary>fp16 storage as bit patterns.</summary>

@@ -15,16 +15,18 @@ namespace Diffuser.Kernels.TensorCore;
 /// tiles of <see cref="TensorCoreLayout.Threads"/> threads with <see cref="TensorCoreLayout.SharedBytes"/> of dynamic
 /// shared memory and no static shared memory (the PTX addresses the dynamic block from its start). <typeparamref name="TM"/> is <see cref="PtxWarpMma"/> on the GPU,
 /// <typeparamref name="TC"/> how operands with 16-byte rows reach shared memory (<see cref="AsyncCopies"/> by default).
+/// The GEMM's result, bias and residual are <typeparamref name="TO"/>: fp16, or fp32 where a product must not be rounded
+/// (the scores of attention composed from GEMMs).
 /// </summary>
 public static class TensorCoreKernels
 {
     /// <param name="addresses">The global addresses of a and b (<see cref="GlobalAddress"/>).</param>
     /// <param name="vectorA">1: A is k-contiguous and 16-byte aligned (see <see cref="HalfMatrixOperand{TC}"/>).</param>
     /// <param name="epilogue"><see cref="GemmShape.EpilogueFlags"/> (with a split reduction applied by its last split).</param>
-    public static void Gemm<TM, TC>(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
+    public static void Gemm<TM, TC, TO>(F16View a, F16View b, TO bias, TO residual, TO c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
         SpecializedValue<int> vectorB, SpecializedValue<int> epilogue)
-        where TM : struct, IWarpMma where TC : struct, IOperandCopies
+        where TM : struct, IWarpMma where TC : struct, IOperandCopies where TO : struct, IElementView<TO>
     {
         var mma = default(TM);
         mma.Declare();
@@ -51,7 +53,7 @@ public static class TensorCoreKernels
             if (!reduction.ArrivesLast((batch * Grid.DimY + Grid.IdxY) * Grid.DimX + Grid.IdxX)) return;
         }
         // The epilogue only where it is applied: unsplit, or by a split product's last split.
-        var store = GemmEpilogue<F16View>.ForBatch(c, bias, residual, s.WithEpilogueFlags(epilogue), batch, (ActivationKind)activation.Value);
+        var store = GemmEpilogue<TO>.ForBatch(c, bias, residual, s.WithEpilogueFlags(epilogue), batch, (ActivationKind)activation.Value);
         if (split.Count > 1)
         {
             if (geglu.Value != 0) TensorCoreMatmul.StoreGatedSplitSums(reduction, ref store, start, splitStride, s.M, s.ProductColumns, row0, col0);

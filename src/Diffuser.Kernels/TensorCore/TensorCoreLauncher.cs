@@ -14,8 +14,8 @@ namespace Diffuser.Kernels.TensorCore;
 public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where TC : struct, IOperandCopies
 {
     private readonly Accelerator _accelerator;
-    private readonly Action<KernelConfig, F16View, F16View, F16View, F16View, F16View, SplitReduction, GemmShape, OperandAddresses,
-        SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _gemm;
+    private readonly GemmKernel<F16View> _gemm;
+    private readonly Lazy<GemmKernel<F32View>> _gemmToSingle;
     private readonly Action<KernelConfig, F16View, F16View, long, F16View, F16View, F16View, F16View, SplitReduction, Conv2dShape,
         SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _conv;
     private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
@@ -27,8 +27,8 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
     {
         _accelerator = accelerator;
         _splitK = splitK;
-        _gemm = accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, F16View, SplitReduction, GemmShape, OperandAddresses,
-            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM, TC>);
+        _gemm = LoadGemm<F16View>(accelerator);
+        _gemmToSingle = new(() => LoadGemm<F32View>(accelerator));   // only composed attention asks for it
         _conv = accelerator.LoadStreamKernel<F16View, F16View, long, F16View, F16View, F16View, F16View, SplitReduction, Conv2dShape,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM, TC>);
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
@@ -36,6 +36,15 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
         _tileCounters = accelerator.Allocate1D<int>(Math.Max(accelerator.NumMultiprocessors, 1));
         _tileCounters.MemSetToZero();
     }
+
+    /// <summary>The tensor-core GEMM with its result, bias and residual stored as <typeparamref name="TO"/>.</summary>
+    private delegate void GemmKernel<TO>(KernelConfig config, F16View a, F16View b, TO bias, TO residual, TO c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
+        SpecializedValue<int> vectorB, SpecializedValue<int> epilogue) where TO : struct, IElementView<TO>;
+
+    private static GemmKernel<TO> LoadGemm<TO>(Accelerator accelerator) where TO : struct, IElementView<TO> =>
+        accelerator.LoadStreamKernel<F16View, F16View, TO, TO, TO, SplitReduction, GemmShape, OperandAddresses,
+            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM, TC, TO>).Invoke;
 
     private static KernelConfig Grid(long columns, int rows, int depth) => LaunchGeometry.Grid(LaunchGeometry.Tiles(columns, TensorCoreLayout.Size),
         LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads, TensorCoreLayout.SharedBytes / sizeof(float));
@@ -59,12 +68,20 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
 
     /// <summary>As <see cref="GemmLauncher{T}.Run"/>; <paramref name="vectorA"/>/<paramref name="vectorB"/> when that operand is
     /// k-contiguous, K is a multiple of 8 and its start (and batch stride) 16-byte aligned.</summary>
-    public void Gemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB)
+    public void Gemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB) =>
+        Gemm(_gemm, a, b, bias, residual, c, workspace, s, vectorA, vectorB);
+
+    /// <summary>As the fp16 <see cref="Gemm(F16View, F16View, F16View, F16View, F16View, ArrayView{float}, GemmShape, bool, bool)"/>, with an fp32 result (and bias and residual): fp16 operands, the product unrounded.</summary>
+    public void Gemm(F16View a, F16View b, F32View bias, F32View residual, F32View c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB) =>
+        Gemm(_gemmToSingle.Value, a, b, bias, residual, c, workspace, s, vectorA, vectorB);
+
+    private void Gemm<TO>(GemmKernel<TO> kernel, F16View a, F16View b, TO bias, TO residual, TO c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB)
+        where TO : struct, IElementView<TO>
     {
         var split = GemmSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength((long)s.Batch * s.M * s.ProductColumns), "GEMM workspace");
         var addresses = new OperandAddresses(GlobalAddress.Of(a.Bits), GlobalAddress.Of(b.Bits));
-        _gemm(Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, Reduction(workspace, split), s, addresses,
+        kernel(Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, Reduction(workspace, split), s, addresses,
             SpecializedValue.New((int)s.Activation), SpecializedValue.New(s.Geglu), SpecializedValue.New(vectorA ? 1 : 0), SpecializedValue.New(vectorB ? 1 : 0),
             SpecializedValue.New(s.EpilogueFlags));
     }

@@ -66,29 +66,24 @@ public abstract partial class Backend
 
     /// <summary>
     /// Attention as separate ops for heads wider than the fused kernel takes (the VAE's one 512-wide head): per head,
-    /// scores = scale · q·kᵀ (materialised, [B, L, S]), softmax, · v, all in fp32 (each head's q, k, v copied out dense
-    /// first), so that an fp16 call still rounds only its result, as the fused op does.
+    /// scores = scale · q·kᵀ materialised [B, L, S] in fp32 (fp16 operands, products never rounded), softmax, then the
+    /// probabilities in the operands' dtype · v (as the tensor-core fused kernel, which multiplies fp16 probabilities).
+    /// v goes in transposed, [B, D, S], so that both GEMMs read k-contiguous rows (16-byte copies on tensor cores).
     /// </summary>
     private Tensor ComposedAttention(string op, Tensor q, Tensor k, Tensor v, AttentionShape s)
     {
         if (s.Causal != 0) throw Shape(op, $"causal attention needs head dims up to {MaxFusedHeadDim} on {Name}, got {s.HeadDim}");
-        Tensor Head(Tensor x, int offset)
+        return TensorJoin.Join(this, s.Heads, 2, h =>
         {
-            var head = Narrow(x, 2, offset, s.HeadDim);
-            if (head.DType == DType.F32) return head;
-            using (head) return Convert(head, DType.F32);
-        }
-        var joined = TensorJoin.Join(this, s.Heads, 2, h =>
-        {
-            using var qh = Head(q, s.QueryOffset + h * s.HeadDim);
-            using var kh = Head(k, s.KeyOffset + h * s.HeadDim);
-            using var vh = Head(v, s.ValueOffset + h * s.HeadDim);
-            using var scores = Gemm(qh, kh, transB: true, alpha: s.Scale);        // (B, L, S)
+            using var qh = Narrow(q, 2, s.QueryOffset + h * s.HeadDim, s.HeadDim);
+            using var kh = Narrow(k, 2, s.KeyOffset + h * s.HeadDim, s.HeadDim);
+            using var vh = Narrow(v, 2, s.ValueOffset + h * s.HeadDim, s.HeadDim);
+            using var vt = Transpose(vh);                                                      // (B, D, S)
+            using var scores = Gemm(qh, kh, transB: true, alpha: s.Scale, output: DType.F32);  // (B, L, S)
             using var probabilities = Softmax(scores);
-            return Gemm(probabilities, vh);                                      // (B, L, D)
+            using var p = q.DType == DType.F32 ? null : Convert(probabilities, q.DType);
+            return Gemm(p ?? probabilities, vt, transB: true);                                 // (B, L, D)
         });
-        if (q.DType == DType.F32) return joined;
-        using (joined) return Convert(joined, q.DType);
     }
 
     /// <summary>Softmax over the last dimension, computed in fp32.</summary>

@@ -10,14 +10,29 @@ public abstract partial class Backend
     /// <paramref name="transA"/>); B is [B, K, N] ([B, N, K] with <paramref name="transB"/>); either may be rank 2 to
     /// share one matrix across the batch of the other. Bias is [N], or [M] with <paramref name="biasPerRow"/>; the
     /// optional <paramref name="residual"/> is [B, M, N], added in the same pass after the activation. Returns C [B, M, N].
+    /// C (with bias and residual) has the operands' dtype, or with <paramref name="output"/> = F32 for fp16 operands
+    /// stays fp32: the product is never rounded to fp16 (the scores of attention composed from GEMMs).
     /// </summary>
     public Tensor Gemm(Tensor a, Tensor b, bool transA = false, bool transB = false, float alpha = 1f,
-        Tensor? bias = null, Activation activation = Activation.None, Tensor? residual = null, bool biasPerRow = false)
+        Tensor? bias = null, Activation activation = Activation.None, Tensor? residual = null, bool biasPerRow = false, DType? output = null)
     {
         var shape = GemmShapeOf("Gemm", a, b, transA, transB, alpha, bias, activation, geglu: false, biasPerRow)
             with { HasResidual = residual is null ? 0 : 1 };
         if (residual is not null) RequireShape("Gemm residual", residual, shape.Batch, shape.M, shape.N);
-        return RunGemm(a, b, bias, residual, shape);
+        return RunGemm(a, b, bias, residual, shape, ResultDType(a, b, bias, residual, output));
+    }
+
+    /// <summary>The dtype rule of <see cref="Gemm"/>: one dtype for every tensor, except an fp32 result (bias, residual) of fp16 operands.</summary>
+    private DType ResultDType(Tensor a, Tensor b, Tensor? bias, Tensor? residual, DType? output)
+    {
+        var operands = RequireSameDType("Gemm", a, b);
+        if ((output ?? operands) == operands) return RequireSameDType("Gemm", a, b, bias, residual);
+        if ((operands, output) != (DType.F16, DType.F32))
+            throw new DiffuserException($"Gemm: {operands} operands give a {operands} result (or an F32 one from F16 operands), not {output}.");
+        foreach (var t in (ReadOnlySpan<Tensor?>)[bias, residual])
+            if (t is not null && RequireSameDType("Gemm", t) != DType.F32)
+                throw new DiffuserException($"Gemm: the bias and residual of an F32 result must be F32, got {t}.");
+        return DType.F32;
     }
 
     /// <summary>torch's F.linear: x [..., in] · weightᵀ + bias (+ residual [..., out]), weight [out, in]. Returns [..., out].</summary>
@@ -39,7 +54,7 @@ public abstract partial class Backend
         using var x3 = LinearInput("GegluLinear", x, weight);
         if (weight.Shape[0] % 2 != 0) throw Shape("GegluLinear", $"weight {weight.Shape} must have an even number of rows (values and gates)");
         var shape = GemmShapeOf("GegluLinear", x3, weight, false, true, 1f, bias, Activation.None, geglu: true, biasPerRow: false);
-        var y = RunGemm(x3, weight, bias, null, shape);
+        var y = RunGemm(x3, weight, bias, null, shape, RequireSameDType("GegluLinear", x3, weight, bias));
         return y.Detach(x.Shape.WithDim(-1, shape.N));
     }
 
@@ -75,9 +90,9 @@ public abstract partial class Backend
         };
     }
 
-    private Tensor RunGemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, GemmShape shape)
+    private Tensor RunGemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, GemmShape shape, DType output)
     {
-        var c = Allocate(new TensorShape(shape.Batch, shape.M, shape.N), RequireSameDType(shape.Geglu != 0 ? "GegluLinear" : "Gemm", a, b, bias, residual));
+        var c = Allocate(new TensorShape(shape.Batch, shape.M, shape.N), output);
         using (Profile("gemm", shape.Flops, c, a, b, bias, residual)) GemmCore(a, b, bias, residual, c, shape);
         return c;
     }

@@ -20,11 +20,15 @@ public sealed class KernelPtxTests : IDisposable
 
     private static int Lines(string ptx, string fragment) => ptx.Split('\n').Count(l => l.Contains(fragment, StringComparison.Ordinal));
 
-    [Theory, InlineData(nameof(TensorCoreKernels.Gemm), true), InlineData(nameof(TensorCoreKernels.Conv2d), true),
-     InlineData(nameof(TensorCoreKernels.Gemm), false), InlineData(nameof(TensorCoreKernels.Conv2d), false)]
-    public void TensorCoreKernelsUseMmaAndLdmatrixWithVectorLoads(string kernel, bool asyncCopies)
+    /// <param name="singleOutput">The GEMM that stores fp32 (composed attention's scores); else fp16.</param>
+    [Theory, InlineData(nameof(TensorCoreKernels.Gemm), true, false), InlineData(nameof(TensorCoreKernels.Conv2d), true, false),
+     InlineData(nameof(TensorCoreKernels.Gemm), false, false), InlineData(nameof(TensorCoreKernels.Conv2d), false, false),
+     InlineData(nameof(TensorCoreKernels.Gemm), true, true)]
+    public void TensorCoreKernelsUseMmaAndLdmatrixWithVectorLoads(string kernel, bool asyncCopies, bool singleOutput)
     {
-        string ptx = Ptx(typeof(TensorCoreKernels), kernel, typeof(PtxWarpMma), asyncCopies ? typeof(AsyncCopies) : typeof(RegisterCopies));
+        Type[] types = [typeof(PtxWarpMma), asyncCopies ? typeof(AsyncCopies) : typeof(RegisterCopies)];
+        if (kernel == nameof(TensorCoreKernels.Gemm)) types = [.. types, singleOutput ? typeof(F32View) : typeof(F16View)];
+        string ptx = Ptx(typeof(TensorCoreKernels), kernel, types);
         Assert.True(Lines(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") >= 64, "two k16 steps of 32 mma per stage");
         Assert.True(Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16") >= 16);
         Assert.True(Lines(ptx, "ld.global.v4.b32") >= 2, "aligned k-contiguous operands load 8 halves at once");
@@ -40,7 +44,8 @@ public sealed class KernelPtxTests : IDisposable
         Assert.Contains(".extern .shared .align 16 .b8 __dyn_shared_alloca[]", ptx);   // ldmatrix and v4 stores need 16-byte rows
         Assert.DoesNotContain("__shared_alloca", ptx);   // static shared memory would move the dynamic block the PTX addresses
         Assert.Equal(0, Lines(ptx, ".local"));
-        Assert.Contains("cvt.rn.f16.f32", ptx);
+        if (singleOutput) Assert.DoesNotContain("cvt.rn.f16.f32", ptx);   // nothing rounded
+        else Assert.Contains("cvt.rn.f16.f32", ptx);
     }
 
     public static TheoryData<int, bool> AttentionVariants()

@@ -44,7 +44,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         foreach (string kernel in new[]
                  {
                      "GemmKernels.Gemm<F16View>", "GemmKernels.Gemm<F32View>", "Conv2dKernels.Conv2d<F16View>", "NormKernels.GroupNormApply<F16View>",
-                     "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
+                     "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>", "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
                      "SamplerKernels.Step", "RandomKernels.Normal", "ConvertKernels.ToHalf",
                  })
             Assert.Contains(kernel, names);
@@ -78,6 +78,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     public static TheoryData<string, double> MainLoops() => new()
     {
         { nameof(SpecializedKernels.TensorCoreGemm), 2.3 },
+        { nameof(SpecializedKernels.TensorCoreGemmToSingle), 2.3 },
         { nameof(SpecializedKernels.TensorCoreConv3x3), 3.5 },
         { nameof(SpecializedKernels.TensorCoreConv1x1), 3.5 },
         { nameof(SpecializedKernels.Attention48), 7.1 },
@@ -108,21 +109,25 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// of the residual, one 16-byte store) and the loop is the one over the warp's 4 m16 tiles, staging included (its
     /// static count also holds the 3 staging variants a pass skips): 11.1 for both epilogues, 9.3 for partial stores;
     /// with a warp's 64 columns (4 chunks per lane and m16 tile) 10.0 for the GEMM, 10.7 for the convolution, 8.8.
+    /// The GEMM with fp32 results (composed attention's scores, no bias or residual): 6.0 (partial stores 8.8), two
+    /// 16-byte stores per 8 columns (scalar stores until the fp32 view kept its 16-byte alignment through the batch's
+    /// sub-view: 6.7).
     /// </summary>
     [Theory]
-    [InlineData(nameof(SpecializedKernels.TensorCoreGemm), 11), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3), 11)]
-    public void StoreLoopsStaySmall(string name, double bound)
+    [InlineData(nameof(SpecializedKernels.TensorCoreGemm), 11, 8), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3), 11, 8)]
+    [InlineData(nameof(SpecializedKernels.TensorCoreGemmToSingle), 9, 4)]
+    public void StoreLoopsStaySmall(string name, double bound, int chunkElements)
     {
         string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
         var stores = SassLoop.Innermost(sass).Where(l => l.Count("STG") > 0).ToList();
-        output.WriteLine($"{name}: store loops of {string.Join(", ", stores.Select(l => $"{l.Instructions.Count} for {StoredElements(l)} elements"))}");
+        output.WriteLine($"{name}: store loops of {string.Join(", ", stores.Select(l => $"{l.Instructions.Count} for {StoredElements(l, chunkElements)} elements"))}");
         Assert.Equal(2, stores.Count);   // the epilogue's and the split-K partial store's
         var chunked = Assert.Single(stores, l => l.Instructions.Any(i => i.StartsWith("STG.E.128", StringComparison.Ordinal)));
-        // fp16 outputs in 16-byte chunks only, and the residual read so (beside a per-row bias, one load per row)
+        // outputs in 16-byte chunks only, and a residual read so (beside a per-row bias, one load per row)
         Assert.All(chunked.Instructions.Where(i => i.Contains("STG", StringComparison.Ordinal)), i => Assert.StartsWith("STG.E.128 ", i));
-        Assert.Contains(chunked.Instructions, i => i.StartsWith("LDG.E.128 ", StringComparison.Ordinal));
-        Assert.All(stores, l => Assert.True((double)l.Instructions.Count / StoredElements(l) <= bound,
-            $"{l.Instructions.Count} instructions for {StoredElements(l)} elements, more than {bound} per element"));
+        if (name != nameof(SpecializedKernels.TensorCoreGemmToSingle)) Assert.Contains(chunked.Instructions, i => i.StartsWith("LDG.E.128 ", StringComparison.Ordinal));
+        Assert.All(stores, l => Assert.True((double)l.Instructions.Count / StoredElements(l, chunkElements) <= bound,
+            $"{l.Instructions.Count} instructions for {StoredElements(l, chunkElements)} elements, more than {bound} per element"));
     }
 
     /// <summary>
@@ -150,9 +155,9 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         Assert.True((double)loop.Instructions.Count / elements <= bound, $"{(double)loop.Instructions.Count / elements:F1} instructions per element, more than {bound}");
     }
 
-    /// <summary>A 16-byte store writes 8 fp16 outputs, any other store of these loops one element (an fp16 output or an fp32 partial sum).</summary>
-    private static int StoredElements(SassLoop loop) =>
-        loop.Instructions.Where(i => i.Contains("STG", StringComparison.Ordinal)).Sum(i => i.Contains("STG.E.128", StringComparison.Ordinal) ? 8 : 1);
+    /// <summary>A 16-byte store writes <paramref name="chunkElements"/> outputs (8 fp16, 4 fp32), any other store of these loops one element (an output or an fp32 partial sum).</summary>
+    private static int StoredElements(SassLoop loop, int chunkElements) =>
+        loop.Instructions.Where(i => i.Contains("STG", StringComparison.Ordinal)).Sum(i => i.Contains("STG.E.128", StringComparison.Ordinal) ? chunkElements : 1);
 
     /// <summary>
     /// ILGPU places values next to their uses, so per-thread setup (statistics, lane addresses, quotients) lands inside
@@ -165,7 +170,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     [InlineData("NormKernels.LayerNorm<F16View>")]
     [InlineData("FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>"), InlineData("FlashAttentionKernels.Attention<PtxWarpAttention160, RegisterCopies>")]
     [InlineData("SpecializedKernels.TensorCoreGemm"), InlineData("SpecializedKernels.TensorCoreConv3x3"), InlineData("SpecializedKernels.TensorCoreConv1x1")]
-    [InlineData("GemmKernels.Gemm<F32View>"), InlineData("Conv2dKernels.Conv2d<F32View>")]
+    [InlineData("SpecializedKernels.TensorCoreGemmToSingle"), InlineData("GemmKernels.Gemm<F32View>"), InlineData("Conv2dKernels.Conv2d<F32View>")]
     public void LoopsDoNotDivide(string name)
     {
         var kernel = GpuKernelCatalog.All[name];

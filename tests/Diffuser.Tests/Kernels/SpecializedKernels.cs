@@ -18,12 +18,20 @@ namespace Diffuser.Tests.Kernels;
 public static class SpecializedKernels
 {
     /// <summary>The epilogue flags of to_out, ff.net.2 and a resnet's second convolution: bias and residual, stored in 16-byte chunks.</summary>
-    private const int BiasAndResidual = 1 | 1 << 2 | 1 << 3;
+    private const int BiasAndResidual = 1 | 1 << 2 | ChunkedStores;
+
+    private const int ChunkedStores = 1 << 3;
 
     public static void TensorCoreGemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>Composed attention's scores: fp32 results, no bias or residual, stored in 16-byte chunks.</summary>
+    public static void TensorCoreGemmToSingle(F16View a, F16View b, F32View bias, F32View residual, F32View c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses) =>
+        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(ChunkedStores));
 
     public static void TensorCoreConv3x3(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>

@@ -45,6 +45,29 @@ public sealed class HalfSemanticsTests : IDisposable
         Assert.Contains("F32", e.Message);
     }
 
+    /// <summary>The one exception to one dtype per op: a GEMM of fp16 operands may keep its result (and bias) fp32, unrounded.</summary>
+    [Fact]
+    public void AGemmOfFp16OperandsMayHaveAnFp32ResultAndNothingElseMixes()
+    {
+        var random = new Random(3);
+        float[] Values(int n) => Enumerable.Range(0, n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        using var a = _cpu.FromHost(Values(2 * 5 * 7), new TensorShape(2, 5, 7), DType.F16);
+        using var b = _cpu.FromHost(Values(2 * 7 * 3), new TensorShape(2, 7, 3), DType.F16);
+        using var bias = _cpu.FromHost(Values(3), new TensorShape(3));
+        using var a32 = _cpu.Convert(a, DType.F32);
+        using var b32 = _cpu.Convert(b, DType.F32);
+        using var mixed = _cpu.Gemm(a, b, alpha: 0.5f, bias: bias, output: DType.F32);
+        using var widened = _cpu.Gemm(a32, b32, alpha: 0.5f, bias: bias);
+        Assert.Equal(DType.F32, mixed.DType);
+        Assert.Equal(widened.ToArray(), mixed.ToArray());
+
+        using var bias16 = _cpu.Convert(bias, DType.F16);
+        Assert.Contains("F32", Assert.Throws<DiffuserException>(() => _cpu.Gemm(a, b, bias: bias16, output: DType.F32)).Message);
+        Assert.Contains("same dtype", Assert.Throws<DiffuserException>(() => _cpu.Gemm(a, b, bias: bias)).Message);
+        Assert.Contains("not F16", Assert.Throws<DiffuserException>(() => _cpu.Gemm(a32, b32, output: DType.F16)).Message);
+        Assert.Contains("same dtype", Assert.Throws<DiffuserException>(() => _cpu.Gemm(a, b32, output: DType.F32)).Message);
+    }
+
     [Fact]
     public void TimestepEmbeddingStaysFp32AndTheSamplerStepNeedsFp32()
     {

@@ -11,8 +11,28 @@ namespace Diffuser.Backends.Ilgpu;
 /// <summary>Every op runs the kernel set of its output's dtype (the public ops made sure all its tensors share it).</summary>
 public sealed partial class IlgpuBackend
 {
-    protected override void GemmCore(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape) =>
-        For(c).Gemm(a, b, bias, residual, c, shape);
+    /// <summary>
+    /// An fp32 product of fp16 operands (composed attention's scores) runs on the tensor cores where there are any, else
+    /// as the fp32 kernel on exact fp32 copies of the operands (the same values, summed the same way).
+    /// </summary>
+    protected override void GemmCore(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape)
+    {
+        if (a.DType == c.DType || TensorCores != TensorCoreMode.None)
+        {
+            For(a).Gemm(a, b, bias, residual, c, shape);
+            return;
+        }
+        using var a32 = Widened(a);
+        using var b32 = Widened(b);
+        _single.Gemm(a32, b32, bias, residual, c, shape);
+    }
+
+    private Tensor Widened(Tensor x)
+    {
+        var y = Allocate(x.Shape, DType.F32);
+        ConvertCore(x, y);
+        return y;
+    }
 
     protected override void Conv2dCore(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape) =>
         For(y).Conv2d(x, weight, bias, sampleBias, residual, y, shape);

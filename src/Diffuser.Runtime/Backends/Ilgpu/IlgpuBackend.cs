@@ -89,7 +89,8 @@ public sealed partial class IlgpuBackend : Backend
     /// <summary>The fp32 elements of a tensor (a sub-view of its buffer).</summary>
     internal static ArrayView<float> Floats(Tensor t) => ((IlgpuBuffer)t.Buffer).Floats.SubView(t.Offset, t.Length);
 
-    private static ArrayView<float> FloatsOrEmpty(Tensor? t) => t is null ? ArrayView<float>.Empty : Floats(t);
+    /// <summary>As <see cref="Floats"/>, or an empty view for an absent tensor.</summary>
+    internal static ArrayView<float> FloatsOrEmpty(Tensor? t) => t is null ? ArrayView<float>.Empty : Floats(t);
 
     private static ArrayView<IlgpuHalf> HalfView(Tensor t) => ((IlgpuBuffer)t.Buffer).Halves.SubView(t.Offset, t.Length);
 

@@ -9,6 +9,7 @@ using Diffuser.Kernels.Resample;
 using Diffuser.Tensors;
 using ILGPU;
 using ILGPU.Runtime;
+using static Diffuser.Backends.Ilgpu.IlgpuBackend;
 
 namespace Diffuser.Backends.Ilgpu;
 
@@ -62,19 +63,17 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
 
     protected Tensor? Scratch(long length) => scratch(length);
 
-    protected static ArrayView<float> Workspace(Tensor? t) => t is null ? ArrayView<float>.Empty : IlgpuBackend.Floats(t);
-
     public virtual void Gemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape)
     {
         using var workspace = scratch(_gemm.Value.WorkspaceLength(shape));
-        _gemm.Value.Run(View(a), View(b), ViewOrEmpty(bias), ViewOrEmpty(residual), View(c), Workspace(workspace), shape);
+        _gemm.Value.Run(View(a), View(b), ViewOrEmpty(bias), ViewOrEmpty(residual), View(c), FloatsOrEmpty(workspace), shape);
     }
 
     public virtual void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
     {
         if (weight.Layout != TensorLayout.Dense) throw new InvalidOperationException($"The portable convolution reads dense filters, not {weight.Layout}.");
         using var workspace = scratch(_conv.Value.WorkspaceLength(shape));
-        _conv.Value.Run(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape);
+        _conv.Value.Run(View(x), View(weight), ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
     }
 
     public virtual bool PacksConv2dFilters(int channels, int taps) => false;
@@ -85,7 +84,7 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
     public void GroupNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape)
     {
         using var partials = scratch(NormLauncher<T>.ScratchLength(shape));   // none when a group fits a block
-        _norm.Value.GroupNorm(View(x), View(gamma), View(beta), Workspace(partials), View(y), shape, alignedChunks: x.Offset % 8 == 0 && y.Offset % 8 == 0);
+        _norm.Value.GroupNorm(View(x), View(gamma), View(beta), FloatsOrEmpty(partials), View(y), shape, alignedChunks: x.Offset % 8 == 0 && y.Offset % 8 == 0);
     }
 
     public void LayerNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, LayerNormShape shape) =>

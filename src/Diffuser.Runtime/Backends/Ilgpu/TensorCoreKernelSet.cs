@@ -5,6 +5,7 @@ using Diffuser.Kernels.Launch;
 using Diffuser.Kernels.TensorCore;
 using Diffuser.Tensors;
 using ILGPU.Runtime;
+using static Diffuser.Backends.Ilgpu.IlgpuBackend;
 
 namespace Diffuser.Backends.Ilgpu;
 
@@ -27,6 +28,7 @@ internal sealed class TensorCoreKernelSet<TM, TC> : IlgpuKernels<F16View> where 
         _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TM) == typeof(EmulatedWarpMma), asyncCopies: default(TC).Async));
     }
 
+    /// <summary>fp16 operands; the result (with its bias and residual) fp16, or fp32 (attention scores, never rounded).</summary>
     public override void Gemm(Tensor a, Tensor b, Tensor? bias, Tensor? residual, Tensor c, GemmShape shape)
     {
         var launcher = _tensorCores.Value;
@@ -34,8 +36,12 @@ internal sealed class TensorCoreKernelSet<TM, TC> : IlgpuKernels<F16View> where 
         bool vectorA = shape.TransA == 0 && Aligned(a, shape.K, shape.BatchStrideA);
         bool vectorB = shape.TransB != 0 && Aligned(b, shape.K, shape.BatchStrideB);
         shape = shape with { ChunkedStores = ChunkedStores(shape.N, c, residual) };
-        launcher.Gemm(View(a), View(b), ViewOrEmpty(bias), ViewOrEmpty(residual), View(c), Workspace(workspace), shape, vectorA, vectorB);
+        if (c.DType == DType.F32)
+            launcher.Gemm(View(a), View(b), Single(bias), Single(residual), Single(c), FloatsOrEmpty(workspace), shape, vectorA, vectorB);
+        else launcher.Gemm(View(a), View(b), ViewOrEmpty(bias), ViewOrEmpty(residual), View(c), FloatsOrEmpty(workspace), shape, vectorA, vectorB);
     }
+
+    private static F32View Single(Tensor? t) => new(FloatsOrEmpty(t));
 
     /// <summary>Packed filters run on the tensor cores; dense ones too when they could have been packed (packed here, per call).</summary>
     public override void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
@@ -51,7 +57,7 @@ internal sealed class TensorCoreKernelSet<TM, TC> : IlgpuKernels<F16View> where 
             return;
         }
         using var scratch = Scratch(((long)shape.K * TapMajorFilter.Depth(shape) + 1) / 2);   // fp32 scratch holding the halves
-        var packed = new F16View(Workspace(scratch).Cast<ushort>());
+        var packed = new F16View(FloatsOrEmpty(scratch).Cast<ushort>());
         _tensorCores.Value.PackFilter(View(weight), packed, shape.K, shape.C, shape.R * shape.S);
         Conv2dPacked(x, packed, bias, sampleBias, residual, y, shape);
     }
@@ -66,7 +72,7 @@ internal sealed class TensorCoreKernelSet<TM, TC> : IlgpuKernels<F16View> where 
         var launcher = _tensorCores.Value;
         using var workspace = Scratch(launcher.ConvWorkspaceLength(shape));
         shape = shape with { ChunkedStores = ChunkedStores(shape.OH * shape.OW, y, residual) };
-        launcher.Conv2d(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), Workspace(workspace), shape);
+        launcher.Conv2d(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
     }
 
     public override void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape)
