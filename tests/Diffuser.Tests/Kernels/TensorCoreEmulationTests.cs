@@ -29,7 +29,9 @@ public sealed class TensorCoreEmulationTests : IDisposable
     /// Attention beyond the small table's: several key blocks with a partial last one and two query blocks (L = 70,
     /// S = 130; two stages of K and V), key blocks through head dim 160's one stage, packed self-attention with batch
     /// and heads, packed cross-attention with fewer keys than a block and a head dim that pads (72 → 80), and a head dim
-    /// that is no multiple of 8 (tiles copied element by element; the others 16 bytes at a time).
+    /// that is no multiple of 8 (tiles copied element by element; the others 16 bytes at a time); a head too wide for
+    /// the fused kernel whose keys are a multiple of 8 (both composed GEMMs copy 16 bytes at a time; the small table's
+    /// wide heads have 17 and 9 keys).
     /// </summary>
     private static readonly OpCase[] AttentionCases =
     [
@@ -38,6 +40,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
         Half(SelfAttention("self_packed_b2h2_l21_d40", 2, 2, 21, 40)),
         Half(CrossAttention("cross_packed_b1h2_l13_s9_d72", 1, 2, 13, 9, 72)),
         Half(Attention("unaligned_b1h2_l20_s30_d36", 1, 2, 20, 30, 36)),
+        Half(Attention("wide_b1h1_l20_s40_d256", 1, 1, 20, 40, 256)),
     ];
 
     /// <summary>
