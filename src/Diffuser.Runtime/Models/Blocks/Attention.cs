@@ -53,7 +53,7 @@ public sealed class Attention
         {
             using var q = _toQ.Forward(ops, x);                                    // (B, L, heads·d)
             using var own = context is null ? KeyValues(ops, x) : null;
-            var kv = own ?? context!.KeyValues(this, states => KeyValues(ops, states));   // (B, S, 2·heads·d)
+            var kv = own ?? context!.Find(this) ?? context.Keep(this, KeyValues(ops, context.States));   // (B, S, 2·heads·d)
             attended = ops.CrossAttention(q, kv, _heads);
         }
         using (attended) return _toOut.Forward(ops, attended, residual: residual);

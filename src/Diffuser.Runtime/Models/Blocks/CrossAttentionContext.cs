@@ -25,11 +25,18 @@ public sealed class CrossAttentionContext : IDisposable
     /// <summary>(B, S, context width).</summary>
     public Tensor States { get; }
 
-    /// <summary>The k|v projection of <see cref="States"/> by <paramref name="layer"/>: made by <paramref name="project"/> once, owned by this context.</summary>
-    internal Tensor KeyValues(object layer, Func<Tensor, Tensor> project)
+    /// <summary>The k|v projection of <see cref="States"/> that <paramref name="layer"/> made (<see cref="Keep"/>), or null before its first use.</summary>
+    internal Tensor? Find(object layer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_keyValues.TryGetValue(layer, out var keyValues)) _keyValues[layer] = keyValues = project(States);
+        return _keyValues.GetValueOrDefault(layer);
+    }
+
+    /// <summary>Keeps <paramref name="layer"/>'s k|v projection of <see cref="States"/>, owned by this context from now on; returns it.</summary>
+    internal Tensor Keep(object layer, Tensor keyValues)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _keyValues.Add(layer, keyValues);
         return keyValues;
     }
 
