@@ -112,7 +112,12 @@ public static class OpCases
         Conv2d("64x64_c320k320_k3s2_down", 2, 320, 64, 64, 320, 3, 2, Same1, tol: 1e-4),
         Conv2d("64x64_c4k320_conv_in", 2, 4, 64, 64, 320, 3, 1, Same1, tol: 1e-4),
         Conv2d("32x32_c960k640_k1_shortcut", 2, 960, 32, 32, 640, 1, 1, Padding2d.None, residual: true, tol: 1e-4),
+        // The VAE decoder's convolutions at each resolution (2.5 TFLOP of its decode), and its conv_out: 3 filters of a 128-row tile.
+        Conv2d("vae_64x64_c512k512_k3", 1, 512, 64, 64, 512, 3, 1, Same1, tol: 1e-4),
+        Conv2d("vae_128x128_c512k512_k3", 1, 512, 128, 128, 512, 3, 1, Same1, tol: 1e-4),
+        Conv2d("vae_256x256_c256k256_k3", 1, 256, 256, 256, 256, 3, 1, Same1, tol: 1e-4),
         Conv2d("vae_512x512_c128k128_k3", 1, 128, 512, 512, 128, 3, 1, Same1, tol: 1e-4),
+        Conv2d("vae_512x512_c128k3_conv_out", 1, 128, 512, 512, 3, 3, 1, Same1, tol: 1e-4),
         GroupNorm("2x320x64x64_g32_silu", 2, 320, 64, 64, 32, silu: true),
         GroupNorm("2x640x32x32_g32", 2, 640, 32, 32, 32, silu: false),
         GroupNorm("2x1280x16x16_g32_silu", 2, 1280, 16, 16, 32, silu: true),
