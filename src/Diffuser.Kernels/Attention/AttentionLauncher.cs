@@ -13,11 +13,13 @@ public sealed class AttentionLauncher<T> where T : struct, IElementView<T>
     private readonly Accelerator _accelerator;
     private readonly Action<KernelConfig, T, T, T, T, AttentionShape, SpecializedValue<int>> _attention;
     private readonly Lazy<Action<KernelConfig, T, T, int, int>> _softmax;
+    private readonly Lazy<Action<KernelConfig, F32View, T, int, int>> _softmaxOfSingle;
 
     public AttentionLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
         _softmax = new(() => accelerator.LoadStreamKernel<T, T, int, int>(SoftmaxKernels.RowSoftmax));
+        _softmaxOfSingle = new(() => accelerator.LoadStreamKernel<F32View, T, int, int>(SoftmaxKernels.RowSoftmax));
         if (accelerator.WarpSize < AttentionKernels.TeamLanes)
             throw new NotSupportedException($"Fused attention needs a warp of at least {AttentionKernels.TeamLanes} lanes; {accelerator.Name} has {accelerator.WarpSize}.");
         _attention = accelerator.LoadStreamKernel<T, T, T, T, AttentionShape, SpecializedValue<int>>(AttentionKernels.Attention);
@@ -34,9 +36,11 @@ public sealed class AttentionLauncher<T> where T : struct, IElementView<T>
     }
 
     /// <summary>Softmax over each of <paramref name="rows"/> rows of <paramref name="cols"/> values, one warp per row.</summary>
-    public void Softmax(T x, T y, int rows, int cols)
-    {
-        int rowsPerGroup = LaunchGeometry.ElementGroup / _accelerator.WarpSize;
-        _softmax.Value(LaunchGeometry.Grid(LaunchGeometry.Tiles(rows, rowsPerGroup), 1, 1, LaunchGeometry.ElementGroup), x, y, rows, cols);
-    }
+    public void Softmax(T x, T y, int rows, int cols) => _softmax.Value(SoftmaxGrid(rows), x, y, rows, cols);
+
+    /// <summary>As <see cref="Softmax"/> of fp32 values (attention scores) into this storage type (fp16 probabilities).</summary>
+    public void SoftmaxOfSingle(F32View x, T y, int rows, int cols) => _softmaxOfSingle.Value(SoftmaxGrid(rows), x, y, rows, cols);
+
+    private KernelConfig SoftmaxGrid(int rows) =>
+        LaunchGeometry.Grid(LaunchGeometry.Tiles(rows, LaunchGeometry.ElementGroup / _accelerator.WarpSize), 1, 1, LaunchGeometry.ElementGroup);
 }

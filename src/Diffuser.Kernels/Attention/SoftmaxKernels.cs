@@ -7,11 +7,12 @@ namespace Diffuser.Kernels.Attention;
 /// <summary>
 /// Row-wise softmax (device code, generic over the storage), one warp per row of <c>cols</c>: the maximum, the sum of
 /// exp(x − max), then the normalised values, all in fp32. The attention of head dims the fused kernel does not cover
-/// (the VAE's single 512-wide head) runs as GEMM → softmax → GEMM on it.
+/// (the VAE's single 512-wide head) runs as GEMM → softmax → GEMM on it, fp32 scores giving fp16 probabilities for
+/// fp16 attention (<typeparamref name="TX"/> and <typeparamref name="TY"/> the storage of scores and probabilities).
 /// </summary>
 public static class SoftmaxKernels
 {
-    public static void RowSoftmax<T>(T x, T y, int rows, int cols) where T : struct, IElementView<T>
+    public static void RowSoftmax<TX, TY>(TX x, TY y, int rows, int cols) where TX : struct, IElementView<TX> where TY : struct, IElementView<TY>
     {
         int row = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
         if (row >= rows) return;

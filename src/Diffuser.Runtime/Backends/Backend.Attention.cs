@@ -80,18 +80,22 @@ public abstract partial class Backend
             using var vh = Narrow(v, 2, s.ValueOffset + h * s.HeadDim, s.HeadDim);
             using var vt = Transpose(vh);                                                      // (B, D, S)
             using var scores = Gemm(qh, kh, transB: true, alpha: s.Scale, output: DType.F32);  // (B, L, S)
-            using var probabilities = Softmax(scores);
-            using var p = q.DType == DType.F32 ? null : Convert(probabilities, q.DType);
-            return Gemm(p ?? probabilities, vt, transB: true);                                 // (B, L, D)
+            using var probabilities = Softmax(scores, output: q.DType);
+            return Gemm(probabilities, vt, transB: true);                                      // (B, L, D)
         });
     }
 
-    /// <summary>Softmax over the last dimension, computed in fp32.</summary>
-    public Tensor Softmax(Tensor x)
+    /// <summary>
+    /// Softmax over the last dimension, computed in fp32; the result in x's dtype, or with <paramref name="output"/> =
+    /// F16 for fp32 x rounded once to fp16 (composed attention's probabilities from its fp32 scores).
+    /// </summary>
+    public Tensor Softmax(Tensor x, DType? output = null)
     {
         var dtype = RequireSameDType("Softmax", x);
         if (x.Rank == 0) throw Shape("Softmax", "input is a scalar");
-        var y = Allocate(x.Shape, dtype);
+        if (output is { } o && o != dtype && (dtype, o) != (DType.F32, DType.F16))
+            throw new DiffuserException($"Softmax: {dtype} values give {dtype} probabilities (or F16 ones from F32 values), not {o}.");
+        var y = Allocate(x.Shape, output ?? dtype);
         int cols = x.Shape[-1];
         using (Profile("softmax", 4 * x.Length, y, x)) SoftmaxCore(x, y, (int)(x.Length / Math.Max(cols, 1)), cols);
         return y;

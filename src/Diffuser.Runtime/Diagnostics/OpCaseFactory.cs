@@ -137,6 +137,18 @@ public static class OpCaseFactory
             length, F * 2 * length, 1e-6, 1e-6, A(("per_sample", perSample)));
     }
 
+    /// <summary>
+    /// Softmax over the last dimension; with <paramref name="output"/> the probabilities in that dtype (fp16 from fp32
+    /// scores, as composed attention makes them: each backend rounds once, so they may differ by one fp16 step).
+    /// </summary>
+    public static OpCase Softmax(string name, int[] shape, DType? output = null)
+    {
+        long length = S(shape).ElementCount;
+        double rtol = output == DType.F16 ? 2e-3 : 1e-5;
+        return new("softmax", name, [new(S(shape), Std: 3f)], (be, t) => be.Softmax(t[0], output), 4 * length,
+            length * (F + (output ?? DType.F32).SizeInBytes()), 1e-6, rtol, A(("output", (output ?? DType.F32).ToString().ToLowerInvariant())));
+    }
+
     public static OpCase Concat(string name, int[] a, int[] b, int axis)
     {
         long length = S(a).ElementCount + S(b).ElementCount;

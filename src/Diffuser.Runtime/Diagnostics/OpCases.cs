@@ -74,6 +74,8 @@ public static class OpCases
         ChannelBias("2x3x5x7", 2, 3, 5, 7, perSample: false),
         ChannelBias("2x3x5x7_per_sample", 2, 3, 5, 7, perSample: true),
         Unary("geglu", "3x5x48", [3, 5, 48], (b, x) => b.Geglu(x)),
+        Softmax("3x5x37", [3, 5, 37]),
+        Softmax("4x70_to_f16", [4, 70], DType.F16),
         Concat("axis1", [2, 3, 5], [2, 4, 5], 1),
         Concat("axis2", [2, 3, 5], [2, 3, 2], 2),
         Narrow("axis2", [2, 3, 10], 2, 4, 5),

@@ -68,6 +68,20 @@ public sealed class HalfSemanticsTests : IDisposable
         Assert.Contains("same dtype", Assert.Throws<DiffuserException>(() => _cpu.Gemm(a, b32, output: DType.F32)).Message);
     }
 
+    /// <summary>The other: fp32 scores may give fp16 probabilities (the fp32 softmax rounded once); fp16 values never fp32 ones.</summary>
+    [Fact]
+    public void ASoftmaxOfFp32ValuesMayGiveFp16Probabilities()
+    {
+        var random = new Random(5);
+        using var x = _cpu.FromHost(Enumerable.Range(0, 3 * 40).Select(_ => 4f * (float)random.NextDouble()).ToArray(), new TensorShape(3, 40));
+        using var p16 = _cpu.Softmax(x, output: DType.F16);
+        using var p32 = _cpu.Softmax(x);
+        Assert.Equal(DType.F16, p16.DType);
+        Assert.Equal(p32.ToArray().Select(v => (float)(Half)v), p16.ToArray());
+        using var x16 = _cpu.Convert(x, DType.F16);
+        Assert.Contains("not F32", Assert.Throws<DiffuserException>(() => _cpu.Softmax(x16, output: DType.F32)).Message);
+    }
+
     [Fact]
     public void TimestepEmbeddingStaysFp32AndTheSamplerStepNeedsFp32()
     {

@@ -94,7 +94,12 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
     public virtual void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape) =>
         _attention.Value.Run(View(q), View(k), View(v), View(y), shape);
 
-    public void Softmax(Tensor x, Tensor y, int rows, int cols) => _attention.Value.Softmax(View(x), View(y), rows, cols);
+    /// <summary>x of this storage type, or fp32 (attention scores into fp16 probabilities).</summary>
+    public void Softmax(Tensor x, Tensor y, int rows, int cols)
+    {
+        if (x.DType == y.DType) _attention.Value.Softmax(View(x), View(y), rows, cols);
+        else _attention.Value.SoftmaxOfSingle(new F32View(Floats(x)), View(y), rows, cols);
+    }
 
     public void Activate(Tensor x, Tensor y, ActivationKind kind) => _elementwise.Value.Activate(View(x), View(y), y.Length, kind);
 
