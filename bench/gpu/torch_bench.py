@@ -136,7 +136,7 @@ def op_call(case, t):
         return lambda: F.interpolate(t[0], size=(a["out_h"], a["out_w"]), mode="nearest")
     if fam == "convert":
         return lambda: t[0].to(torch.float16 if a["to"] == "f16" else torch.float32)
-    if fam == "softmax":  # fp32 softmax; probabilities in the case's output dtype
+    if fam == "softmax":  # fp32 softmax; probabilities in the case's output dtype ("input": the input's)
         out = torch.float16 if a["output"] == "f16" else t[0].dtype
         return lambda: t[0].softmax(-1, dtype=torch.float32).to(out)
     return None

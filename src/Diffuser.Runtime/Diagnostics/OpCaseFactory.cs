@@ -139,14 +139,15 @@ public static class OpCaseFactory
 
     /// <summary>
     /// Softmax over the last dimension; with <paramref name="output"/> the probabilities in that dtype (fp16 from fp32
-    /// scores, as composed attention makes them: each backend rounds once, so they may differ by one fp16 step).
+    /// scores, as composed attention makes them: each backend rounds once, so they may differ by one fp16 step),
+    /// otherwise in the input's ("output": "input").
     /// </summary>
     public static OpCase Softmax(string name, int[] shape, DType? output = null)
     {
         long length = S(shape).ElementCount;
         double rtol = output == DType.F16 ? 2e-3 : 1e-5;
         return new("softmax", name, [new(S(shape), Std: 3f)], (be, t) => be.Softmax(t[0], output), 4 * length,
-            length * (F + (output ?? DType.F32).SizeInBytes()), 1e-6, rtol, A(("output", (output ?? DType.F32).ToString().ToLowerInvariant())));
+            length * (F + (output ?? DType.F32).SizeInBytes()), 1e-6, rtol, A(("output", output?.ToString().ToLowerInvariant() ?? "input")));
     }
 
     public static OpCase Concat(string name, int[] a, int[] b, int axis)
