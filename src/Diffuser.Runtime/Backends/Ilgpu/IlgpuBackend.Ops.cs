@@ -8,7 +8,10 @@ using Diffuser.Tensors;
 
 namespace Diffuser.Backends.Ilgpu;
 
-/// <summary>Every op runs the kernel set of its output's dtype (the public ops made sure all its tensors share it).</summary>
+/// <summary>
+/// Every op runs the kernel set of its output's dtype (the public ops made sure all its tensors share it), but for the
+/// two mixed ones of composed attention: an fp32 product of fp16 operands, and fp16 probabilities of fp32 scores.
+/// </summary>
 public sealed partial class IlgpuBackend
 {
     /// <summary>
