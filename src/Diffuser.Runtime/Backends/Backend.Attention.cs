@@ -93,9 +93,7 @@ public abstract partial class Backend
     {
         var dtype = RequireSameDType("Softmax", x);
         if (x.Rank == 0) throw Shape("Softmax", "input is a scalar");
-        if (output is { } o && o != dtype && (dtype, o) != (DType.F32, DType.F16))
-            throw new DiffuserException($"Softmax: {dtype} values give {dtype} probabilities (or F16 ones from F32 values), not {o}.");
-        var y = Allocate(x.Shape, output ?? dtype);
+        var y = Allocate(x.Shape, ResultDType("Softmax", dtype, output, DType.F32, DType.F16));
         int cols = x.Shape[-1];
         using (Profile("softmax", 4 * x.Length, y, x)) SoftmaxCore(x, y, (int)(x.Length / Math.Max(cols, 1)), cols);
         return y;

@@ -19,20 +19,18 @@ public abstract partial class Backend
         var shape = GemmShapeOf("Gemm", a, b, transA, transB, alpha, bias, activation, geglu: false, biasPerRow)
             with { HasResidual = residual is null ? 0 : 1 };
         if (residual is not null) RequireShape("Gemm residual", residual, shape.Batch, shape.M, shape.N);
-        return RunGemm(a, b, bias, residual, shape, ResultDType(a, b, bias, residual, output));
+        return RunGemm(a, b, bias, residual, shape, GemmResultDType(a, b, bias, residual, output));
     }
 
     /// <summary>The dtype rule of <see cref="Gemm"/>: one dtype for every tensor, except an fp32 result (bias, residual) of fp16 operands.</summary>
-    private DType ResultDType(Tensor a, Tensor b, Tensor? bias, Tensor? residual, DType? output)
+    private DType GemmResultDType(Tensor a, Tensor b, Tensor? bias, Tensor? residual, DType? output)
     {
         var operands = RequireSameDType("Gemm", a, b);
-        if ((output ?? operands) == operands) return RequireSameDType("Gemm", a, b, bias, residual);
-        if ((operands, output) != (DType.F16, DType.F32))
-            throw new DiffuserException($"Gemm: {operands} operands give a {operands} result (or an F32 one from F16 operands), not {output}.");
-        foreach (var t in (ReadOnlySpan<Tensor?>)[bias, residual])
-            if (t is not null && RequireSameDType("Gemm", t) != DType.F32)
-                throw new DiffuserException($"Gemm: the bias and residual of an F32 result must be F32, got {t}.");
-        return DType.F32;
+        var result = ResultDType("Gemm", operands, output, DType.F16, DType.F32);
+        if (result == operands) return RequireSameDType("Gemm", a, b, bias, residual);
+        if ((bias ?? residual) is not null && RequireSameDType("Gemm", bias, residual) != result)
+            throw new DiffuserException($"Gemm: the bias and residual of an F32 result must be F32, got {bias ?? residual}.");
+        return result;
     }
 
     /// <summary>torch's F.linear: x [..., in] · weightᵀ + bias (+ residual [..., out]), weight [out, in]. Returns [..., out].</summary>

@@ -19,7 +19,8 @@ public abstract partial class Backend
     /// <summary>
     /// The one dtype rule of the compute ops: every tensor of one call (inputs, weights, biases, norm gains, residuals)
     /// has the same storage dtype, and the result gets it. fp16 tensors are computed as the fp32 values they hold,
-    /// accumulated in fp32, and the result is rounded to fp16 once. Null entries (absent optional inputs) are skipped.
+    /// accumulated in fp32, and the result is rounded to fp16 once (GEMM and softmax allow one mix each, see
+    /// <see cref="ResultDType"/>). Null entries (absent optional inputs) are skipped.
     /// Returns the shared dtype.
     /// </summary>
     protected DType RequireSameDType(string op, params ReadOnlySpan<Tensor?> tensors)
@@ -39,6 +40,19 @@ public abstract partial class Backend
                 throw new DiffuserException($"{op}: every tensor of one op must have the same dtype; got {first} and {t}. Convert one of them first.");
         }
         return dtype ?? throw new ArgumentException("No tensor to take the dtype from.", nameof(tensors));
+    }
+
+    /// <summary>
+    /// The result dtype of an op on inputs of dtype <paramref name="inputs"/>: theirs, or <paramref name="output"/> for
+    /// the one mix the op allows (<paramref name="from"/> → <paramref name="to"/>: a GEMM's fp32 product of fp16
+    /// operands, a softmax's fp16 probabilities of fp32 scores).
+    /// </summary>
+    protected static DType ResultDType(string op, DType inputs, DType? output, DType from, DType to)
+    {
+        var result = output ?? inputs;
+        if (result != inputs && (inputs, result) != (from, to))
+            throw new DiffuserException($"{op}: {inputs} inputs give a {inputs} result (or {to} from {from}), not {result}.");
+        return result;
     }
 
     protected static void RequireShape(string what, Tensor t, params int[] expected)
