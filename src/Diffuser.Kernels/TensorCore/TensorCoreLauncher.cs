@@ -7,17 +7,16 @@ using ILGPU.Runtime;
 namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
-/// Loads the tensor-core GEMM and convolution once for an accelerator (<typeparamref name="TM"/>: the PTX tensor cores,
+/// Loads the tensor-core GEMM and convolution once for an accelerator, on first use (<typeparamref name="TM"/>: the PTX tensor cores,
 /// or their emulation on ILGPU's CPU accelerator for tests; <typeparamref name="TC"/>: cp.async or register copies of
 /// aligned operands), with the counters by which a split reduction's last split finishes it (<see cref="SplitReduction"/>).
 /// </summary>
 public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where TC : struct, IOperandCopies
 {
     private readonly Accelerator _accelerator;
-    private readonly GemmKernel<F16View> _gemm;
-    private readonly Lazy<GemmKernel<F32View>> _gemmToSingle;
-    private readonly Action<KernelConfig, F16View, F16View, long, F16View, F16View, F16View, F16View, SplitReduction, Conv2dShape,
-        SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>> _conv;
+    private readonly ByRows<GemmKernel<F16View>> _gemm;
+    private readonly ByRows<GemmKernel<F32View>> _gemmToSingle;
+    private readonly ByRows<ConvKernel> _conv;
     private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _tileCounters;
     private readonly bool _splitK;
@@ -27,10 +26,9 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
     {
         _accelerator = accelerator;
         _splitK = splitK;
-        _gemm = LoadGemm<F16View>(accelerator);
-        _gemmToSingle = new(() => LoadGemm<F32View>(accelerator));   // only composed attention asks for it
-        _conv = accelerator.LoadStreamKernel<F16View, F16View, long, F16View, F16View, F16View, F16View, SplitReduction, Conv2dShape,
-            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TM, TC>);
+        _gemm = new(() => LoadGemm<TM, F16View>(accelerator), () => LoadGemm<FirstRowsMma<TM>, F16View>(accelerator));
+        _gemmToSingle = new(() => LoadGemm<TM, F32View>(accelerator), () => LoadGemm<FirstRowsMma<TM>, F32View>(accelerator));   // composed attention's
+        _conv = new(() => LoadConv<TM>(accelerator), () => LoadConv<FirstRowsMma<TM>>(accelerator));
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
         // A product splits only when it has fewer tiles than multiprocessors (SplitK.Choose): a counter per multiprocessor.
         _tileCounters = accelerator.Allocate1D<int>(Math.Max(accelerator.NumMultiprocessors, 1));
@@ -42,9 +40,29 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
         OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
         SpecializedValue<int> vectorB, SpecializedValue<int> epilogue) where TO : struct, IElementView<TO>;
 
-    private static GemmKernel<TO> LoadGemm<TO>(Accelerator accelerator) where TO : struct, IElementView<TO> =>
+    /// <summary>
+    /// A tensor-core kernel for products of any number of rows, and its variant for at most 16 (<see cref="FirstRowsMma{TM}"/>:
+    /// the UNet's and the VAE's conv_out, the time-embedding projections), each loaded on first use.
+    /// </summary>
+    private sealed class ByRows<TK>(Func<TK> whole, Func<TK> firstRows)
+    {
+        private readonly Lazy<TK> _whole = new(whole), _firstRows = new(firstRows);
+
+        public TK For(int rows) => rows <= FirstRowsMma<TM>.Rows ? _firstRows.Value : _whole.Value;
+    }
+
+    private static GemmKernel<TO> LoadGemm<TW, TO>(Accelerator accelerator) where TW : struct, IWarpMma where TO : struct, IElementView<TO> =>
         accelerator.LoadStreamKernel<F16View, F16View, TO, TO, TO, SplitReduction, GemmShape, OperandAddresses,
-            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TM, TC, TO>).Invoke;
+            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TW, TC, TO>).Invoke;
+
+    /// <summary>The tensor-core convolution, its warps' tensor cores run by <typeparamref name="TW"/>.</summary>
+    private delegate void ConvKernel(KernelConfig config, F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual,
+        F16View y, SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
+        SpecializedValue<int> stagePlane, SpecializedValue<int> epilogue);
+
+    private static ConvKernel LoadConv<TW>(Accelerator accelerator) where TW : struct, IWarpMma =>
+        accelerator.LoadStreamKernel<F16View, F16View, long, F16View, F16View, F16View, F16View, SplitReduction, Conv2dShape,
+            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TW, TC>).Invoke;
 
     private static KernelConfig Grid(long columns, int rows, int depth) => LaunchGeometry.Grid(LaunchGeometry.Tiles(columns, TensorCoreLayout.Size),
         LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads, TensorCoreLayout.SharedBytes / sizeof(float));
@@ -69,11 +87,11 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
     /// <summary>As <see cref="GemmLauncher{T}.Run"/>; <paramref name="vectorA"/>/<paramref name="vectorB"/> when that operand is
     /// k-contiguous, K is a multiple of 8 and its start (and batch stride) 16-byte aligned.</summary>
     public void Gemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB) =>
-        Gemm(_gemm, a, b, bias, residual, c, workspace, s, vectorA, vectorB);
+        Gemm(_gemm.For(s.M), a, b, bias, residual, c, workspace, s, vectorA, vectorB);
 
     /// <summary>As the fp16 <see cref="Gemm(F16View, F16View, F16View, F16View, F16View, ArrayView{float}, GemmShape, bool, bool)"/>, with an fp32 result (and bias and residual): fp16 operands, the product unrounded.</summary>
     public void Gemm(F16View a, F16View b, F32View bias, F32View residual, F32View c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB) =>
-        Gemm(_gemmToSingle.Value, a, b, bias, residual, c, workspace, s, vectorA, vectorB);
+        Gemm(_gemmToSingle.For(s.M), a, b, bias, residual, c, workspace, s, vectorA, vectorB);
 
     private void Gemm<TO>(GemmKernel<TO> kernel, F16View a, F16View b, TO bias, TO residual, TO c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB)
         where TO : struct, IElementView<TO>
@@ -100,7 +118,7 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
         LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
         var split = ConvSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
-        _conv(Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y, Reduction(workspace, split), s,
+        _conv.For(s.K)(Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y, Reduction(workspace, split), s,
             SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(HalfPatchOperand.StagePlane(s)), SpecializedValue.New(s.EpilogueFlags));
     }
 

@@ -111,7 +111,7 @@ public static class TensorCoreMatmul
     private static int LaneColumn(int col0, int c) =>
         LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(Warp.WarpIdx), c));
 
-    /// <summary>Stages each m16 tile and hands <paramref name="chunks"/> this lane's place in it: staged row <paramref name="g"/>, column <paramref name="c"/>.</summary>
+    /// <summary>Stages each m16 tile the warp computes and hands <paramref name="chunks"/> this lane's place in it: staged row <paramref name="g"/>, column <paramref name="c"/>.</summary>
     private static void HandOver<TM, TC>(ref TM mma, ref TC chunks, int row0, int g, int c, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TC : struct, IStagedChunks
     {
@@ -120,7 +120,7 @@ public static class TensorCoreMatmul
         int warp = Warp.WarpIdx;
         int at = LoopInvariant.Keep((warp * TensorCoreLayout.StagingFloats + g * TensorCoreLayout.StagingPitch + c) >> 2);
         int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64 + g);
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < mma.MTiles; i++)
         {
             mma.Stage(staging, i);
             Warp.Barrier();

@@ -68,6 +68,27 @@ public static class TensorCorePtx
         }
         """;
 
+    /// <summary>As Step, for m16 tile 0 alone: 1 + 4 ldmatrix.x4, 8 mma.</summary>
+    public const string StepFirstTile = """
+        { .reg .u32 tc_pa, tc_pb;
+        add.u32 tc_pa, tc_sbase, %0;
+        add.u32 tc_pb, tc_sbase, %1;
+        ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca_00, tca_01, tca_02, tca_03}, [tc_pa];
+        ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb_00, tcb_01, tcb_10, tcb_11}, [tc_pb];
+        ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb_20, tcb_21, tcb_30, tcb_31}, [tc_pb+1280];
+        ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb_40, tcb_41, tcb_50, tcb_51}, [tc_pb+5120];
+        ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb_60, tcb_61, tcb_70, tcb_71}, [tc_pb+6400];
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_000, tcc_001, tcc_002, tcc_003}, {tca_00, tca_01, tca_02, tca_03}, {tcb_00, tcb_01}, {tcc_000, tcc_001, tcc_002, tcc_003};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_010, tcc_011, tcc_012, tcc_013}, {tca_00, tca_01, tca_02, tca_03}, {tcb_10, tcb_11}, {tcc_010, tcc_011, tcc_012, tcc_013};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_020, tcc_021, tcc_022, tcc_023}, {tca_00, tca_01, tca_02, tca_03}, {tcb_20, tcb_21}, {tcc_020, tcc_021, tcc_022, tcc_023};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_030, tcc_031, tcc_032, tcc_033}, {tca_00, tca_01, tca_02, tca_03}, {tcb_30, tcb_31}, {tcc_030, tcc_031, tcc_032, tcc_033};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_040, tcc_041, tcc_042, tcc_043}, {tca_00, tca_01, tca_02, tca_03}, {tcb_40, tcb_41}, {tcc_040, tcc_041, tcc_042, tcc_043};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_050, tcc_051, tcc_052, tcc_053}, {tca_00, tca_01, tca_02, tca_03}, {tcb_50, tcb_51}, {tcc_050, tcc_051, tcc_052, tcc_053};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_060, tcc_061, tcc_062, tcc_063}, {tca_00, tca_01, tca_02, tca_03}, {tcb_60, tcb_61}, {tcc_060, tcc_061, tcc_062, tcc_063};
+        mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {tcc_070, tcc_071, tcc_072, tcc_073}, {tca_00, tca_01, tca_02, tca_03}, {tcb_70, tcb_71}, {tcc_070, tcc_071, tcc_072, tcc_073};
+        }
+        """;
+
     /// <summary>Accumulators of m16 tile 0 to the staging area: %0 = the lane's staging byte offset.</summary>
     public const string Stage0 = """
         { .reg .u32 tc_ps;

@@ -15,8 +15,14 @@ public interface IWarpMma
 
     void Zero();
 
+    /// <summary>m16 tiles the warp computes and stages: 4 (its 64 rows), 1 where only a tile's first 16 rows exist (<see cref="FirstRowsMma{TM}"/>).</summary>
+    int MTiles { get; }
+
     /// <summary>One k16 step of the warp's tile from the operand tiles of shared stage <paramref name="stage"/>.</summary>
     void Step(ArrayView<ushort> shared, int stage, int kStep);
+
+    /// <summary>As <see cref="Step"/>, for the warp's m16 tile 0 alone (its other accumulators stay as they are).</summary>
+    void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep);
 
     /// <summary>The accumulators of m16 tile <paramref name="mTile"/> into the warp's staging area (row-major 16×64 floats).</summary>
     void Stage(ArrayView<float> staging, int mTile);
@@ -43,11 +49,14 @@ public struct PtxWarpMma : IWarpMma
 
     public readonly void Zero() => CudaAsm.Emit(TensorCorePtx.Zero);
 
-    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep)
-    {
-        int offset = stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes;
-        CudaAsm.Emit(TensorCorePtx.Step, _a + offset, _b + offset);
-    }
+    public readonly int MTiles => 4;
+
+    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => CudaAsm.Emit(TensorCorePtx.Step, _a + Offset(stage, kStep), _b + Offset(stage, kStep));
+
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) =>
+        CudaAsm.Emit(TensorCorePtx.StepFirstTile, _a + Offset(stage, kStep), _b + Offset(stage, kStep));
+
+    private static int Offset(int stage, int kStep) => stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes;
 
     public readonly void Stage(ArrayView<float> staging, int mTile)
     {
@@ -67,7 +76,7 @@ public struct EmulatedWarpMma : IWarpMma
 {
     private ArrayView<float> _accumulators;
 
-    private const int Accumulators = 4 * TensorCoreLayout.NTiles * 4;
+    private const int TileAccumulators = 4 * TensorCoreLayout.NTiles, Accumulators = 4 * TileAccumulators;
 
     public void Declare() => _accumulators = LocalMemory.Allocate<float>(Accumulators);
 
@@ -76,13 +85,20 @@ public struct EmulatedWarpMma : IWarpMma
         for (int i = 0; i < Accumulators; i++) _accumulators[i] = 0f;
     }
 
-    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep)
+    public readonly int MTiles => 4;
+
+    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, Accumulators);
+
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, TileAccumulators);
+
+    /// <summary>A k16 step of the first <paramref name="count"/> accumulators (m16 tile by m16 tile).</summary>
+    private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int count)
     {
         int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
         int aBase = stage * TensorCoreLayout.StageBytes / 2 + kStep * 16, bBase = aBase + TensorCoreLayout.TileBytes / 2;
-        for (int index = 0; index < Accumulators; index++)
+        for (int index = 0; index < count; index++)
         {
-            int i = index / (4 * TensorCoreLayout.NTiles), j = index / 4 % TensorCoreLayout.NTiles, e = index % 4;
+            int i = index / TileAccumulators, j = index / 4 % TensorCoreLayout.NTiles, e = index % 4;
             int row = TensorCoreLayout.WarpM(warp) * 64 + 16 * i + TensorCoreLayout.AccumulatorRow(lane, e);
             int col = TensorCoreLayout.NTileColumn(TensorCoreLayout.WarpN(warp), j) + TensorCoreLayout.AccumulatorColumn(lane, e);
             float sum = 0f;
@@ -96,12 +112,12 @@ public struct EmulatedWarpMma : IWarpMma
     public readonly void Stage(ArrayView<float> staging, int mTile)
     {
         int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
-        for (int index = 0; index < 4 * TensorCoreLayout.NTiles; index++)
+        for (int index = 0; index < TileAccumulators; index++)
         {
             int j = index / 4, e = index % 4;
             int at = warp * TensorCoreLayout.StagingFloats + TensorCoreLayout.AccumulatorRow(lane, e) * TensorCoreLayout.StagingPitch
                 + 8 * j + TensorCoreLayout.AccumulatorColumn(lane, e);
-            staging[at] = _accumulators[mTile * 4 * TensorCoreLayout.NTiles + index];
+            staging[at] = _accumulators[mTile * TileAccumulators + index];
         }
     }
 }

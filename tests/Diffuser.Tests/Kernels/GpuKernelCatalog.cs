@@ -11,7 +11,8 @@ namespace Diffuser.Tests.Kernels;
 /// Every GPU kernel of Diffuser.Kernels as the CUDA backend loads it: each public static void method of a
 /// <c>*Kernels</c> class, instantiated with each struct of the assembly that meets its type parameter's constraints
 /// (fp32 and fp16 views; the PTX tensor-core warps, not the emulated ones, which exist for the CPU accelerator).
-/// Found by reflection, so a new kernel is covered without being listed. The tensor-core kernels as the launchers
+/// Found by reflection, so a new kernel is covered without being listed (of generic structs, the PTX warp cut to a
+/// tile's first rows, <see cref="FirstRowsMma{TM}"/>, is listed: the launchers load it). The tensor-core kernels as the launchers
 /// specialise them for Stable Diffusion (<see cref="SpecializedKernels"/>) are there too: they are what runs.
 /// </summary>
 public static class GpuKernelCatalog
@@ -35,14 +36,19 @@ public static class GpuKernelCatalog
     public static IReadOnlyDictionary<string, MethodInfo> All { get; } = Find().ToDictionary(Name);
 
     public static string Name(MethodInfo kernel) =>
-        $"{kernel.DeclaringType!.Name}.{kernel.Name}" + (kernel.IsGenericMethod ? $"<{string.Join(", ", kernel.GetGenericArguments().Select(t => t.Name))}>" : "");
+        $"{kernel.DeclaringType!.Name}.{kernel.Name}" + (kernel.IsGenericMethod ? Arguments(kernel.GetGenericArguments()) : "");
+
+    private static string Arguments(Type[] types) => $"<{string.Join(", ", types.Select(TypeName))}>";
+
+    private static string TypeName(Type t) => t.IsGenericType ? t.Name[..t.Name.IndexOf('`')] + Arguments(t.GetGenericArguments()) : t.Name;
 
     private static IEnumerable<MethodInfo> Find() => FromKernelsAssembly().Concat(typeof(SpecializedKernels).GetMethods(BindingFlags.Public | BindingFlags.Static));
 
     private static IEnumerable<MethodInfo> FromKernelsAssembly()
     {
         var assembly = typeof(LaunchGeometry).Assembly;
-        var structs = assembly.GetExportedTypes().Where(t => t.IsValueType && !t.IsGenericTypeDefinition && !t.Name.StartsWith("Emulated", StringComparison.Ordinal)).ToArray();
+        var structs = assembly.GetExportedTypes().Where(t => t.IsValueType && !t.IsGenericTypeDefinition && !t.Name.StartsWith("Emulated", StringComparison.Ordinal))
+            .Append(typeof(FirstRowsMma<PtxWarpMma>)).ToArray();
         foreach (var type in assembly.GetExportedTypes().Where(t => t.IsAbstract && t.IsSealed && t.Name.EndsWith("Kernels", StringComparison.Ordinal)))
             foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.ReturnType == typeof(void)))
             {

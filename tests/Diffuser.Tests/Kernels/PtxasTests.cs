@@ -44,7 +44,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         foreach (string kernel in new[]
                  {
                      "GemmKernels.Gemm<F16View>", "GemmKernels.Gemm<F32View>", "Conv2dKernels.Conv2d<F16View>", "NormKernels.GroupNormApply<F16View>",
-                     "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>", "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
+                     "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>", "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
                      "SamplerKernels.Step", "RandomKernels.Normal", "ConvertKernels.ToHalf",
                  })
             Assert.Contains(kernel, names);
@@ -81,6 +81,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         { nameof(SpecializedKernels.TensorCoreGemmToSingle), 2.3 },
         { nameof(SpecializedKernels.TensorCoreConv3x3), 3.5 },
         { nameof(SpecializedKernels.TensorCoreConv1x1), 3.5 },
+        { nameof(SpecializedKernels.TensorCoreConvFirstRows), 12 },
         { nameof(SpecializedKernels.Attention48), 7.1 },
         { nameof(SpecializedKernels.Attention64), 5.8 },
         { nameof(SpecializedKernels.Attention80), 5.2 },
@@ -170,6 +171,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     [InlineData("NormKernels.LayerNorm<F16View>")]
     [InlineData("FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>"), InlineData("FlashAttentionKernels.Attention<PtxWarpAttention160, RegisterCopies>")]
     [InlineData("SpecializedKernels.TensorCoreGemm"), InlineData("SpecializedKernels.TensorCoreConv3x3"), InlineData("SpecializedKernels.TensorCoreConv1x1")]
+    [InlineData("SpecializedKernels.TensorCoreConvFirstRows")]
     [InlineData("SpecializedKernels.TensorCoreGemmToSingle"), InlineData("GemmKernels.Gemm<F32View>"), InlineData("Conv2dKernels.Conv2d<F32View>")]
     public void LoopsDoNotDivide(string name)
     {

@@ -44,7 +44,8 @@ public sealed class TensorCoreEmulationTests : IDisposable
     ];
 
     /// <summary>
-    /// The small fp16 matmuls, and the small fp16 attention cases the tensor cores take: non-causal ones of the fused
+    /// The small fp16 matmuls (products of at most 16 rows, GEMMs' M or convolutions' filters, run on a tile's first 16
+    /// rows alone, the others on the whole tile: the table has both), and the small fp16 attention cases the tensor cores take: non-causal ones of the fused
     /// kernel's head dims, and heads too wide for any fused kernel (composed from tensor-core GEMMs).
     /// </summary>
     private static IEnumerable<OpCase> TensorCoreCases => OpCases.SmallHalf
@@ -66,11 +67,14 @@ public sealed class TensorCoreEmulationTests : IDisposable
     /// <summary>
     /// Operands with 16-byte rows loaded through registers instead of copied by cp.async (DIFFUSER_CP_ASYNC=0, the
     /// fallback should cp.async misbehave on a GPU; the paths differ in how a chunk's address is found and when it is
-    /// placed): aligned GEMM operands, GEGLU, packed filters, and attention's K and V tiles.
+    /// placed): aligned GEMM operands, GEGLU and packed filters (each with at most 16 rows, computed by a tile's first
+    /// rows alone, and with more), and attention's K and V tiles.
     /// </summary>
     [Theory]
     [InlineData("20x30x24_tB_bias_residual_f16"), InlineData("b2_21x40x24_tB_bias_silu_residual_chunked_f16"), InlineData("19x24_to_80_chunked_f16")]
+    [InlineData("2x40x24_tB_bias_silu_chunked_f16"), InlineData("/9x24_to_80_chunked_f16")]
     [InlineData("5x3_c32k9_k3s1p1_residual_splitK_f16"), InlineData("4x4_c16k9_k3s1p1_sample_bias_residual_chunked_f16")]
+    [InlineData("3x4_c32k20_k3s1p1_residual_splitK_f16")]
     [InlineData("blocks_b1h1_l70_s130_d64_f16"), InlineData("one_stage_b1h1_l20_s70_d160_f16"), InlineData("cross_packed_b1h2_l13_s9_d72_f16")]
     public void MatchesTheFp16ReferenceWithRegisterCopies(string id)
     {
@@ -112,6 +116,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
     /// still match the reference. (A counter left over would make no split the last one: nothing would be written.)
     /// </summary>
     [Theory, InlineData("gemm/b2_9x20x300_residual_splitK_f16"), InlineData("conv2d/3x4_c30k9_k3s1p1_sample_bias_splitK_f16")]
+    [InlineData("conv2d/3x4_c32k20_k3s1p1_residual_splitK_f16")]
     public void ASplitProductFinishesItselfAndLeavesItsCountersAtZero(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id == id);
@@ -123,7 +128,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
 
     /// <summary>Products the tensor cores would split, with splitting off (DIFFUSER_SPLIT_K=0, a fallback): one group per tile.</summary>
     [Theory, InlineData("gemm/b2_9x20x300_residual_splitK_f16"), InlineData("geglu_linear/17x300_to_40_splitK_f16"),
-     InlineData("conv2d/3x4_c30k9_k3s1p1_sample_bias_splitK_f16")]
+     InlineData("conv2d/3x4_c30k9_k3s1p1_sample_bias_splitK_f16"), InlineData("conv2d/3x4_c32k20_k3s1p1_residual_splitK_f16")]
     public void MatchesTheFp16ReferenceUnsplit(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id == id);

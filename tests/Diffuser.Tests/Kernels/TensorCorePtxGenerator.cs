@@ -21,7 +21,8 @@ internal static class TensorCorePtxGenerator
         text.AppendLine("public static class TensorCorePtx").AppendLine("{");
         PtxSourceWriter.Constant(text, "Function-scope registers and the shared base; emitted once, first in the kernel.", "Declare", Declare());
         PtxSourceWriter.Constant(text, "Every accumulator = 0.", "Zero", Zero());
-        PtxSourceWriter.Constant(text, "One k16 step of the warp: %0 = the lane's A ldmatrix byte offset (m16 tile 0), %1 = its B offset (first n8 pair); 4 + 4 ldmatrix.x4, 32 mma.", "Step", Step());
+        PtxSourceWriter.Constant(text, "One k16 step of the warp: %0 = the lane's A ldmatrix byte offset (m16 tile 0), %1 = its B offset (first n8 pair); 4 + 4 ldmatrix.x4, 32 mma.", "Step", Step(MTiles));
+        PtxSourceWriter.Constant(text, "As Step, for m16 tile 0 alone: 1 + 4 ldmatrix.x4, 8 mma.", "StepFirstTile", Step(1));
         for (int i = 0; i < MTiles; i++)
             PtxSourceWriter.Constant(text, $"Accumulators of m16 tile {i} to the staging area: %0 = the lane's staging byte offset.", $"Stage{i}", Stage(i));
         text.Length -= Environment.NewLine.Length;   // no blank line before the closing brace
@@ -48,14 +49,15 @@ internal static class TensorCorePtxGenerator
     private static string Zero() =>
         string.Concat(Range(MTiles).Select(i => string.Join(" ", Range(NTiles).SelectMany(j => Range(4).Select(e => $"mov.f32 {C(i, j, e)}, 0f00000000;"))) + "\n"));
 
-    private static string Step()
+    /// <summary>A k16 step of m16 tiles 0 … <paramref name="mTiles"/> − 1 against the warp's 8 n8 tiles.</summary>
+    private static string Step(int mTiles)
     {
         const string load = "ldmatrix.sync.aligned.m8n8.x4.shared.b16";
         var text = new StringBuilder("{ .reg .u32 tc_pa, tc_pb;\nadd.u32 tc_pa, tc_sbase, %0;\nadd.u32 tc_pb, tc_sbase, %1;\n");
-        foreach (int i in Range(MTiles)) text.Append($"{load} {{{A(i)}}}, {Offset("tc_pa", i * TensorCoreLayout.MTileBytes)};\n");
+        foreach (int i in Range(mTiles)) text.Append($"{load} {{{A(i)}}}, {Offset("tc_pa", i * TensorCoreLayout.MTileBytes)};\n");
         foreach (int pair in Range(NTiles / 2))
             text.Append($"{load} {{tcb_{2 * pair}0, tcb_{2 * pair}1, tcb_{2 * pair + 1}0, tcb_{2 * pair + 1}1}}, {Offset("tc_pb", PairOffset(pair))};\n");
-        foreach (int i in Range(MTiles))
+        foreach (int i in Range(mTiles))
             foreach (int j in Range(NTiles))
                 text.Append($"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {{{Accumulators(i, j)}}}, {{{A(i)}}}, {{tcb_{j}0, tcb_{j}1}}, {{{Accumulators(i, j)}}};\n");
         return text.Append("}\n").ToString();

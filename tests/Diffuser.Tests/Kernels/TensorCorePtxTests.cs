@@ -9,8 +9,9 @@ namespace Diffuser.Tests.Kernels;
 /// </summary>
 public class TensorCorePtxTests
 {
-    [Fact]
-    public void EveryWarpStagesTheProductOfItsRowsAndColumns()
+    /// <summary>The whole step (4 m16 tiles), and the step of m16 tile 0 alone, which leaves the other tiles' accumulators at zero.</summary>
+    [Theory, InlineData(4), InlineData(1)]
+    public void EveryWarpStagesTheProductOfItsRowsAndColumns(int mTiles)
     {
         var random = new Random(7);
         var tiles = new byte[TensorCoreLayout.SharedBytes];
@@ -35,7 +36,7 @@ public class TensorCorePtxTests
             ptx.Run(TensorCorePtx.Zero);
             for (int stage = 0; stage < 2; stage++)
                 for (int kStep = 0; kStep < 2; kStep++)
-                    ptx.Run(TensorCorePtx.Step, lane => [TensorCoreLayout.AStepAddress(warp, lane, stage, kStep), TensorCoreLayout.BStepAddress(warp, lane, stage, kStep)]);
+                    ptx.Run(mTiles == 4 ? TensorCorePtx.Step : TensorCorePtx.StepFirstTile, lane => [TensorCoreLayout.AStepAddress(warp, lane, stage, kStep), TensorCoreLayout.BStepAddress(warp, lane, stage, kStep)]);
             for (int i = 0; i < 4; i++)
             {
                 ptx.Run(stages[i], lane => [TensorCoreLayout.StagingLaneOffset(warp, lane)]);
@@ -44,7 +45,7 @@ public class TensorCorePtxTests
                     {
                         int row = TensorCoreLayout.WarpM(warp) * 64 + 16 * i + r, col = TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(warp), c);
                         double expected = 0;
-                        for (int stage = 0; stage < 2; stage++)
+                        for (int stage = 0; stage < 2 && i < mTiles; stage++)
                             for (int k = 0; k < TensorCoreLayout.Depth; k++) expected += values[stage, 0, row, k] * values[stage, 1, col, k];
                         float actual = BitConverter.ToSingle(shared, (warp * TensorCoreLayout.StagingFloats + r * TensorCoreLayout.StagingPitch + c) * 4);
                         Assert.True(Math.Abs(actual - expected) <= 1e-4 * (1 + Math.Abs(expected)),
@@ -69,6 +70,7 @@ public class TensorCorePtxTests
     {
         Assert.Contains($"[tc_pa+{TensorCoreLayout.MTileBytes}]", TensorCorePtx.Step);
         Assert.Contains($"[tc_pb+{TensorCoreLayout.PairBytes}]", TensorCorePtx.Step);
+        Assert.Contains($"[tc_pb+{TensorCoreLayout.PairBytes}]", TensorCorePtx.StepFirstTile);
         Assert.Contains($"[tc_pb+{TensorCoreLayout.ThirdPairBytes + TensorCoreLayout.PairBytes}]", TensorCorePtx.Step);
         Assert.Contains($"[tc_ps+{TensorCoreLayout.StagingHalfBytes}]", TensorCorePtx.Stage0);
         Assert.True(TensorCoreLayout.SharedBytes <= 48 * 1024, "more than 48 KB of dynamic shared memory needs cuFuncSetAttribute");
