@@ -167,7 +167,7 @@ kernel_tests=(-namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops
     -class- Diffuser.Tests.Kernels.PtxasTests)
 switch=""
 fallback_xml=()
-stage tests-kernels 90 tests "$out/tests-kernels.xml" "$device" "${kernel_tests[@]}"
+stage tests-kernels 110 tests "$out/tests-kernels.xml" "$device" "${kernel_tests[@]}"
 if failed $?; then
     # Failed (not out of time). The tensor-core kernels' pieces checked here by ptxas and emulation only: cp.async, the
     # split reduction finished by its last split (fence, atomic count); then the tensor cores as a whole (PTX the
