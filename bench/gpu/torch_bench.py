@@ -96,7 +96,7 @@ def op_call(case, t):
         bias = t[2] if a["bias"] else None
         res = t[-1] if a["residual"] else None
         if a.get("sample_bias"):
-            sb = t[3 if a["bias"] else 2]
+            sb = t[3 if a["bias"] else 2].t()  # [K, N] (filter-major) → [N, K]
             res = sb[:, :, None, None] if res is None else res + sb[:, :, None, None]  # torch adds the time embedding separately
         if top == bottom and left == right:
             conv = lambda: F.conv2d(t[0], t[1], bias, a["stride"], (top, left))

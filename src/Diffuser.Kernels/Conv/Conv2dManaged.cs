@@ -12,7 +12,7 @@ public static class Conv2dManaged
 {
     private const int PixelTile = 64;
 
-    /// <summary>y = conv(x, weight) + bias + sampleBias[n, k] + residual, each term when the shape has it.</summary>
+    /// <summary>y = conv(x, weight) + bias + sampleBias[k, n] + residual, each term when the shape has it.</summary>
     public static void Run(ReadOnlyMemory<float> x, ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias, ReadOnlyMemory<float> sampleBias,
         ReadOnlyMemory<float> residual, Memory<float> output, Conv2dShape s)
     {
@@ -36,7 +36,7 @@ public static class Conv2dManaged
                 {
                     var filter = w.Slice(k * len, len);
                     float b = s.HasBias != 0 ? bias.Span[k] : 0f;
-                    float sb = s.HasSampleBias != 0 ? sampleBias.Span[n * s.K + k] : 0f;
+                    float sb = s.HasSampleBias != 0 ? sampleBias.Span[k * s.N + n] : 0f;
                     int outBase = (n * s.K + k) * pixels + p0;
                     for (int i = 0; i < count; i++)
                     {

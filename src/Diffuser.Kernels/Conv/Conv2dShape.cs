@@ -19,7 +19,7 @@ public readonly record struct Conv2dShape(
         return new Conv2dShape(n, c, h, w, k, r, s, stride, padTop, padLeft, oh, ow, bias ? 1 : 0, residual ? 1 : 0);
     }
 
-    /// <summary>1: a per-sample channel bias [N, K] is added too (the UNet's time embedding, fused into conv1).</summary>
+    /// <summary>1: a bias per filter and sample, [K, N], is added too (the UNet's time embedding, fused into conv1).</summary>
     public int HasSampleBias { get; init; }
 
     /// <summary>

@@ -2,7 +2,7 @@ using Diffuser.Kernels.Launch;
 
 namespace Diffuser.Kernels.Conv;
 
-/// <summary>y = acc + bias[filter] + sampleBias[n, filter] + residual, each term when the shape has it.</summary>
+/// <summary>y = acc + bias[filter] + sampleBias[filter, n] + residual, each term when the shape has it.</summary>
 public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
 {
     private readonly T _y, _bias, _sampleBias, _residual;
@@ -45,7 +45,7 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
         int index = filter * (_s.OH * _s.OW) + _chunk.Base;
         var v = acc;
         if (_s.HasBias != 0) v = v.Plus(_bias.Load(filter));
-        if (_s.HasSampleBias != 0) v = v.Plus(_sampleBias.Load(_chunk.SampleBase + filter));
+        if (_s.HasSampleBias != 0) v = v.Plus(_sampleBias.Load(filter * _s.N + _chunk.Sample));
         if (_s.HasResidual != 0) v = v.Plus(_residual.LoadEight(index));
         _y.StoreEight(index, v);
     }
@@ -55,23 +55,23 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
         if (pixel.Inside == 0) return;
         int index = filter * (_s.OH * _s.OW) + pixel.Base;
         if (_s.HasBias != 0) acc += bias;
-        if (_s.HasSampleBias != 0) acc += _sampleBias.Load(pixel.SampleBase + filter);
+        if (_s.HasSampleBias != 0) acc += _sampleBias.Load(filter * _s.N + pixel.Sample);
         if (_s.HasResidual != 0) acc += _residual.Load(index);
         _y.Store(index, acc);
     }
 
     /// <summary>
-    /// Output pixel p of image n is at filter·OH·OW + <see cref="Base"/> (= n·(K − 1)·OH·OW + p); its sample bias at
-    /// <see cref="SampleBase"/> + filter (= n·K + filter); <see cref="Inside"/> is 0 past the last image.
+    /// Output pixel p of image n is at filter·OH·OW + <see cref="Base"/> (= n·(K − 1)·OH·OW + p); <see cref="Sample"/>
+    /// is n; <see cref="Inside"/> is 0 past the last image.
     /// </summary>
-    private readonly record struct OutputPixel(int Base, int SampleBase, int Inside)
+    private readonly record struct OutputPixel(int Base, int Sample, int Inside)
     {
         public static OutputPixel Of(Conv2dShape s, int pixel)
         {
             int pixels = s.OH * s.OW, n = pixel / pixels;
-            return new(n * (s.K - 1) * pixels + pixel, n * s.K, pixel < s.N * pixels ? 1 : 0);
+            return new(n * (s.K - 1) * pixels + pixel, n, pixel < s.N * pixels ? 1 : 0);
         }
 
-        public OutputPixel Kept() => new(LoopInvariant.Keep(Base), LoopInvariant.Keep(SampleBase), LoopInvariant.Keep(Inside));
+        public OutputPixel Kept() => new(LoopInvariant.Keep(Base), LoopInvariant.Keep(Sample), LoopInvariant.Keep(Inside));
     }
 }

@@ -8,9 +8,10 @@ public abstract partial class Backend
 {
     /// <summary>
     /// 2-D convolution: x [N, C, H, W], weight [K, C, R, S] (or the same filters as <see cref="PackConv2dFilter"/>
-    /// packed them), bias [K] → [N, K, OH, OW], plus in the same pass an optional per-sample channel bias
-    /// <paramref name="sampleBias"/> [N, K] (the UNet's time embedding) and an optional <paramref name="residual"/>
-    /// [N, K, OH, OW], added in that order.
+    /// packed them), bias [K] → [N, K, OH, OW], plus in the same pass an optional bias per filter and sample
+    /// <paramref name="sampleBias"/> [K, N] (filter-major: the UNet's time-embedding projection of a resnet, a row slice
+    /// of every resnet's projections computed at once) and an optional <paramref name="residual"/> [N, K, OH, OW], added
+    /// in that order.
     /// </summary>
     public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, int stride, Padding2d padding, Tensor? residual = null, Tensor? sampleBias = null)
     {
@@ -22,7 +23,7 @@ public abstract partial class Backend
             stride, padding.Top, padding.Left, padding.Bottom, padding.Right, bias is not null, residual is not null) with { HasSampleBias = sampleBias is null ? 0 : 1 };
         if (shape.OH < 1 || shape.OW < 1) throw Shape("Conv2d", $"input {x.Shape} is smaller than kernel {r}×{s} with padding {padding}");
         if (bias is not null) RequireShape("Conv2d bias", bias, shape.K);
-        if (sampleBias is not null) RequireShape("Conv2d sample bias", sampleBias, shape.N, shape.K);
+        if (sampleBias is not null) RequireShape("Conv2d sample bias", sampleBias, shape.K, shape.N);
         if (residual is not null) RequireShape("Conv2d residual", residual, shape.N, shape.K, shape.OH, shape.OW);
         var y = Allocate(new TensorShape(shape.N, shape.K, shape.OH, shape.OW), dtype);
         using (Profile("conv2d", shape.Flops, y, x, weight, bias, sampleBias, residual)) Conv2dCore(x, weight, bias, sampleBias, residual, y, shape);

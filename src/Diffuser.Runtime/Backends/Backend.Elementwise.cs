@@ -34,7 +34,7 @@ public abstract partial class Backend
         return y;
     }
 
-    /// <summary>x [N, C, ...] plus a bias per channel: bias [C], or [N, C] for a per-sample bias (the UNet's time embedding).</summary>
+    /// <summary>x [N, C, ...] plus a bias per channel: bias [C], or [N, C] for a per-sample bias.</summary>
     public Tensor AddChannelBias(Tensor x, Tensor bias)
     {
         var dtype = RequireSameDType("AddChannelBias", x, bias);

@@ -60,7 +60,7 @@ public static class OpCaseFactory
         var shape = Conv2dShape.Create(n, c, h, w, k, r, r, stride, pad.Top, pad.Left, pad.Bottom, pad.Right, bias, residual);
         var inputs = new List<OpInput> { In(n, c, h, w), new(S(k, c, r, r), Std: 1f / MathF.Sqrt(c * r * r), Filter: true) };
         if (bias) inputs.Add(In(k));
-        if (sampleBias) inputs.Add(In(n, k));
+        if (sampleBias) inputs.Add(In(k, n));
         if (residual) inputs.Add(In(n, k, shape.OH, shape.OW));
         return new("conv2d", name, inputs,
             (be, t) => be.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad, residual ? t[^1] : null, sampleBias ? t[bias ? 3 : 2] : null),

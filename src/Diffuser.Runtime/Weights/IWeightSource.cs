@@ -13,8 +13,8 @@ public interface IWeightSource : IDisposable
     Tensor Load(string name, Backend backend, DType dtype);
 
     /// <summary>
-    /// Tensors of equal shape joined along their first dimension into one (a fused projection's weight, e.g. to_q,
-    /// to_k and to_v as one [3·out, in] matrix). By default each is loaded and the backend joins them.
+    /// Tensors equal in shape but in their first dimension joined along it into one (a fused projection's weight, e.g.
+    /// to_q, to_k and to_v as one [3·out, in] matrix). By default each is loaded and the backend joins them.
     /// </summary>
     Tensor LoadConcatenated(IReadOnlyList<string> names, Backend backend, DType dtype)
     {

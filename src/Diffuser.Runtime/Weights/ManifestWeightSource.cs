@@ -42,7 +42,7 @@ public sealed class ManifestWeightSource : IWeightSource
     public Tensor LoadConcatenated(IReadOnlyList<string> names, Backend backend, DType dtype)
     {
         var shape = _shapes[names[0]];
-        return backend.Allocate(new TensorShape([shape[0] * names.Count, .. shape[1..]]), dtype);
+        return backend.Allocate(new TensorShape([names.Sum(n => _shapes[n][0]), .. shape[1..]]), dtype);
     }
 
     public void Dispose() { }

@@ -69,12 +69,15 @@ public sealed class WeightLoader : IDisposable
     /// Tensors <paramref name="names"/>, each of <paramref name="partShape"/>, joined along their first dimension; each
     /// name is booked as consumed, missing or mis-shaped on its own.
     /// </summary>
-    internal Tensor GetConcatenated(string[] names, int[] partShape)
+    /// <summary>The tensors <paramref name="names"/>, of shapes <paramref name="partShapes"/> (equal but in the first dimension), joined along it.</summary>
+    internal Tensor GetConcatenated(string[] names, int[][] partShapes)
     {
         var tensors = _tensors ?? throw new ObjectDisposedException(nameof(WeightLoader));
         bool complete = true;
-        foreach (var name in names)
+        for (int i = 0; i < names.Length; i++)
         {
+            string name = names[i];
+            var partShape = partShapes[i];
             if (!_consumed.Add(name)) _duplicates.Add(name);
             if (!_source.TryGetShape(name, out var actual))
             {
@@ -88,7 +91,7 @@ public sealed class WeightLoader : IDisposable
             }
         }
         var tensor = complete ? _source.LoadConcatenated(names, _backend, _dtype)
-            : _backend.Allocate(new TensorShape([partShape[0] * names.Length, .. partShape[1..]]), _dtype);
+            : _backend.Allocate(new TensorShape([partShapes.Sum(s => s[0]), .. partShapes[0][1..]]), _dtype);
         ParameterCount += tensor.Length;
         tensors.Add(tensor);
         return tensor;

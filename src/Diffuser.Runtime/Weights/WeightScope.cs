@@ -40,7 +40,19 @@ public readonly struct WeightScope
     {
         var names = new string[parts.Length];
         for (int i = 0; i < parts.Length; i++) names[i] = Join($"{parts[i]}.{name}");
-        return _loader.GetConcatenated(names, shape);
+        return _loader.GetConcatenated(names, Enumerable.Repeat(shape, parts.Length).ToArray());
+    }
+
+    /// <summary>
+    /// The tensors <c>{scope}.{name}</c> of several scopes of one model, each [rows, .. <paramref name="rest"/>], joined
+    /// along their first dimension (the time_emb_proj weights of every resnet of a UNet). Each source tensor is checked
+    /// and booked as if asked for on its own.
+    /// </summary>
+    public static Tensor Join(IReadOnlyList<(WeightScope Scope, int Rows)> parts, string name, params int[] rest)
+    {
+        if (parts.Count == 0) throw new ArgumentException("No tensors to join.", nameof(parts));
+        var names = parts.Select(p => p.Scope.Join(name)).ToArray();
+        return parts[0].Scope._loader.GetConcatenated(names, parts.Select(p => (int[])[p.Rows, .. rest]).ToArray());
     }
 
     public bool Has(string name) => _loader.Has(Join(name));

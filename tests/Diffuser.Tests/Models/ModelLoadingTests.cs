@@ -97,6 +97,32 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
         Assert.Equal(["decoder.extra.weight"], e.Report.Unexpected);
     }
 
+    /// <summary>
+    /// The resnets' time_emb_proj tensors load as one joined matrix (<c>ResnetTimeProjections</c>), yet each is still
+    /// checked under its own name: a missing bias and a mis-shaped weight of two different resnets are both reported.
+    /// </summary>
+    [Fact]
+    public void JoinedTimeProjectionsReportEachTensorByItsOwnName()
+    {
+        var folder = Folder("broken-unet");
+        File.Copy(ModelFile("tiny-sd", "unet", "config.json"), Path.Combine(folder, "config.json"));
+        using (var source = SafetensorsFile.Open(ModelFile("tiny-sd", "unet", "diffusion_pytorch_model.safetensors")))
+        {
+            var writer = new SafetensorsWriter();
+            foreach (var t in source.Tensors.Where(t => t.Name != "down_blocks.1.resnets.0.time_emb_proj.bias"))
+            {
+                if (t.Name == "up_blocks.1.resnets.2.time_emb_proj.weight") writer.Add(t.Name, new float[32 * 64], 32, 64);
+                else writer.AddRaw(t.Name, t.DType, t.Shape, source.GetBytes(t));
+            }
+            writer.Save(Path.Combine(folder, "diffusion_pytorch_model.safetensors"));
+        }
+        var e = Assert.Throws<WeightLoadException>(() => UNet2DConditionModel.Load(folder, fixture.Backend));
+        Assert.Equal(["down_blocks.1.resnets.0.time_emb_proj.bias [64]"], e.Report.Missing);
+        Assert.Contains(e.Report.MisShaped, m => m.StartsWith("up_blocks.1.resnets.2.time_emb_proj.weight") && m.Contains("[32, 128]") && m.Contains("[32, 64]"));
+        Assert.Single(e.Report.MisShaped);
+        Assert.Empty(e.Report.Unexpected);
+    }
+
     [Fact]
     public void ShardedFp16VariantLoadsAndMatchesTheGolden()
     {

@@ -27,7 +27,7 @@ public sealed class Conv2dLayer
     public Padding2d Padding { get; }
     public int OutChannels => Weight.Shape[0];
 
-    /// <summary>conv(x) [+ per-sample channel bias (B, C_out)] [+ residual], all in the same pass.</summary>
+    /// <summary>conv(x) [+ a bias per filter and sample (C_out, B)] [+ residual], all in the same pass.</summary>
     public Tensor Forward(Backend ops, Tensor x, Tensor? residual = null, Tensor? sampleBias = null) =>
         ops.Conv2d(x, Weight, Bias, Stride, Padding, residual, sampleBias);
 }

@@ -16,6 +16,7 @@ public sealed class UNet2DConditionModel : LoadedModel
     private readonly Conv2dLayer _convIn, _convOut;
     private readonly TimestepEmbedding _timeEmbedding;
     private readonly TextTimeEmbedding? _textTime;
+    private readonly ResnetTimeProjections _timeProjections = new();
     private readonly UNetDownBlock[] _down;
     private readonly UNetMidBlock2DCrossAttn _mid;
     private readonly UNetUpBlock[] _up;
@@ -29,9 +30,10 @@ public sealed class UNet2DConditionModel : LoadedModel
         _convIn = new Conv2dLayer(w.Scope("conv_in"), config.InChannels, channels[0], config.ConvInKernel, padding: config.ConvInKernel / 2);
         _timeEmbedding = new TimestepEmbedding(w.Scope("time_embedding"), config.TimeProjectionDim, config.TimeEmbedDim);
         if (config.HasTextTimeEmbedding) _textTime = new TextTimeEmbedding(w, config);
-        _down = layout.Down.Select(s => new UNetDownBlock(w.Scope("down_blocks").Scope(Index(s)), s, config)).ToArray();
-        _mid = new UNetMidBlock2DCrossAttn(w.Scope("mid_block"), layout.Mid, config);
-        _up = layout.Up.Select(s => new UNetUpBlock(w.Scope("up_blocks").Scope(Index(s)), s, config)).ToArray();
+        _down = layout.Down.Select(s => new UNetDownBlock(w.Scope("down_blocks").Scope(Index(s)), s, config, _timeProjections)).ToArray();
+        _mid = new UNetMidBlock2DCrossAttn(w.Scope("mid_block"), layout.Mid, config, _timeProjections);
+        _up = layout.Up.Select(s => new UNetUpBlock(w.Scope("up_blocks").Scope(Index(s)), s, config, _timeProjections)).ToArray();
+        _timeProjections.Load(config.TimeEmbedDim);
         _convNormOut = new GroupNormLayer(w.Scope("conv_norm_out"), config.NormGroups, channels[0], config.NormEps);
         _convOut = new Conv2dLayer(w.Scope("conv_out"), channels[0], config.OutChannels, config.ConvOutKernel, padding: config.ConvOutKernel / 2);
     }
@@ -116,10 +118,10 @@ public sealed class UNet2DConditionModel : LoadedModel
         var ops = Backend;
 
         // 1. Time: sinusoidal projection (fp32, then the model's dtype, as diffusers casts t_emb) → MLP (+ SDXL's
-        // text_time term); every resnet then uses silu(emb).
+        // text_time term); every resnet's time_emb_proj of silu(emb), all in one product.
         var t = new float[batch];
         for (int i = 0; i < batch; i++) t[i] = timesteps[timesteps.Length == 1 ? 0 : i];
-        Tensor timeEmbAct;
+        Tensor timeProjections;
         using (var timeProj32 = ops.TimestepEmbedding(t, Config.TimeProjectionDim, Config.FlipSinToCos, Config.FreqShift))  // (B, C0)
         using (var converted = InModelDType(timeProj32))
         using (var emb = new TensorChain(converted ?? timeProj32))
@@ -131,9 +133,10 @@ public sealed class UNet2DConditionModel : LoadedModel
             if (_textTime is not null)
                 using (var added = _textTime.Forward(ops, textTime!, batch))
                     emb.Advance(ops.Add(emb.Current, added));
-            timeEmbAct = ops.Activate(emb.Current, Activation.Silu);
+            using var timeEmbAct = ops.Activate(emb.Current, Activation.Silu);
+            timeProjections = _timeProjections.Forward(ops, timeEmbAct);      // (ΣC, B)
         }
-        using var _ = timeEmbAct;
+        using var _ = timeProjections;
 
         // 2. Pre-process and 3. down path: every block output stays on the skip stack for the up path.
         var skips = new Stack<Tensor>();
@@ -144,19 +147,19 @@ public sealed class UNet2DConditionModel : LoadedModel
             hook?.Invoke("conv_in", skips.Peek());
             for (int i = 0; i < _down.Length; i++)
             {
-                var d = _down[i].Forward(ops, skips.Peek(), timeEmbAct, context, skips);  // (B, C_i, H/2^i', W/2^i')
+                var d = _down[i].Forward(ops, skips.Peek(), timeProjections, context, skips);  // (B, C_i, H/2^i', W/2^i')
                 hook?.Invoke($"down_blocks.{i}", d);
             }
 
             // 4. Mid block at the deepest resolution.
             using var h = new TensorChain(skips.Peek());
-            h.Advance(_mid.Forward(ops, h.Current, timeEmbAct, context));
+            h.Advance(_mid.Forward(ops, h.Current, timeProjections, context));
             hook?.Invoke("mid_block", h.Current);
 
             // 5. Up path: each block consumes its skips and upsamples to the next skip's size.
             for (int i = 0; i < _up.Length; i++)
             {
-                h.Advance(_up[i].Forward(ops, h.Current, timeEmbAct, context, skips));
+                h.Advance(_up[i].Forward(ops, h.Current, timeProjections, context, skips));
                 hook?.Invoke($"up_blocks.{i}", h.Current);
             }
 
