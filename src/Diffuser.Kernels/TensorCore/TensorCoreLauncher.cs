@@ -42,7 +42,7 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
 
     /// <summary>
     /// A tensor-core kernel for products of any number of rows, and its variant for at most 16 (<see cref="FirstRowsMma{TM}"/>:
-    /// the UNet's and the VAE's conv_out, the time-embedding projections), each loaded on first use.
+    /// the UNet's and the VAE's conv_out, the time embedding's MLP at batch 2), each loaded on first use.
     /// </summary>
     private sealed class ByRows<TK>(Func<TK> whole, Func<TK> firstRows)
     {
