@@ -37,7 +37,7 @@ public sealed class UNetDownBlock
         var h = x;
         for (int i = 0; i < _resnets.Length; i++)
         {
-            var r = _resnets[i].Forward(ops, h, timeProjections);              // (B, C_out, H, W)
+            var r = _resnets[i].Forward(ops, h, timeProjections);               // (B, C_out, H, W)
             if (_attentions is null) h = r;
             else using (r) h = _attentions[i].Forward(ops, r, context);
             skips.Push(h);

@@ -40,7 +40,7 @@ public sealed class UNetUpBlock
         {
             using (var skip = skips.Pop())
             using (var joined = ops.Concat(h.Current, skip))                    // (B, C + C_skip, H, W)
-                h.Advance(_resnets[i].Forward(ops, joined, timeProjections));  // (B, C_out, H, W)
+                h.Advance(_resnets[i].Forward(ops, joined, timeProjections));   // (B, C_out, H, W)
             if (_attentions is not null) h.Advance(_attentions[i].Forward(ops, h.Current, context));
         }
         if (_upsampler is not null)
