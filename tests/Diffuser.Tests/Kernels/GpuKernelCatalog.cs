@@ -11,8 +11,8 @@ namespace Diffuser.Tests.Kernels;
 /// Every GPU kernel of Diffuser.Kernels as the CUDA backend loads it: each public static void method of a
 /// <c>*Kernels</c> class, instantiated with each struct of the assembly that meets its type parameter's constraints
 /// (fp32 and fp16 views; the PTX tensor-core warps, not the emulated ones, which exist for the CPU accelerator).
-/// Found by reflection, so a new kernel is covered without being listed (of generic structs, the PTX warp cut to a
-/// tile's first rows, <see cref="FirstRowsMma{TM}"/>, is listed: the launchers load it). The tensor-core kernels as the launchers
+/// Found by reflection, so a new kernel is covered without being listed (generic structs closed over those candidates
+/// too, such as the PTX warp cut to a tile's first rows, <see cref="FirstRowsMma{TM}"/>). The tensor-core kernels as the launchers
 /// specialise them for Stable Diffusion (<see cref="SpecializedKernels"/>) are there too: they are what runs.
 /// </summary>
 public static class GpuKernelCatalog
@@ -47,8 +47,12 @@ public static class GpuKernelCatalog
     private static IEnumerable<MethodInfo> FromKernelsAssembly()
     {
         var assembly = typeof(LaunchGeometry).Assembly;
-        var structs = assembly.GetExportedTypes().Where(t => t.IsValueType && !t.IsGenericTypeDefinition && !t.Name.StartsWith("Emulated", StringComparison.Ordinal))
-            .Append(typeof(FirstRowsMma<PtxWarpMma>)).ToArray();
+        var exported = assembly.GetExportedTypes().Where(t => t.IsValueType && !t.Name.StartsWith("Emulated", StringComparison.Ordinal)).ToArray();
+        var closed = exported.Where(t => !t.IsGenericTypeDefinition).ToArray();
+        // Generic structs of one type parameter (a warp cut to a tile's first rows, an operand over a copy mode), closed
+        // over each candidate that meets it: kernels can take them as type arguments too.
+        var structs = closed.Concat(exported.Where(t => t.IsGenericTypeDefinition && t.GetGenericArguments().Length == 1)
+            .SelectMany(g => closed.Where(c => Meets(c, g.GetGenericArguments()[0])).Select(c => g.MakeGenericType(c)))).ToArray();
         foreach (var type in assembly.GetExportedTypes().Where(t => t.IsAbstract && t.IsSealed && t.Name.EndsWith("Kernels", StringComparison.Ordinal)))
             foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.ReturnType == typeof(void)))
             {

@@ -75,22 +75,31 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
         Assert.Contains("'AttnUpDecoderBlock2D'", e.Message);
     }
 
+    /// <summary>
+    /// A copy of tiny-sd's <paramref name="component"/> (config and weights) without the tensor <paramref name="dropped"/>,
+    /// with zeros of <paramref name="shape"/> as <paramref name="reshaped"/>, plus what <paramref name="extra"/> writes.
+    /// </summary>
+    private string BrokenCopy(string component, string dropped, string reshaped, int[] shape, Action<SafetensorsWriter>? extra = null)
+    {
+        var folder = Folder($"broken-{component}");
+        File.Copy(ModelFile("tiny-sd", component, "config.json"), Path.Combine(folder, "config.json"));
+        using var source = SafetensorsFile.Open(ModelFile("tiny-sd", component, "diffusion_pytorch_model.safetensors"));
+        var writer = new SafetensorsWriter();
+        foreach (var t in source.Tensors.Where(t => t.Name != dropped))
+        {
+            if (t.Name == reshaped) writer.Add(t.Name, new float[shape.Aggregate(1, (a, b) => a * b)], shape);
+            else writer.AddRaw(t.Name, t.DType, t.Shape, source.GetBytes(t));
+        }
+        extra?.Invoke(writer);
+        writer.Save(Path.Combine(folder, "diffusion_pytorch_model.safetensors"));
+        return folder;
+    }
+
     [Fact]
     public void MisShapedMissingAndUnexpectedTensorsAreAllReported()
     {
-        var folder = Folder("broken-vae");
-        File.Copy(ModelFile("tiny-sd", "vae", "config.json"), Path.Combine(folder, "config.json"));
-        using (var source = SafetensorsFile.Open(ModelFile("tiny-sd", "vae", "diffusion_pytorch_model.safetensors")))
-        {
-            var writer = new SafetensorsWriter();
-            foreach (var t in source.Tensors.Where(t => t.Name != "post_quant_conv.bias"))
-            {
-                if (t.Name == "quant_conv.weight") writer.Add(t.Name, new float[8 * 8 * 3 * 3], 8, 8, 3, 3);
-                else writer.AddRaw(t.Name, t.DType, t.Shape, source.GetBytes(t));
-            }
-            writer.Add("decoder.extra.weight", new float[4], 4);
-            writer.Save(Path.Combine(folder, "diffusion_pytorch_model.safetensors"));
-        }
+        var folder = BrokenCopy("vae", dropped: "post_quant_conv.bias", reshaped: "quant_conv.weight", [8, 8, 3, 3],
+            extra: writer => writer.Add("decoder.extra.weight", new float[4], 4));
         var e = Assert.Throws<WeightLoadException>(() => AutoencoderKL.Load(folder, fixture.Backend));
         Assert.Contains(e.Report.MisShaped, m => m.StartsWith("quant_conv.weight") && m.Contains("[8, 8, 1, 1]") && m.Contains("[8, 8, 3, 3]"));
         Assert.Contains(e.Report.Missing, m => m.StartsWith("post_quant_conv.bias"));
@@ -104,18 +113,7 @@ public sealed class ModelLoadingTests(ModelFixture fixture) : IClassFixture<Mode
     [Fact]
     public void JoinedTimeProjectionsReportEachTensorByItsOwnName()
     {
-        var folder = Folder("broken-unet");
-        File.Copy(ModelFile("tiny-sd", "unet", "config.json"), Path.Combine(folder, "config.json"));
-        using (var source = SafetensorsFile.Open(ModelFile("tiny-sd", "unet", "diffusion_pytorch_model.safetensors")))
-        {
-            var writer = new SafetensorsWriter();
-            foreach (var t in source.Tensors.Where(t => t.Name != "down_blocks.1.resnets.0.time_emb_proj.bias"))
-            {
-                if (t.Name == "up_blocks.1.resnets.2.time_emb_proj.weight") writer.Add(t.Name, new float[32 * 64], 32, 64);
-                else writer.AddRaw(t.Name, t.DType, t.Shape, source.GetBytes(t));
-            }
-            writer.Save(Path.Combine(folder, "diffusion_pytorch_model.safetensors"));
-        }
+        var folder = BrokenCopy("unet", dropped: "down_blocks.1.resnets.0.time_emb_proj.bias", reshaped: "up_blocks.1.resnets.2.time_emb_proj.weight", [32, 64]);
         var e = Assert.Throws<WeightLoadException>(() => UNet2DConditionModel.Load(folder, fixture.Backend));
         Assert.Equal(["down_blocks.1.resnets.0.time_emb_proj.bias [64]"], e.Report.Missing);
         Assert.Contains(e.Report.MisShaped, m => m.StartsWith("up_blocks.1.resnets.2.time_emb_proj.weight") && m.Contains("[32, 128]") && m.Contains("[32, 64]"));
