@@ -39,6 +39,22 @@ public abstract partial class Backend : IDisposable
         return new Tensor(this, buffer, 0, shape, ownsBuffer: true);
     }
 
+    /// <summary>A new tensor that <paramref name="fill"/> writes; freed again if it throws.</summary>
+    public Tensor Allocate(TensorShape shape, DType dtype, Action<Tensor> fill)
+    {
+        var t = Allocate(shape, dtype);
+        try
+        {
+            fill(t);
+            return t;
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Uploads host values into a new tensor stored as <paramref name="dtype"/>.</summary>
     public Tensor FromHost(ReadOnlySpan<float> values, TensorShape shape, DType dtype = DType.F32)
     {
@@ -59,6 +75,14 @@ public abstract partial class Backend : IDisposable
 
     /// <summary>Overwrites <paramref name="destination"/> with host values.</summary>
     public void Upload(ReadOnlySpan<float> values, Tensor destination)
+    {
+        RequireOwn(destination);
+        RequireLength(values.Length, destination.Shape);
+        using (Profile("upload", 0, destination)) UploadCore(values, destination);
+    }
+
+    /// <summary>Overwrites <paramref name="destination"/> with fp16 host values.</summary>
+    public void Upload(ReadOnlySpan<Half> values, Tensor destination)
     {
         RequireOwn(destination);
         RequireLength(values.Length, destination.Shape);

@@ -32,26 +32,21 @@ public sealed class SyntheticWeightSource : IWeightSource
     public string Description => $"random weights shaped as {_shapes.Description}";
     public IEnumerable<string> Names => _shapes.Names;
 
-    /// <summary>Storage of every tensor, whatever the model asks for (null: as asked).</summary>
-    public DType? StoreAs { get; init; }
-
     /// <summary>Bytes of weights uploaded so far.</summary>
     public long BytesLoaded { get; private set; }
 
     public bool TryGetShape(string name, out int[] shape) => _shapes.TryGetShape(name, out shape);
 
-    public Tensor Load(string name, Backend backend, DType dtype)
+    public void LoadInto(string name, Tensor destination)
     {
         if (!_shapes.TryGetShape(name, out var dims)) throw new DiffuserException($"{_shapes.Description} has no tensor '{name}'.");
-        var shape = new TensorShape(dims);
-        dtype = StoreAs ?? dtype;
-        BytesLoaded += shape.ElementCount * dtype.SizeInBytes();
-        if (!_fill) return backend.Allocate(shape, dtype);
-        if (_host.Length < shape.ElementCount) _host = new float[shape.ElementCount];
-        var values = _host.AsMemory(0, (int)shape.ElementCount);
+        BytesLoaded += destination.Length * destination.DType.SizeInBytes();
+        if (!_fill) return;
+        if (_host.Length < destination.Length) _host = new float[destination.Length];
+        var values = _host.AsMemory(0, (int)destination.Length);
         var (center, halfWidth) = Range(name, dims);
         Fill(values, center, halfWidth, _seed ^ Hash(name));
-        return backend.FromHost(values.Span, shape, dtype);
+        destination.Backend.Upload(values.Span, destination);
     }
 
     /// <summary>Centre and half-width of the uniform distribution for one tensor.</summary>

@@ -142,16 +142,20 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// Uploads a tensor to a backend stored as <paramref name="dtype"/>: F32 and F16 go up as they are (converted on
     /// the way when the dtypes differ); BF16 and every other dtype are converted to fp32 first.
     /// </summary>
-    public Tensor Load(Backend backend, string name, DType dtype = DType.F32)
+    public Tensor Load(Backend backend, string name, DType dtype = DType.F32) =>
+        backend.Allocate(new TensorShape(GetInfo(name).Shape), dtype, t => LoadInto(name, t));
+
+    /// <summary>Uploads a tensor into <paramref name="destination"/> (as many elements, any dtype, possibly a slice), converting as <see cref="Load"/> does.</summary>
+    public void LoadInto(string name, Tensor destination)
     {
         var info = GetInfo(name);
-        var shape = new TensorShape(info.Shape);
-        return info.DType switch
+        var backend = destination.Backend;
+        switch (info.DType)
         {
-            SafetensorsDType.F16 => backend.FromHost(Elements<Half>(info), shape, dtype),
-            SafetensorsDType.F32 => backend.FromHost(Elements<float>(info), shape, dtype),
-            _ => backend.FromHost(ReadSingles(name), shape, dtype),
-        };
+            case SafetensorsDType.F16: backend.Upload(Elements<Half>(info), destination); break;
+            case SafetensorsDType.F32: backend.Upload(Elements<float>(info), destination); break;
+            default: backend.Upload(ReadSingles(name), destination); break;
+        }
     }
 
     /// <summary>A typed view of a tensor's bytes; refuses ranges outside the data buffer and over-long spans.</summary>

@@ -10,21 +10,21 @@ public interface IWeightSource : IDisposable
     string Description { get; }
     IEnumerable<string> Names { get; }
     bool TryGetShape(string name, out int[] shape);
-    Tensor Load(string name, Backend backend, DType dtype);
 
     /// <summary>
-    /// Tensors equal in shape but in their first dimension joined along it into one (a fused projection's weight, e.g.
-    /// to_q, to_k and to_v as one [3·out, in] matrix). By default each is loaded and the backend joins them.
+    /// Writes tensor <paramref name="name"/> into <paramref name="destination"/>, a tensor of as many elements in the
+    /// dtype the model stores it as (converted on the way). The destination may be a slice of a larger tensor: the
+    /// parts of a fused projection load straight into their rows, with no device copy.
     /// </summary>
-    Tensor LoadConcatenated(IReadOnlyList<string> names, Backend backend, DType dtype)
+    void LoadInto(string name, Tensor destination);
+}
+
+public static class WeightSourceLoading
+{
+    /// <summary>Tensor <paramref name="name"/> uploaded into a new tensor stored as <paramref name="dtype"/>.</summary>
+    public static Tensor Load(this IWeightSource source, string name, Backend backend, DType dtype)
     {
-        var joined = Load(names[0], backend, dtype);
-        for (int i = 1; i < names.Count; i++)
-        {
-            using var part = Load(names[i], backend, dtype);
-            using var previous = joined;
-            joined = backend.Concat(previous, part, axis: 0);
-        }
-        return joined;
+        if (!source.TryGetShape(name, out var shape)) throw new DiffuserException($"{source.Description} has no tensor '{name}'.");
+        return backend.Allocate(new TensorShape(shape), dtype, t => source.LoadInto(name, t));
     }
 }

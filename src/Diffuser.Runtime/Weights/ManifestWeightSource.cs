@@ -37,13 +37,8 @@ public sealed class ManifestWeightSource : IWeightSource
 
     public bool TryGetShape(string name, out int[] shape) => _shapes.TryGetValue(name, out shape!);
 
-    public Tensor Load(string name, Backend backend, DType dtype) => backend.Allocate(new TensorShape(_shapes[name]), dtype);
-
-    public Tensor LoadConcatenated(IReadOnlyList<string> names, Backend backend, DType dtype)
-    {
-        var shape = _shapes[names[0]];
-        return backend.Allocate(new TensorShape([names.Sum(n => _shapes[n][0]), .. shape[1..]]), dtype);
-    }
+    /// <summary>A manifest holds shapes only: the destination (a <see cref="MetaBackend"/>'s tensor holds nothing) is left as it is.</summary>
+    public void LoadInto(string name, Tensor destination) { }
 
     public void Dispose() { }
 }

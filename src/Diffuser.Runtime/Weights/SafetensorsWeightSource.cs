@@ -45,7 +45,7 @@ public sealed class SafetensorsWeightSource : IWeightSource
         return false;
     }
 
-    public Tensor Load(string name, Backend backend, DType dtype) => _owner[name].Load(backend, name, dtype);
+    public void LoadInto(string name, Tensor destination) => _owner[name].LoadInto(name, destination);
 
     public void Dispose()
     {

@@ -31,26 +31,7 @@ public sealed class WeightLoader : IDisposable
     public Backend Backend => _backend;
     public long ParameterCount { get; private set; }
 
-    internal Tensor Get(string name, int[] shape)
-    {
-        var tensors = _tensors ?? throw new ObjectDisposedException(nameof(WeightLoader));
-        if (!_consumed.Add(name)) _duplicates.Add(name);
-        Tensor tensor;
-        if (!_source.TryGetShape(name, out var actual))
-        {
-            _missing.Add($"{name} {new TensorShape(shape)}");
-            tensor = _backend.Allocate(new TensorShape(shape), _dtype);
-        }
-        else if (!actual.AsSpan().SequenceEqual(shape))
-        {
-            _misShaped.Add($"{name}: expected {new TensorShape(shape)}, file has {new TensorShape(actual)}");
-            tensor = _backend.Allocate(new TensorShape(shape), _dtype);
-        }
-        else tensor = _source.Load(name, _backend, _dtype);
-        ParameterCount += tensor.Length;
-        tensors.Add(tensor);
-        return tensor;
-    }
+    internal Tensor Get(string name, int[] shape) => GetConcatenated([name], [shape]);
 
     /// <summary>Convolution filters [K, C, R, S] as the backend's convolution reads them (<see cref="Backend.PackConv2dFilter"/>).</summary>
     internal Tensor GetConv2dFilter(string name, int[] shape)
@@ -66,35 +47,56 @@ public sealed class WeightLoader : IDisposable
     }
 
     /// <summary>
-    /// Tensors <paramref name="names"/>, each of <paramref name="partShape"/>, joined along their first dimension; each
-    /// name is booked as consumed, missing or mis-shaped on its own.
+    /// The tensors <paramref name="names"/>, of shapes <paramref name="partShapes"/> (equal but in the first
+    /// dimension), joined along it; each name is booked as consumed, missing or mis-shaped on its own. The parts load
+    /// straight into their rows of the joined tensor; with any part missing or mis-shaped nothing is loaded.
     /// </summary>
-    /// <summary>The tensors <paramref name="names"/>, of shapes <paramref name="partShapes"/> (equal but in the first dimension), joined along it.</summary>
     internal Tensor GetConcatenated(string[] names, int[][] partShapes)
     {
         var tensors = _tensors ?? throw new ObjectDisposedException(nameof(WeightLoader));
         bool complete = true;
-        for (int i = 0; i < names.Length; i++)
+        for (int i = 0; i < names.Length; i++) complete &= Book(names[i], partShapes[i]);
+        var shape = names.Length == 1 ? new TensorShape(partShapes[0]) : new TensorShape([partShapes.Sum(s => s[0]), .. partShapes[0][1..]]);
+        var tensor = _backend.Allocate(shape, _dtype, joined =>
         {
-            string name = names[i];
-            var partShape = partShapes[i];
-            if (!_consumed.Add(name)) _duplicates.Add(name);
-            if (!_source.TryGetShape(name, out var actual))
-            {
-                _missing.Add($"{name} {new TensorShape(partShape)}");
-                complete = false;
-            }
-            else if (!actual.AsSpan().SequenceEqual(partShape))
-            {
-                _misShaped.Add($"{name}: expected {new TensorShape(partShape)}, file has {new TensorShape(actual)}");
-                complete = false;
-            }
-        }
-        var tensor = complete ? _source.LoadConcatenated(names, _backend, _dtype)
-            : _backend.Allocate(new TensorShape([partShapes.Sum(s => s[0]), .. partShapes[0][1..]]), _dtype);
+            if (complete) LoadParts(names, partShapes, joined);
+        });
         ParameterCount += tensor.Length;
         tensors.Add(tensor);
         return tensor;
+    }
+
+    private void LoadParts(string[] names, int[][] partShapes, Tensor joined)
+    {
+        if (names.Length == 1)
+        {
+            _source.LoadInto(names[0], joined);   // whole, also a scalar (no rows to slice)
+            return;
+        }
+        int row = 0;
+        for (int i = 0; i < names.Length; i++)
+        {
+            using var rows = joined.Slice(row, partShapes[i][0]);
+            _source.LoadInto(names[i], rows);
+            row += partShapes[i][0];
+        }
+    }
+
+    /// <summary>Books <paramref name="name"/> as asked for with <paramref name="shape"/>; whether the source has it so.</summary>
+    private bool Book(string name, int[] shape)
+    {
+        if (!_consumed.Add(name)) _duplicates.Add(name);
+        if (!_source.TryGetShape(name, out var actual))
+        {
+            _missing.Add($"{name} {new TensorShape(shape)}");
+            return false;
+        }
+        if (!actual.AsSpan().SequenceEqual(shape))
+        {
+            _misShaped.Add($"{name}: expected {new TensorShape(shape)}, file has {new TensorShape(actual)}");
+            return false;
+        }
+        return true;
     }
 
     internal bool Has(string name) => _source.TryGetShape(name, out _);

@@ -40,16 +40,6 @@ public class SyntheticWeightsTests
     }
 
     [Fact]
-    public void StoreAsOverridesTheDTypeTheModelAsksFor()
-    {
-        using var backend = new CpuBackend();
-        using var source = new SyntheticWeightSource(Manifest("vae")) { StoreAs = DType.F16 };
-        using var t = source.Load("decoder.conv_in.bias", backend, DType.F32);
-        Assert.Equal(DType.F16, t.DType);
-        Assert.Equal(2L * 512, source.BytesLoaded);
-    }
-
-    [Fact]
     public void WithoutFillTensorsAreOnlyAllocated()
     {
         using var meta = new MetaBackend();

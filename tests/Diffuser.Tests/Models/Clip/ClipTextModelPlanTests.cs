@@ -79,9 +79,10 @@ public class ClipTextModelPlanTests
             return name != remove && _inner.TryGetShape(name, out shape);
         }
 
-        public Tensor Load(string name, Backend backend, DType dtype) =>
-            TryGetShape(name, out var shape) ? backend.Allocate(new TensorShape(shape), dtype)
-                : throw new InvalidOperationException($"{name} is not in the edited manifest.");
+        public void LoadInto(string name, Tensor destination)
+        {
+            if (!TryGetShape(name, out _)) throw new InvalidOperationException($"{name} is not in the edited manifest.");
+        }
 
         public void Dispose() => _inner.Dispose();
     }
