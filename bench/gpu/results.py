@@ -59,7 +59,9 @@ def generation_section(benches, torch_unet):
         c = bench["components"]
         lines += [f"**{label}** (VAE {bench.get('vae_dtype', '–')}; {bench.get('device_capability', '')}): {bench['device_name']}, {bench['image_size']}² px (latents {bench['latent_size']}²), UNet batch "
                   f"{bench['batch']}, {bench['steps']} steps of {bench['scheduler']}; whole generation {bench['generation_ms']:.0f} ms; "
-                  f"UNet {bench['unet_flops_per_pass'] / 1e12:.3f} TFLOP per pass at batch 1.", "",
+                  f"UNet {bench['unet_flops_per_pass'] / 1e12:.3f} TFLOP per pass at batch 1; weights synthesised in "
+                  f"{bench['weight_synthesis_seconds']:.1f} s; warm-up generations (the first compiles every kernel) "
+                  f"{', '.join(f'{w / 1e3:.1f}' for w in bench.get('warmup_ms', [])) or '–'} s.", "",
                   "| component | runs | median ms | p90 ms | TFLOP/s | % of peak (fp32 or fp16) |", "|---|---:|---:|---:|---:|---:|"]
         peak = PEAK_FP16_TFLOPS if bench.get("dtype") == "f16" else PEAK_FP32_TFLOPS
         for name, s in c.items():

@@ -24,6 +24,11 @@ cases="${DIFFUSER_GPU_CASES:-sd15}"
 torch_device="${DIFFUSER_GPU_TORCH_DEVICE:-cuda}"
 python="${PYTHON:-python3}"
 export root out work device size steps cases   # the stage functions run in a child bash
+# Every process compiles each kernel it runs on first use: ILGPU writes PTX (~0.3 s for a tensor-core kernel on this
+# project's CI host), the driver assembles it (ptxas 11.8 takes another ~0.3 s). The driver's cache, kept beside the
+# work folder and large enough for every stage, saves the second half whenever a later stage (or a rerun on the still
+# warm machine) loads the same PTX.
+export CUDA_CACHE_PATH="$work.cuda-cache" CUDA_CACHE_MAXSIZE=4294967296
 mkdir -p "$out"
 exec > >(tee -a "$out/run.log") 2>&1
 start=$SECONDS

@@ -16,6 +16,8 @@ public static class BenchView
                            $"(latents {r.LatentSize}×{r.LatentSize}), UNet batch {r.Batch}{(r.Guided ? " (CFG)" : "")}, {r.Steps} steps of {Esc(r.Scheduler)}, " +
                            $"{r.Warmup} warm-up generation(s)");
         console.MarkupLine($"weights: {r.WeightBytes / 1e9:F2} GB synthesised and uploaded in {r.WeightSynthesisSeconds:F1} s");
+        if (r.WarmupMs.Count > 0)
+            console.MarkupLine($"warm-up: {string.Join(", ", r.WarmupMs.Select(w => $"{w / 1e3:F1} s"))} (on a GPU the first compiles every kernel it runs)");
 
         var table = new Table().AddColumns("Component", "Runs", "Median ms", "p90 ms", "Min ms", "GFLOP/run", "TFLOP/s", "GB/s");
         for (int i = 1; i < 8; i++) table.Columns[i].RightAligned();

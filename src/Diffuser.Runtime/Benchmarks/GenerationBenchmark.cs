@@ -54,10 +54,13 @@ public static class GenerationBenchmark
             throw new DiffuserException($"--size {size} must be a positive multiple of the VAE factor {pipe.LatentScale}.");
         var run = new GenerationRun(pipe, options.Batch, size / pipe.LatentScale, options.GuidanceScale);
 
+        var warmupSeconds = new List<double>();
         for (int i = 0; i < options.Warmup; i++)
         {
             progress?.Invoke($"warm-up generation {i + 1} of {options.Warmup}");
+            var warmup = Stopwatch.StartNew();
             run.Generate(Math.Min(options.Steps, 2), timings: null);
+            warmupSeconds.Add(warmup.Elapsed.TotalSeconds);
         }
         progress?.Invoke($"timed generation of {options.Steps} steps");
         var timings = new Dictionary<string, List<double>>();
@@ -77,7 +80,7 @@ public static class GenerationBenchmark
         long flopsAtSampleSize = ComponentFlops.UNetPass(options.ModelFolder, pipe.UNet.Config, 1, sampleSize.Height, sampleSize.Width,
             pipe.TextEncoder.Config.MaxPositionEmbeddings);
 
-        return GenerationBenchmarkReport.Create(options, pipe, size, run, timings, generationSeconds, profiler.Records,
+        return GenerationBenchmarkReport.Create(options, pipe, size, run, warmupSeconds, timings, generationSeconds, profiler.Records,
             flopsAtSampleSize, sampleSize);
     }
 

@@ -25,6 +25,12 @@ public sealed record GenerationBenchmarkReport
     public required int Warmup { get; init; }
     public required string Scheduler { get; init; }
     public required double WeightSynthesisSeconds { get; init; }
+
+    /// <summary>
+    /// Wall time of each warm-up generation (of at most 2 steps). The first includes compiling every kernel the
+    /// generation uses (on a GPU each kernel and specialisation is compiled on first use) and filling the buffer pool.
+    /// </summary>
+    public required IReadOnlyList<double> WarmupMs { get; init; }
     public required long WeightBytes { get; init; }
 
     /// <summary>Per component (text_encoder, unet_step, sampler_step, latent_prep, vae_decode): timings of the timed
@@ -59,7 +65,7 @@ public sealed record GenerationBenchmarkReport
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     internal static GenerationBenchmarkReport Create(GenerationBenchmarkOptions options, SyntheticPipeline pipe, int size, GenerationRun run,
-        Dictionary<string, List<double>> timings, double generationSeconds, IReadOnlyList<OpRecord> profile, long flopsAtSampleSize,
+        IReadOnlyList<double> warmupSeconds, Dictionary<string, List<double>> timings, double generationSeconds, IReadOnlyList<OpRecord> profile, long flopsAtSampleSize,
         (int Height, int Width) sampleSize)
     {
         var sections = profile.GroupBy(r => r.Section).ToDictionary(g => g.Key, g => g.ToList());
@@ -91,6 +97,7 @@ public sealed record GenerationBenchmarkReport
             Scheduler = pipe.Scheduler.ClassName,
             WeightSynthesisSeconds = pipe.SynthesisSeconds,
             WeightBytes = pipe.WeightBytes,
+            WarmupMs = warmupSeconds.Select(w => w * 1e3).ToList(),
             Components = components,
             GenerationMs = generationSeconds * 1e3,
             UNetFlopsPerPass = unetFlops / run.Batch,

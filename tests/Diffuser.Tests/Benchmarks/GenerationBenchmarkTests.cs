@@ -15,7 +15,7 @@ public class GenerationBenchmarkTests
     {
         var report = GenerationBenchmark.Run(new GenerationBenchmarkOptions
         {
-            ModelFolder = TestPaths.Model("tiny-sd"), Device = "cpu", Steps = 3, Warmup = 0, Batch = 2,
+            ModelFolder = TestPaths.Model("tiny-sd"), Device = "cpu", Steps = 3, Warmup = 1, Batch = 2,
         });
         Assert.Equal(16, report.ImageSize);                 // sample_size 8 × VAE factor 2
         Assert.Equal(8, report.LatentSize);
@@ -43,6 +43,9 @@ public class GenerationBenchmarkTests
         using var json = JsonDocument.Parse(report.ToJson());
         Assert.Equal(calls, json.RootElement.GetProperty("components").GetProperty("unet_step").GetProperty("runs").GetInt32());
         Assert.Equal(report.UNetFlopsPerPass, json.RootElement.GetProperty("unet_flops_per_pass").GetInt64());
+        // The warm-up generation's wall time (on a GPU: the kernels compiled on first use) is reported apart.
+        Assert.True(Assert.Single(report.WarmupMs) > 0);
+        Assert.Equal(report.WarmupMs[0], json.RootElement.GetProperty("warmup_ms")[0].GetDouble());
     }
 
     [Fact]
