@@ -11,16 +11,16 @@ namespace Diffuser.Kernels.Attention;
 /// <see cref="FlashAttentionLayout.Rows"/>, heads, batch), <see cref="FlashAttentionLayout.Threads"/> threads,
 /// <see cref="FlashAttentionLayout.SharedBytes"/> of dynamic shared memory and no static shared memory (the PTX
 /// addresses the dynamic block from its start). Threads copy Q, then each key block's K and V, into shared memory
-/// (<see cref="TileCopy"/>: what lies past the sequence never reaches the output, columns past the head dim are 0);
-/// the warps compute scores, softmax and P·V in registers (<typeparamref name="TA"/>: a <c>PtxWarpAttention</c>
+/// (<see cref="TileCopy{TC}"/>: what lies past the sequence never reaches the output, columns past the head dim are 0);
+/// the warps compute scores, softmax and P·V in registers (<c>TA</c>: a <c>PtxWarpAttention</c>
 /// variant on the GPU); the output is staged as fp32 and rounded to fp16 once. Non-causal only.
 /// q, k and v are read with <see cref="AttentionShape"/>'s row strides and offsets.
 /// </summary>
 /// <remarks>
 /// <c>copy</c> (a <see cref="AttentionTileCopy"/>): with chunks, the head dim, row strides, offsets and the views' starts
 /// are multiples of 8 halves (the launcher checks), so tiles are copied 16 bytes a thread (ld.global.v4): the views are
-/// reinterpreted whole, so that the compiler can prove the alignment. Then, with <typeparamref name="TC"/>'s cp.async
-/// on the GPU, K and V go straight to shared memory (<paramref name="addresses"/>: their global addresses), and with
+/// reinterpreted whole, so that the compiler can prove the alignment. Then, with <c>TC</c>'s cp.async
+/// on the GPU, K and V go straight to shared memory (<c>addresses</c>: their global addresses), and with
 /// two stages (<see cref="FlashAttentionLayout.Stages"/>) a block's copies are started before the previous block's
 /// math, which they overlap; one barrier a block then says both that a block's tiles are in and that every warp is
 /// done with the stage the next copies overwrite.

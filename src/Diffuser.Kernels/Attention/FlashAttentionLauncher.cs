@@ -1,6 +1,5 @@
 using Diffuser.Kernels.Launch;
 using Diffuser.Kernels.TensorCore;
-using ILGPU;
 using ILGPU.Runtime;
 using AttentionKernel = System.Action<ILGPU.KernelConfig, Diffuser.Kernels.Launch.F16View, Diffuser.Kernels.Launch.F16View,
     Diffuser.Kernels.Launch.F16View, Diffuser.Kernels.Launch.F16View, Diffuser.Kernels.Attention.AttentionShape,

@@ -8,7 +8,7 @@ namespace Diffuser.Kernels.Attention;
 /// Row-wise softmax (device code, generic over the storage), one warp per row of <c>cols</c>: the maximum, the sum of
 /// exp(x − max), then the normalised values, all in fp32. The attention of head dims the fused kernel does not cover
 /// (the VAE's single 512-wide head) runs as GEMM → softmax → GEMM on it, fp32 scores giving fp16 probabilities for
-/// fp16 attention (<typeparamref name="TX"/> and <typeparamref name="TY"/> the storage of scores and probabilities).
+/// fp16 attention (<c>TX</c> and <c>TY</c> the storage of scores and probabilities).
 /// </summary>
 public static class SoftmaxKernels
 {

@@ -1,5 +1,4 @@
 using Diffuser.Kernels.Launch;
-using ILGPU;
 
 namespace Diffuser.Kernels.Elementwise;
 

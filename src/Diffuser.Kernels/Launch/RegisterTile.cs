@@ -124,7 +124,7 @@ public interface ITileEpilogue
 
 /// <summary>
 /// Receives a product tile whose 128 columns are 64 value columns followed by their 64 gate columns (GEGLU fused into
-/// the GEMM): <paramref name="col"/> is the value's column, the gate's is col + 64. The tensor-core store hands
+/// the GEMM): <c>col</c> is the value's column, the gate's is col + 64. The tensor-core store hands
 /// over eight adjacent values and their gates at a time (<see cref="BindGatedChunk"/>, then <see cref="StoreGatedChunk"/>).
 /// </summary>
 public interface IGatedEpilogue

@@ -5,7 +5,7 @@ namespace Diffuser.Kernels.Sampler;
 /// <summary>
 /// ILGPU kernel of the fused sampler step: one thread per latent element (<c>shape.Elements</c> threads).
 /// Absent inputs and outputs may be passed as <see cref="ArrayView{T}.Empty"/>: the kernel touches only what
-/// <paramref name="shape"/> says is there. Same arithmetic as <see cref="SamplerManaged.Step"/>.
+/// <c>shape</c> says is there. Same arithmetic as <see cref="SamplerManaged.Step"/>.
 /// </summary>
 public static class SamplerKernels
 {

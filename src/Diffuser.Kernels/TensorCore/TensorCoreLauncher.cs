@@ -55,7 +55,7 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
         accelerator.LoadStreamKernel<F16View, F16View, TO, TO, TO, SplitReduction, GemmShape, OperandAddresses,
             SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TW, TC, TO>).Invoke;
 
-    /// <summary>The tensor-core convolution, its warps' tensor cores run by <typeparamref name="TW"/>.</summary>
+    /// <summary>The tensor-core convolution as <see cref="LoadConv{TW}"/> loads it for one kind of warp.</summary>
     private delegate void ConvKernel(KernelConfig config, F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual,
         F16View y, SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
         SpecializedValue<int> stagePlane, SpecializedValue<int> epilogue);
@@ -78,7 +78,7 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
 
     private static long Pixels(Conv2dShape s) => (long)s.N * s.OH * s.OW;
 
-    /// <summary>Floats of workspace <see cref="Gemm"/> needs (0 when the reduction is not split).</summary>
+    /// <summary>Floats of workspace <see cref="Gemm(F16View, F16View, F16View, F16View, F16View, ArrayView{float}, GemmShape, bool, bool)"/> needs (0 when the reduction is not split).</summary>
     public long GemmWorkspaceLength(GemmShape s) => GemmSplit(s).WorkspaceLength((long)s.Batch * s.M * s.ProductColumns);
 
     /// <summary>Floats of workspace <see cref="Conv2d"/> needs (0 when the reduction is not split).</summary>

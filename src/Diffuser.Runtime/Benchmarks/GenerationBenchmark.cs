@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Diffuser.Backends;
 using Diffuser.Diagnostics;
-using Diffuser.Models.Unet;
 using Diffuser.Models.Vae;
 using Diffuser.Schedulers;
 using Diffuser.Tensors;

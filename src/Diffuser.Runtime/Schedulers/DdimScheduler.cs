@@ -18,7 +18,7 @@ public sealed class DdimScheduler : DiscreteTimeScheduler<SamplerState>
 
     private readonly float _finalAlphaProd;
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public DdimScheduler(SchedulerConfig config) : base(config, Defaults)
     {
         RejectEnabled((Config.ClipSample, "clip_sample"), (Config.Thresholding, "thresholding"), (Config.RescaleBetasZeroSnr, "rescale_betas_zero_snr"));

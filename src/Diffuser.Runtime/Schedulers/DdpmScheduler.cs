@@ -14,7 +14,7 @@ public sealed class DdpmScheduler : DiscreteTimeScheduler<SamplerState>
         ClipSampleRange = 1.0, SampleMaxValue = 1.0, TimestepSpacing = "leading", StepsOffset = 0, RescaleBetasZeroSnr = false,
     };
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public DdpmScheduler(SchedulerConfig config) : base(config, Defaults)
     {
         RejectEnabled((Config.ClipSample, "clip_sample"), (Config.Thresholding, "thresholding"), (Config.RescaleBetasZeroSnr, "rescale_betas_zero_snr"));

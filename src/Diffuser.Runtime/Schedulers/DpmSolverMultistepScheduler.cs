@@ -18,7 +18,7 @@ public sealed class DpmSolverMultistepScheduler : DpmSolverFamily<DpmSolverMulti
 
     private readonly DpmSolverUpdate _update;
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public DpmSolverMultistepScheduler(SchedulerConfig config) : base(config, Defaults, readsSpacing: true, clipsLambda: true)
     {
         RejectEnabled((Config.UseLuLambdas, "use_lu_lambdas"), (Config.RescaleBetasZeroSnr, "rescale_betas_zero_snr"));

@@ -18,7 +18,7 @@ public sealed class DpmSolverSinglestepScheduler : DpmSolverFamily<DpmSolverSing
 
     private readonly DpmSolverUpdate _update;
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public DpmSolverSinglestepScheduler(SchedulerConfig config) : base(config, Defaults, readsSpacing: false, clipsLambda: true) =>
         _update = DpmSolverUpdate.From(Config, ClassName);
 

@@ -14,7 +14,7 @@ public sealed class EulerAncestralDiscreteScheduler : SigmaScheduler<SamplerStat
         TimestepSpacing = "linspace", StepsOffset = 0, RescaleBetasZeroSnr = false,
     };
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public EulerAncestralDiscreteScheduler(SchedulerConfig config) : base(config, Defaults)
     {
         RejectEnabled((Config.RescaleBetasZeroSnr, "rescale_betas_zero_snr"));

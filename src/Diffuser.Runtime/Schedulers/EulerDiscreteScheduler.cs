@@ -15,7 +15,7 @@ public sealed class EulerDiscreteScheduler : SigmaScheduler<SamplerState>
         FinalSigmasType = "zero",
     };
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public EulerDiscreteScheduler(SchedulerConfig config) : base(config, Defaults)
     {
         RejectSigmaOptions();

@@ -17,7 +17,7 @@ public sealed class HeunDiscreteScheduler : SigmaScheduler<HeunDiscreteScheduler
         ClipSampleRange = 1.0, TimestepSpacing = "linspace", StepsOffset = 0,
     };
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public HeunDiscreteScheduler(SchedulerConfig config) : base(config, Defaults)
     {
         RejectSigmaOptions();

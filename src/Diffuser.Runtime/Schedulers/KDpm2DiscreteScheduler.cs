@@ -17,7 +17,7 @@ public sealed class KDpm2DiscreteScheduler : SigmaScheduler<KDpm2DiscreteSchedul
         StepsOffset = 0,
     };
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public KDpm2DiscreteScheduler(SchedulerConfig config) : base(config, Defaults)
     {
         RejectSigmaOptions();

@@ -20,7 +20,7 @@ public sealed class LmsDiscreteScheduler : SigmaScheduler<LmsDiscreteScheduler.S
         StepsOffset = 0,
     };
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public LmsDiscreteScheduler(SchedulerConfig config) : base(config, Defaults) => RejectSigmaOptions();
 
     public override string ClassName => "LMSDiscreteScheduler";

@@ -18,7 +18,7 @@ public sealed class PndmScheduler : DiscreteTimeScheduler<PndmScheduler.State>
 
     private readonly float _finalAlphaProd;
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public PndmScheduler(SchedulerConfig config) : base(config, Defaults)
     {
         if (Config.SkipPrkSteps != true) throw Unsupported("skip_prk_steps=false (the Runge–Kutta warm-up)");

@@ -18,7 +18,7 @@ public sealed class UniPCMultistepScheduler : DpmSolverFamily<UniPCMultistepSche
 
     private readonly bool _bh2;
 
-    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref=\"Defaults\"/>.</summary>
+    /// <summary>Builds the scheduler from scheduler_config.json values; keys it lacks take this class's <see cref="Defaults"/>.</summary>
     public UniPCMultistepScheduler(SchedulerConfig config) : base(config, Defaults, readsSpacing: true, clipsLambda: false)
     {
         RejectEnabled((Config.RescaleBetasZeroSnr, "rescale_betas_zero_snr"));

@@ -1,4 +1,3 @@
-using Diffuser.Backends;
 using Diffuser.IO;
 using Diffuser.Tensors;
 

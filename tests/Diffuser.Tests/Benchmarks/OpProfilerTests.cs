@@ -1,4 +1,3 @@
-using Diffuser.Backends;
 using Diffuser.Backends.Cpu;
 using Diffuser.Diagnostics;
 using Diffuser.Tensors;

@@ -1,4 +1,3 @@
-using Diffuser.Backends;
 using Diffuser.Backends.Cpu;
 using Diffuser.Tensors;
 using Diffuser.Tests.Infrastructure;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Diffuser.IO;
 using Diffuser.Models.Loading;

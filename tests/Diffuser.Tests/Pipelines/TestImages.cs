@@ -1,4 +1,3 @@
-using Diffuser.Pipelines;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Diffuser.Imaging;

@@ -1,4 +1,3 @@
-using Diffuser.Backends;
 using Diffuser.Kernels.Random;
 using Diffuser.Schedulers;
 using Diffuser.Tensors;

@@ -63,6 +63,7 @@ public sealed partial class IlgpuBackend : Backend
         : TensorCores == TensorCoreMode.None ? " (off: DIFFUSER_TENSOR_CORES=0)"
         : Options.Note;
 
+    /// <typeparam name="TM">The warps' tensor cores.</typeparam>
     /// <typeparam name="TC">The copies by cp.async of <typeparamref name="TM"/>'s device (unless switched off: then through registers).</typeparam>
     private IlgpuKernels<F16View> TensorCoreSet<TM, TC>(Func<Tensor, F16View> half) where TM : struct, IWarpMma where TC : struct, IOperandCopies =>
         Options.AsyncCopies
