@@ -46,13 +46,16 @@ public static class NormKernels
     /// for fp16 (the spatial size is a multiple of 8, so all eight lie in one channel, and x and y start 16-byte
     /// aligned: the launcher checks), which divides the index arithmetic and the memory instructions per element by 8.
     /// <paramref name="silu"/> is the shape's <see cref="GroupNormShape.FuseSilu"/>, a kernel constant so that no element tests it.
+    /// The groups go in the reverse order of <see cref="GroupNormPartials"/>: blocks start roughly in grid order, so the
+    /// first groups normalised are those whose elements the partial sums read last, still in L2 when the tensor is
+    /// larger than it (the VAE's norms at 512²: 67 MB).
     /// </summary>
     public static void GroupNormApply<T>(T x, T gamma, T beta, ArrayView<float> partials, T y, GroupNormShape s, int chunks,
         SpecializedValue<int> eights, SpecializedValue<int> silu)
         where T : struct, IElementView<T>
     {
         s = s with { FuseSilu = silu };
-        int group = Grid.IdxY;
+        int group = Grid.DimY - 1 - Grid.IdxY;
         float sum = 0f, squares = 0f;
         for (int c = 0; c < chunks; c++)
         {
@@ -60,7 +63,7 @@ public static class NormKernels
             squares += partials[(group * chunks + c) * 2 + 1];
         }
         var statistics = Statistics.Of(x.Load(group * s.GroupLength), new(sum, squares), s);
-        Normalize(x, gamma, beta, y, s, statistics, Grid.IdxX * Group.DimX + Group.IdxX, Grid.DimX * Group.DimX, Width(eights));
+        Normalize(x, gamma, beta, y, s, statistics, group, Grid.IdxX * Group.DimX + Group.IdxX, Grid.DimX * Group.DimX, Width(eights));
     }
 
     /// <summary>
@@ -75,7 +78,7 @@ public static class NormKernels
         int start = Grid.IdxY * s.GroupLength, width = Width(eights);
         float shift = x.Load(start);
         var statistics = Statistics.Of(shift, Sums(x, start, start + s.GroupLength, shift, width, scratch), s);
-        Normalize(x, gamma, beta, y, s, statistics, Group.IdxX, Group.DimX, width);
+        Normalize(x, gamma, beta, y, s, statistics, Grid.IdxY, Group.IdxX, Group.DimX, width);
     }
 
     private static int Width(SpecializedValue<int> eights) => eights.Value != 0 ? 8 : 1;
@@ -96,12 +99,12 @@ public static class NormKernels
     /// <summary>Sums of x − x₀ and of its square.</summary>
     private readonly record struct GroupSums(float Deviations, float Squares);
 
-    /// <summary>Normalises this thread's steps of group Grid.IdxY: elements thread·width, (thread + threads)·width, … of it.</summary>
-    private static void Normalize<T>(T x, T gamma, T beta, T y, GroupNormShape s, Statistics statistics, int thread, int threads, int width)
+    /// <summary>Normalises this thread's steps of group <paramref name="group"/> (n·G + g): elements thread·width, (thread + threads)·width, … of it.</summary>
+    private static void Normalize<T>(T x, T gamma, T beta, T y, GroupNormShape s, Statistics statistics, int group, int thread, int threads, int width)
         where T : struct, IElementView<T>
     {
         // Kept out of the loop: ILGPU would move the group length (a division: C / groups · spatial) into its test.
-        int group = Grid.IdxY, length = LoopInvariant.Keep(s.GroupLength), start = group * length;
+        int length = LoopInvariant.Keep(s.GroupLength), start = group * length;
         int firstChannel = LoopInvariant.Keep(group % s.Groups * s.ChannelsPerGroup);
         for (var walk = new StrideWalk(width * thread, width * threads, s.Spatial); walk.Index < length; walk.Next())
         {
