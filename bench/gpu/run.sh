@@ -7,7 +7,7 @@
 #   again with cp.async off, split-K off, the tensor cores off, and the first switch that passes holds for the rest) →
 #   diffuser bench fp16 (SD 1.5 shapes, 512², batch 2, the VAE too) → op cases fp16 and fp32 on CUDA → PyTorch on the
 #   same shapes → model/scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → diffuser bench fp32 →
-#   Nsight Compute on four key fp16 kernels, compute-sanitizer on four small ones (if there) → OpenCL (if usable) →
+#   Nsight Compute on four key fp16 kernels, compute-sanitizer on six small ones (if there) → OpenCL (if usable) →
 #   cp.async against register copies → $OUT/RESULTS.md (printed last), with run.log, the test XML and the JSON
 #   reports beside it.
 # Environment overrides, for a dry run on a machine without a GPU (see bench/README.md):
@@ -136,7 +136,8 @@ sanitize_kernels() {
     command -v compute-sanitizer >/dev/null || { echo "no compute-sanitizer on this machine"; return 0; }
     local tool filter rc=0
     for tool in memcheck racecheck; do
-        for filter in gemm/b2_21x40x24_tB_bias_silu_residual_chunked_f16 geglu_linear/19x24_to_80_chunked_f16 \
+        for filter in gemm/b2_21x40x24_tB_bias_silu_residual_chunked_f16 gemm/2x40x24_tB_bias_silu_chunked_f16 \
+            geglu_linear/19x24_to_80_chunked_f16 conv2d/3x4_c32k20_k3s1p1_residual_splitK_f16 \
             conv2d/5x3_c32k9_k3s1p1_residual_splitK_f16 attention/cross_b2h2_l19_s77_d40_f16; do
             echo "=== compute-sanitizer --tool $tool: $filter"
             compute-sanitizer --tool "$tool" --error-exitcode 1 \
@@ -213,7 +214,7 @@ stage tests-goldens 100 tests "$out/tests-goldens.xml" "$device" \
     -method- Diffuser.Tests.Pipelines.PipelineGenerationTests.ATinyAutoencoderEncodesWithoutAPosteriorDraw
 stage bench-fp32 65 bench --dtype fp32 --json "$out/bench-fp32.json"
 stage ncu 45 profile_kernels
-stage sanitizer 60 sanitize_kernels
+stage sanitizer 75 sanitize_kernels
 stage opencl 15 opencl
 stage "ops (DIFFUSER_CP_ASYNC=0)" 40 copies_ab
 
