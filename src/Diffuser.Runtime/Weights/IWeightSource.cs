@@ -19,6 +19,7 @@ public interface IWeightSource : IDisposable
     void LoadInto(string name, Tensor destination);
 }
 
+/// <summary>One tensor of any <see cref="IWeightSource"/>, on its own (models load theirs through a <see cref="WeightLoader"/>).</summary>
 public static class WeightSourceLoading
 {
     /// <summary>Tensor <paramref name="name"/> uploaded into a new tensor stored as <paramref name="dtype"/>.</summary>
