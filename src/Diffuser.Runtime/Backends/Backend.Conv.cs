@@ -32,7 +32,7 @@ public abstract partial class Backend
 
     /// <summary>
     /// Filters [K, C, R, S] in the layout this backend's <see cref="Conv2d"/> reads fastest, done once when a model
-    /// loads: a new <see cref="TensorLayout.TapMajorFilter"/> tensor (the caller then disposes <paramref name="weight"/>)
+    /// loads: a new <see cref="TensorLayout.TapMajorFilter"/> tensor (the caller then frees <paramref name="weight"/>)
     /// where the fp16 tensor-core convolution takes these filters, otherwise <paramref name="weight"/> itself.
     /// </summary>
     public Tensor PackConv2dFilter(Tensor weight)

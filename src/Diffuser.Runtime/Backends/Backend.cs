@@ -100,6 +100,8 @@ public abstract partial class Backend : IDisposable
 
     internal void Release(DeviceBuffer buffer) => _pool.Return(buffer);
 
+    internal void Free(DeviceBuffer buffer) => _pool.Free(buffer);
+
     private static void RequireLength(long length, TensorShape shape)
     {
         if (length != shape.ElementCount)

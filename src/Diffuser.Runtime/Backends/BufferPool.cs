@@ -49,6 +49,13 @@ public sealed class BufferPool : IDisposable
         }
     }
 
+    /// <summary>Frees a rented buffer for good instead of keeping it (one of a size nothing will ask for again).</summary>
+    public void Free(DeviceBuffer buffer)
+    {
+        lock (_lock) BytesAllocated -= buffer.SizeInBytes;
+        buffer.Dispose();
+    }
+
     /// <summary>Frees every pooled buffer (buffers still held by tensors are unaffected).</summary>
     public void Trim()
     {

@@ -98,4 +98,14 @@ public sealed class Tensor : IDisposable
         var buffer = Interlocked.Exchange(ref _buffer, null);
         if (buffer is not null && _ownsBuffer) Backend.Release(buffer);
     }
+
+    /// <summary>
+    /// As <see cref="Dispose"/>, but the buffer is freed for good instead of going back to the pool: for a tensor of a
+    /// size nothing will ask for again (a filter's dense copy once it is packed), which the pool would keep forever.
+    /// </summary>
+    internal void Free()
+    {
+        var buffer = Interlocked.Exchange(ref _buffer, null);
+        if (buffer is not null && _ownsBuffer) Backend.Free(buffer);
+    }
 }

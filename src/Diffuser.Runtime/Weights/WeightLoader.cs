@@ -41,7 +41,7 @@ public sealed class WeightLoader : IDisposable
         if (!ReferenceEquals(packed, weight))
         {
             _tensors![_tensors.Count - 1] = packed;
-            weight.Dispose();
+            weight.Free();
         }
         return packed;
     }

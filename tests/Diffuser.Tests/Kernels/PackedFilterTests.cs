@@ -85,6 +85,10 @@ public sealed class PackedFilterTests : IDisposable
         Assert.All(packed, t => Assert.Equal(0, t.Shape[3] % 8));
         Assert.Equal(dense.ParameterCount, unet.ParameterCount);   // counted as in the checkpoint, before padding
         Assert.Equal(dense.Weights.Tensors.Count, unet.Weights.Tensors.Count);
+        // The dense copies are freed once packed, not kept by the pool (a size nothing asks for again): the backend
+        // holds the weights and nothing else.
+        Assert.Equal(0, _tensorCores.Pool.BytesFree);
+        Assert.Equal(unet.Weights.SizeInBytes, _tensorCores.Pool.BytesAllocated);
     }
 
     private static Tensor Random(Backend backend, int seed, int[] shape, DType dtype = DType.F16)
