@@ -4,7 +4,9 @@ namespace Diffuser.Backends;
 
 /// <summary>
 /// Recycles device buffers by exact (dtype, length). A diffusion step asks for the same sizes every time,
-/// so after the first step every request is served from the pool and nothing is allocated.
+/// so after the first step every request is served from the pool and nothing is allocated. Buffers kept for reuse
+/// give way when the device runs out of memory (the sizes of an earlier resolution, say): the pool frees them all
+/// and allocates again before the error reaches the caller.
 /// </summary>
 public sealed class BufferPool : IDisposable
 {
@@ -29,13 +31,26 @@ public sealed class BufferPool : IDisposable
                 return buffer;
             }
         }
-        var fresh = _allocate(length, dtype);
+        var fresh = Allocate(length, dtype);
         lock (_lock)
         {
             Allocations++;
             BytesAllocated += fresh.SizeInBytes;
         }
         return fresh;
+    }
+
+    private DeviceBuffer Allocate(long length, DType dtype)
+    {
+        try
+        {
+            return _allocate(length, dtype);
+        }
+        catch (DeviceOutOfMemoryException) when (BytesFree > 0)
+        {
+            Trim();
+            return _allocate(length, dtype);
+        }
     }
 
     public void Return(DeviceBuffer buffer)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Diffuser.Backends.Cpu;
 using Diffuser.Benchmarks;
 using Diffuser.Diagnostics;
 using Diffuser.Models.Unet;
@@ -66,7 +67,7 @@ public class GenerationBenchmarkTests
     [Fact]
     public void TimingAllCasesRecordsFailuresAndReportsAsItGoes()
     {
-        using var backend = new Backends.Cpu.CpuBackend();
+        using var backend = new CpuBackend();
         var selected = OpCaseBenchmark.Select("small-f16, small", "gemm/37x29x45_tB");
         Assert.Equal(["gemm/37x29x45_tB_f16", "gemm/37x29x45_tB"], selected.Select(c => c.Id));
         var broken = selected[0] with { Name = "broken", Run = (_, _) => throw new DiffuserException("no kernel for this") };
@@ -83,7 +84,7 @@ public class GenerationBenchmarkTests
     [Fact]
     public void OpCaseTimingAndExportCarryTheCaseParameters()
     {
-        using var backend = new Backends.Cpu.CpuBackend();
+        using var backend = new CpuBackend();
         var opCase = Assert.Single(OpCaseBenchmark.Select("small", "conv2d/7x9_c20k24"));
         var timing = OpCaseBenchmark.Time(backend, opCase, warmup: 1, seconds: 0.01);
         Assert.True(timing.Stats.Runs >= 3 && timing.Stats.MedianMs > 0);

@@ -1,4 +1,5 @@
 using Diffuser.Backends;
+using Diffuser.Backends.Cpu;
 using Diffuser.Backends.Ilgpu;
 using Diffuser.Diagnostics;
 using Diffuser.Kernels.Attention;
@@ -21,7 +22,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
     private readonly Backend _emulated = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated);
     private readonly Backend _registerCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new TensorCoreOptions(AsyncCopies: false));
     private readonly Backend _unsplit = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new TensorCoreOptions(SplitK: false));
-    private readonly Backend _cpu = new Backends.Cpu.CpuBackend();
+    private readonly Backend _cpu = new CpuBackend();
 
     public static TheoryData<string> Cases() => new(TensorCoreCases.Select(c => c.Id));
 

@@ -16,7 +16,17 @@ public sealed partial class CpuBackend : Backend
 
     public override void Synchronize() { }
 
-    protected override DeviceBuffer AllocateBuffer(long length, DType dtype) => new CpuBuffer(length, dtype);
+    protected override DeviceBuffer AllocateBuffer(long length, DType dtype)
+    {
+        try
+        {
+            return new CpuBuffer(length, dtype);
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw new DeviceOutOfMemoryException(Device.Name, length, dtype, e);
+        }
+    }
 
     /// <summary>The fp32 elements of a tensor (a slice of its buffer).</summary>
     internal static Memory<float> Data(Tensor t)

@@ -6,6 +6,7 @@ using Diffuser.Tensors;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
 using Diffuser.Kernels.TensorCore;
 using Half = System.Half;
 using IlgpuHalf = ILGPU.Half;
@@ -85,7 +86,25 @@ public sealed partial class IlgpuBackend : Backend
 
     public override void Synchronize() => _accelerator.Synchronize();
 
-    protected override DeviceBuffer AllocateBuffer(long length, DType dtype) => new IlgpuBuffer(_accelerator, length, dtype);
+    protected override DeviceBuffer AllocateBuffer(long length, DType dtype)
+    {
+        try
+        {
+            return new IlgpuBuffer(_accelerator, length, dtype);
+        }
+        catch (Exception e) when (IsOutOfMemory(e))
+        {
+            throw new DeviceOutOfMemoryException(Device.Name, length, dtype, e);
+        }
+    }
+
+    private static bool IsOutOfMemory(Exception e) => e switch
+    {
+        OutOfMemoryException => true,   // ILGPU's CPU accelerator
+        CudaException cuda => cuda.Error == "CUDA_ERROR_OUT_OF_MEMORY",
+        CLException cl => cl.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES or CLError.CL_OUT_OF_HOST_MEMORY,
+        _ => false,
+    };
 
     /// <summary>The fp32 elements of a tensor (a sub-view of its buffer).</summary>
     internal static ArrayView<float> Floats(Tensor t) => ((IlgpuBuffer)t.Buffer).Floats.SubView(t.Offset, t.Length);

@@ -1,0 +1,59 @@
+using Diffuser.Backends;
+using Diffuser.Tensors;
+
+namespace Diffuser.Tests.Backends;
+
+/// <summary>The pool on a device of a few bytes: buffers kept for reuse give way before an allocation fails.</summary>
+public sealed class BufferPoolTests
+{
+    /// <summary>A device of <paramref name="capacity"/> bytes that fails as ILGPU's and the cpu backend's allocations do.</summary>
+    private sealed class SmallDevice(long capacity)
+    {
+        public long InUse { get; private set; }
+
+        public DeviceBuffer Allocate(long length, DType dtype)
+        {
+            long bytes = length * dtype.SizeInBytes();
+            if (InUse + bytes > capacity) throw new DeviceOutOfMemoryException("small device", length, dtype, new OutOfMemoryException());
+            InUse += bytes;
+            return new Buffer(this, length, dtype);
+        }
+
+        private sealed class Buffer(SmallDevice device, long length, DType dtype) : DeviceBuffer(length, dtype)
+        {
+            public override void Dispose() => device.InUse -= SizeInBytes;
+        }
+    }
+
+    [Fact]
+    public void BuffersKeptForReuseGiveWayWhenTheDeviceIsFull()
+    {
+        var device = new SmallDevice(capacity: 100);
+        using var pool = new BufferPool(device.Allocate);
+        var held = pool.Rent(10, DType.F32);                   // 40 bytes in use by a tensor
+        pool.Return(pool.Rent(12, DType.F32));                 // 48 bytes kept for reuse (an earlier size)
+
+        var fresh = pool.Rent(14, DType.F16);                  // 28 more bytes: 116 > 100 until the kept buffer goes
+
+        Assert.Equal(40 + 28, device.InUse);
+        Assert.Equal(0, pool.BytesFree);
+        Assert.Equal(40 + 28, pool.BytesAllocated);
+        pool.Return(held);
+        pool.Return(fresh);
+    }
+
+    [Fact]
+    public void WhatTheTensorsHoldIsNeverFreedAndTheErrorSaysWhatDidNotFit()
+    {
+        var device = new SmallDevice(capacity: 100);
+        using var pool = new BufferPool(device.Allocate);
+        var held = pool.Rent(20, DType.F32);                   // 80 bytes in use by a tensor
+
+        var e = Assert.Throws<DeviceOutOfMemoryException>(() => pool.Rent(20, DType.F16));
+
+        Assert.Equal(80, device.InUse);
+        Assert.Equal(20, e.Length);
+        Assert.Contains("small device is out of memory: a buffer of 20 F16 elements", e.Message);
+        pool.Return(held);
+    }
+}
