@@ -101,7 +101,7 @@ public sealed partial class IlgpuBackend : Backend
     private static bool IsOutOfMemory(Exception e) => e switch
     {
         OutOfMemoryException => true,   // ILGPU's CPU accelerator
-        CudaException cuda => cuda.Error == "CUDA_ERROR_OUT_OF_MEMORY",
+        CudaException cuda => cuda.Error.Contains("OUT_OF_MEMORY", StringComparison.Ordinal),   // CUDA_ERROR_OUT_OF_MEMORY
         CLException cl => cl.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES or CLError.CL_OUT_OF_HOST_MEMORY,
         _ => false,
     };
