@@ -13,7 +13,7 @@ public abstract partial class Backend : IDisposable
 
     protected Backend()
     {
-        _pool = new BufferPool(AllocateBuffer);
+        _pool = new BufferPool(AllocateOrReport);
     }
 
     /// <summary>Short name as the <c>--device</c> option spells it: cpu, cuda, opencl, ilgpu-cpu.</summary>
@@ -25,6 +25,21 @@ public abstract partial class Backend : IDisposable
     public BufferPool Pool => _pool;
 
     protected abstract DeviceBuffer AllocateBuffer(long length, DType dtype);
+
+    /// <summary>Whether <paramref name="e"/>, thrown by <see cref="AllocateBuffer"/>, says the device is out of memory.</summary>
+    protected virtual bool IsOutOfMemory(Exception e) => e is OutOfMemoryException;
+
+    private DeviceBuffer AllocateOrReport(long length, DType dtype)
+    {
+        try
+        {
+            return AllocateBuffer(length, dtype);
+        }
+        catch (Exception e) when (IsOutOfMemory(e))
+        {
+            throw new DeviceOutOfMemoryException(Device.Name, length, dtype, e);
+        }
+    }
     protected abstract void UploadCore(ReadOnlySpan<float> source, Tensor destination);
     protected abstract void UploadCore(ReadOnlySpan<Half> source, Tensor destination);
     protected abstract void DownloadCore(Tensor source, Span<float> destination);

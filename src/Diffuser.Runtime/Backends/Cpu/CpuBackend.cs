@@ -16,17 +16,7 @@ public sealed partial class CpuBackend : Backend
 
     public override void Synchronize() { }
 
-    protected override DeviceBuffer AllocateBuffer(long length, DType dtype)
-    {
-        try
-        {
-            return new CpuBuffer(length, dtype);
-        }
-        catch (OutOfMemoryException e)
-        {
-            throw new DeviceOutOfMemoryException(Device.Name, length, dtype, e);
-        }
-    }
+    protected override DeviceBuffer AllocateBuffer(long length, DType dtype) => new CpuBuffer(length, dtype);
 
     /// <summary>The fp32 elements of a tensor (a slice of its buffer).</summary>
     internal static Memory<float> Data(Tensor t)

@@ -86,21 +86,11 @@ public sealed partial class IlgpuBackend : Backend
 
     public override void Synchronize() => _accelerator.Synchronize();
 
-    protected override DeviceBuffer AllocateBuffer(long length, DType dtype)
-    {
-        try
-        {
-            return new IlgpuBuffer(_accelerator, length, dtype);
-        }
-        catch (Exception e) when (IsOutOfMemory(e))
-        {
-            throw new DeviceOutOfMemoryException(Device.Name, length, dtype, e);
-        }
-    }
+    protected override DeviceBuffer AllocateBuffer(long length, DType dtype) => new IlgpuBuffer(_accelerator, length, dtype);
 
-    private static bool IsOutOfMemory(Exception e) => e switch
+    /// <summary>The CPU accelerator's as the cpu backend's; CUDA's and OpenCL's by their error codes.</summary>
+    protected override bool IsOutOfMemory(Exception e) => base.IsOutOfMemory(e) || e switch
     {
-        OutOfMemoryException => true,   // ILGPU's CPU accelerator
         CudaException cuda => cuda.Error.Contains("OUT_OF_MEMORY", StringComparison.Ordinal),   // CUDA_ERROR_OUT_OF_MEMORY
         CLException cl => cl.Error is CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE or CLError.CL_OUT_OF_RESOURCES or CLError.CL_OUT_OF_HOST_MEMORY,
         _ => false,
