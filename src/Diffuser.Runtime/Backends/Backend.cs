@@ -115,7 +115,12 @@ public abstract partial class Backend : IDisposable
 
     internal void Release(DeviceBuffer buffer) => _pool.Return(buffer);
 
-    internal void Free(DeviceBuffer buffer) => _pool.Free(buffer);
+    /// <summary>Frees <paramref name="buffer"/> for good once the work queued on the device (which may still read it) is done.</summary>
+    internal void Free(DeviceBuffer buffer)
+    {
+        Synchronize();
+        _pool.Free(buffer);
+    }
 
     private static void RequireLength(long length, TensorShape shape)
     {
