@@ -13,7 +13,7 @@ public abstract partial class Backend : IDisposable
 
     protected Backend()
     {
-        _pool = new BufferPool(AllocateOrReport);
+        _pool = new BufferPool(AllocateOrReport, Synchronize);
     }
 
     /// <summary>Short name as the <c>--device</c> option spells it: cpu, cuda, opencl, ilgpu-cpu.</summary>
@@ -115,12 +115,7 @@ public abstract partial class Backend : IDisposable
 
     internal void Release(DeviceBuffer buffer) => _pool.Return(buffer);
 
-    /// <summary>Frees <paramref name="buffer"/> for good once the work queued on the device (which may still read it) is done.</summary>
-    internal void Free(DeviceBuffer buffer)
-    {
-        Synchronize();
-        _pool.Free(buffer);
-    }
+    internal void Free(DeviceBuffer buffer) => _pool.Free(buffer);
 
     private static void RequireLength(long length, TensorShape shape)
     {
