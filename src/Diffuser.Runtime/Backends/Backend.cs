@@ -40,6 +40,7 @@ public abstract partial class Backend : IDisposable
             throw new DeviceOutOfMemoryException(Device.Name, length, dtype, e);
         }
     }
+
     protected abstract void UploadCore(ReadOnlySpan<float> source, Tensor destination);
     protected abstract void UploadCore(ReadOnlySpan<Half> source, Tensor destination);
     protected abstract void DownloadCore(Tensor source, Span<float> destination);
