@@ -31,7 +31,15 @@ public sealed class WeightLoader : IDisposable
     public Backend Backend => _backend;
     public long ParameterCount { get; private set; }
 
-    internal Tensor Get(string name, int[] shape) => GetConcatenated([name], [shape]);
+    /// <summary>The tensor <paramref name="name"/>, booked as consumed, missing or mis-shaped; loaded only when the source has it so.</summary>
+    internal Tensor Get(string name, int[] shape)
+    {
+        bool complete = Book(name, shape);
+        return Keep(new TensorShape(shape), t =>
+        {
+            if (complete) _source.LoadInto(name, t);
+        });
+    }
 
     /// <summary>Convolution filters [K, C, R, S] as the backend's convolution reads them (<see cref="Backend.PackConv2dFilter"/>).</summary>
     internal Tensor GetConv2dFilter(string name, int[] shape)
@@ -53,26 +61,16 @@ public sealed class WeightLoader : IDisposable
     /// </summary>
     internal Tensor GetConcatenated(string[] names, int[][] partShapes)
     {
-        var tensors = _tensors ?? throw new ObjectDisposedException(nameof(WeightLoader));
         bool complete = true;
         for (int i = 0; i < names.Length; i++) complete &= Book(names[i], partShapes[i]);
-        var shape = names.Length == 1 ? new TensorShape(partShapes[0]) : new TensorShape([partShapes.Sum(s => s[0]), .. partShapes[0][1..]]);
-        var tensor = _backend.Allocate(shape, _dtype, joined =>
+        return Keep(new TensorShape([partShapes.Sum(s => s[0]), .. partShapes[0][1..]]), joined =>
         {
             if (complete) LoadParts(names, partShapes, joined);
         });
-        ParameterCount += tensor.Length;
-        tensors.Add(tensor);
-        return tensor;
     }
 
     private void LoadParts(string[] names, int[][] partShapes, Tensor joined)
     {
-        if (names.Length == 1)
-        {
-            _source.LoadInto(names[0], joined);   // whole, also a scalar (no rows to slice)
-            return;
-        }
         int row = 0;
         for (int i = 0; i < names.Length; i++)
         {
@@ -80,6 +78,16 @@ public sealed class WeightLoader : IDisposable
             _source.LoadInto(names[i], rows);
             row += partShapes[i][0];
         }
+    }
+
+    /// <summary>A new tensor of the model, written by <paramref name="load"/> and counted.</summary>
+    private Tensor Keep(TensorShape shape, Action<Tensor> load)
+    {
+        var tensors = _tensors ?? throw new ObjectDisposedException(nameof(WeightLoader));
+        var tensor = _backend.Allocate(shape, _dtype, load);
+        ParameterCount += tensor.Length;
+        tensors.Add(tensor);
+        return tensor;
     }
 
     /// <summary>Books <paramref name="name"/> as asked for with <paramref name="shape"/>; whether the source has it so.</summary>
