@@ -98,10 +98,12 @@ def op_call(case, t):
         if a.get("sample_bias"):
             sb = t[3 if a["bias"] else 2].t()  # [K, N] (filter-major) → [N, K]
             res = sb[:, :, None, None] if res is None else res + sb[:, :, None, None]  # torch adds the time embedding separately
+        # diffusers' Upsample2D: interpolate, then the conv (two ops in eager PyTorch)
+        x = (lambda: F.interpolate(t[0], scale_factor=2.0, mode="nearest")) if a.get("upsample") else (lambda: t[0])
         if top == bottom and left == right:
-            conv = lambda: F.conv2d(t[0], t[1], bias, a["stride"], (top, left))
+            conv = lambda: F.conv2d(x(), t[1], bias, a["stride"], (top, left))
         else:
-            conv = lambda: F.conv2d(F.pad(t[0], (left, right, top, bottom)), t[1], bias, a["stride"])
+            conv = lambda: F.conv2d(F.pad(x(), (left, right, top, bottom)), t[1], bias, a["stride"])
         return (lambda: conv() + res) if res is not None else conv
     if fam == "group_norm":
         post = F.silu if a["silu"] else (lambda x: x)

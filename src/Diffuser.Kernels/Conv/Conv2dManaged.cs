@@ -51,13 +51,13 @@ public static class Conv2dManaged
         });
     }
 
-    /// <summary>The input patch under output pixel (oy, ox), in weight order (c, r, s); zero outside the image.</summary>
+    /// <summary>The input patch under output pixel (oy, ox), in weight order (c, r, s); zero outside the image (x upsampled when the shape says so).</summary>
     private static void GatherPatch(ReadOnlySpan<float> x, Span<float> patch, int n, int oy, int ox, in Conv2dShape s)
     {
         int idx = 0;
         for (int c = 0; c < s.C; c++)
         {
-            int plane = (n * s.C + c) * s.H * s.W;
+            int plane = (n * s.C + c) * s.SourcePlane;
             for (int r = 0; r < s.R; r++)
             {
                 int iy = oy * s.Stride - s.PadTop + r;
@@ -65,7 +65,7 @@ public static class Conv2dManaged
                 for (int q = 0; q < s.S; q++)
                 {
                     int ix = ox * s.Stride - s.PadLeft + q;
-                    patch[idx++] = rowInside && ix >= 0 && ix < s.W ? x[plane + iy * s.W + ix] : 0f;
+                    patch[idx++] = rowInside && ix >= 0 && ix < s.W ? x[plane + (iy >> s.Upsample) * s.SourceWidth + (ix >> s.Upsample)] : 0f;
                 }
             }
         }

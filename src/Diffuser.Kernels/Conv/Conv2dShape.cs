@@ -3,6 +3,8 @@ namespace Diffuser.Kernels.Conv;
 /// <summary>
 /// A 2-D convolution, NCHW: x [N, C, H, W], weight [K, C, R, S], out [N, K, OH, OW].
 /// Padding may differ per side (the VAE encoder pads only right and bottom); OH and OW include it.
+/// With <see cref="Upsample"/> the convolution reads x through a nearest-neighbour 2× upsample: x is then
+/// [N, C, H/2, W/2] (<see cref="SourceHeight"/>, <see cref="SourceWidth"/>) and H, W are the upsampled size.
 /// </summary>
 public readonly record struct Conv2dShape(
     int N, int C, int H, int W,
@@ -33,6 +35,21 @@ public readonly record struct Conv2dShape(
 
     /// <summary>This shape with <paramref name="flags"/> (<see cref="EpilogueFlags"/>; a kernel constant, so the epilogue's tests fold away).</summary>
     public Conv2dShape WithEpilogueFlags(int flags) => this with { HasBias = flags & 1, HasSampleBias = flags >> 1 & 1, HasResidual = flags >> 2 & 1, ChunkedStores = flags >> 3 & 1 };
+
+    /// <summary>
+    /// 1: x is upsampled 2× by nearest neighbour on the fly (diffusers' Upsample2D: interpolate, then this
+    /// convolution), so that the upsampled image, 4× the input, is never written: input pixel (y, x) reads x[y/2, x/2].
+    /// </summary>
+    public int Upsample { get; init; }
+
+    /// <summary>Rows of x as stored: H, or H/2 when it is read upsampled.</summary>
+    public int SourceHeight => H >> Upsample;
+
+    /// <summary>Columns of x as stored: W, or W/2 when it is read upsampled.</summary>
+    public int SourceWidth => W >> Upsample;
+
+    /// <summary>Elements of one channel of x as stored.</summary>
+    public int SourcePlane => SourceHeight * SourceWidth;
 
     /// <summary>Length of one implicit-GEMM row: C·R·S.</summary>
     public int ReductionLength => C * R * S;

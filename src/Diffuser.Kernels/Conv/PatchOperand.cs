@@ -2,11 +2,11 @@ using Diffuser.Kernels.Launch;
 
 namespace Diffuser.Kernels.Conv;
 
-/// <summary>The im2col matrix [C·R·S, N·OH·OW], bound to one pixel column.</summary>
+/// <summary>The im2col matrix [C·R·S, N·OH·OW], bound to one pixel column (of x upsampled when the shape says so).</summary>
 public readonly struct PatchOperand<T> : ITileOperand where T : struct, IElementView<T>
 {
     private readonly T _x;
-    private readonly int _h, _w, _r, _s, _depth;
+    private readonly int _h, _w, _sourceHeight, _sourceWidth, _upsample, _r, _s, _depth;
     private readonly PatchWindow _window;
 
     public PatchOperand(T x, Conv2dShape s, int r, int sCols, int pixel)
@@ -14,6 +14,9 @@ public readonly struct PatchOperand<T> : ITileOperand where T : struct, IElement
         _x = x;
         _h = s.H;
         _w = s.W;
+        _sourceHeight = s.SourceHeight;
+        _sourceWidth = s.SourceWidth;
+        _upsample = s.Upsample;
         _r = r;
         _s = sCols;
         _depth = s.C * r * sCols;
@@ -35,6 +38,6 @@ public readonly struct PatchOperand<T> : ITileOperand where T : struct, IElement
         int r = SmallDivision.Quotient(rs, _s);
         int iy = _window.Row0 + r, ix = _window.Column0 + rs - r * _s;
         if (iy < 0 || iy >= _h || ix < 0 || ix >= _w) return -1;
-        return _window.ImageBase + (c * _h + iy) * _w + ix;
+        return _window.ImageBase + (c * _sourceHeight + (iy >> _upsample)) * _sourceWidth + (ix >> _upsample);
     }
 }

@@ -178,6 +178,8 @@ public readonly struct GatedHalfColumns<TC>(HalfMatrixOperand<TC> inner, GemmSha
 /// multiple of 32 (every SD convolution but the 3- and 4-channel ones) the kernel is specialised on the image's plane:
 /// a stage's 32 indices are then 32 channels of one tap, all inside or all outside the image, so a thread finds one
 /// tap and one address per stage, and its 16 loads sit at offsets the compiler folds into the load instructions.
+/// Read upsampled (<see cref="Conv2dShape.Upsample"/>, a kernel constant), a tap's row and column are halved on the
+/// way: two shifts a stage, where the address otherwise folds the window's origin in.
 /// </summary>
 public readonly struct HalfPatchOperand : IHalfTileOperand
 {
@@ -186,7 +188,8 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
 
     private readonly ArrayView<ushort> _bits;
     private readonly ulong _byPaddedChannels;
-    private readonly int _channels, _paddedChannels, _plane, _width, _s, _origin, _insideTaps;
+    private readonly int _channels, _paddedChannels, _plane, _width, _s, _origin, _row0, _column0, _insideTaps;
+    private readonly bool _upsampled;
     private readonly bool _wholeStages;
 
     /// <summary>Filters of at most 31 taps, and reduction indices (read up to a stage past the end) the division handles.</summary>
@@ -194,24 +197,29 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
         taps <= MaxFilterTaps && (long)TapMajorFilter.Depth(channels, taps) + 2 * TensorCoreLayout.Depth <= SmallDivision.DividendLimit;
 
     /// <summary>What the kernel specialises on: the image's plane H·W when a stage never spans two taps (C a multiple of 32), else 0.</summary>
-    public static int StagePlane(Conv2dShape s) => s.C % TensorCoreLayout.Depth == 0 ? s.H * s.W : 0;
+    public static int StagePlane(Conv2dShape s) => s.C % TensorCoreLayout.Depth == 0 ? s.SourcePlane : 0;
 
     /// <param name="stagePlane"><see cref="StagePlane"/> of <paramref name="s"/> (a constant of the kernel).</param>
-    public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel, int stagePlane)
+    /// <param name="upsample"><paramref name="s"/>'s <see cref="Conv2dShape.Upsample"/> (a constant of the kernel).</param>
+    public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel, int stagePlane, int upsample)
     {
         _bits = x.Bits;
         _channels = s.C;
         _paddedChannels = TapMajorFilter.Channels(s.C);
         _wholeStages = stagePlane != 0;
-        _plane = _wholeStages ? stagePlane : s.H * s.W;
-        _width = s.W;
+        _plane = _wholeStages ? stagePlane : s.SourcePlane;
+        _width = s.SourceWidth;
+        _upsampled = upsample != 0;
         _s = sCols;
         var window = PatchWindow.Of(s, pixel);
         int insideRows = window.Valid ? InsideMask(window.Row0, r, s.H) : 0, insideCols = InsideMask(window.Column0, sCols, s.W), insideTaps = 0;
         for (int row = 0; row < r; row++) insideTaps |= ((insideRows >> row) & 1) * (insideCols << (row * sCols));
         // Kept where they are computed: ILGPU would move them into the convolution's main loop.
         _byPaddedChannels = LoopInvariant.Keep(SmallDivision.Multiplier(_paddedChannels));
-        _origin = LoopInvariant.Keep(window.ImageBase + window.Row0 * s.W + window.Column0);   // tap (c, r, s) is at _origin + c·H·W + r·W + s
+        // Tap (c, r, s) is at _origin + c·H·W + r·W + s; read upsampled, at _origin + c·plane + (Row0 + r)/2·W/2 + (Column0 + s)/2.
+        _origin = LoopInvariant.Keep(window.ImageBase + (_upsampled ? 0 : window.Row0 * s.W + window.Column0));
+        _row0 = _upsampled ? LoopInvariant.Keep(window.Row0) : 0;
+        _column0 = _upsampled ? LoopInvariant.Keep(window.Column0) : 0;
         _insideTaps = LoopInvariant.Keep(insideTaps);
     }
 
@@ -247,8 +255,11 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     private ChunkPosition Locate(int k0)
     {
         int tap = SmallDivision.Quotient(k0, _byPaddedChannels), row = SmallDivision.ShortQuotient(tap, _s), c = k0 - tap * _paddedChannels;
+        int column = tap - row * _s;
         bool inside = ((_insideTaps >> XMath.Min(tap, MaxFilterTaps)) & 1) != 0;
-        return new(_origin + c * _plane + row * _width + tap - row * _s, c, inside);
+        // Outside the image the upsampled row or column may be −1: the offset is then never read.
+        int offset = _upsampled ? ((_row0 + row) >> 1) * _width + ((_column0 + column) >> 1) : row * _width + column;
+        return new(_origin + c * _plane + offset, c, inside);
     }
 
     /// <param name="At">Offset of the chunk's first channel.</param>

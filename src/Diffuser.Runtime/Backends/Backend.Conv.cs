@@ -11,16 +11,21 @@ public abstract partial class Backend
     /// packed them), bias [K] → [N, K, OH, OW], plus in the same pass an optional bias per filter and sample
     /// <paramref name="sampleBias"/> [K, N] (filter-major: the UNet's time-embedding projection of a resnet, a row slice
     /// of every resnet's projections computed at once) and an optional <paramref name="residual"/> [N, K, OH, OW], added
-    /// in that order.
+    /// in that order. With <paramref name="upsample"/> the convolution reads x upsampled 2× by nearest neighbour
+    /// (torch's interpolate(scale_factor=2, mode='nearest'), then this convolution, as one op that never writes the
+    /// upsampled image): H and W above are then 2·H and 2·W of x.
     /// </summary>
-    public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, int stride, Padding2d padding, Tensor? residual = null, Tensor? sampleBias = null)
+    public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, int stride, Padding2d padding, Tensor? residual = null, Tensor? sampleBias = null,
+        bool upsample = false)
     {
         var dtype = RequireSameDType("Conv2d", x, weight, bias, sampleBias, residual);
         if (x.Rank != 4) throw Shape("Conv2d", $"input must be [N, C, H, W], got {x.Shape}");
         var (r, s) = FilterSize(weight, x.Shape[1]);
         if (stride < 1) throw Shape("Conv2d", $"stride must be ≥ 1, got {stride}");
-        var shape = Conv2dShape.Create(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], weight.Shape[0], r, s,
-            stride, padding.Top, padding.Left, padding.Bottom, padding.Right, bias is not null, residual is not null) with { HasSampleBias = sampleBias is null ? 0 : 1 };
+        int factor = upsample ? 2 : 1;
+        var shape = Conv2dShape.Create(x.Shape[0], x.Shape[1], x.Shape[2] * factor, x.Shape[3] * factor, weight.Shape[0], r, s,
+            stride, padding.Top, padding.Left, padding.Bottom, padding.Right, bias is not null, residual is not null)
+            with { HasSampleBias = sampleBias is null ? 0 : 1, Upsample = upsample ? 1 : 0 };
         if (shape.OH < 1 || shape.OW < 1) throw Shape("Conv2d", $"input {x.Shape} is smaller than kernel {r}×{s} with padding {padding}");
         if (bias is not null) RequireShape("Conv2d bias", bias, shape.K);
         if (sampleBias is not null) RequireShape("Conv2d sample bias", sampleBias, shape.K, shape.N);

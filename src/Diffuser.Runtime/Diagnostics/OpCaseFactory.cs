@@ -54,19 +54,21 @@ public static class OpCaseFactory
             F * ((long)rows * inFeatures + 2L * outFeatures * inFeatures + (long)rows * outFeatures), tol, tol, A());
     }
 
+    /// <param name="upsample">The convolution reads x [n, c, h, w] upsampled 2× (diffusers' Upsample2D as one op).</param>
     public static OpCase Conv2d(string name, int n, int c, int h, int w, int k, int r, int stride, Padding2d pad, bool bias = true,
-        bool residual = false, double tol = 1e-5, bool sampleBias = false)
+        bool residual = false, double tol = 1e-5, bool sampleBias = false, bool upsample = false)
     {
-        var shape = Conv2dShape.Create(n, c, h, w, k, r, r, stride, pad.Top, pad.Left, pad.Bottom, pad.Right, bias, residual);
+        int factor = upsample ? 2 : 1;
+        var shape = Conv2dShape.Create(n, c, h * factor, w * factor, k, r, r, stride, pad.Top, pad.Left, pad.Bottom, pad.Right, bias, residual);
         var inputs = new List<OpInput> { In(n, c, h, w), new(S(k, c, r, r), Std: 1f / MathF.Sqrt(c * r * r), Filter: true) };
         if (bias) inputs.Add(In(k));
         if (sampleBias) inputs.Add(In(k, n));
         if (residual) inputs.Add(In(n, k, shape.OH, shape.OW));
         return new("conv2d", name, inputs,
-            (be, t) => be.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad, residual ? t[^1] : null, sampleBias ? t[bias ? 3 : 2] : null),
+            (be, t) => be.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad, residual ? t[^1] : null, sampleBias ? t[bias ? 3 : 2] : null, upsample),
             shape.Flops, F * ((long)n * c * h * w + (long)k * c * r * r + shape.OutputLength * (residual ? 2 : 1) + (sampleBias ? (long)n * k : 0)), tol, tol,
             A(("stride", stride), ("padding", new[] { pad.Top, pad.Left, pad.Bottom, pad.Right }), ("bias", bias), ("residual", residual),
-                ("sample_bias", sampleBias)));
+                ("sample_bias", sampleBias), ("upsample", upsample)));
     }
 
     public static OpCase GroupNorm(string name, int n, int c, int h, int w, int groups, bool silu, float mean = 0f)

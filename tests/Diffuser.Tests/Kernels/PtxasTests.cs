@@ -83,6 +83,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         { nameof(SpecializedKernels.TensorCoreGemmToSingle), 2.3 },
         { nameof(SpecializedKernels.TensorCoreConv3x3), 3.5 },
         { nameof(SpecializedKernels.TensorCoreConv1x1), 3.5 },
+        { nameof(SpecializedKernels.TensorCoreConvUpsampled), 3.5 },
         { nameof(SpecializedKernels.TensorCoreConvFirstRows), 12 },
         { nameof(SpecializedKernels.Attention48), 7.1 },
         { nameof(SpecializedKernels.Attention64), 5.8 },
@@ -174,7 +175,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     [InlineData("NormKernels.LayerNorm<F16View>")]
     [InlineData("FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>"), InlineData("FlashAttentionKernels.Attention<PtxWarpAttention160, RegisterCopies>")]
     [InlineData("SpecializedKernels.TensorCoreGemm"), InlineData("SpecializedKernels.TensorCoreConv3x3"), InlineData("SpecializedKernels.TensorCoreConv1x1")]
-    [InlineData("SpecializedKernels.TensorCoreConvFirstRows")]
+    [InlineData("SpecializedKernels.TensorCoreConvFirstRows"), InlineData("SpecializedKernels.TensorCoreConvUpsampled")]
     [InlineData("SpecializedKernels.TensorCoreGemmToSingle"), InlineData("GemmKernels.Gemm<F32View>"), InlineData("Conv2dKernels.Conv2d<F32View>")]
     public void LoopsDoNotDivide(string name)
     {

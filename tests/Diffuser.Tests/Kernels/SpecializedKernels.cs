@@ -13,7 +13,7 @@ namespace Diffuser.Tests.Kernels;
 /// The tensor-core kernels as the launchers specialise them for Stable Diffusion's shapes (ILGPU compiles a kernel
 /// per value of its <see cref="SpecializedValue{T}"/> parameters; a constant passed here is what the compiler then
 /// sees): the plain aligned fp16 GEMM, the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 32 on a
-/// 64×64 and a 32×32 image), a conv_out of 3 filters, and the aligned attention.
+/// 64×64 and a 32×32 image), an upsampler's 3×3 convolution, a conv_out of 3 filters, and the aligned attention.
 /// </summary>
 public static class SpecializedKernels
 {
@@ -35,16 +35,21 @@ public static class SpecializedKernels
 
     public static void TensorCoreConv3x3(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(BiasAndResidual));
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     public static void TensorCoreConv1x1(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(BiasAndResidual));
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>An upsampler's conv (3×3, reading a 32×32 image upsampled to 64×64; bias, no residual).</summary>
+    public static void TensorCoreConvUpsampled(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(32 * 32), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
 
     /// <summary>A conv_out (3×3, at most 16 filters: <see cref="FirstRowsMma{TM}"/>; bias, no residual) on the VAE's 512×512 image of 128 channels.</summary>
     public static void TensorCoreConvFirstRows(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(1 | ChunkedStores));
+        TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(0), SpecializedValue.New(1 | ChunkedStores));
 
     public static void Attention48(F16View q, F16View k, F16View v, F16View o, AttentionShape s, KeyValueAddresses addresses) =>
         FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>(q, k, v, o, s, addresses, SpecializedValue.New((int)AttentionTileCopy.Chunks));

@@ -235,6 +235,25 @@ public class GoldenOpsTests : IDisposable
         Check(y, f, name + ".out", 0, 0);
     }
 
+    /// <summary>
+    /// diffusers' Upsample2D as one op: the convolution reading its input upsampled gives, to the bit, the
+    /// convolution of the golden upsampled image (the same products in the same order; only the addresses differ).
+    /// </summary>
+    [Theory, InlineData(false), InlineData(true)]
+    public void Conv2dOfItsInputUpsampledIsTheConvOfTheUpsampledImage(bool residual)
+    {
+        var ops = Golden.Open("ops", "misc.safetensors");
+        var conv = Golden.Open("ops", "conv2d.safetensors");
+        using var x = Load(ops, "upsample_nearest2x.x");   // [1, 8, 7, 9]
+        using var upsampled = Load(ops, "upsample_nearest2x.out");
+        using var w = Load(conv, "pad0101_k3s2p0_bias.weight");   // [8, 8, 3, 3]
+        using var b = Load(conv, "pad0101_k3s2p0_bias.bias");
+        using var expected = Backend.Conv2d(upsampled, w, b, 1, Padding2d.Same(1), residual ? upsampled : null);
+        using var y = Backend.Conv2d(x, w, b, 1, Padding2d.Same(1), residual ? upsampled : null, upsample: true);
+        Assert.Equal(new[] { 1, 8, 14, 18 }, y.Shape.Dims.ToArray());
+        Assert.Equal(expected.ToArray(), y.ToArray());
+    }
+
     [Fact]
     public void AvgPool()
     {

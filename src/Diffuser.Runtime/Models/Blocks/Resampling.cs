@@ -18,7 +18,10 @@ public sealed class Downsample2D(WeightScope w, int channels, int padding)
     public Tensor Forward(Backend ops, Tensor x) => _conv.Forward(ops, x);
 }
 
-/// <summary>diffusers' Upsample2D with a conv: nearest-neighbour 2× (or to an explicit size), then a 3×3 conv.</summary>
+/// <summary>
+/// diffusers' Upsample2D with a conv: nearest-neighbour 2× (or to an explicit size), then a 3×3 conv; 2× is one op,
+/// the convolution reading its input upsampled.
+/// </summary>
 public sealed class Upsample2D(WeightScope w, int channels)
 {
     private readonly Conv2dLayer _conv = new(w.Scope("conv"), channels, channels, 3, padding: 1);
@@ -29,6 +32,7 @@ public sealed class Upsample2D(WeightScope w, int channels)
     public Tensor Forward(Backend ops, Tensor x, (int Height, int Width)? size = null)
     {
         var (height, width) = size ?? (2 * x.Shape[2], 2 * x.Shape[3]);
+        if (height == 2 * x.Shape[2] && width == 2 * x.Shape[3]) return _conv.ForwardUpsampled(ops, x);
         using var upsampled = ops.UpsampleNearest(x, height, width);
         return _conv.Forward(ops, upsampled);
     }

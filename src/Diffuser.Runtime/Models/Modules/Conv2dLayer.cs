@@ -30,4 +30,7 @@ public sealed class Conv2dLayer
     /// <summary>conv(x) [+ a bias per filter and sample (C_out, B)] [+ residual], all in the same pass.</summary>
     public Tensor Forward(Backend ops, Tensor x, Tensor? residual = null, Tensor? sampleBias = null) =>
         ops.Conv2d(x, Weight, Bias, Stride, Padding, residual, sampleBias);
+
+    /// <summary>conv(x upsampled 2× by nearest neighbour), in one pass that never writes the upsampled image.</summary>
+    public Tensor ForwardUpsampled(Backend ops, Tensor x) => ops.Conv2d(x, Weight, Bias, Stride, Padding, upsample: true);
 }

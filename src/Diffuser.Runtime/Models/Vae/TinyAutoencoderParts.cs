@@ -66,11 +66,22 @@ internal abstract record TinyLayer
         public override Tensor Forward(Backend ops, Tensor x) => ops.UpsampleNearest(x, x.Shape[2] * Factor, x.Shape[3] * Factor);
     }
 
-    /// <summary>Runs the layers in order, freeing each intermediate.</summary>
+    /// <summary>
+    /// Runs the layers in order, freeing each intermediate; a 2× upsampling and the conv after it (the decoder's) run
+    /// as one op, the conv reading its input upsampled.
+    /// </summary>
     public static Tensor Run(Backend ops, IReadOnlyList<TinyLayer> layers, Tensor x)
     {
         using var h = new TensorChain(x);
-        foreach (var layer in layers) h.Advance(layer.Forward(ops, h.Current));
+        for (int i = 0; i < layers.Count; i++)
+        {
+            if (layers[i] is Upsample { Factor: 2 } && i + 1 < layers.Count && layers[i + 1] is Conv next)
+            {
+                h.Advance(next.Layer.ForwardUpsampled(ops, h.Current));
+                i++;
+            }
+            else h.Advance(layers[i].Forward(ops, h.Current));
+        }
         return h.Detach();
     }
 }
