@@ -40,9 +40,9 @@ public static class TensorCoreKernels
         if (geglu.Value != 0)
         {
             var gated = new GatedHalfColumns<TC>(opB, s);
-            TensorCoreMatmul.Accumulate(ref opA, ref gated, ref mma, kBegin, kEnd, row0, col0, shared);
+            TensorCoreMatmul.Accumulate(ref opA, ref gated, ref mma, kBegin, kEnd, row0, col0, s.M, shared);
         }
-        else TensorCoreMatmul.Accumulate(ref opA, ref opB, ref mma, kBegin, kEnd, row0, col0, shared);
+        else TensorCoreMatmul.Accumulate(ref opA, ref opB, ref mma, kBegin, kEnd, row0, col0, s.M, shared);
 
         // Split k's raw sums of batch entry b: [M, product columns] at (k·Batch + b)·size.
         int size = s.M * s.ProductColumns, start = batch * size, splitStride = s.Batch * size;
@@ -83,7 +83,7 @@ public static class TensorCoreKernels
         var filters = new HalfMatrixOperand<TC>(weight.Bits, weightAddress, 0, s.K, depth, kContiguous: true, vector: true);
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
         var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane, upsample);
-        TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, shared);
+        TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, s.K, shared);
         // Split k's raw sums: [filters, pixels] at k·K·pixels.
         int splitStride = s.K * pixels;
         if (split.Count > 1)

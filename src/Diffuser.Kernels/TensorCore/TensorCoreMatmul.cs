@@ -1,6 +1,7 @@
 using Diffuser.Kernels.Launch;
 using ILGPU;
 using ILGPU.Algorithms;
+using System.Runtime.CompilerServices;
 
 namespace Diffuser.Kernels.TensorCore;
 
@@ -13,18 +14,38 @@ namespace Diffuser.Kernels.TensorCore;
 /// </summary>
 public static class TensorCoreMatmul
 {
-    /// <summary>Accumulates the product tile at (row0, col0) over reduction indices [kBegin, kEnd) into <paramref name="mma"/>.</summary>
-    public static void Accumulate<TA, TB, TM>(ref TA a, ref TB b, ref TM mma, int kBegin, int kEnd, int row0, int col0, ArrayView<Half8> shared)
+    /// <summary>
+    /// Accumulates the product tile at (row0, col0) over reduction indices [kBegin, kEnd) into <paramref name="mma"/>.
+    /// A warp whose 64 rows all lie at or past <paramref name="rows"/> skips the tensor cores (warp-uniform): in the
+    /// last row tile of 320 filters (rows 256–319 real, 320–383 not), or of a product of at most 64 rows, half the
+    /// warps would multiply zeros, and the group beside it on the multiprocessor gets their tensor cores instead.
+    /// </summary>
+    public static void Accumulate<TA, TB, TM>(ref TA a, ref TB b, ref TM mma, int kBegin, int kEnd, int row0, int col0, int rows, ArrayView<Half8> shared)
         where TA : struct, IHalfTileOperand where TB : struct, IHalfTileOperand where TM : struct, IWarpMma
     {
-        const int stageSlots = TensorCoreLayout.StageBytes / 16;
-        var halves = shared.Cast<ushort>();
         var loadA = new StageLoader<TA>(ref a, ChunkSlots.Of(a.KContiguous, 0), row0);
         var loadB = new StageLoader<TB>(ref b, ChunkSlots.Of(b.KContiguous, TensorCoreLayout.TileBytes / 16), col0);
         bool copies = a.CopiesDirectly || b.CopiesDirectly;   // a kernel constant: no wait where nothing is copied
         mma.Zero();
         loadA.Fetch(ref a, row0, kBegin, shared, 0);
         loadB.Fetch(ref b, col0, kBegin, shared, 0);
+        // Two copies of the loop, each without a test inside (a branch around the mma had cost the convolution's loop 23 instructions).
+        if (LoopInvariant.Keep(row0 + 64 * TensorCoreLayout.WarpM(Warp.WarpIdx)) < rows)
+            Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, tensorCores: true);
+        else Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, tensorCores: false);
+        if (copies) AsyncCopy.WaitAll();   // the last fetch's copies land before the staging area below reuses the stages
+        Group.Barrier();
+    }
+
+    /// <summary>The stages of <see cref="Accumulate"/>: loads and barriers for every warp, the mma where <paramref name="tensorCores"/> (a constant where inlined).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Stages<TA, TB, TM>(ref TA a, ref TB b, ref TM mma, ref StageLoader<TA> loadA, ref StageLoader<TB> loadB, int kBegin, int kEnd,
+        int row0, int col0, ArrayView<Half8> shared, bool tensorCores)
+        where TA : struct, IHalfTileOperand where TB : struct, IHalfTileOperand where TM : struct, IWarpMma
+    {
+        const int stageSlots = TensorCoreLayout.StageBytes / 16;
+        var halves = shared.Cast<ushort>();
+        bool copies = a.CopiesDirectly || b.CopiesDirectly;
         int stage = 0;
         for (int k0 = kBegin; k0 < kEnd; k0 += TensorCoreLayout.Depth)
         {
@@ -38,12 +59,13 @@ public static class TensorCoreMatmul
             // used: unconditional, so the loaded chunks need no copies between registers.
             loadA.Fetch(ref a, row0, k0 + TensorCoreLayout.Depth, shared, (stage ^ 1) * stageSlots);
             loadB.Fetch(ref b, col0, k0 + TensorCoreLayout.Depth, shared, (stage ^ 1) * stageSlots);
-            mma.Step(halves, stage, 0);
-            mma.Step(halves, stage, 1);
+            if (tensorCores)
+            {
+                mma.Step(halves, stage, 0);
+                mma.Step(halves, stage, 1);
+            }
             stage ^= 1;
         }
-        if (copies) AsyncCopy.WaitAll();   // the last fetch's copies land before the staging area below reuses the stages
-        Group.Barrier();
     }
 
     /// <summary>
