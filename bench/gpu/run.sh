@@ -130,14 +130,14 @@ profile_kernels() {
 
 # NVIDIA's compute-sanitizer on small fp16 tensor-core cases, if the machine has it: memcheck (out-of-bounds global
 # and shared accesses, cp.async included) and racecheck (shared-memory hazards between the warps of a group: stages,
-# staging, the split reduction) over an aligned GEMM, a GEGLU GEMM, a split convolution and an attention; a hazard or
-# error fails the stage (into run.log).
+# staging, the split reduction) over an aligned GEMM, a GEGLU GEMM, split convolutions (one reading its input
+# upsampled, one of at most 16 filters) and an attention; a hazard or error fails the stage (into run.log).
 sanitize_kernels() {
     command -v compute-sanitizer >/dev/null || { echo "no compute-sanitizer on this machine"; return 0; }
     local tool filter rc=0
     for tool in memcheck racecheck; do
         for filter in gemm/b2_21x40x24_tB_bias_silu_residual_chunked_f16 gemm/2x40x24_tB_bias_silu_chunked_f16 \
-            geglu_linear/19x24_to_80_chunked_f16 conv2d/3x4_c32k20_k3s1p1_residual_splitK_f16 \
+            geglu_linear/19x24_to_80_chunked_f16 conv2d/3x5_c32k20_k3s1p1_upsample_residual_f16 \
             conv2d/5x3_c32k9_k3s1p1_residual_splitK_f16 attention/cross_b2h2_l19_s77_d40_f16; do
             echo "=== compute-sanitizer --tool $tool: $filter"
             compute-sanitizer --tool "$tool" --error-exitcode 1 \
