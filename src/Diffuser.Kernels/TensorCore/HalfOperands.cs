@@ -189,8 +189,7 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     private readonly ArrayView<ushort> _bits;
     private readonly ulong _byPaddedChannels;
     private readonly int _channels, _paddedChannels, _plane, _width, _s, _origin, _row0, _column0, _insideTaps;
-    private readonly bool _upsampled;
-    private readonly bool _wholeStages;
+    private readonly bool _wholeStages, _upsampled;
 
     /// <summary>Filters of at most 31 taps, and reduction indices (read up to a stage past the end) the division handles.</summary>
     public static bool Supports(int channels, int taps) =>
