@@ -75,10 +75,10 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// it; chunks past the head dim, at width 48, are zeroed once and never copied). The bounds keep what was gained
     /// (Hopper's tensor cores want about 4). A conv_out (3 filters, <c>FirstRowsMma</c>: only the warps of rows 0–63 run
     /// mma, 8 a k16 step): 188 instructions for 16 HMMA, 11.8; its 128-pixel gather bounds it, not the tensor cores (the
-    /// whole tile's kernel ran 64 HMMA a stage for it, 61 of each 64 on zero rows). With the loop in two copies, one
-    /// with the mma for the warps that have rows of the product and one without for those past them (instead of a test
-    /// around the mma, which had cost the convolution 23 instructions a stage), 162, 10.1; the others unchanged (142,
-    /// 214; an upsampler's convolution 218).
+    /// whole tile's kernel ran 64 HMMA a stage for it, 61 of each 64 on zero rows). With every warp past a product's
+    /// rows skipping the mma (one warp-uniform test for the whole loop, written so that ptxas keeps the loop's layout: a
+    /// test inline around the mma had cost the convolution 24 instructions a stage), 162, 10.1; the others unchanged
+    /// (142, 214; an upsampler's convolution 218).
     /// </summary>
     public static TheoryData<string, double> MainLoops() => new()
     {
