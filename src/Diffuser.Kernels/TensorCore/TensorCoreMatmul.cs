@@ -29,9 +29,10 @@ public static class TensorCoreMatmul
         mma.Zero();
         loadA.Fetch(ref a, row0, kBegin, shared, 0);
         loadB.Fetch(ref b, col0, kBegin, shared, 0);
-        // Written as two calls, ILGPU still emits one loop (one barrier for every thread) with the mma behind a
-        // warp-uniform branch; ptxas then keeps the loop as it was without the test (214 instructions a stage for the
-        // convolution, 142 for the GEMM), where the same test written inline around the mma had cost 24 more.
+        // ILGPU emits one loop (one bar.sync that every thread passes) with the mma behind this warp-uniform test;
+        // written as two calls, ptxas then splits it into two loops, one with the mma and one without (each with its
+        // BAR.SYNC, reached by whole warps), and the first is the loop as it was (214 instructions a stage for the
+        // convolution, 142 for the GEMM). The same test written inline around the mma stayed in the loop: 24 more.
         if (LoopInvariant.Keep(row0 + 64 * TensorCoreLayout.WarpM(Warp.WarpIdx)) < rows)
             Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, tensorCores: true);
         else Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, tensorCores: false);

@@ -76,9 +76,9 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// (Hopper's tensor cores want about 4). A conv_out (3 filters, <c>FirstRowsMma</c>: only the warps of rows 0–63 run
     /// mma, 8 a k16 step): 188 instructions for 16 HMMA, 11.8; its 128-pixel gather bounds it, not the tensor cores (the
     /// whole tile's kernel ran 64 HMMA a stage for it, 61 of each 64 on zero rows). With every warp past a product's
-    /// rows skipping the mma (one warp-uniform test for the whole loop, written so that ptxas keeps the loop's layout: a
-    /// test inline around the mma had cost the convolution 24 instructions a stage), 162, 10.1; the others unchanged
-    /// (142, 214; an upsampler's convolution 218).
+    /// rows skipping the mma (a warp-uniform test that ptxas takes out of the loop, leaving a copy of the loop with the
+    /// mma and one without; a test it left inside had cost the convolution 24 instructions a stage), 162, 10.1; the
+    /// others unchanged (142, 214; an upsampler's convolution 218).
     /// </summary>
     public static TheoryData<string, double> MainLoops() => new()
     {
