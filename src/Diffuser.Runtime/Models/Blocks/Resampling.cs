@@ -32,8 +32,6 @@ public sealed class Upsample2D(WeightScope w, int channels)
     public Tensor Forward(Backend ops, Tensor x, (int Height, int Width)? size = null)
     {
         var (height, width) = size ?? (2 * x.Shape[2], 2 * x.Shape[3]);
-        if (height == 2 * x.Shape[2] && width == 2 * x.Shape[3]) return _conv.ForwardUpsampled(ops, x);
-        using var upsampled = ops.UpsampleNearest(x, height, width);
-        return _conv.Forward(ops, upsampled);
+        return _conv.ForwardUpsampled(ops, x, height, width);
     }
 }

@@ -31,6 +31,14 @@ public sealed class Conv2dLayer
     public Tensor Forward(Backend ops, Tensor x, Tensor? residual = null, Tensor? sampleBias = null) =>
         ops.Conv2d(x, Weight, Bias, Stride, Padding, residual, sampleBias);
 
-    /// <summary>conv(x upsampled 2× by nearest neighbour), in one pass that never writes the upsampled image.</summary>
-    public Tensor ForwardUpsampled(Backend ops, Tensor x) => ops.Conv2d(x, Weight, Bias, Stride, Padding, upsample: true);
+    /// <summary>
+    /// conv(x resized to <paramref name="height"/> × <paramref name="width"/> by nearest neighbour); at exactly 2× one
+    /// op that never writes the resized image (the convolution reads its input upsampled).
+    /// </summary>
+    public Tensor ForwardUpsampled(Backend ops, Tensor x, int height, int width)
+    {
+        if (height == 2 * x.Shape[2] && width == 2 * x.Shape[3]) return ops.Conv2d(x, Weight, Bias, Stride, Padding, upsample: true);
+        using var upsampled = ops.UpsampleNearest(x, height, width);
+        return Forward(ops, upsampled);
+    }
 }

@@ -40,7 +40,7 @@ public sealed class AutoencoderTinyBlock
 
 /// <summary>
 /// One entry of TAESD's <c>nn.Sequential</c> (the weight names are <c>layers.&lt;index&gt;</c>): a conv, an
-/// activation, a tiny block or a nearest upsampling.
+/// activation, a tiny block, or two: a nearest upsampling and the conv after it.
 /// </summary>
 internal abstract record TinyLayer
 {
@@ -61,27 +61,17 @@ internal abstract record TinyLayer
         public override Tensor Forward(Backend ops, Tensor x) => Layer.Forward(ops, x);
     }
 
-    public sealed record Upsample(int Factor) : TinyLayer
+    /// <summary>A nearest upsampling by <paramref name="Factor"/> and the conv after it (<see cref="Conv2dLayer.ForwardUpsampled"/>).</summary>
+    public sealed record UpsampledConv(int Factor, Conv2dLayer Layer) : TinyLayer
     {
-        public override Tensor Forward(Backend ops, Tensor x) => ops.UpsampleNearest(x, x.Shape[2] * Factor, x.Shape[3] * Factor);
+        public override Tensor Forward(Backend ops, Tensor x) => Layer.ForwardUpsampled(ops, x, x.Shape[2] * Factor, x.Shape[3] * Factor);
     }
 
-    /// <summary>
-    /// Runs the layers in order, freeing each intermediate; a 2× upsampling and the conv after it (the decoder's) run
-    /// as one op, the conv reading its input upsampled.
-    /// </summary>
+    /// <summary>Runs the layers in order, freeing each intermediate.</summary>
     public static Tensor Run(Backend ops, IReadOnlyList<TinyLayer> layers, Tensor x)
     {
         using var h = new TensorChain(x);
-        for (int i = 0; i < layers.Count; i++)
-        {
-            if (layers[i] is Upsample { Factor: 2 } && i + 1 < layers.Count && layers[i + 1] is Conv next)
-            {
-                h.Advance(next.Layer.ForwardUpsampled(ops, h.Current));
-                i++;
-            }
-            else h.Advance(layers[i].Forward(ops, h.Current));
-        }
+        foreach (var layer in layers) h.Advance(layer.Forward(ops, h.Current));
         return h.Detach();
     }
 }
@@ -116,19 +106,24 @@ internal static class TinyLayers
     {
         var channels = c.DecoderBlockOutChannels;
         var act = c.Activation;
-        var layers = new List<TinyLayer>
+        var layers = new List<TinyLayer>();
+        int index = 0;   // the Sequential's: an upsampling and its conv are one layer here, two entries there
+        void Add(TinyLayer layer, int entries = 1)
         {
-            new TinyLayer.Conv(new Conv2dLayer(w.Scope(0), c.LatentChannels, channels[0], 3, padding: 1)),
-            new TinyLayer.Act(act),
-        };
+            layers.Add(layer);
+            index += entries;
+        }
+        Add(new TinyLayer.Conv(new Conv2dLayer(w.Scope(index), c.LatentChannels, channels[0], 3, padding: 1)));
+        Add(new TinyLayer.Act(act));
         for (int i = 0; i < channels.Length; i++)
         {
-            bool last = i == channels.Length - 1;
             for (int b = 0; b < c.NumDecoderBlocks[i]; b++)
-                layers.Add(new TinyLayer.Block(new AutoencoderTinyBlock(w.Scope(layers.Count), channels[i], channels[i], act)));
-            if (!last) layers.Add(new TinyLayer.Upsample(c.UpsamplingScalingFactor));
-            int outChannels = last ? c.OutChannels : channels[i + 1];
-            layers.Add(new TinyLayer.Conv(new Conv2dLayer(w.Scope(layers.Count), channels[i], outChannels, 3, padding: 1, bias: last)));
+                Add(new TinyLayer.Block(new AutoencoderTinyBlock(w.Scope(index), channels[i], channels[i], act)));
+            if (i == channels.Length - 1)
+                Add(new TinyLayer.Conv(new Conv2dLayer(w.Scope(index), channels[i], c.OutChannels, 3, padding: 1)));
+            else
+                Add(new TinyLayer.UpsampledConv(c.UpsamplingScalingFactor,
+                    new Conv2dLayer(w.Scope(index + 1), channels[i], channels[i + 1], 3, padding: 1, bias: false)), entries: 2);
         }
         return layers;
     }
