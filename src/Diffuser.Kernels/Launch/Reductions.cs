@@ -31,8 +31,8 @@ public static class Reductions
         value = WarpSum(value, Warp.WarpSize);
         if (Warp.IsFirstLane) scratch[Warp.WarpIdx] = value;
         Group.Barrier();
-        int warps = (Group.DimX + Warp.WarpSize - 1) / Warp.WarpSize;
-        float total = Warp.LaneIdx < warps ? scratch[Warp.LaneIdx] : 0f;
+        // Lane l holds warp l's sum if there is a warp l (l·32 < threads): no division, which ptxas does not shorten here.
+        float total = Warp.LaneIdx * Warp.WarpSize < Group.DimX ? scratch[Warp.LaneIdx] : 0f;
         total = WarpSum(total, Warp.WarpSize);
         Group.Barrier();
         return total;

@@ -31,4 +31,20 @@ public static class SmallDivision
 
     /// <summary>⌊n / d⌋ by d's <see cref="Multiplier"/>.</summary>
     public static int Quotient(int n, ulong multiplier) => (int)(((ulong)(uint)n * multiplier) >> Shift);
+
+    /// <summary>The multiplier of <see cref="WideQuotient"/>: ⌊2⁴⁸/d⌋ + 1, for 1 ≤ d &lt; 2²⁴.</summary>
+    public static ulong WideMultiplier(int d) => (1UL << WideShift) / (ulong)d + 1;
+
+    /// <summary>
+    /// ⌊n / d⌋ for 0 ≤ n &lt; 2²⁴ and 1 ≤ d &lt; 2²⁴ (a spatial size of the VAE at 512²: 2¹⁸) by d's
+    /// <see cref="WideMultiplier"/> m: m·d = 2⁴⁸ + e with 0 &lt; e ≤ d, so n·m/2⁴⁸ exceeds n/d by less than 1/d, as in
+    /// <see cref="Quotient(int, int)"/>; n·m (up to 2⁷²) is taken in two 64-bit products of n by m's high and low 24 bits.
+    /// </summary>
+    public static int WideQuotient(int n, ulong multiplier)
+    {
+        ulong high = (ulong)(uint)n * (multiplier >> 24), low = (ulong)(uint)n * (multiplier & 0xFFFFFF);
+        return (int)((high + (low >> 24)) >> 24);
+    }
+
+    private const int WideShift = 48;
 }

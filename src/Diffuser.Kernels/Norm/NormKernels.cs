@@ -8,8 +8,8 @@ using ILGPU.Runtime.Cuda;
 namespace Diffuser.Kernels.Norm;
 
 /// <summary>
-/// Group norm in two launches (one for a group that fits a block) and layer norm in one (device code), generic over the
-/// storage; statistics are fp32. Both work on x − x₀, x₀ the first element of the
+/// Group norm in one launch that reads x once, or in two (partial sums, then the normalisation), and layer norm in one
+/// (device code), generic over the storage; statistics are fp32. Both work on x − x₀, x₀ the first element of the
 /// group or row. Subtracting x₀ first removes a large common offset before anything is summed, so neither
 /// E[x²] − E[x]² cancellation nor the rounding of a large mean reaches the result (the *_offset100 goldens).
 /// </summary>
@@ -62,23 +62,177 @@ public static class NormKernels
             sum += partials[(group * chunks + c) * 2];
             squares += partials[(group * chunks + c) * 2 + 1];
         }
-        var statistics = Statistics.Of(x.Load(group * s.GroupLength), new(sum, squares), s);
+        var statistics = Statistics.Of(x.Load(group * s.GroupLength), new(sum, squares), 1f / s.GroupLength, s.Epsilon);
         Normalize(x, gamma, beta, y, s, statistics, group, Grid.IdxX * Group.DimX + Group.IdxX, Grid.DimX * Group.DimX, Width(eights));
     }
 
+    /// <summary>Steps of eight elements (or one) a thread of <see cref="GroupNormOnePass"/> holds in registers.</summary>
+    public const int OnePassSteps = 8;
+
     /// <summary>
-    /// Grid (1, N·groups): a group short enough for one block (the 16×16 and 8×8 UNet levels) takes both steps in one
-    /// launch: its sums, then its normalisation (as <see cref="GroupNormPartials"/> and <see cref="GroupNormApply"/>).
+    /// Group norm in one launch that reads x once (<see cref="GroupNormPartials"/> and <see cref="GroupNormApply"/> read
+    /// it twice: three bytes moved for the two a norm needs). Grid (P, 1) of blocks that are all resident at once (the
+    /// launcher's P, at least <paramref name="parts"/>). A block takes tickets in order; ticket t is slice t mod parts
+    /// of group t / parts. The block loads its slice into registers (<see cref="OnePassSteps"/> steps a thread),
+    /// publishes the slice's sums, waits until every slice of the group has, adds the group's sums in slice order (so
+    /// every block of a group gets the very same statistics) and normalises the slice it holds. Tickets go in order and
+    /// a block waits only for slices of its own group, so while P ≥ parts blocks run at once some group can always
+    /// complete: no deadlock, whatever order the hardware starts blocks in. counters[g] (g &lt; N·G) counts group g's
+    /// arrivals, then its departures, the last to leave resetting it; counters[N·G] hands out the tickets, reset by the
+    /// block that takes the last one. <paramref name="eights"/> and <paramref name="silu"/> as in <see cref="GroupNormApply"/>.
     /// </summary>
-    public static void GroupNormWhole<T>(T x, T gamma, T beta, T y, GroupNormShape s, SpecializedValue<int> eights, SpecializedValue<int> silu)
+    public static void GroupNormOnePass<T>(T x, T gamma, T beta, T y, ArrayView<float> partials, ArrayView<int> counters, GroupNormShape s,
+        int parts, SpecializedValue<int> eights, SpecializedValue<int> silu)
         where T : struct, IElementView<T>
     {
         s = s with { FuseSilu = silu };
-        var scratch = SharedMemory.Allocate<float>(32);
-        int start = Grid.IdxY * s.GroupLength, width = Width(eights);
-        float shift = x.Load(start);
-        var statistics = Statistics.Of(shift, Sums(x, start, start + s.GroupLength, shift, width, scratch), s);
-        Normalize(x, gamma, beta, y, s, statistics, Grid.IdxY, Group.IdxX, Group.DimX, width);
+        var scratch = SharedMemory.Allocate<float>(64);
+        var ticketSlot = SharedMemory.Allocate<int>(1);
+        // Per kernel, out of the ticket loop (ILGPU would otherwise divide in it): tickets < 2²⁴ and parts, groups < 2¹⁶
+        // (the launcher's bounds), group lengths < 2²⁴.
+        int width = Width(eights), groups = s.N * s.Groups, tickets = groups * parts;
+        int length = LoopInvariant.Keep(s.GroupLength), channels = LoopInvariant.Keep(s.ChannelsPerGroup);
+        int step = width * Group.DimX, sliceLength = OnePassSteps * step;
+        float inverseLength = LoopInvariant.Keep(1f / length);
+        ulong byParts = LoopInvariant.Keep(SmallDivision.Multiplier(parts)), byGroups = LoopInvariant.Keep(SmallDivision.Multiplier(s.Groups));
+        ulong bySpatial = LoopInvariant.Keep(SmallDivision.WideMultiplier(s.Spatial));
+        int warp = LoopInvariant.Keep(Warp.WarpIdx);   // a division by 32 that ptxas does not shorten
+        for (;;)
+        {
+            if (Group.IsFirstThread) ticketSlot[0] = Atomic.Add(ref counters[groups], 1);
+            Group.Barrier();
+            int ticket = ticketSlot[0];
+            if (ticket >= tickets)
+            {
+                if (Group.IsFirstThread && ticket == tickets + Grid.DimX - 1) counters[groups] = 0;
+                return;
+            }
+            int group = SmallDivision.Quotient(ticket, byParts), sliceStart = (ticket - group * parts) * sliceLength, start = group * length;
+            float shift = x.Load(start);
+            var slice = HeldSlice.Load(x, start, sliceStart + width * Group.IdxX, XMath.Min(sliceStart + sliceLength, length), step, shift, width);
+            var sums = BlockSums(slice.Sums(), warp, scratch);
+            if (Group.IsFirstThread)
+            {
+                partials[ticket * 2] = sums.Deviations;
+                partials[ticket * 2 + 1] = sums.Squares;
+                MemoryFence.DeviceLevel();   // the sums reach the device before they are counted
+                Atomic.Add(ref counters[group], 1);
+                while (Atomic.Add(ref counters[group], 0) < parts) { }
+            }
+            Group.Barrier();
+            if (warp == 0)
+            {
+                // The first warp adds the group's sums in slice order (the same in every block of the group).
+                MemoryFence.DeviceLevel();   // the other slices' sums are read after their counts
+                float sum = 0f, squares = 0f;
+                for (int p = Warp.LaneIdx; p < parts; p += Warp.WarpSize)
+                {
+                    sum += partials[(group * parts + p) * 2];
+                    squares += partials[(group * parts + p) * 2 + 1];
+                }
+                sum = Reductions.WarpSum(sum, Warp.WarpSize);
+                squares = Reductions.WarpSum(squares, Warp.WarpSize);
+                if (Warp.IsFirstLane)
+                {
+                    scratch[0] = sum;
+                    scratch[1] = squares;
+                    if (Atomic.Add(ref counters[group], 1) == 2 * parts - 1) counters[group] = 0;
+                }
+            }
+            Group.Barrier();
+            var statistics = Statistics.Of(shift, new(scratch[0], scratch[1]), inverseLength, s.Epsilon);
+            int firstChannel = (group - SmallDivision.Quotient(group, byGroups) * s.Groups) * channels;
+            slice.Normalize(y, gamma, beta, s.FuseSilu, statistics, firstChannel, bySpatial, width);
+        }
+    }
+
+    /// <summary>Both sums over the group, with one pair of barriers; <paramref name="scratch"/> holds two floats a warp.</summary>
+    private static GroupSums BlockSums(GroupSums own, int warp, ArrayView<float> scratch)
+    {
+        float deviations = Reductions.WarpSum(own.Deviations, Warp.WarpSize), squares = Reductions.WarpSum(own.Squares, Warp.WarpSize);
+        if (Warp.IsFirstLane)
+        {
+            scratch[2 * warp] = deviations;
+            scratch[2 * warp + 1] = squares;
+        }
+        Group.Barrier();
+        bool held = Warp.LaneIdx * Warp.WarpSize < Group.DimX;   // lane l holds warp l's sums, if there is a warp l
+        deviations = Reductions.WarpSum(held ? scratch[2 * Warp.LaneIdx] : 0f, Warp.WarpSize);
+        squares = Reductions.WarpSum(held ? scratch[2 * Warp.LaneIdx + 1] : 0f, Warp.WarpSize);
+        Group.Barrier();
+        return new(deviations, squares);
+    }
+
+    /// <summary>
+    /// A thread's <see cref="OnePassSteps"/> steps of a slice of one group, held in registers from load to store as
+    /// deviations from the group's first element x₀: elements first + k·step of the group (k = 0 … 7), those before the
+    /// slice's end (the others 0). Spelled out step by step, as <see cref="Row8"/> is, to stay in registers.
+    /// </summary>
+    private struct HeldSlice
+    {
+        private Row8 _0, _1, _2, _3, _4, _5, _6, _7;
+        private int _start, _first, _end, _step;
+
+        public static HeldSlice Load<T>(T x, int start, int first, int end, int step, float shift, int width) where T : struct, IElementView<T>
+        {
+            var held = new HeldSlice { _start = start, _first = first, _end = end, _step = step };
+            held._0 = held.Fetch(x, 0, shift, width);
+            held._1 = held.Fetch(x, 1, shift, width);
+            held._2 = held.Fetch(x, 2, shift, width);
+            held._3 = held.Fetch(x, 3, shift, width);
+            held._4 = held.Fetch(x, 4, shift, width);
+            held._5 = held.Fetch(x, 5, shift, width);
+            held._6 = held.Fetch(x, 6, shift, width);
+            held._7 = held.Fetch(x, 7, shift, width);
+            return held;
+        }
+
+        private readonly int Index(int k) => _first + k * _step;
+
+        private readonly Row8 Fetch<T>(T x, int k, float shift, int width) where T : struct, IElementView<T> =>
+            Index(k) < _end ? Row8.LoadStep(x, _start + Index(k), width).Plus(-shift).Prefix(width) : default;
+
+        /// <summary>This thread's sums of x − x₀ and its square.</summary>
+        public readonly GroupSums Sums()
+        {
+            var sum = _0.Plus(_1).Plus(_2).Plus(_3).Plus(_4).Plus(_5).Plus(_6).Plus(_7);
+            var squares = _0.Times(_0).Plus(_1.Times(_1)).Plus(_2.Times(_2)).Plus(_3.Times(_3))
+                .Plus(_4.Times(_4)).Plus(_5.Times(_5)).Plus(_6.Times(_6)).Plus(_7.Times(_7));
+            return new(sum.Sum(), squares.Sum());
+        }
+
+        /// <summary>Normalises and stores the steps; <paramref name="firstChannel"/> is the group's first channel, <paramref name="bySpatial"/> the spatial size's <see cref="SmallDivision.WideMultiplier"/>.</summary>
+        public readonly void Normalize<T>(T y, T gamma, T beta, int silu, Statistics statistics, int firstChannel, ulong bySpatial, int width)
+            where T : struct, IElementView<T>
+        {
+            var to = new NormalizedSteps<T>(y, gamma, beta, silu, statistics, firstChannel, bySpatial, width);
+            Store(to, _0, 0);
+            Store(to, _1, 1);
+            Store(to, _2, 2);
+            Store(to, _3, 3);
+            Store(to, _4, 4);
+            Store(to, _5, 5);
+            Store(to, _6, 6);
+            Store(to, _7, 7);
+        }
+
+        private readonly void Store<T>(in NormalizedSteps<T> to, in Row8 deviations, int k) where T : struct, IElementView<T>
+        {
+            if (Index(k) < _end) to.Store(deviations, _start, Index(k));
+        }
+    }
+
+    /// <summary>Where and how <see cref="HeldSlice.Normalize"/> stores: the normalisation of a group and its output.</summary>
+    private readonly struct NormalizedSteps<T>(T y, T gamma, T beta, int silu, Statistics statistics, int firstChannel, ulong bySpatial, int width)
+        where T : struct, IElementView<T>
+    {
+        /// <summary>Normalises the step at <paramref name="index"/> of the group starting at <paramref name="start"/>, given its deviations from x₀.</summary>
+        public void Store(in Row8 deviations, int start, int index)
+        {
+            int channel = firstChannel + SmallDivision.WideQuotient(index, bySpatial);
+            statistics.ApplyToDeviations(deviations, statistics.InvStd * gamma.Load(channel), beta.Load(channel), silu, width)
+                .StoreStep(y, start + index, width);
+        }
     }
 
     private static int Width(SpecializedValue<int> eights) => eights.Value != 0 ? 8 : 1;
@@ -118,29 +272,36 @@ public static class NormKernels
     private readonly record struct Statistics(float Shift, float MeanShifted, float InvStd)
     {
         /// <summary>From the group's sums; kept out of the loops that use them (ILGPU would otherwise recompute them for every element).</summary>
-        public static Statistics Of(float shift, GroupSums sums, GroupNormShape s)
+        public static Statistics Of(float shift, GroupSums sums, float inverseLength, float epsilon)
         {
-            float meanShifted = sums.Deviations / s.GroupLength;
-            float variance = XMath.Max(sums.Squares / s.GroupLength - meanShifted * meanShifted, 0f);
-            return new(LoopInvariant.Keep(shift), LoopInvariant.Keep(meanShifted), LoopInvariant.Keep(1f / XMath.Sqrt(variance + s.Epsilon)));
+            float meanShifted = sums.Deviations * inverseLength;
+            float variance = XMath.Max(sums.Squares * inverseLength - meanShifted * meanShifted, 0f);
+            return new(LoopInvariant.Keep(shift), LoopInvariant.Keep(meanShifted), LoopInvariant.Keep(1f / XMath.Sqrt(variance + epsilon)));
         }
 
         /// <summary>x − x₀ − mean(x − x₀) (the large mean itself is never rounded), scaled, shifted, SiLU when asked.</summary>
-        public float Apply(float x, float scale, float bias, int silu)
+        public float Apply(float x, float scale, float bias, int silu) => ApplyToDeviation(x - Shift, scale, bias, silu);
+
+        /// <summary>As <see cref="Apply(float, float, float, int)"/> of x, given x − x₀.</summary>
+        private float ApplyToDeviation(float deviation, float scale, float bias, int silu)
         {
-            float v = (x - Shift - MeanShifted) * scale + bias;
+            float v = (deviation - MeanShifted) * scale + bias;
             return silu != 0 ? Silu(v) : v;
         }
 
         /// <summary>The elements of a step of <paramref name="width"/> (<see cref="Row8.LoadStep"/>), the others left 0.</summary>
-        public Row8 Apply(in Row8 x, float scale, float bias, int silu, int width) => width == 8
+        public Row8 Apply(in Row8 x, float scale, float bias, int silu, int width) => ApplyToDeviations(x.Plus(-Shift), scale, bias, silu, width);
+
+        /// <summary>As <see cref="Apply(in Row8, float, float, int, int)"/> of x, given x − x₀.</summary>
+        public Row8 ApplyToDeviations(in Row8 d, float scale, float bias, int silu, int width) => width == 8
             ? new()
             {
-                V0 = Apply(x.V0, scale, bias, silu), V1 = Apply(x.V1, scale, bias, silu), V2 = Apply(x.V2, scale, bias, silu),
-                V3 = Apply(x.V3, scale, bias, silu), V4 = Apply(x.V4, scale, bias, silu), V5 = Apply(x.V5, scale, bias, silu),
-                V6 = Apply(x.V6, scale, bias, silu), V7 = Apply(x.V7, scale, bias, silu),
+                V0 = ApplyToDeviation(d.V0, scale, bias, silu), V1 = ApplyToDeviation(d.V1, scale, bias, silu),
+                V2 = ApplyToDeviation(d.V2, scale, bias, silu), V3 = ApplyToDeviation(d.V3, scale, bias, silu),
+                V4 = ApplyToDeviation(d.V4, scale, bias, silu), V5 = ApplyToDeviation(d.V5, scale, bias, silu),
+                V6 = ApplyToDeviation(d.V6, scale, bias, silu), V7 = ApplyToDeviation(d.V7, scale, bias, silu),
             }
-            : new() { V0 = Apply(x.V0, scale, bias, silu) };
+            : new() { V0 = ApplyToDeviation(d.V0, scale, bias, silu) };
 
         /// <summary>
         /// On CUDA v·rcp(1 + 2^(−v·log₂e)) with the hardware exponential and reciprocal (ex2.approx, rcp.approx, ~1–2

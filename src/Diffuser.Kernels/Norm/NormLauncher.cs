@@ -13,56 +13,89 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     /// </summary>
     private const int ChunkLength = 4096;
     private const int MaxChunks = 32;
-    /// <summary>Groups up to this long take one launch, a block per group (<see cref="NormKernels.GroupNormWhole"/>): SD's 16×16 and 8×8 levels.</summary>
-    private const int WholeGroupLength = 16384;
-    /// <summary>
-    /// Threads of a whole-group block: with only N·groups blocks (64 for SD with CFG), 1024 threads a block keep as many
-    /// 16-byte loads in flight as the two-launch version's 3 blocks of 256 per group.
-    /// </summary>
-    public const int WholeGroupThreads = 1024;
     /// <summary>Elements each thread of the apply kernel normalises (at most): two steps of eight when aligned.</summary>
     private const int ApplyPerThread = 16;
+    /// <summary>
+    /// Groups (N·G) the one-pass kernel takes at most: its counters (SD with guidance: 64). Beyond, two launches.
+    /// </summary>
+    private const int MaxOnePassGroups = 1024;
 
     private readonly Accelerator _accelerator;
-    private readonly int _wholeGroupThreads;
+    private readonly int _onePassBlocks;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense>? _onePassCounters;
     private readonly Action<KernelConfig, T, ArrayView<float>, GroupNormShape, int, SpecializedValue<int>> _partials;
     private readonly Action<KernelConfig, T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>> _apply;
-    private readonly Action<KernelConfig, T, T, T, T, GroupNormShape, SpecializedValue<int>, SpecializedValue<int>> _whole;
+    private readonly Action<KernelConfig, T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>> _onePass;
     private readonly Action<KernelConfig, T, T, T, T, LayerNormShape, SpecializedValue<int>> _layerNorm;
 
-    public NormLauncher(Accelerator accelerator)
+    /// <param name="onePass">Whether group norms whose slices fit the resident blocks take one launch that reads x once (else two).</param>
+    public NormLauncher(Accelerator accelerator, bool onePass = true)
     {
         _accelerator = accelerator;
-        _wholeGroupThreads = Math.Min(WholeGroupThreads, accelerator.MaxNumThreadsPerGroup);
+        _onePassBlocks = onePass ? OnePassBlocks(accelerator) : 0;
+        if (_onePassBlocks > 0)
+        {
+            _onePassCounters = accelerator.Allocate1D<int>(MaxOnePassGroups + 1);
+            _onePassCounters.MemSetToZero();
+        }
         _partials = accelerator.LoadStreamKernel<T, ArrayView<float>, GroupNormShape, int, SpecializedValue<int>>(NormKernels.GroupNormPartials);
         _apply = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             NormKernels.GroupNormApply);
-        _whole = accelerator.LoadStreamKernel<T, T, T, T, GroupNormShape, SpecializedValue<int>, SpecializedValue<int>>(NormKernels.GroupNormWhole);
+        _onePass = accelerator.LoadStreamKernel<T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>>(
+            NormKernels.GroupNormOnePass);
         _layerNorm = accelerator.LoadStreamKernel<T, T, T, T, LayerNormShape, SpecializedValue<int>>(NormKernels.LayerNorm);
     }
 
+    /// <summary>
+    /// Blocks of <see cref="NormKernels.GroupNormOnePass"/> that surely run at once, so that its waits always end: on
+    /// CUDA two groups of <see cref="LaunchGeometry.ElementGroup"/> threads per multiprocessor (PtxasTests check that two
+    /// groups of every kernel fit a multiprocessor's registers; its shared memory is 132 bytes); ILGPU's CPU accelerator
+    /// runs one group at a time on each of its multiprocessors, with a grid no larger than them one each. None
+    /// elsewhere (OpenCL devices keep two launches).
+    /// </summary>
+    private static int OnePassBlocks(Accelerator accelerator) => accelerator.AcceleratorType switch
+    {
+        AcceleratorType.Cuda => 2 * accelerator.NumMultiprocessors,
+        AcceleratorType.CPU => accelerator.NumMultiprocessors,
+        _ => 0,
+    };
+
+    private static int Width(GroupNormShape s, bool alignedChunks) => alignedChunks && s.Spatial % 8 == 0 ? 8 : 1;
+
+    /// <summary>Slices of a group in the one-pass kernel (each <see cref="NormKernels.OnePassSteps"/> steps of every thread).</summary>
+    private static int Parts(GroupNormShape s, bool alignedChunks) =>
+        LaunchGeometry.Tiles(s.GroupLength, NormKernels.OnePassSteps * Width(s, alignedChunks) * LaunchGeometry.ElementGroup);
+
+    /// <summary>Whether <see cref="GroupNorm"/> takes the one launch that reads x once: its groups' slices fit the blocks that run at once.</summary>
+    public bool TakesOnePass(GroupNormShape s, bool alignedChunks) => s.N * s.Groups <= MaxOnePassGroups && Parts(s, alignedChunks) <= _onePassBlocks;
+
     private static int Chunks(GroupNormShape s) => Math.Clamp(LaunchGeometry.Tiles(s.GroupLength, ChunkLength), 1, MaxChunks);
 
-    private static bool Whole(GroupNormShape s) => s.GroupLength <= WholeGroupLength;
-
-    /// <summary>Floats of scratch memory <see cref="GroupNorm"/> needs for its partial sums (none for a group that fits a block).</summary>
-    public static int ScratchLength(GroupNormShape s) => Whole(s) ? 0 : s.N * s.Groups * Chunks(s) * 2;
+    /// <summary>Floats of scratch memory <see cref="GroupNorm"/> needs for its partial sums.</summary>
+    public int ScratchLength(GroupNormShape s, bool alignedChunks) =>
+        s.N * s.Groups * (TakesOnePass(s, alignedChunks) ? Parts(s, alignedChunks) : Chunks(s)) * 2;
 
     /// <summary>
-    /// Group norm (+ SiLU) of x [N, C, spatial], in one launch when a group fits a block, else two (partial sums, then
-    /// the normalisation); <paramref name="scratch"/> holds at least <see cref="ScratchLength"/> floats. <paramref name="alignedChunks"/>: x and y start at multiples of 8 elements (fp16: 16-byte aligned), so
-    /// with a spatial size that is a multiple of 8 both kernels take eight elements at a time.
+    /// Group norm (+ SiLU) of x [N, C, spatial]: in one launch that reads x once when the group's slices fit the blocks
+    /// that run at once (<see cref="NormKernels.GroupNormOnePass"/>; on an H200 every norm of SD 1.x/2.x at 512², whose largest groups are
+    /// 256 slices of 8192 elements for 264 blocks), else
+    /// two (partial sums, then the normalisation); <paramref name="scratch"/> holds at least <see cref="ScratchLength"/>
+    /// floats. <paramref name="alignedChunks"/>: x and y start at multiples of 8 elements (fp16: 16-byte aligned), so
+    /// with a spatial size that is a multiple of 8 the kernels take eight elements at a time.
     /// </summary>
     public void GroupNorm(T x, T gamma, T beta, ArrayView<float> scratch, T y, GroupNormShape s, bool alignedChunks)
     {
-        int chunks = Chunks(s), groups = s.N * s.Groups;
-        var eights = SpecializedValue.New(alignedChunks && s.Spatial % 8 == 0 ? 1 : 0);
+        int groups = s.N * s.Groups;
+        var eights = SpecializedValue.New(Width(s, alignedChunks) == 8 ? 1 : 0);
         var silu = SpecializedValue.New(s.FuseSilu);
-        if (Whole(s))
+        if (TakesOnePass(s, alignedChunks))
         {
-            _whole(LaunchGeometry.Grid(1, groups, 1, _wholeGroupThreads), x, gamma, beta, y, s, eights, silu);
+            int parts = Parts(s, alignedChunks);
+            _onePass(LaunchGeometry.Grid(Math.Min(_onePassBlocks, groups * parts), 1, 1, LaunchGeometry.ElementGroup), x, gamma, beta, y, scratch,
+                _onePassCounters!.View, s, parts, eights, silu);
             return;
         }
+        int chunks = Chunks(s);
         _partials(LaunchGeometry.Grid(chunks, groups, 1, LaunchGeometry.ElementGroup), x, scratch, s, chunks, eights);
         int blocks = LaunchGeometry.Tiles(s.GroupLength, LaunchGeometry.ElementGroup * ApplyPerThread);
         _apply(LaunchGeometry.Grid(blocks, groups, 1, LaunchGeometry.ElementGroup), x, gamma, beta, scratch, y, s, chunks, eights, silu);

@@ -43,7 +43,7 @@ public static class BackendFactory
         return devices;
     }
 
-    private static IlgpuBackend? TryIlgpu(string backendName, TensorCoreMode? tensorCores = null, TensorCoreOptions? options = null)
+    private static IlgpuBackend? TryIlgpu(string backendName, TensorCoreMode? tensorCores = null, KernelOptions? options = null)
     {
         foreach (var (device, info) in IlgpuDevices.All())
             if (IlgpuDevices.BackendName(device) == backendName && info.IsUsable)
@@ -52,8 +52,8 @@ public static class BackendFactory
     }
 
     /// <summary>An ILGPU backend whose fp16 GEMMs and convolutions take the path <paramref name="tensorCores"/>, with <paramref name="options"/> (all on by default; tests).</summary>
-    internal static IlgpuBackend CreateIlgpu(string backendName, TensorCoreMode tensorCores, TensorCoreOptions? options = null) =>
-        TryIlgpu(backendName, tensorCores, options ?? new TensorCoreOptions()) ?? throw Absent(backendName);
+    internal static IlgpuBackend CreateIlgpu(string backendName, TensorCoreMode tensorCores, KernelOptions? options = null) =>
+        TryIlgpu(backendName, tensorCores, options ?? new KernelOptions()) ?? throw Absent(backendName);
 
     private static ILGPU.Runtime.Accelerator Start(ILGPU.Runtime.Device device, DeviceInfo info)
     {

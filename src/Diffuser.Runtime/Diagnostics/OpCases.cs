@@ -58,6 +58,7 @@ public static class OpCases
         GroupNorm("1x16x8x8_g4_offset100", 1, 16, 8, 8, 4, silu: true, mean: 100f),
         GroupNorm("1x4x100x100_g2_chunked", 1, 4, 100, 100, 2, silu: false, mean: 3f),
         GroupNorm("1x4x99x101_g2_chunked_odd_silu", 1, 4, 99, 101, 2, silu: true, mean: -2f),
+        GroupNorm("2x4x45x45_g2_slices_silu", 2, 4, 45, 45, 2, silu: true, mean: 1.5f),
         LayerNorm("3x5x40", 3, 5, 40),
         LayerNorm("2x77x32_offset50", 2, 77, 32, mean: 50f),
         LayerNorm("1x4x770", 1, 4, 770),
@@ -135,6 +136,8 @@ public static class OpCases
         GroupNorm("2x1280x16x16_g32_silu", 2, 1280, 16, 16, 32, silu: true),
         GroupNorm("2x1280x8x8_g32_silu", 2, 1280, 8, 8, 32, silu: true),
         GroupNorm("vae_1x128x512x512_g32_silu", 1, 128, 512, 512, 32, silu: true),
+        // The VAE's largest groups (up_blocks.3's first norm: 2.1 M elements, 256 slices of the one-pass kernel).
+        GroupNorm("vae_1x256x512x512_g32_silu", 1, 256, 512, 512, 32, silu: true),
         LayerNorm("2x4096x320", 2, 4096, 320),
         LayerNorm("2x1024x640", 2, 1024, 640),
         LayerNorm("2x256x1280", 2, 256, 1280),

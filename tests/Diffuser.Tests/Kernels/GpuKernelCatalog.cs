@@ -1,7 +1,6 @@
 using System.Reflection;
 using Diffuser.Kernels.Attention;
 using Diffuser.Kernels.Launch;
-using Diffuser.Kernels.Norm;
 using Diffuser.Kernels.TensorCore;
 using ILGPU;
 
@@ -19,8 +18,7 @@ public static class GpuKernelCatalog
 {
     /// <summary>
     /// The largest group the launchers start (<see cref="LaunchGeometry.ElementGroup"/>, <c>TiledMatmul.Threads</c>,
-    /// <see cref="AttentionKernels.Threads"/>); GroupNorm's whole-group kernel starts <c>NormLauncher.WholeGroupThreads</c>, the
-    /// tensor-core GEMM and convolution <see cref="TensorCoreLayout.Threads"/>,
+    /// <see cref="AttentionKernels.Threads"/>); the tensor-core GEMM and convolution <see cref="TensorCoreLayout.Threads"/>,
     /// the tensor-core attention <see cref="FlashAttentionLayout.Threads"/>; implicitly grouped kernels get a size ILGPU
     /// fits to their registers.
     /// </summary>
@@ -28,7 +26,6 @@ public static class GpuKernelCatalog
         kernel.GetParameters().FirstOrDefault()?.ParameterType.IsAssignableTo(typeof(IIndex)) == true ? null
         : kernel.DeclaringType == typeof(FlashAttentionKernels) ? FlashAttentionLayout.Threads
         : kernel.DeclaringType == typeof(SpecializedKernels) && kernel.Name.StartsWith("Attention", StringComparison.Ordinal) ? FlashAttentionLayout.Threads
-        : kernel.Name == nameof(NormKernels.GroupNormWhole) ? NormLauncher<F16View>.WholeGroupThreads
         : kernel.DeclaringType == typeof(TensorCoreKernels) && kernel.Name is nameof(TensorCoreKernels.Gemm) or nameof(TensorCoreKernels.Conv2d)
             || kernel.DeclaringType == typeof(SpecializedKernels) && kernel.Name.StartsWith("TensorCore", StringComparison.Ordinal) ? TensorCoreLayout.Threads
         : LaunchGeometry.ElementGroup;

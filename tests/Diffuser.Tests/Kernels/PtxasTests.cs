@@ -1,3 +1,4 @@
+using Diffuser.Kernels.Norm;
 using ILGPU.Runtime.Cuda;
 
 namespace Diffuser.Tests.Kernels;
@@ -150,7 +151,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// </summary>
     [Theory]
     [InlineData(nameof(SpecializedKernels.GroupNormApply), 16), InlineData(nameof(SpecializedKernels.GroupNormPartials), 5.5)]
-    [InlineData(nameof(SpecializedKernels.GroupNormWhole), 16), InlineData(nameof(SpecializedKernels.LayerNorm), 11.5)]
+    [InlineData(nameof(SpecializedKernels.LayerNorm), 11.5)]
     public void NormLoopsStaySmall(string name, double bound)
     {
         string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
@@ -161,6 +162,23 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         int elements = 8 * (loop.Count("STG") > 0 ? loop.Count("STG") : loop.Instructions.Count(i => i.StartsWith("LDG.E.128 ", StringComparison.Ordinal)));
         output.WriteLine($"{name}: {loop.Instructions.Count} instructions for {elements} elements");
         Assert.True((double)loop.Instructions.Count / elements <= bound, $"{(double)loop.Instructions.Count / elements:F1} instructions per element, more than {bound}");
+    }
+
+    /// <summary>
+    /// The one-pass group norm's ticket loop (its outermost: a slice's eight steps loaded, their sums, the wait for the
+    /// group's other slices, the group's sums, the normalisation and the eight 16-byte stores) as SD runs it, in
+    /// instructions per element: 1,470 for 64 elements (23), where the two launches' loops take 15 + 5.5 but move x
+    /// three times instead of twice; about 28 keep up with an H200's memory.
+    /// </summary>
+    [Fact]
+    public void GroupNormOnePassTicketLoopStaysSmall()
+    {
+        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), nameof(SpecializedKernels.GroupNormOnePass)), "sm_90").Sass;
+        var loop = SassLoop.All(sass).MaxBy(l => l.Instructions.Count)!;
+        int elements = 8 * loop.Instructions.Count(i => i.Contains("STG.E.128 ", StringComparison.Ordinal));
+        output.WriteLine($"ticket loop: {loop.Instructions.Count} instructions for {elements} elements");
+        Assert.Equal(8 * NormKernels.OnePassSteps, elements);
+        Assert.True((double)loop.Instructions.Count / elements <= 24, $"{(double)loop.Instructions.Count / elements:F1} instructions per element, more than 24");
     }
 
     /// <summary>A 16-byte store writes <paramref name="chunkElements"/> outputs (8 fp16, 4 fp32), any other store of these loops one element (an output or an fp32 partial sum).</summary>
@@ -174,7 +192,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// column-bound epilogue stores) or the portable GEMM and convolution (stages and epilogues) holds one.
     /// </summary>
     [Theory]
-    [InlineData("NormKernels.GroupNormApply<F16View>"), InlineData("NormKernels.GroupNormPartials<F16View>"), InlineData("NormKernels.GroupNormWhole<F16View>")]
+    [InlineData("NormKernels.GroupNormApply<F16View>"), InlineData("NormKernels.GroupNormPartials<F16View>"), InlineData("NormKernels.GroupNormOnePass<F16View>")]
     [InlineData("NormKernels.LayerNorm<F16View>")]
     [InlineData("FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>"), InlineData("FlashAttentionKernels.Attention<PtxWarpAttention160, RegisterCopies>")]
     [InlineData("SpecializedKernels.TensorCoreGemm"), InlineData("SpecializedKernels.TensorCoreConv3x3"), InlineData("SpecializedKernels.TensorCoreConv1x1")]

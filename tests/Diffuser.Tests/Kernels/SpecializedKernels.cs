@@ -71,9 +71,10 @@ public static class SpecializedKernels
     public static void GroupNormApply(F16View x, F16View gamma, F16View beta, ArrayView<float> partials, F16View y, GroupNormShape s, int chunks) =>
         NormKernels.GroupNormApply(x, gamma, beta, partials, y, s, chunks, SpecializedValue.New(1), SpecializedValue.New(1));
 
-    /// <summary>As <see cref="GroupNormApply"/>, for a group that fits a block (one launch).</summary>
-    public static void GroupNormWhole(F16View x, F16View gamma, F16View beta, F16View y, GroupNormShape s) =>
-        NormKernels.GroupNormWhole(x, gamma, beta, y, s, SpecializedValue.New(1), SpecializedValue.New(1));
+    /// <summary>As <see cref="GroupNormApply"/>, in the one launch that reads x once.</summary>
+    public static void GroupNormOnePass(F16View x, F16View gamma, F16View beta, F16View y, ArrayView<float> partials, ArrayView<int> counters,
+        GroupNormShape s, int parts) =>
+        NormKernels.GroupNormOnePass(x, gamma, beta, y, partials, counters, s, parts, SpecializedValue.New(1), SpecializedValue.New(1));
 
     /// <summary>fp16 layer norm on aligned tensors of a feature count that is a multiple of 8 (every SD shape): eight elements a lane and step.</summary>
     public static void LayerNorm(F16View x, F16View gamma, F16View beta, F16View y, LayerNormShape s) =>

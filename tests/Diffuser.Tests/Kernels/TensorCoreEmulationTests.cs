@@ -20,8 +20,8 @@ namespace Diffuser.Tests.Kernels;
 public sealed class TensorCoreEmulationTests : IDisposable
 {
     private readonly Backend _emulated = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated);
-    private readonly Backend _registerCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new TensorCoreOptions(AsyncCopies: false));
-    private readonly Backend _unsplit = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new TensorCoreOptions(SplitK: false));
+    private readonly Backend _registerCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(AsyncCopies: false));
+    private readonly Backend _unsplit = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(SplitK: false));
     private readonly Backend _cpu = new CpuBackend();
 
     public static TheoryData<string> Cases() => new(TensorCoreCases.Select(c => c.Id));

@@ -30,21 +30,21 @@ public sealed partial class IlgpuBackend : Backend
 
     /// <param name="tensorCores">Null: <see cref="TensorCoreMode.Hardware"/> where the device has them (unless the
     /// environment variable DIFFUSER_TENSOR_CORES is 0), otherwise none.</param>
-    /// <param name="options">What the tensor-core kernels use; null: <see cref="TensorCoreOptions.FromEnvironment"/>.</param>
-    internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device, TensorCoreMode? tensorCores = null, TensorCoreOptions? options = null)
+    /// <param name="options">What the kernels use; null: <see cref="KernelOptions.FromEnvironment"/>.</param>
+    internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device, TensorCoreMode? tensorCores = null, KernelOptions? options = null)
     {
         _accelerator = accelerator;
         Name = name;
         TensorCores = tensorCores ?? DefaultTensorCores(accelerator);
-        Options = options ?? TensorCoreOptions.FromEnvironment();
+        Options = options ?? KernelOptions.FromEnvironment();
         Device = device with { Capability = device.Capability + CapabilityNote(device) };
-        _single = new(accelerator, t => new F32View(Floats(t)), Scratch);
+        _single = new(accelerator, t => new F32View(Floats(t)), Scratch, Options);
         Func<Tensor, F16View> half = t => new F16View(HalfView(t).Cast<ushort>());
         _half = TensorCores switch
         {
             TensorCoreMode.Hardware => TensorCoreSet<PtxWarpMma, AsyncCopies>(half),
             TensorCoreMode.Emulated => TensorCoreSet<EmulatedWarpMma, EmulatedAsyncCopies>(half),
-            _ => new IlgpuKernels<F16View>(accelerator, half, Scratch),
+            _ => new IlgpuKernels<F16View>(accelerator, half, Scratch, Options),
         };
         _convert = new(() => new ConvertLauncher(accelerator));
         _sampler = new(() => new SamplerLauncher(accelerator));
@@ -52,24 +52,24 @@ public sealed partial class IlgpuBackend : Backend
 
     internal TensorCoreMode TensorCores { get; }
 
-    internal TensorCoreOptions Options { get; }
+    internal KernelOptions Options { get; }
 
     private static TensorCoreMode DefaultTensorCores(Accelerator accelerator) =>
-        accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } && TensorCoreOptions.Enabled("DIFFUSER_TENSOR_CORES")
+        accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } && KernelOptions.Enabled("DIFFUSER_TENSOR_CORES")
             ? TensorCoreMode.Hardware : TensorCoreMode.None;
 
     /// <summary>What the environment switched off, shown beside the device's capability.</summary>
     private string CapabilityNote(DeviceInfo device) =>
-        !device.Capability.Contains("tensor cores", StringComparison.Ordinal) ? ""
-        : TensorCores == TensorCoreMode.None ? " (off: DIFFUSER_TENSOR_CORES=0)"
-        : Options.Note;
+        device.Capability.Contains("tensor cores", StringComparison.Ordinal) && TensorCores == TensorCoreMode.None
+            ? " (off: DIFFUSER_TENSOR_CORES=0)" + Options.Note(tensorCores: false)
+            : Options.Note(TensorCores != TensorCoreMode.None);
 
     /// <typeparam name="TM">The warps' tensor cores.</typeparam>
     /// <typeparam name="TC">The copies by cp.async of <typeparamref name="TM"/>'s device (unless switched off: then through registers).</typeparam>
     private IlgpuKernels<F16View> TensorCoreSet<TM, TC>(Func<Tensor, F16View> half) where TM : struct, IWarpMma where TC : struct, IOperandCopies =>
         Options.AsyncCopies
-            ? new TensorCoreKernelSet<TM, TC>(_accelerator, half, Scratch, Options.SplitK)
-            : new TensorCoreKernelSet<TM, RegisterCopies>(_accelerator, half, Scratch, Options.SplitK);
+            ? new TensorCoreKernelSet<TM, TC>(_accelerator, half, Scratch, Options)
+            : new TensorCoreKernelSet<TM, RegisterCopies>(_accelerator, half, Scratch, Options);
 
     /// <summary>The kernel set of a tensor's storage type.</summary>
     private IIlgpuKernels For(Tensor t) => t.DType == DType.F16 ? _half : _single;

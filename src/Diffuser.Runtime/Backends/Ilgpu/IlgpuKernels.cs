@@ -43,12 +43,12 @@ internal interface IIlgpuKernels
 /// Every op family's launcher for storage type <typeparamref name="T"/>, each loaded on first use, and the glue from
 /// tensors to kernel views. Scratch memory (split-K workspaces, norm partial sums) comes from the backend's pool as fp32.
 /// </summary>
-internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Func<long, Tensor?> scratch) : IIlgpuKernels
+internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Func<long, Tensor?> scratch, KernelOptions options) : IIlgpuKernels
     where T : struct, IElementView<T>
 {
     private readonly Lazy<GemmLauncher<T>> _gemm = new(() => new GemmLauncher<T>(accelerator));
     private readonly Lazy<Conv2dLauncher<T>> _conv = new(() => new Conv2dLauncher<T>(accelerator));
-    private readonly Lazy<NormLauncher<T>> _norm = new(() => new NormLauncher<T>(accelerator));
+    private readonly Lazy<NormLauncher<T>> _norm = new(() => new NormLauncher<T>(accelerator, options.OnePassGroupNorm));
     private readonly Lazy<AttentionLauncher<T>> _attention = new(() => new AttentionLauncher<T>(accelerator));
     private readonly Lazy<ElementwiseLauncher<T>> _elementwise = new(() => new ElementwiseLauncher<T>(accelerator));
     private readonly Lazy<LayoutLauncher<T>> _layout = new(() => new LayoutLauncher<T>(accelerator));
@@ -83,8 +83,9 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
 
     public void GroupNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape)
     {
-        using var partials = scratch(NormLauncher<T>.ScratchLength(shape));   // none when a group fits a block
-        _norm.Value.GroupNorm(View(x), View(gamma), View(beta), FloatsOrEmpty(partials), View(y), shape, alignedChunks: x.Offset % 8 == 0 && y.Offset % 8 == 0);
+        bool aligned = x.Offset % 8 == 0 && y.Offset % 8 == 0;
+        using var partials = scratch(_norm.Value.ScratchLength(shape, aligned));
+        _norm.Value.GroupNorm(View(x), View(gamma), View(beta), FloatsOrEmpty(partials), View(y), shape, aligned);
     }
 
     public void LayerNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, LayerNormShape shape) =>

@@ -20,10 +20,11 @@ internal sealed class TensorCoreKernelSet<TM, TC> : IlgpuKernels<F16View> where 
     private readonly Lazy<TensorCoreLauncher<TM, TC>> _tensorCores;
     private readonly Lazy<FlashAttentionLauncher> _attention;
 
-    /// <param name="splitK">Whether products with fewer tiles than multiprocessors split their reduction.</param>
-    public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch, bool splitK) : base(accelerator, view, scratch)
+    /// <param name="options">Whether products with fewer tiles than multiprocessors split their reduction (<see cref="KernelOptions.SplitK"/>), and the portable kernels' options.</param>
+    public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch, KernelOptions options)
+        : base(accelerator, view, scratch, options)
     {
-        _tensorCores = new(() => new TensorCoreLauncher<TM, TC>(Accelerator, splitK));
+        _tensorCores = new(() => new TensorCoreLauncher<TM, TC>(Accelerator, options.SplitK));
         // The attention variants are types of their own, so the launcher only needs to know which kinds TM and TC are.
         _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TM) == typeof(EmulatedWarpMma), asyncCopies: default(TC).Async));
     }

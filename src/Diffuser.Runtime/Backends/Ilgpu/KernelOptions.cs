@@ -1,0 +1,30 @@
+namespace Diffuser.Backends.Ilgpu;
+
+/// <summary>
+/// Parts of the kernels that can be switched off, each a fallback should it misbehave on a GPU and an A/B switch for
+/// timing (the GPU script tries them in turn when the kernel tests fail).
+/// </summary>
+/// <param name="AsyncCopies">The tensor-core kernels copy operands with 16-byte rows by cp.async (else through registers).</param>
+/// <param name="SplitK">Tensor-core products with fewer tiles than multiprocessors split their reduction (else one group per tile).</param>
+/// <param name="OnePassGroupNorm">Group norms take the one launch that reads x once where their groups fit (else two launches).</param>
+internal sealed record KernelOptions(bool AsyncCopies = true, bool SplitK = true, bool OnePassGroupNorm = true)
+{
+    /// <summary>DIFFUSER_CP_ASYNC=0, DIFFUSER_SPLIT_K=0 and DIFFUSER_ONE_PASS_GROUP_NORM=0 switch the parts off.</summary>
+    public static KernelOptions FromEnvironment() =>
+        new(Enabled("DIFFUSER_CP_ASYNC"), Enabled("DIFFUSER_SPLIT_K"), Enabled("DIFFUSER_ONE_PASS_GROUP_NORM"));
+
+    /// <summary>What is switched off, to show beside the device's capability ("" for nothing); the tensor cores' parts only where they run.</summary>
+    public string Note(bool tensorCores)
+    {
+        string[] off =
+        [
+            .. tensorCores && !AsyncCopies ? ["DIFFUSER_CP_ASYNC=0"] : Array.Empty<string>(),
+            .. tensorCores && !SplitK ? ["DIFFUSER_SPLIT_K=0"] : Array.Empty<string>(),
+            .. !OnePassGroupNorm ? ["DIFFUSER_ONE_PASS_GROUP_NORM=0"] : Array.Empty<string>(),
+        ];
+        return off.Length == 0 ? "" : $" (off: {string.Join(", ", off)})";
+    }
+
+    /// <summary>Whether the environment leaves a part on (every switch is off only when set to 0).</summary>
+    public static bool Enabled(string variable) => Environment.GetEnvironmentVariable(variable) != "0";
+}
