@@ -8,6 +8,7 @@ the table says so instead of failing.
 import argparse
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 
 # Datasheet ceilings of the H200 SXM: fp32 on the CUDA cores (no tensor cores), dense fp16 tensor, HBM3e.
@@ -207,23 +208,28 @@ def launch_cost_lines(bench16, cases, torch_cases):
             f"{f'{1000 * reference:.1f} µs' if reference else '–'}{floor} (the part of a step that CUDA graphs would remove).", ""]
 
 
-def copies_section(ops, ab_paths):
-    """The A/B of cp.async: each key case's median in the ops stage (cp.async) against its run with DIFFUSER_CP_ASYNC=0."""
+def switches_section(ops, ab_paths):
+    """Each switched-off part against the default: a key case's median in the ops stage (the part on) against its run
+    with the switch (the JSON's name, ab-NAME-i.json, says which)."""
     if not ab_paths:
         return []
-    lines = ["## cp.async against register copies (`DIFFUSER_CP_ASYNC=0`)", "",
-             "| case | cp.async ms | registers ms | registers ÷ cp.async |", "|---|---:|---:|---:|"]
     ours = {c["id"]: c["stats"]["median_ms"] for c in (ops or {}).get("cases", [])}
-    for path in ab_paths:
-        report = load(path)
-        if report is None:
-            lines.append(f"| {os.path.basename(path)} | no report (the stage ran out of time or failed: see run.log) | | |")
-            continue
-        for c in report.get("cases", []):
-            async_ms, register_ms = ours.get(c["id"]), c["stats"]["median_ms"]
-            ratio = f"{register_ms / async_ms:.2f}" if async_ms else "–"
-            lines.append(f"| {c['id']} | {ms(async_ms)} | {ms(register_ms)} | {ratio} |")
-    return lines + [""]
+    switch_of = lambda path: re.search(r"ab-(\w+)-\d+\.json$", path).group(1)
+    lines = []
+    for switch in sorted({switch_of(p) for p in ab_paths}):
+        lines += [f"## {switch}=0 against the default", "",
+                  "| case | default ms | switched off ms | off ÷ default |", "|---|---:|---:|---:|"]
+        for path in sorted(p for p in ab_paths if switch_of(p) == switch):
+            report = load(path)
+            if report is None:
+                lines.append(f"| {os.path.basename(path)} | no report (the stage ran out of time or failed: see run.log) | | |")
+                continue
+            for c in report.get("cases", []):
+                default_ms, off_ms = ours.get(c["id"]), c["stats"]["median_ms"]
+                ratio = f"{off_ms / default_ms:.2f}" if default_ms else "–"
+                lines.append(f"| {c['id']} | {ms(default_ms)} | {ms(off_ms)} | {ratio} |")
+        lines.append("")
+    return lines
 
 
 def main():
@@ -233,8 +239,9 @@ def main():
     p.add_argument("--gpu", default="GPU")
     p.add_argument("--commit", default="")
     p.add_argument("--switch", default="", help="the environment switch the kernel tests needed, which every later stage ran with")
+    p.add_argument("--switch-why", default="the kernel tests failed without it and passed with it", help="why the switch was set")
     p.add_argument("--fallback-xml", action="append", default=[], help="the kernel tests' XML under a switch (tests-kernels-NAME.xml)")
-    p.add_argument("--copies-ab", action="append", default=[], help="op case JSON of key cases run with DIFFUSER_CP_ASYNC=0")
+    p.add_argument("--ab", action="append", default=[], help="op case JSON of key cases run with a part switched off (ab-NAME-i.json)")
     a = p.parse_args()
     d = lambda name: os.path.join(a.dir, name)
     out = [f"# Diffuser GPU run: {a.gpu}", "", f"Commit {a.commit}. Produced by bench/gpu/run.sh (see bench/README.md).", "",
@@ -246,8 +253,8 @@ def main():
             out.append(f"| {name} | {rc}{note} | {secs} |")
     out.append("")
     if a.switch:
-        out += [f"**Every stage after the kernel tests ran with `{a.switch}`**: the kernel tests failed without it and passed "
-                "with it (see their failures below; bench/README.md, \"What the GPU run must confirm first\").", ""]
+        out += [f"**Every stage after the kernel tests ran with `{a.switch}`**: {a.switch_why} (see the tests below; "
+                "bench/README.md, \"What the GPU run must confirm first\").", ""]
     fallbacks = [(f"cuda kernels + ops ({path.rsplit('tests-kernels-', 1)[-1].removesuffix('.xml')}=0)", path) for path in a.fallback_xml]
     out += tests_section([("cuda kernels + ops", d("tests-kernels.xml"))] + fallbacks + [("cuda models, schedulers, pipelines", d("tests-goldens.xml"))])
     out.append("")
@@ -256,7 +263,7 @@ def main():
                               (torch_report or {}).get("unet_step"))
     ops = load(d("ops-cuda.json"))
     out += targets_section(load(d("bench-fp16.json")), ops, torch_report)
-    out += copies_section(ops, a.copies_ab)
+    out += switches_section(ops, a.ab)
     out += kernels_section(ops, torch_report)
     print("\n".join(out))
 

@@ -4,11 +4,12 @@
 # after `bash bench/gpu/prepare.sh` made .gpu/bundle.tar.xz here. Stages (each under its own time limit, all of
 # them inside ~8.5 minutes; a stage that overruns is killed and the next one still runs):
 #   unpack → nvidia-smi → kernel + op tests on CUDA (fp32 and fp16; fp16 GEMM/conv on the tensor cores; if they fail,
-#   again with cp.async off, split-K off, the tensor cores off, and the first switch that passes holds for the rest) →
+#   again with the one-pass group norm off (when only group norms fail), cp.async off, split-K off, the tensor cores
+#   off, and the first switch that passes holds for the rest; out of time, the one-pass group norm is off for the rest) →
 #   diffuser bench fp16 (SD 1.5 shapes, 512², batch 2, the VAE too) → op cases fp16 and fp32 on CUDA → PyTorch on the
 #   same shapes → model/scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → diffuser bench fp32 →
-#   Nsight Compute on four key fp16 kernels, compute-sanitizer on six small ones (if there) → OpenCL (if usable) →
-#   cp.async against register copies → $OUT/RESULTS.md (printed last), with run.log, the test XML and the JSON
+#   Nsight Compute on four key fp16 kernels, compute-sanitizer on seven small ones (if there) → OpenCL (if usable) →
+#   cp.async and the one-pass group norm against their switches → $OUT/RESULTS.md (printed last), with run.log, the test XML and the JSON
 #   reports beside it.
 # Environment overrides, for a dry run on a machine without a GPU (see bench/README.md):
 #   DIFFUSER_GPU_DEVICE (cuda), DIFFUSER_GPU_SIZE (512), DIFFUSER_GPU_STEPS (10), DIFFUSER_GPU_CASES (sd15),
@@ -36,7 +37,7 @@ start=$SECONDS
 deadline=$((start + 500))   # every stage ends by then; RESULTS.md is written after it (call with timeout_s=580)
 stages="$work.stages"
 : > "$stages"
-rm -f "$work".copies-ab-*.json
+rm -f "$work".ab-*.json
 
 # stage NAME LIMIT COMMAND...: runs COMMAND under min(LIMIT, time left) seconds and records name|exit|seconds.
 stage() {
@@ -114,8 +115,8 @@ with_env() {
 # Inside the key fp16 kernels of a UNet step, if the machine has Nsight Compute: achieved occupancy, tensor-pipe and
 # memory throughput, and what the warps stall on (an L1/LSU-bound convolution shows as LG/MIO throttle, a
 # latency-bound one as long scoreboard), into run.log; registers and shared memory are known from ptxas. Only the op's own kernels count (ILGPU names an entry Kernel_<method>;
-# not the filter packing or input conversions): the first two are skipped (the warm-up run's, GroupNorm's two
-# kernels), the next two profiled.
+# not the filter packing or input conversions): the first two launches are skipped (the warm-up's), the next two
+# profiled.
 profile_kernels() {
     command -v ncu >/dev/null || { echo "no ncu on this machine"; return 0; }
     local filter
@@ -130,15 +131,17 @@ profile_kernels() {
 
 # NVIDIA's compute-sanitizer on small fp16 tensor-core cases, if the machine has it: memcheck (out-of-bounds global
 # and shared accesses, cp.async included) and racecheck (shared-memory hazards between the warps of a group: stages,
-# staging, the split reduction) over an aligned GEMM, a GEGLU GEMM, split convolutions (one reading its input
-# upsampled, one of at most 16 filters) and an attention; a hazard or error fails the stage (into run.log).
+# staging, the split reduction; the one-pass group norm's scratch, reused from slice to slice) over an aligned GEMM, a
+# GEGLU GEMM, split convolutions (one reading its input upsampled, one of at most 16 filters), an attention and a
+# group norm of two slices a group; a hazard or error fails the stage (into run.log).
 sanitize_kernels() {
     command -v compute-sanitizer >/dev/null || { echo "no compute-sanitizer on this machine"; return 0; }
     local tool filter rc=0
     for tool in memcheck racecheck; do
         for filter in gemm/b2_21x40x24_tB_bias_silu_residual_chunked_f16 gemm/2x40x24_tB_bias_silu_chunked_f16 \
             geglu_linear/19x24_to_80_chunked_f16 conv2d/3x5_c32k20_k3s1p1_upsample_residual_f16 \
-            conv2d/5x3_c32k9_k3s1p1_residual_splitK_f16 attention/cross_b2h2_l19_s77_d40_f16; do
+            conv2d/5x3_c32k9_k3s1p1_residual_splitK_f16 attention/cross_b2h2_l19_s77_d40_f16 \
+            group_norm/1x4x100x100_g2_chunked_f16; do
             echo "=== compute-sanitizer --tool $tool: $filter"
             compute-sanitizer --tool "$tool" --error-exitcode 1 \
                 "$work/app/diffuser" bench --ops --device "$device" --cases small-f16 --filter "$filter" --warmup 0 --seconds 0 || rc=1
@@ -147,22 +150,30 @@ sanitize_kernels() {
     return "$rc"
 }
 
-# cp.async against register copies (DIFFUSER_CP_ASYNC=0) on key fp16 cases (the ops stage timed the cp.async side):
-# the GEMM's and convolution's operand copies, and the attention's K/V in two stages (widths 48, 80) and in one (160).
-# Last, so that it only takes time the table did not need; its JSON stays beside the stage log ($OUT is full) and
-# RESULTS.md compares it.
-copies_ab() {
+# Parts switched off against the default, on key fp16 cases (the ops stage timed them switched on): cp.async against
+# register copies (DIFFUSER_CP_ASYNC=0: the GEMM's and convolution's operand copies, the attention's K/V in two stages
+# (widths 48, 80) and in one (160)), and the one-pass group norm against two launches (DIFFUSER_ONE_PASS_GROUP_NORM=0:
+# the UNet's 64×64 level, the VAE's 512²). Last, so that it only takes time the table did not need; its JSON stays
+# beside the stage log ($OUT is full) and RESULTS.md compares it.
+switches_ab() {
     [ "$cases" = sd15 ] || { echo "the A/B cases are sd15's; skipped for $cases"; return 0; }
-    local filter i=0
-    for filter in conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 attention/self_b2h8_l4096_d40_f16 \
-        attention/self_b2h8_l1024_d80_f16 attention/self_b2h8_l256_d160_f16; do
+    switch_ab DIFFUSER_ONE_PASS_GROUP_NORM=0 group_norm/2x320x64x64_g32_silu_f16 group_norm/vae_1x256x512x512_g32_silu_f16 || return 1
+    switch_ab DIFFUSER_CP_ASYNC=0 conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 attention/self_b2h8_l4096_d40_f16 \
+        attention/self_b2h8_l1024_d80_f16 attention/self_b2h8_l256_d160_f16
+}
+
+# switch_ab NAME=0 CASE...: times each case with the switch, into $work.ab-NAME-<i>.json.
+switch_ab() {
+    local switch=$1 filter i=0
+    shift
+    for filter in "$@"; do
         i=$((i + 1))
-        DIFFUSER_CP_ASYNC=0 "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" \
-            --seconds 0.2 --json "$work.copies-ab-$i.json" || return 1
+        env "$switch" "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" \
+            --seconds 0.2 --json "$work.ab-${switch%%=*}-$i.json" || return 1
     done
 }
 
-export -f unpack gpu_info tests opencl bench with_env profile_kernels sanitize_kernels copies_ab
+export -f unpack gpu_info tests opencl bench with_env profile_kernels sanitize_kernels switches_ab switch_ab
 stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
@@ -171,26 +182,41 @@ stage nvidia-smi 15 gpu_info
 kernel_tests=(-namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops
     -class- Diffuser.Tests.Kernels.TensorCoreEmulationTests -class- Diffuser.Tests.Kernels.KernelPtxTests
     -class- Diffuser.Tests.Kernels.FlashAttentionPtxTests -class- Diffuser.Tests.Kernels.GeneratedPtxTests
-    -class- Diffuser.Tests.Kernels.PtxasTests)
+    -class- Diffuser.Tests.Kernels.PtxasTests -class- Diffuser.Tests.Kernels.GroupNormLaunchTests)
 switch=""
+switch_why=""
 fallback_xml=()
 stage tests-kernels 110 tests "$out/tests-kernels.xml" "$device" "${kernel_tests[@]}"
-if failed $?; then
+rc=$?
+if failed $rc; then
     # Failed (not out of time). The tensor-core kernels' pieces checked here by ptxas and emulation only: cp.async, the
     # split reduction finished by its last split (fence, atomic count); then the tensor cores as a whole (PTX the
-    # driver rejects, a misaligned shared block). The first switch under which the kernel tests pass holds for every
+    # driver rejects, a misaligned shared block). When only group norm cases fail, the one-pass group norm (blocks
+    # that wait for each other) is tried first. The first switch under which the kernel tests pass holds for every
     # later stage, so that one run still yields a table; RESULTS.md names it. If none passes, the failures lie
     # elsewhere and nothing is switched. (Their XML stays outside $OUT, which brings back 8 files at most; RESULTS.md
     # summarises it.)
-    for candidate in DIFFUSER_CP_ASYNC=0 DIFFUSER_SPLIT_K=0 DIFFUSER_TENSOR_CORES=0; do
+    candidates=(DIFFUSER_CP_ASYNC=0 DIFFUSER_SPLIT_K=0 DIFFUSER_TENSOR_CORES=0)
+    failures=$(grep -o '<test [^>]*result="Fail"' "$out/tests-kernels.xml" 2>/dev/null)
+    if grep -q group_norm <<< "$failures" && ! grep -qv group_norm <<< "$failures"; then
+        candidates=(DIFFUSER_ONE_PASS_GROUP_NORM=0 "${candidates[@]}")
+    fi
+    for candidate in "${candidates[@]}"; do
         xml="$work.tests-kernels-${candidate%%=*}.xml"
         fallback_xml+=(--fallback-xml "$xml")
         if stage "tests-kernels ($candidate)" 75 with_env "$candidate" tests "$xml" "$device" "${kernel_tests[@]}"; then
             switch=$candidate
+            switch_why="the kernel tests failed without it and passed with it"
             export "${switch?}"
             break
         fi
     done
+elif [ "$rc" -ne 0 ]; then
+    # Out of time: a kernel that never ends. The only kernel whose blocks wait for each other is the one-pass group
+    # norm, so every later stage runs without it (were it compilation alone, the later stages still time the rest).
+    switch=DIFFUSER_ONE_PASS_GROUP_NORM=0
+    switch_why="the kernel tests ran out of time, as a one-pass group norm whose blocks never stop waiting would"
+    export "${switch?}"
 fi
 # Issue 7's numbers first (fp16 generation, the op table, PyTorch on the same shapes), so that a run squeezed by
 # fallbacks or slow kernel compilation still yields them; the model goldens, fp32 and the probes follow.
@@ -214,15 +240,15 @@ stage tests-goldens 100 tests "$out/tests-goldens.xml" "$device" \
     -method- Diffuser.Tests.Pipelines.PipelineGenerationTests.ATinyAutoencoderEncodesWithoutAPosteriorDraw
 stage bench-fp32 65 bench --dtype fp32 --json "$out/bench-fp32.json"
 stage ncu 45 profile_kernels
-stage sanitizer 75 sanitize_kernels
+stage sanitizer 85 sanitize_kernels
 stage opencl 15 opencl
-stage "ops (DIFFUSER_CP_ASYNC=0)" 40 copies_ab
+stage "ops (switches off)" 50 switches_ab
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
-copies_ab_json=()
-for f in "$work".copies-ab-*.json; do [ -f "$f" ] && copies_ab_json+=(--copies-ab "$f"); done
+ab_json=()
+for f in "$work".ab-*.json; do [ -f "$f" ] && ab_json+=(--ab "$f"); done
 "$python" bench/gpu/results.py --dir "$out" --stages "$stages" --gpu "${gpu:-$device (no nvidia-smi)}" \
-    --commit "$(cat .gpu/commit 2>/dev/null)" --switch "$switch" "${fallback_xml[@]}" "${copies_ab_json[@]}" > "$out/RESULTS.md"
+    --commit "$(cat .gpu/commit 2>/dev/null)" --switch "$switch" --switch-why "$switch_why" "${fallback_xml[@]}" "${ab_json[@]}" > "$out/RESULTS.md"
 echo "== [$((SECONDS - start)) s] done; files in $out: $(ls "$out" | tr '\n' ' ')"
 echo
 cat "$out/RESULTS.md"
