@@ -115,15 +115,16 @@ public static class NormKernels
             {
                 partials[ticket * 2] = sums.Deviations;
                 partials[ticket * 2 + 1] = sums.Squares;
+                // As a grid-wide barrier is built: a fence, the count, the wait, a fence, then the group's barrier.
                 MemoryFence.DeviceLevel();   // the sums reach the device before they are counted
                 Atomic.Add(ref counters[group], 1);
                 while (Atomic.Add(ref counters[group], 0) < parts) { }
+                MemoryFence.DeviceLevel();   // the other slices' sums are read after their counts
             }
             Group.Barrier();
             if (warp == 0)
             {
                 // The first warp adds the group's sums in slice order (the same in every block of the group).
-                MemoryFence.DeviceLevel();   // the other slices' sums are read after their counts
                 float sum = 0f, squares = 0f;
                 for (int p = Warp.LaneIdx; p < parts; p += Warp.WarpSize)
                 {

@@ -16,7 +16,8 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     /// <summary>Elements each thread of the apply kernel normalises (at most): two steps of eight when aligned.</summary>
     private const int ApplyPerThread = 16;
     /// <summary>
-    /// Groups (N·G) the one-pass kernel takes at most: its counters (SD with guidance: 64). Beyond, two launches.
+    /// Groups (N·G) the one-pass kernel takes at most: its counters (SD with guidance: 64). Beyond, two launches. With
+    /// at most 2 blocks per multiprocessor slices a group, its tickets stay far below the 2²⁴ its divisions allow.
     /// </summary>
     private const int MaxOnePassGroups = 1024;
 
@@ -49,9 +50,9 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     /// <summary>
     /// Blocks of <see cref="NormKernels.GroupNormOnePass"/> that surely run at once, so that its waits always end: on
     /// CUDA two groups of <see cref="LaunchGeometry.ElementGroup"/> threads per multiprocessor (PtxasTests check that two
-    /// groups of every kernel fit a multiprocessor's registers; its shared memory is 132 bytes); ILGPU's CPU accelerator
-    /// runs one group at a time on each of its multiprocessors, with a grid no larger than them one each. None
-    /// elsewhere (OpenCL devices keep two launches).
+    /// groups of every kernel fit a multiprocessor's registers; its shared memory is 260 bytes); ILGPU's CPU accelerator
+    /// runs one group at a time on each of its multiprocessors, so a grid no larger than them runs whole. None elsewhere
+    /// (OpenCL devices keep two launches).
     /// </summary>
     private static int OnePassBlocks(Accelerator accelerator) => accelerator.AcceleratorType switch
     {
@@ -77,10 +78,9 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
 
     /// <summary>
     /// Group norm (+ SiLU) of x [N, C, spatial]: in one launch that reads x once when the group's slices fit the blocks
-    /// that run at once (<see cref="NormKernels.GroupNormOnePass"/>; on an H200 every norm of SD 1.x/2.x at 512², whose largest groups are
-    /// 256 slices of 8192 elements for 264 blocks), else
-    /// two (partial sums, then the normalisation); <paramref name="scratch"/> holds at least <see cref="ScratchLength"/>
-    /// floats. <paramref name="alignedChunks"/>: x and y start at multiples of 8 elements (fp16: 16-byte aligned), so
+    /// that run at once (<see cref="NormKernels.GroupNormOnePass"/>; on an H200 every norm of SD 1.x/2.x at 512², whose
+    /// largest groups are 128 slices of 16,384 elements for 264 blocks), else two (partial sums, then the
+    /// normalisation); <paramref name="scratch"/> holds at least <see cref="ScratchLength"/> floats. <paramref name="alignedChunks"/>: x and y start at multiples of 8 elements (fp16: 16-byte aligned), so
     /// with a spatial size that is a multiple of 8 the kernels take eight elements at a time.
     /// </summary>
     public void GroupNorm(T x, T gamma, T beta, ArrayView<float> scratch, T y, GroupNormShape s, bool alignedChunks)
