@@ -113,7 +113,7 @@ with_env() {
     "$@"
 }
 
-# Inside the key fp16 kernels of a UNet step, if the machine has Nsight Compute: achieved occupancy, tensor-pipe and
+# Inside key fp16 kernels (three of a UNet step, the VAE's largest group norm), if the machine has Nsight Compute: achieved occupancy, tensor-pipe and
 # memory throughput, and what the warps stall on (an L1/LSU-bound convolution shows as LG/MIO throttle, a
 # latency-bound one as long scoreboard), into run.log; registers and shared memory are known from ptxas. Only the op's own kernels count (ILGPU names an entry Kernel_<method>;
 # not the filter packing or input conversions): the first two launches are skipped (the warm-up's), the next two
@@ -122,7 +122,7 @@ profile_kernels() {
     command -v ncu >/dev/null || { echo "no ncu on this machine"; return 0; }
     local filter
     for filter in conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 attention/self_b2h8_l4096_d40_f16 \
-        group_norm/2x320x64x64_g32_silu_f16; do
+        group_norm/vae_1x256x512x512_g32_silu_f16; do
         echo "=== ncu: $filter"
         ncu --kernel-name 'regex:Kernel_(Gemm|Conv2d|Attention|GroupNorm)' --launch-skip 2 --launch-count 2 \
             --section SpeedOfLight --section Occupancy --section WarpStateStats \
