@@ -145,7 +145,8 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// one 16-byte load of x (and one store). GroupNorm's apply was 62 per pair of elements (31 per element); with
     /// eight a pass, SiLU a kernel constant instead of a test per element and the exponential as ex2.approx.ftz
     /// (MathF.Exp had added 3 subnormal-scaling instructions) 15. Its partial sums were a 2-byte load and 7
-    /// instructions per element, now 5; a group that fits a block takes both in one kernel (the same loops).
+    /// instructions per element, now 5 (the two launches a group norm takes where its groups are too long for the
+    /// one-pass kernel: see <see cref="GroupNormOnePassTicketLoopStaysSmall"/>).
     /// LayerNorm's apply was 25 per element, now 11 (x, gamma and beta 16 bytes at a time; its two statistics passes,
     /// unrolled 4 times by ptxas, 3.7 per element).
     /// </summary>

@@ -1,0 +1,25 @@
+using Diffuser.Backends;
+using Diffuser.Backends.Ilgpu;
+
+namespace Diffuser.Tests.Backends;
+
+/// <summary>What a backend says is switched off: beside the device's capability, as `diffuser devices` and the bench reports show it.</summary>
+public class KernelOptionsTests
+{
+    [Fact]
+    public void NamesEverySwitchedOffPartThatRunsOnTheDevice()
+    {
+        Assert.Equal("", new KernelOptions().Note(tensorCores: true));
+        Assert.Equal(" (off: DIFFUSER_CP_ASYNC=0, DIFFUSER_ONE_PASS_GROUP_NORM=0)",
+            new KernelOptions(AsyncCopies: false, OnePassGroupNorm: false).Note(tensorCores: true));
+        // Without tensor cores their parts do not run: only the group norm's switch is worth naming.
+        Assert.Equal(" (off: DIFFUSER_ONE_PASS_GROUP_NORM=0)", new KernelOptions(SplitK: false, OnePassGroupNorm: false).Note(tensorCores: false));
+    }
+
+    [Fact]
+    public void TheCapabilityOfABackendWithTheOnePassGroupNormOffSaysSo()
+    {
+        using var backend = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.None, new KernelOptions(OnePassGroupNorm: false));
+        Assert.EndsWith(" (off: DIFFUSER_ONE_PASS_GROUP_NORM=0)", backend.Device.Capability);
+    }
+}
