@@ -58,11 +58,13 @@ public sealed partial class IlgpuBackend : Backend
         accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } && KernelOptions.Enabled("DIFFUSER_TENSOR_CORES")
             ? TensorCoreMode.Hardware : TensorCoreMode.None;
 
-    /// <summary>What the environment switched off, shown beside the device's capability.</summary>
-    private string CapabilityNote(DeviceInfo device) =>
-        device.Capability.Contains("tensor cores", StringComparison.Ordinal) && TensorCores == TensorCoreMode.None
-            ? " (off: DIFFUSER_TENSOR_CORES=0)" + Options.Note(tensorCores: false)
-            : Options.Note(TensorCores != TensorCoreMode.None);
+    /// <summary>What the environment switched off, shown beside the device's capability ("" for nothing).</summary>
+    private string CapabilityNote(DeviceInfo device)
+    {
+        bool tensorCoresOff = device.Capability.Contains("tensor cores", StringComparison.Ordinal) && TensorCores == TensorCoreMode.None;
+        string[] off = [.. tensorCoresOff ? ["DIFFUSER_TENSOR_CORES=0"] : Array.Empty<string>(), .. Options.SwitchedOff(TensorCores != TensorCoreMode.None)];
+        return off.Length == 0 ? "" : $" (off: {string.Join(", ", off)})";
+    }
 
     /// <typeparam name="TM">The warps' tensor cores.</typeparam>
     /// <typeparam name="TC">The copies by cp.async of <typeparamref name="TM"/>'s device (unless switched off: then through registers).</typeparam>

@@ -13,16 +13,12 @@ internal sealed record KernelOptions(bool AsyncCopies = true, bool SplitK = true
     public static KernelOptions FromEnvironment() =>
         new(Enabled("DIFFUSER_CP_ASYNC"), Enabled("DIFFUSER_SPLIT_K"), Enabled("DIFFUSER_ONE_PASS_GROUP_NORM"));
 
-    /// <summary>What is switched off, to show beside the device's capability ("" for nothing); the tensor cores' parts only where they run.</summary>
-    public string Note(bool tensorCores)
+    /// <summary>The switches that turned a part off, as set (the tensor cores' parts only where they run).</summary>
+    public IEnumerable<string> SwitchedOff(bool tensorCores)
     {
-        string[] off =
-        [
-            .. tensorCores && !AsyncCopies ? ["DIFFUSER_CP_ASYNC=0"] : Array.Empty<string>(),
-            .. tensorCores && !SplitK ? ["DIFFUSER_SPLIT_K=0"] : Array.Empty<string>(),
-            .. !OnePassGroupNorm ? ["DIFFUSER_ONE_PASS_GROUP_NORM=0"] : Array.Empty<string>(),
-        ];
-        return off.Length == 0 ? "" : $" (off: {string.Join(", ", off)})";
+        if (tensorCores && !AsyncCopies) yield return "DIFFUSER_CP_ASYNC=0";
+        if (tensorCores && !SplitK) yield return "DIFFUSER_SPLIT_K=0";
+        if (!OnePassGroupNorm) yield return "DIFFUSER_ONE_PASS_GROUP_NORM=0";
     }
 
     /// <summary>Whether the environment leaves a part on (every switch is off only when set to 0).</summary>
