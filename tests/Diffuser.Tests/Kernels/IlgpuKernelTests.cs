@@ -24,6 +24,22 @@ public class IlgpuKernelTests(KernelBackends backends) : IClassFixture<KernelBac
         Tolerance.AssertClose(actual, expected, c.Atol, c.Rtol, c.Id);
     }
 
+    public static TheoryData<string> GroupNormCases() =>
+        new(OpCases.Small.Concat(OpCases.SmallHalf).Where(c => c.Family == "group_norm").Select(c => c.Id));
+
+    /// <summary>
+    /// Each small group norm case in the two launches (partial sums, then the normalisation) that the one-pass kernel
+    /// falls back to, on the same device: on a GPU every small case takes the one pass, so only this reaches them there.
+    /// </summary>
+    [Theory, MemberData(nameof(GroupNormCases))]
+    public void GroupNormInTwoLaunchesMatchesManagedBackend(string id)
+    {
+        var c = OpCases.Small.Concat(OpCases.SmallHalf).Single(x => x.Id == id);
+        var (_, expected) = Run(c, backends.Cpu);
+        var (_, actual) = Run(c, backends.TwoLaunchGroupNorms);
+        Tolerance.AssertClose(actual, expected, c.Atol, c.Rtol, c.Id);
+    }
+
     [Fact]
     public void HalfConversionRoundsLikeSystemHalf()
     {
