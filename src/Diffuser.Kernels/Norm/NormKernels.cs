@@ -24,7 +24,7 @@ public static class NormKernels
     public static void GroupNormPartials<T>(T x, ArrayView<float> partials, GroupNormShape s, int chunks, SpecializedValue<int> eights)
         where T : struct, IElementView<T>
     {
-        var scratch = SharedMemory.Allocate<float>(32);
+        var scratch = SharedMemory.Allocate<float>(64);
         int group = Grid.IdxY, length = s.GroupLength;
         int chunkLength = PartialLength(length, chunks);
         int start = group * length + Grid.IdxX * chunkLength;
@@ -147,7 +147,10 @@ public static class NormKernels
         }
     }
 
-    /// <summary>Both sums over the group, with one pair of barriers; <paramref name="scratch"/> holds two floats a warp.</summary>
+    /// <summary>
+    /// Both sums over the block, every thread getting them, with one pair of barriers (every thread must call it);
+    /// <paramref name="warp"/> is the thread's warp, <paramref name="scratch"/> shared memory of two floats a warp.
+    /// </summary>
     private static GroupSums BlockSums(GroupSums own, int warp, ArrayView<float> scratch)
     {
         float deviations = Reductions.WarpSum(own.Deviations, Warp.WarpSize), squares = Reductions.WarpSum(own.Squares, Warp.WarpSize);
@@ -248,7 +251,7 @@ public static class NormKernels
             sum += d.Sum();
             squares += d.Times(d).Sum();
         }
-        return new(Reductions.GroupSum(sum, scratch), Reductions.GroupSum(squares, scratch));
+        return BlockSums(new(sum, squares), Warp.WarpIdx, scratch);
     }
 
     /// <summary>Sums of x − x₀ and of its square.</summary>
@@ -280,10 +283,9 @@ public static class NormKernels
             return new(LoopInvariant.Keep(shift), LoopInvariant.Keep(meanShifted), LoopInvariant.Keep(1f / XMath.Sqrt(variance + epsilon)));
         }
 
-        /// <summary>x − x₀ − mean(x − x₀) (the large mean itself is never rounded), scaled, shifted, SiLU when asked.</summary>
-        public float Apply(float x, float scale, float bias, int silu) => ApplyToDeviation(x - Shift, scale, bias, silu);
-
-        /// <summary>As <see cref="Apply(float, float, float, int)"/> of x, given x − x₀.</summary>
+        /// <summary>
+        /// Given x − x₀: x − x₀ − mean(x − x₀) (the large mean itself is never rounded), scaled, shifted, SiLU when asked.
+        /// </summary>
         private float ApplyToDeviation(float deviation, float scale, float bias, int silu)
         {
             float v = (deviation - MeanShifted) * scale + bias;
@@ -293,7 +295,7 @@ public static class NormKernels
         /// <summary>The elements of a step of <paramref name="width"/> (<see cref="Row8.LoadStep"/>), the others left 0.</summary>
         public Row8 Apply(in Row8 x, float scale, float bias, int silu, int width) => ApplyToDeviations(x.Plus(-Shift), scale, bias, silu, width);
 
-        /// <summary>As <see cref="Apply(in Row8, float, float, int, int)"/> of x, given x − x₀.</summary>
+        /// <summary>As <see cref="Apply"/> of x, given x − x₀.</summary>
         public Row8 ApplyToDeviations(in Row8 d, float scale, float bias, int silu, int width) => width == 8
             ? new()
             {
