@@ -209,16 +209,16 @@ def launch_cost_lines(bench16, cases, torch_cases):
 
 
 def switches_section(ops, ab_paths):
-    """Each switched-off part against the default: a key case's median in the ops stage (the part on) against its run
-    with the switch (the JSON's name, ab-NAME-i.json, says which)."""
+    """Each switch against the default: a key case's median in the ops stage (the default) against its run with the
+    switch (the JSON's name, ab-NAME-vVALUE-i.json, says which)."""
     if not ab_paths:
         return []
     ours = {c["id"]: c["stats"]["median_ms"] for c in (ops or {}).get("cases", [])}
-    switch_of = lambda path: re.search(r"ab-(\w+)-\d+\.json$", path).group(1)
+    switch_of = lambda path: "=".join(re.search(r"ab-(\w+?)-v(\w+)-\d+\.json$", path).groups())
     lines = []
     for switch in sorted({switch_of(p) for p in ab_paths}):
-        lines += [f"## {switch}=0 against the default", "",
-                  "| case | default ms | switched off ms | off ÷ default |", "|---|---:|---:|---:|"]
+        lines += [f"## {switch} against the default", "",
+                  "| case | default ms | with the switch ms | switch ÷ default |", "|---|---:|---:|---:|"]
         for path in sorted(p for p in ab_paths if switch_of(p) == switch):
             report = load(path)
             if report is None:
@@ -241,7 +241,7 @@ def main():
     p.add_argument("--switch", default="", help="the environment switch the kernel tests needed, which every later stage ran with")
     p.add_argument("--switch-why", default="the kernel tests failed without it and passed with it", help="why the switch was set")
     p.add_argument("--fallback-xml", action="append", default=[], help="the kernel tests' XML under a switch (tests-kernels-NAME.xml)")
-    p.add_argument("--ab", action="append", default=[], help="op case JSON of key cases run with a part switched off (ab-NAME-i.json)")
+    p.add_argument("--ab", action="append", default=[], help="op case JSON of key cases run with a switch (ab-NAME-vVALUE-i.json)")
     a = p.parse_args()
     d = lambda name: os.path.join(a.dir, name)
     out = [f"# Diffuser GPU run: {a.gpu}", "", f"Commit {a.commit}. Produced by bench/gpu/run.sh (see bench/README.md).", "",

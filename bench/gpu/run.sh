@@ -10,8 +10,9 @@
 #   diffuser bench fp16 (SD 1.5 shapes, 512², batch 2, the VAE too) → op cases fp16 and fp32 on CUDA → PyTorch on the
 #   same shapes → model/scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → diffuser bench fp32 →
 #   Nsight Compute on four key fp16 kernels, compute-sanitizer on seven small ones (if there) → OpenCL (if usable) →
-#   cp.async and the one-pass group norm against their switches → $OUT/RESULTS.md (printed last), with run.log, the test XML and the JSON
-#   reports beside it.
+#   the GEMM and convolution tests on Hopper's wgmma (DIFFUSER_WGMMA=1, opt-in) → cp.async, the one-pass group norm
+#   and (where its tests passed) wgmma against the default → $OUT/RESULTS.md (printed last), with run.log, the test
+#   XML and the JSON reports beside it.
 # Environment overrides, for a dry run on a machine without a GPU (see bench/README.md):
 #   DIFFUSER_GPU_DEVICE (cuda), DIFFUSER_GPU_SIZE (512), DIFFUSER_GPU_STEPS (10), DIFFUSER_GPU_CASES (sd15),
 #   DIFFUSER_GPU_TORCH_DEVICE (cuda), DIFFUSER_GPU_TEST_ARGS (extra test runner arguments), PYTHON (python3).
@@ -151,30 +152,41 @@ sanitize_kernels() {
     return "$rc"
 }
 
-# Parts switched off against the default, on key fp16 cases (the ops stage timed them switched on): cp.async against
-# register copies (DIFFUSER_CP_ASYNC=0: the GEMM's and convolution's operand copies, the attention's K/V in two stages
-# (widths 48, 80) and in one (160)), and the one-pass group norm against two launches (DIFFUSER_ONE_PASS_GROUP_NORM=0:
-# the UNet's 64×64 level, the VAE's 512²). Last, so that it only takes time the table did not need; its JSON stays
-# beside the stage log ($OUT is full) and RESULTS.md compares it.
+# Switches against the default, on key fp16 cases (the ops stage timed the default): Hopper's wgmma for GEMM and
+# convolution (DIFFUSER_WGMMA=1, opt-in, only where its tests passed on this GPU: the UNet's largest GEMM and 3×3
+# convolution, the VAE's at 512²), the one-pass group norm against two launches (DIFFUSER_ONE_PASS_GROUP_NORM=0: the
+# UNet's 64×64 level, the VAE's 512²) and cp.async against register copies (DIFFUSER_CP_ASYNC=0: the GEMM's and
+# convolution's operand copies, the attention's K/V in two stages (widths 48, 80) and in one (160)). Last, so that it
+# only takes time the table did not need; its JSON stays beside the stage log ($OUT is full) and RESULTS.md compares it.
 switches_ab() {
     [ "$cases" = sd15 ] || { echo "the A/B cases are sd15's; skipped for $cases"; return 0; }
+    if [ -f "$work.wgmma-passed" ]; then
+        switch_ab DIFFUSER_WGMMA=1 conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 conv2d/vae_512x512_c128k128_k3_f16 || return 1
+    fi
     switch_ab DIFFUSER_ONE_PASS_GROUP_NORM=0 group_norm/2x320x64x64_g32_silu_f16 group_norm/vae_1x256x512x512_g32_silu_f16 || return 1
     switch_ab DIFFUSER_CP_ASYNC=0 conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 attention/self_b2h8_l4096_d40_f16 \
         attention/self_b2h8_l1024_d80_f16 attention/self_b2h8_l256_d160_f16
 }
 
-# switch_ab NAME=0 CASE...: times each case with the switch, into $work.ab-NAME-<i>.json.
+# switch_ab NAME=VALUE CASE...: times each case with the switch, into $work.ab-NAME-vVALUE-<i>.json.
 switch_ab() {
     local switch=$1 filter i=0
     shift
     for filter in "$@"; do
         i=$((i + 1))
         env "$switch" "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" \
-            --seconds 0.2 --json "$work.ab-${switch%%=*}-$i.json" || return 1
+            --seconds 0.2 --json "$work.ab-${switch%%=*}-v${switch#*=}-$i.json" || return 1
     done
 }
 
-export -f unpack gpu_info tests opencl bench with_env profile_kernels sanitize_kernels switches_ab switch_ab
+# Every small op case on the device with GEMM and convolution on wgmma (DIFFUSER_WGMMA=1): its A/B runs only if they pass.
+wgmma_tests() {
+    rm -f "$work.wgmma-passed"
+    with_env DIFFUSER_WGMMA=1 tests "$work.tests-kernels-wgmma.xml" "$device" -method Diffuser.Tests.Kernels.IlgpuKernelTests.MatchesManagedBackend \
+        && touch "$work.wgmma-passed"
+}
+
+export -f unpack gpu_info tests opencl bench with_env profile_kernels sanitize_kernels switches_ab switch_ab wgmma_tests
 stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
@@ -246,7 +258,8 @@ stage bench-fp32 65 bench --dtype fp32 --json "$out/bench-fp32.json"
 stage ncu 45 profile_kernels
 stage sanitizer 85 sanitize_kernels
 stage opencl 15 opencl
-stage "ops (switches off)" 50 switches_ab
+stage "tests-kernels (DIFFUSER_WGMMA=1)" 45 wgmma_tests
+stage "ops (switches)" 50 switches_ab
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 ab_json=()

@@ -7,7 +7,8 @@ namespace Diffuser.Kernels.TensorCore;
 /// convolutions with 3 or 4 filters that end the UNet and the VAE decoder, whose 128-row tiles are otherwise 97% zero
 /// rows): the warps of rows 0–63 run their m16 tile 0 alone, 8 mma a k16 step instead of 32 (the warps of rows 64–127
 /// skip the tensor cores, as every warp past a product's rows does: <see cref="TensorCoreMatmul.Accumulate"/>). The
-/// operand loads are the full kernel's (the filter rows past the matrix read nothing).
+/// operand loads are the full kernel's (the filter rows past the matrix read nothing). For warps only (a warp group's
+/// first tiles are 64 rows: <see cref="PtxWarpMma"/> serves such products beside <see cref="WarpGroupMma"/>).
 /// </summary>
 public struct FirstRowsMma<TM> : IWarpMma where TM : struct, IWarpMma
 {
@@ -27,9 +28,29 @@ public struct FirstRowsMma<TM> : IWarpMma where TM : struct, IWarpMma
 
     public readonly int MTiles => 1;
 
+    public readonly bool WarpGroup => _inner.WarpGroup;
+
+    public readonly int TileSlots => _inner.TileSlots;
+
+    public readonly int Slot(int mn, int chunk) => _inner.Slot(mn, chunk);
+
+    public readonly int AlongKRow(int thread) => _inner.AlongKRow(thread);
+
+    public readonly int AlongKChunk(int thread) => _inner.AlongKChunk(thread);
+
+    public readonly bool Inside(int row0, int rows) => _inner.Inside(row0, rows);
+
     public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => _inner.StepFirstTile(shared, stage, kStep);
 
     public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) => Step(shared, stage, kStep);
+
+    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => _inner.StepPast(shared, stage, kStep);
+
+    public readonly void PublishStores() => _inner.PublishStores();
+
+    public readonly int TileRow(int mTile) => _inner.TileRow(mTile);
+
+    public readonly int ColumnHalf(int mTile) => _inner.ColumnHalf(mTile);
 
     public readonly void Stage(ArrayView<float> staging, int mTile) => _inner.Stage(staging, mTile);
 }

@@ -8,10 +8,12 @@ namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
 /// Loads the tensor-core GEMM and convolution once for an accelerator, on first use (<typeparamref name="TM"/>: the PTX tensor cores,
-/// or their emulation on ILGPU's CPU accelerator for tests; <typeparamref name="TC"/>: cp.async or register copies of
-/// aligned operands), with the counters by which a split reduction's last split finishes it (<see cref="SplitReduction"/>).
+/// or their emulation on ILGPU's CPU accelerator for tests; <typeparamref name="TR"/>: the warps that compute products
+/// of at most 16 rows, on a tile's first m16 tile (<see cref="FirstRowsMma{TM}"/>); <typeparamref name="TC"/>: cp.async
+/// or register copies of aligned operands), with the counters by which a split reduction's last split finishes it
+/// (<see cref="SplitReduction"/>). Kernels of Hopper's warp-group instructions load as PTX for sm_90a (<see cref="Sm90aKernels"/>).
 /// </summary>
-public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where TC : struct, IOperandCopies
+public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma where TR : struct, IWarpMma where TC : struct, IOperandCopies
 {
     private readonly Accelerator _accelerator;
     private readonly ByRows<GemmKernel<F16View>> _gemm;
@@ -26,9 +28,9 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
     {
         _accelerator = accelerator;
         _splitK = splitK;
-        _gemm = new(() => LoadGemm<TM, F16View>(accelerator), () => LoadGemm<FirstRowsMma<TM>, F16View>(accelerator));
-        _gemmToSingle = new(() => LoadGemm<TM, F32View>(accelerator), () => LoadGemm<FirstRowsMma<TM>, F32View>(accelerator));   // composed attention's
-        _conv = new(() => LoadConv<TM>(accelerator), () => LoadConv<FirstRowsMma<TM>>(accelerator));
+        _gemm = new(() => LoadGemm<TM, F16View>(accelerator), () => LoadGemm<FirstRowsMma<TR>, F16View>(accelerator));
+        _gemmToSingle = new(() => LoadGemm<TM, F32View>(accelerator), () => LoadGemm<FirstRowsMma<TR>, F32View>(accelerator));   // composed attention's
+        _conv = new(() => LoadConv<TM>(accelerator), () => LoadConv<FirstRowsMma<TR>>(accelerator));
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
         // A product splits only when it has fewer tiles than multiprocessors (SplitK.Choose): a counter per multiprocessor.
         _tileCounters = accelerator.Allocate1D<int>(Math.Max(accelerator.NumMultiprocessors, 1));
@@ -36,7 +38,7 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
     }
 
     /// <summary>The tensor-core GEMM with its result, bias and residual stored as <typeparamref name="TO"/>.</summary>
-    private delegate void GemmKernel<TO>(KernelConfig config, F16View a, F16View b, TO bias, TO residual, TO c, SplitReduction reduction, GemmShape s,
+    private delegate void GemmKernel<TO>(AcceleratorStream stream, KernelConfig config, F16View a, F16View b, TO bias, TO residual, TO c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
         SpecializedValue<int> vectorB, SpecializedValue<int> epilogue) where TO : struct, IElementView<TO>;
 
@@ -48,21 +50,26 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
     {
         private readonly Lazy<TK> _whole = new(whole), _firstRows = new(firstRows);
 
-        public TK For(int rows) => rows <= FirstRowsMma<TM>.Rows ? _firstRows.Value : _whole.Value;
+        public TK For(int rows) => rows <= FirstRowsMma<TR>.Rows ? _firstRows.Value : _whole.Value;
     }
 
     private static GemmKernel<TO> LoadGemm<TW, TO>(Accelerator accelerator) where TW : struct, IWarpMma where TO : struct, IElementView<TO> =>
-        accelerator.LoadStreamKernel<F16View, F16View, TO, TO, TO, SplitReduction, GemmShape, OperandAddresses,
-            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Gemm<TW, TC, TO>).Invoke;
+        Load<GemmKernel<TO>, TW>(accelerator, nameof(TensorCoreKernels.Gemm), typeof(TW), typeof(TC), typeof(TO));
 
     /// <summary>The tensor-core convolution as <see cref="LoadConv{TW}"/> loads it for one kind of warp.</summary>
-    private delegate void ConvKernel(KernelConfig config, F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual,
+    private delegate void ConvKernel(AcceleratorStream stream, KernelConfig config, F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual,
         F16View y, SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
         SpecializedValue<int> stagePlane, SpecializedValue<int> upsample, SpecializedValue<int> epilogue);
 
     private static ConvKernel LoadConv<TW>(Accelerator accelerator) where TW : struct, IWarpMma =>
-        accelerator.LoadStreamKernel<F16View, F16View, long, F16View, F16View, F16View, F16View, SplitReduction, Conv2dShape,
-            SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>, SpecializedValue<int>>(TensorCoreKernels.Conv2d<TW, TC>).Invoke;
+        Load<ConvKernel, TW>(accelerator, nameof(TensorCoreKernels.Conv2d), typeof(TW), typeof(TC));
+
+    /// <summary>The <see cref="TensorCoreKernels"/> method <paramref name="name"/> of <paramref name="types"/>, for sm_90a where <typeparamref name="TW"/> needs it.</summary>
+    private static TK Load<TK, TW>(Accelerator accelerator, string name, params Type[] types) where TK : Delegate where TW : struct, IWarpMma
+    {
+        var kernel = typeof(TensorCoreKernels).GetMethod(name)!.MakeGenericMethod(types);
+        return default(TW).WarpGroup ? Sm90aKernels.Load<TK>(accelerator, kernel) : accelerator.LoadKernel<TK>(kernel);
+    }
 
     private static KernelConfig Grid(long columns, int rows, int depth) => LaunchGeometry.Grid(LaunchGeometry.Tiles(columns, TensorCoreLayout.Size),
         LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads, TensorCoreLayout.SharedBytes / sizeof(float));
@@ -99,7 +106,7 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
         var split = GemmSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength((long)s.Batch * s.M * s.ProductColumns), "GEMM workspace");
         var addresses = new OperandAddresses(GlobalAddress.Of(a.Bits), GlobalAddress.Of(b.Bits));
-        kernel(Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, Reduction(workspace, split), s, addresses,
+        kernel(_accelerator.DefaultStream, Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, Reduction(workspace, split), s, addresses,
             SpecializedValue.New((int)s.Activation), SpecializedValue.New(s.Geglu), SpecializedValue.New(vectorA ? 1 : 0), SpecializedValue.New(vectorB ? 1 : 0),
             SpecializedValue.New(s.EpilogueFlags));
     }
@@ -118,7 +125,7 @@ public sealed class TensorCoreLauncher<TM, TC> where TM : struct, IWarpMma where
         LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
         var split = ConvSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
-        _conv.For(s.K)(Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y, Reduction(workspace, split), s,
+        _conv.For(s.K)(_accelerator.DefaultStream, Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y, Reduction(workspace, split), s,
             SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(HalfPatchOperand.StagePlane(s)), SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
     }
 

@@ -1,3 +1,5 @@
+using ILGPU;
+
 namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
@@ -49,9 +51,24 @@ public static class TensorCoreLayout
     /// <summary>Byte distance between the staging rows g and g + 8.</summary>
     public const int StagingHalfBytes = 8 * StagingPitch * 4;
 
-    public static int WarpM(int warp) => warp / 2;
+    public static int WarpM(int warp) => warp >> 1;
 
-    public static int WarpN(int warp) => warp % 2;
+    public static int WarpN(int warp) => warp & 1;
+
+    /// <summary>16-byte slot, within an operand tile, of row <paramref name="mn"/>'s chunk <paramref name="chunk"/> (rows <see cref="Pitch"/> halves apart).</summary>
+    public static int Slot(int mn, int chunk) => mn * (Pitch / 8) + chunk;
+
+    /// <summary>The row a thread copies of an operand loaded along k (and 32, 64, 96 rows on): 4 threads a row.</summary>
+    public static int AlongKRow(int thread) => thread >> 2;
+
+    /// <summary>The chunk a thread copies of an operand loaded along k.</summary>
+    public static int AlongKChunk(int thread) => thread & 3;
+
+    /// <summary>Whether warp tile rows of the current warp reach into a product of <paramref name="rows"/> rows (tile at <paramref name="row0"/>).</summary>
+    public static bool WarpInside(int row0, int rows) => row0 + 64 * WarpM(Warp.WarpIdx) < rows;
+
+    /// <summary>Tile row of the first row of warp <paramref name="warp"/>'s m16 tile <paramref name="mTile"/>.</summary>
+    public static int TileRow(int warp, int mTile) => 64 * WarpM(warp) + 16 * mTile;
 
     /// <summary>
     /// Byte offset, within a stage's A tile, of the row that <paramref name="lane"/> hands to ldmatrix.x4 for m16 tile 0

@@ -16,15 +16,16 @@ public static class TensorCoreMatmul
 {
     /// <summary>
     /// Accumulates the product tile at (row0, col0) over reduction indices [kBegin, kEnd) into <paramref name="mma"/>.
-    /// A warp whose 64 rows all lie at or past <paramref name="rows"/> skips the tensor cores (warp-uniform): in the
-    /// last row tile of 320 filters (rows 256–319 real, 320–383 not), or of a product of at most 64 rows, half the
-    /// warps would multiply zeros, and the group beside it on the multiprocessor gets their tensor cores instead.
+    /// Rows that all lie at or past <paramref name="rows"/> skip the tensor cores (<see cref="IWarpMma.Inside"/>,
+    /// warp-uniform): in the last row tile of 320 filters (rows 256–319 real, 320–383 not), or of a product of at most
+    /// 64 rows, half the warps (a warp group's second half) would multiply zeros, and the group beside it on the
+    /// multiprocessor gets their tensor cores instead.
     /// </summary>
     public static void Accumulate<TA, TB, TM>(ref TA a, ref TB b, ref TM mma, int kBegin, int kEnd, int row0, int col0, int rows, ArrayView<Half8> shared)
         where TA : struct, IHalfTileOperand where TB : struct, IHalfTileOperand where TM : struct, IWarpMma
     {
-        var loadA = new StageLoader<TA>(ref a, ChunkSlots.Of(a.KContiguous, 0), row0);
-        var loadB = new StageLoader<TB>(ref b, ChunkSlots.Of(b.KContiguous, TensorCoreLayout.TileBytes / 16), col0);
+        var loadA = new StageLoader<TA>(ref a, ChunkSlots.Of(mma, a.KContiguous, 0), row0);
+        var loadB = new StageLoader<TB>(ref b, ChunkSlots.Of(mma, b.KContiguous, mma.TileSlots), col0);
         bool copies = a.CopiesDirectly || b.CopiesDirectly;   // a kernel constant: no wait where nothing is copied
         mma.Zero();
         loadA.Fetch(ref a, row0, kBegin, shared, 0);
@@ -33,20 +34,20 @@ public static class TensorCoreMatmul
         // written as two calls, ptxas then splits it into two loops, one with the mma and one without (each with its
         // BAR.SYNC, reached by whole warps), and the first is the loop as it was (214 instructions a stage for the
         // convolution, 142 for the GEMM). The same test written inline around the mma stayed in the loop: 24 more.
-        if (LoopInvariant.Keep(row0 + 64 * TensorCoreLayout.WarpM(Warp.WarpIdx)) < rows)
-            Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, tensorCores: true);
-        else Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, tensorCores: false);
+        if (LoopInvariant.Keep(mma.Inside(row0, rows) ? 1 : 0) != 0)
+            Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, inside: true);
+        else Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, inside: false);
         if (copies) AsyncCopy.WaitAll();   // the last fetch's copies land before the staging area below reuses the stages
         Group.Barrier();
     }
 
-    /// <summary>The stages of <see cref="Accumulate"/>: loads and barriers for every warp, the mma where <paramref name="tensorCores"/>.</summary>
+    /// <summary>The stages of <see cref="Accumulate"/>: loads and barriers for every warp, the mma's step, or its step past the rows where not <paramref name="inside"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Stages<TA, TB, TM>(ref TA a, ref TB b, ref TM mma, ref StageLoader<TA> loadA, ref StageLoader<TB> loadB, int kBegin, int kEnd,
-        int row0, int col0, ArrayView<Half8> shared, bool tensorCores)
+        int row0, int col0, ArrayView<Half8> shared, bool inside)
         where TA : struct, IHalfTileOperand where TB : struct, IHalfTileOperand where TM : struct, IWarpMma
     {
-        const int stageSlots = TensorCoreLayout.StageBytes / 16;
+        int stageSlots = 2 * mma.TileSlots;
         var halves = shared.Cast<ushort>();
         bool copies = a.CopiesDirectly || b.CopiesDirectly;
         int stage = 0;
@@ -57,15 +58,21 @@ public static class TensorCoreMatmul
             loadA.Place(ref a, shared, stage * stageSlots);
             loadB.Place(ref b, shared, stage * stageSlots);
             if (copies) AsyncCopy.WaitAll();
+            mma.PublishStores();
             Group.Barrier();
             // Past the last stage this reads zeros (beyond the depth) or values of the next split that are never
             // used: unconditional, so the loaded chunks need no copies between registers.
             loadA.Fetch(ref a, row0, k0 + TensorCoreLayout.Depth, shared, (stage ^ 1) * stageSlots);
             loadB.Fetch(ref b, col0, k0 + TensorCoreLayout.Depth, shared, (stage ^ 1) * stageSlots);
-            if (tensorCores)
+            if (inside)
             {
                 mma.Step(halves, stage, 0);
                 mma.Step(halves, stage, 1);
+            }
+            else
+            {
+                mma.StepPast(halves, stage, 0);
+                mma.StepPast(halves, stage, 1);
             }
             stage ^= 1;
         }
@@ -79,10 +86,8 @@ public static class TensorCoreMatmul
     public static void Store<TM, TE>(ref TM mma, ref TE epilogue, int row0, int col0, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TE : struct, ITileEpilogue
     {
-        int c = 8 * (Warp.LaneIdx & 7);
-        epilogue.BindChunk(LaneColumn(col0, c));
         var chunks = new RowChunks<TE>(epilogue);
-        HandOver(ref mma, ref chunks, row0, Warp.LaneIdx >> 3, c, shared);
+        HandOver(ref mma, ref chunks, row0, col0, Warp.LaneIdx >> 3, 8 * (Warp.LaneIdx & 7), shared);
     }
 
     /// <summary>
@@ -93,10 +98,8 @@ public static class TensorCoreMatmul
     public static void StoreGated<TM, TE>(ref TM mma, ref TE epilogue, int row0, int col0, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TE : struct, IGatedEpilogue
     {
-        int c = 8 * (Warp.LaneIdx & 3);
-        epilogue.BindGatedChunk(LaneColumn(col0, c));
         var chunks = new GatedChunks<TE>(epilogue);
-        HandOver(ref mma, ref chunks, row0, Warp.LaneIdx >> 2, c, shared);
+        HandOver(ref mma, ref chunks, row0, col0, Warp.LaneIdx >> 2, 8 * (Warp.LaneIdx & 3), shared);
     }
 
     /// <summary>
@@ -132,24 +135,28 @@ public static class TensorCoreMatmul
         }
     }
 
-    /// <summary>Tile column of this warp's staged column <paramref name="c"/>, kept out of the store loop.</summary>
-    private static int LaneColumn(int col0, int c) =>
-        LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(TensorCoreLayout.WarpN(Warp.WarpIdx), c));
-
-    /// <summary>Stages each m16 tile the warp computes and hands <paramref name="chunks"/> this lane's place in it: staged row <paramref name="g"/>, column <paramref name="c"/>.</summary>
-    private static void HandOver<TM, TC>(ref TM mma, ref TC chunks, int row0, int g, int c, ArrayView<Half8> shared)
+    /// <summary>
+    /// Stages each m16 tile the warp computes and hands <paramref name="chunks"/> this lane's place in it: staged row
+    /// <paramref name="g"/>, column <paramref name="c"/> (the epilogue's columns bound anew where the column half changes).
+    /// </summary>
+    private static void HandOver<TM, TC>(ref TM mma, ref TC chunks, int row0, int col0, int g, int c, ArrayView<Half8> shared)
         where TM : struct, IWarpMma where TC : struct, IStagedChunks
     {
         var staging = shared.Cast<float>();
         var quads = shared.Cast<Float4>();
-        int warp = Warp.WarpIdx;
-        int at = LoopInvariant.Keep((warp * TensorCoreLayout.StagingFloats + g * TensorCoreLayout.StagingPitch + c) >> 2);
-        int rowBase = LoopInvariant.Keep(row0 + TensorCoreLayout.WarpM(warp) * 64 + g);
+        int at = LoopInvariant.Keep((Warp.WarpIdx * TensorCoreLayout.StagingFloats + g * TensorCoreLayout.StagingPitch + c) >> 2);
+        int rowBase = LoopInvariant.Keep(row0 + g);
+        // The lane's first column in either column half, found once; a warp's tiles all have one (the test in the loop
+        // then compares a value with itself, and the binding leaves the loop), a warp group's alternate.
+        int first = LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(mma.ColumnHalf(0), c));
+        int second = LoopInvariant.Keep(col0 + TensorCoreLayout.StagedColumn(mma.ColumnHalf(1), c));
+        chunks.Bind(first);
         for (int i = 0; i < mma.MTiles; i++)
         {
+            if (i > 0 && mma.ColumnHalf(i) != mma.ColumnHalf(i - 1)) chunks.Bind(mma.ColumnHalf(i) == mma.ColumnHalf(0) ? first : second);
             mma.Stage(staging, i);
             Warp.Barrier();
-            chunks.Take(quads, at, rowBase + 16 * i);
+            chunks.Take(quads, at, rowBase + mma.TileRow(i));
             Warp.Barrier();
         }
     }
@@ -157,6 +164,9 @@ public static class TensorCoreMatmul
     /// <summary>Receives a lane's staged values of one m16 tile (device code).</summary>
     private interface IStagedChunks
     {
+        /// <summary>Binds the epilogue to the tile column of the lane's first staged column.</summary>
+        void Bind(int column);
+
         /// <param name="staging">The staging area in 16-byte quads.</param>
         /// <param name="at">The quad of the lane's first staged value.</param>
         /// <param name="row">Its output row.</param>
@@ -164,11 +174,13 @@ public static class TensorCoreMatmul
     }
 
     /// <summary>Eight columns of a row and of the rows 4, 8 and 12 below, to an epilogue whose columns are bound.</summary>
-    private readonly struct RowChunks<TE>(TE epilogue) : IStagedChunks where TE : struct, ITileEpilogue
+    private struct RowChunks<TE>(TE epilogue) : IStagedChunks where TE : struct, ITileEpilogue
     {
         private const int FourRows = 4 * TensorCoreLayout.StagingPitch / 4;   // in quads
 
-        private readonly TE _epilogue = epilogue;
+        private TE _epilogue = epilogue;   // bound per column half (BindChunk keeps the column)
+
+        public void Bind(int column) => _epilogue.BindChunk(column);
 
         public void Take(ArrayView<Float4> staging, int at, int row)
         {
@@ -180,11 +192,13 @@ public static class TensorCoreMatmul
     }
 
     /// <summary>Eight values and their gates of a row and of the row 8 below, to a GEGLU epilogue whose columns are bound.</summary>
-    private readonly struct GatedChunks<TE>(TE epilogue) : IStagedChunks where TE : struct, IGatedEpilogue
+    private struct GatedChunks<TE>(TE epilogue) : IStagedChunks where TE : struct, IGatedEpilogue
     {
         private const int Gates = 32 / 4, EightRows = 8 * TensorCoreLayout.StagingPitch / 4;   // in quads
 
-        private readonly TE _epilogue = epilogue;
+        private TE _epilogue = epilogue;   // bound per column half (BindChunk keeps the column)
+
+        public void Bind(int column) => _epilogue.BindGatedChunk(column);
 
         public void Take(ArrayView<Float4> staging, int at, int row)
         {
@@ -227,25 +241,27 @@ public static class TensorCoreMatmul
 
     /// <summary>
     /// Where this thread's four chunks of an operand tile come from and go to, fixed for the whole reduction: along k,
-    /// 4 threads per row (rows t/4 + 32·i, chunk t%4); along mn, one row per thread (row t, its 4 chunks). First is a
-    /// 16-byte slot of stage 0's [mn][k] tile (rows of <see cref="TensorCoreLayout.Pitch"/> halves), the others
+    /// rows r + 32·i of one chunk (<see cref="IWarpMma.AlongKRow"/>); along mn, one row per thread (row t, its 4 chunks).
+    /// First is a 16-byte slot of stage 0's tile in the mma's layout (<see cref="IWarpMma.Slot"/>), the others
     /// <see cref="Step"/> slots apart.
     /// </summary>
     private readonly struct ChunkSlots(int mn, int k, int first, int step)
     {
         public readonly int Mn = mn, K = k, First = first, Step = step;
 
+        /// <param name="mma">Whose shared layout the tile has.</param>
         /// <param name="tileChunks">The tile's first 16-byte slot in a stage.</param>
-        public static ChunkSlots Of(bool kContiguous, int tileChunks)
+        public static ChunkSlots Of<TM>(TM mma, bool kContiguous, int tileChunks) where TM : struct, IWarpMma
         {
-            // Shifts and masks, not / and %: the thread index is never negative, and ptxas divides even by constants slowly.
-            int t = Group.IdxX, rowChunks = TensorCoreLayout.Pitch / 8;
+            // The layouts are linear in the row and the chunk: the steps, taken at row 0, are constants of the kernel
+            // (folded into the shared store's address), not registers.
+            int t = Group.IdxX;
             if (kContiguous)
             {
-                int row = t >> 2, chunk = t & 3;
-                return Kept(row, chunk << 3, tileChunks + row * rowChunks + chunk, ChunkQuad.RowStride * rowChunks);
+                int row = mma.AlongKRow(t), chunk = mma.AlongKChunk(t);
+                return Kept(row, chunk << 3, tileChunks + mma.Slot(row, chunk), mma.Slot(ChunkQuad.RowStride, 0) - mma.Slot(0, 0));
             }
-            return Kept(t, 0, tileChunks + t * rowChunks, 1);
+            return Kept(t, 0, tileChunks + mma.Slot(t, 0), mma.Slot(0, 1) - mma.Slot(0, 0));
         }
 
         private static ChunkSlots Kept(int mn, int k, int first, int step) =>

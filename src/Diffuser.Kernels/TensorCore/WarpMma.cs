@@ -5,8 +5,9 @@ using ILGPU.Runtime.Cuda;
 namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
-/// A warp's 128 fp32 accumulators (4 m16 × 8 n8 tiles) and the tensor-core instructions that update them (device
-/// code). Every lane of the warp must make every call (warp-synchronous instructions).
+/// A warp's 128 fp32 accumulators (4 staged m16 tiles × 8 n8 tiles), the tensor-core instructions that update them and
+/// the shared layout those instructions read (device code). Every lane of the warp (of the warp group, for wgmma) must
+/// make every call (warp-synchronous instructions).
 /// </summary>
 public interface IWarpMma
 {
@@ -15,14 +16,47 @@ public interface IWarpMma
 
     void Zero();
 
-    /// <summary>m16 tiles the warp computes and stages: 4 (its 64 rows), 1 where only a tile's first 16 rows exist (<see cref="FirstRowsMma{TM}"/>).</summary>
+    /// <summary>m16 tiles the warp computes and stages: 4, 1 where only a tile's first 16 rows exist (<see cref="FirstRowsMma{TM}"/>).</summary>
     int MTiles { get; }
+
+    /// <summary>Whether the instructions are Hopper's warp-group ones, which only PTX for sm_90a may hold.</summary>
+    bool WarpGroup { get; }
+
+    /// <summary>16-byte slots of one operand tile of one stage (a stage is an A tile, then a B tile).</summary>
+    int TileSlots { get; }
+
+    /// <summary>Slot, within an operand tile, of row <paramref name="mn"/>'s chunk <paramref name="chunk"/> (k = 8·chunk … + 7).</summary>
+    int Slot(int mn, int chunk);
+
+    /// <summary>The row (and 32, 64 and 96 rows on) that <paramref name="thread"/> copies of an operand loaded along k.</summary>
+    int AlongKRow(int thread);
+
+    /// <summary>The chunk that <paramref name="thread"/> copies of an operand loaded along k.</summary>
+    int AlongKChunk(int thread);
+
+    /// <summary>
+    /// Whether this warp's rows reach into a product of <paramref name="rows"/> rows from tile row <paramref name="row0"/>
+    /// on past their first tile's: else <see cref="StepPast"/> replaces <see cref="Step"/> (warp-uniform).
+    /// </summary>
+    bool Inside(int row0, int rows);
 
     /// <summary>One k16 step of the warp's tile from the operand tiles of shared stage <paramref name="stage"/>.</summary>
     void Step(ArrayView<ushort> shared, int stage, int kStep);
 
-    /// <summary>As <see cref="Step"/>, for the warp's m16 tile 0 alone (its other accumulators stay as they are).</summary>
+    /// <summary>As <see cref="Step"/>, for the first rows alone: a warp's m16 tile 0, a warp group's first 64 rows (the other accumulators stay as they are).</summary>
     void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep);
+
+    /// <summary><see cref="Step"/> where not <see cref="Inside"/>: nothing for a warp, whose rows all lie past the product; a warp group's first 64 rows.</summary>
+    void StepPast(ArrayView<ushort> shared, int stage, int kStep);
+
+    /// <summary>Makes this thread's stores and copies into a stage visible to the instructions that read it next (before the barrier).</summary>
+    void PublishStores();
+
+    /// <summary>Tile row of the first row of this warp's staged m16 tile <paramref name="mTile"/>.</summary>
+    int TileRow(int mTile);
+
+    /// <summary>The column half of staged m16 tile <paramref name="mTile"/>: its columns are <see cref="TensorCoreLayout.StagedColumn"/>'s.</summary>
+    int ColumnHalf(int mTile);
 
     /// <summary>The accumulators of m16 tile <paramref name="mTile"/> into the warp's staging area (row-major 16×64 floats).</summary>
     void Stage(ArrayView<float> staging, int mTile);
@@ -34,9 +68,10 @@ public interface IWarpMma
 /// </summary>
 public struct PtxWarpMma : IWarpMma
 {
-    // The lane's ldmatrix byte offsets for stage 0, k-step 0 (a k-step is 32 bytes on, a stage StageBytes), and its
-    // staging offset: computed once, not in the main loop (ptxas turns a division even by a constant into ~20 instructions).
-    private int _a, _b, _staging;
+    // The lane's ldmatrix byte offsets for stage 0, k-step 0 (a k-step is 32 bytes on, a stage StageBytes), its
+    // staging offset, and its warp's first row and column half: computed once, not in the main or the store loop
+    // (ptxas turns a division even by a constant into ~20 instructions).
+    private int _a, _b, _staging, _warpRow, _columnHalf;
 
     public void Declare()
     {
@@ -45,25 +80,54 @@ public struct PtxWarpMma : IWarpMma
         _a = LoopInvariant.Keep(TensorCoreLayout.AStepAddress(warp, lane, 0, 0));
         _b = LoopInvariant.Keep(TensorCoreLayout.BStepAddress(warp, lane, 0, 0));
         _staging = LoopInvariant.Keep(TensorCoreLayout.StagingLaneOffset(warp, lane));
+        _warpRow = LoopInvariant.Keep(TensorCoreLayout.TileRow(warp, 0));
+        _columnHalf = LoopInvariant.Keep(TensorCoreLayout.WarpN(warp));
     }
 
     public readonly void Zero() => CudaAsm.Emit(TensorCorePtx.Zero);
 
     public readonly int MTiles => 4;
 
+    public readonly bool WarpGroup => false;
+
+    public readonly int TileSlots => TensorCoreLayout.TileBytes / 16;
+
+    public readonly int Slot(int mn, int chunk) => TensorCoreLayout.Slot(mn, chunk);
+
+    public readonly int AlongKRow(int thread) => TensorCoreLayout.AlongKRow(thread);
+
+    public readonly int AlongKChunk(int thread) => TensorCoreLayout.AlongKChunk(thread);
+
+    public readonly bool Inside(int row0, int rows) => TensorCoreLayout.WarpInside(row0, rows);
+
     public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => CudaAsm.Emit(TensorCorePtx.Step, _a + Offset(stage, kStep), _b + Offset(stage, kStep));
 
     public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) =>
         CudaAsm.Emit(TensorCorePtx.StepFirstTile, _a + Offset(stage, kStep), _b + Offset(stage, kStep));
 
+    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) { }
+
+    public readonly void PublishStores() { }
+
     private static int Offset(int stage, int kStep) => stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes;
 
-    public readonly void Stage(ArrayView<float> staging, int mTile)
+    public readonly int TileRow(int mTile) => _warpRow + 16 * mTile;
+
+    public readonly int ColumnHalf(int mTile) => _columnHalf;
+
+    public readonly void Stage(ArrayView<float> staging, int mTile) => PtxStaging.Stage(_staging, mTile);
+}
+
+/// <summary>The inline PTX that moves m16 tile i's accumulators to the staging area (mma.sync and wgmma hold them alike).</summary>
+internal static class PtxStaging
+{
+    /// <param name="lane">The lane's staging byte offset (<see cref="TensorCoreLayout.StagingLaneOffset"/>).</param>
+    public static void Stage(int lane, int mTile)
     {
-        if (mTile == 0) CudaAsm.Emit(TensorCorePtx.Stage0, _staging);
-        else if (mTile == 1) CudaAsm.Emit(TensorCorePtx.Stage1, _staging);
-        else if (mTile == 2) CudaAsm.Emit(TensorCorePtx.Stage2, _staging);
-        else CudaAsm.Emit(TensorCorePtx.Stage3, _staging);
+        if (mTile == 0) CudaAsm.Emit(TensorCorePtx.Stage0, lane);
+        else if (mTile == 1) CudaAsm.Emit(TensorCorePtx.Stage1, lane);
+        else if (mTile == 2) CudaAsm.Emit(TensorCorePtx.Stage2, lane);
+        else CudaAsm.Emit(TensorCorePtx.Stage3, lane);
     }
 }
 
@@ -74,50 +138,51 @@ public struct PtxWarpMma : IWarpMma
 /// </summary>
 public struct EmulatedWarpMma : IWarpMma
 {
-    private ArrayView<float> _accumulators;
+    private EmulatedAccumulators _accumulators;
 
-    private const int TileAccumulators = 4 * TensorCoreLayout.NTiles, Accumulators = 4 * TileAccumulators;
+    public void Declare() => _accumulators = EmulatedAccumulators.Allocate();
 
-    public void Declare() => _accumulators = LocalMemory.Allocate<float>(Accumulators);
-
-    public readonly void Zero()
-    {
-        for (int i = 0; i < Accumulators; i++) _accumulators[i] = 0f;
-    }
+    public readonly void Zero() => _accumulators.Zero();
 
     public readonly int MTiles => 4;
 
-    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, Accumulators);
+    public readonly bool WarpGroup => false;
 
-    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, TileAccumulators);
+    public readonly int TileSlots => TensorCoreLayout.TileBytes / 16;
 
-    /// <summary>A k16 step of the first <paramref name="count"/> accumulators (m16 tile by m16 tile).</summary>
-    private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int count)
+    public readonly int Slot(int mn, int chunk) => TensorCoreLayout.Slot(mn, chunk);
+
+    public readonly int AlongKRow(int thread) => TensorCoreLayout.AlongKRow(thread);
+
+    public readonly int AlongKChunk(int thread) => TensorCoreLayout.AlongKChunk(thread);
+
+    public readonly bool Inside(int row0, int rows) => TensorCoreLayout.WarpInside(row0, rows);
+
+    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, MTiles);
+
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, 1);
+
+    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) { }
+
+    public readonly void PublishStores() { }
+
+    /// <summary>A k16 step of m16 tiles 0 … <paramref name="mTiles"/> − 1, reading rows at the pitch ldmatrix is handed.</summary>
+    private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int mTiles)
     {
-        int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
-        int aBase = stage * TensorCoreLayout.StageBytes / 2 + kStep * 16, bBase = aBase + TensorCoreLayout.TileBytes / 2;
-        for (int index = 0; index < count; index++)
-        {
-            int i = index / TileAccumulators, j = index / 4 % TensorCoreLayout.NTiles, e = index % 4;
-            int row = TensorCoreLayout.WarpM(warp) * 64 + 16 * i + TensorCoreLayout.AccumulatorRow(lane, e);
-            int col = TensorCoreLayout.NTileColumn(TensorCoreLayout.WarpN(warp), j) + TensorCoreLayout.AccumulatorColumn(lane, e);
-            float sum = 0f;
-            for (int k = 0; k < 16; k++)
-                sum += (float)Interop.IntAsFloat(shared[aBase + row * TensorCoreLayout.Pitch + k])
-                    * (float)Interop.IntAsFloat(shared[bBase + col * TensorCoreLayout.Pitch + k]);
-            _accumulators[index] += sum;
-        }
+        int a = stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes, b = a + TensorCoreLayout.TileBytes;
+        for (int i = 0; i < mTiles; i++)
+            _accumulators.Accumulate(shared, i, TileRow(i), ColumnHalf(i), new PitchedOperand(a), new PitchedOperand(b));
     }
 
-    public readonly void Stage(ArrayView<float> staging, int mTile)
+    public readonly int TileRow(int mTile) => TensorCoreLayout.TileRow(Warp.WarpIdx, mTile);
+
+    public readonly int ColumnHalf(int mTile) => TensorCoreLayout.WarpN(Warp.WarpIdx);
+
+    public readonly void Stage(ArrayView<float> staging, int mTile) => _accumulators.Stage(staging, mTile);
+
+    /// <summary>An operand tile as ldmatrix reads it: rows <see cref="TensorCoreLayout.Pitch"/> halves apart from byte <paramref name="start"/>.</summary>
+    private readonly struct PitchedOperand(int start) : IEmulatedOperand
     {
-        int warp = Warp.WarpIdx, lane = Warp.LaneIdx;
-        for (int index = 0; index < TileAccumulators; index++)
-        {
-            int j = index / 4, e = index % 4;
-            int at = warp * TensorCoreLayout.StagingFloats + TensorCoreLayout.AccumulatorRow(lane, e) * TensorCoreLayout.StagingPitch
-                + 8 * j + TensorCoreLayout.AccumulatorColumn(lane, e);
-            staging[at] = _accumulators[mTile * TileAccumulators + index];
-        }
+        public int Offset(int row, int k) => start + (row * TensorCoreLayout.Pitch + k) * 2;
     }
 }

@@ -3,7 +3,7 @@ using Diffuser.Backends.Ilgpu;
 
 namespace Diffuser.Tests.Backends;
 
-/// <summary>What a backend says is switched off: beside the device's capability, as `diffuser devices` and the bench reports show it.</summary>
+/// <summary>What a backend says is switched on or off: beside the device's capability, as `diffuser devices` and the bench reports show it.</summary>
 public class KernelOptionsTests
 {
     [Fact]
@@ -21,5 +21,12 @@ public class KernelOptionsTests
     {
         using var backend = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.None, new KernelOptions(OnePassGroupNorm: false));
         Assert.EndsWith(" (off: DIFFUSER_ONE_PASS_GROUP_NORM=0)", backend.Device.Capability);
+    }
+
+    [Fact]
+    public void TheCapabilityOfABackendOnWarpGroupInstructionsSaysWhichSwitchAskedForThem()
+    {
+        using var backend = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.WarpGroup, new KernelOptions(SplitK: false));
+        Assert.EndsWith(" (on: DIFFUSER_WGMMA=1) (off: DIFFUSER_SPLIT_K=0)", backend.Device.Capability);
     }
 }

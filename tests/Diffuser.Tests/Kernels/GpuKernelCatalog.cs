@@ -39,7 +39,9 @@ public static class GpuKernelCatalog
 
     private static string TypeName(Type t) => t.IsGenericType ? t.Name[..t.Name.IndexOf('`')] + Arguments(t.GetGenericArguments()) : t.Name;
 
-    private static IEnumerable<MethodInfo> Find() => FromKernelsAssembly().Concat(typeof(SpecializedKernels).GetMethods(BindingFlags.Public | BindingFlags.Static));
+    /// <summary>Every kernel, but a warp group cut to a tile's first rows, which no launcher loads (such products run on warps).</summary>
+    private static IEnumerable<MethodInfo> Find() => FromKernelsAssembly().Concat(typeof(SpecializedKernels).GetMethods(BindingFlags.Public | BindingFlags.Static))
+        .Where(k => !Name(k).Contains($"{nameof(FirstRowsMma<PtxWarpMma>)}<{nameof(WarpGroupMma)}>", StringComparison.Ordinal));
 
     private static IEnumerable<MethodInfo> FromKernelsAssembly()
     {

@@ -19,7 +19,13 @@ public sealed class PtxCompiler : IDisposable
     public string Compile(Type type, string name, params Type[] typeArguments) =>
         Compile(type, name, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, typeArguments);
 
-    public string Compile(Type type, string name, CudaArchitecture architecture, CudaInstructionSet instructionSet, params Type[] typeArguments)
+    public string Compile(Type type, string name, CudaArchitecture architecture, CudaInstructionSet instructionSet, params Type[] typeArguments) =>
+        CompileKernel(type, name, architecture, instructionSet, typeArguments).PTXAssembly;
+
+    public PTXCompiledKernel CompileKernel(Type type, string name, params Type[] typeArguments) =>
+        CompileKernel(type, name, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, typeArguments);
+
+    private PTXCompiledKernel CompileKernel(Type type, string name, CudaArchitecture architecture, CudaInstructionSet instructionSet, Type[] typeArguments)
     {
         var method = type.GetMethod(name, BindingFlags.Public | BindingFlags.Static)
             ?? throw new ArgumentException($"{type.Name} has no public static {name}");
@@ -28,7 +34,7 @@ public sealed class PtxCompiler : IDisposable
         var entry = method.GetParameters().FirstOrDefault()?.ParameterType.IsAssignableTo(typeof(IIndex)) == true
             ? EntryPointDescription.FromImplicitlyGroupedKernel(method)
             : EntryPointDescription.FromExplicitlyGroupedKernel(method);
-        return ((PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty)).PTXAssembly;
+        return (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
     }
 
     public void Dispose() => _context.Dispose();

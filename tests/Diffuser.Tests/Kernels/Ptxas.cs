@@ -5,7 +5,7 @@ using Diffuser.Tests.Infrastructure;
 namespace Diffuser.Tests.Kernels;
 
 /// <summary>What NVIDIA's PTX assembler made of a kernel for one architecture, and the machine code it wrote.</summary>
-public sealed record PtxasResult(string Architecture, int Registers, int StackFrameBytes, int SpillStoreBytes, int SpillLoadBytes, string Sass)
+public sealed record PtxasResult(string Architecture, int Registers, int StackFrameBytes, int SpillStoreBytes, int SpillLoadBytes, string Sass, string Report)
 {
     public int Count(string instruction) => Regex.Matches(Sass, $@"\b{Regex.Escape(instruction)}\b").Count;
 }
@@ -14,36 +14,41 @@ public sealed record PtxasResult(string Architecture, int Registers, int StackFr
 /// NVIDIA's ptxas (and cuobjdump for the machine code) of CUDA 11.8, as <c>.ci/fetch-ptxas</c> puts them in
 /// <c>.tools/cuda-11.8</c> (or the folder <c>DIFFUSER_CUDA_TOOLS</c> names): the same assembler the CUDA driver runs
 /// on ILGPU's PTX when a kernel is loaded, so a kernel it accepts without spilling here loads and keeps its
-/// registers on the GPU.
+/// registers on the GPU. Hopper's architecture-specific sm_90a (wgmma) needs CUDA 12's: 12.4's, in
+/// <c>.tools/cuda-12.4</c> (or <c>DIFFUSER_CUDA12_TOOLS</c>).
 /// </summary>
 public static partial class Ptxas
 {
     public const string ToolsVariable = "DIFFUSER_CUDA_TOOLS";
 
-    private static readonly Lazy<string> Tools = new(() =>
+    private static readonly Lazy<string> Tools = new(() => Folder(ToolsVariable, "cuda-11.8"));
+    private static readonly Lazy<string> Tools12 = new(() => Folder("DIFFUSER_CUDA12_TOOLS", "cuda-12.4"));
+
+    private static string Folder(string variable, string name)
     {
-        string folder = Environment.GetEnvironmentVariable(ToolsVariable) is { Length: > 0 } set
-            ? Path.GetFullPath(set) : Path.Combine(TestPaths.RepoRoot, ".tools", "cuda-11.8");
+        string folder = Environment.GetEnvironmentVariable(variable) is { Length: > 0 } set
+            ? Path.GetFullPath(set) : Path.Combine(TestPaths.RepoRoot, ".tools", name);
         foreach (var tool in new[] { "ptxas", "cuobjdump", "nvdisasm" })
             if (!File.Exists(Path.Combine(folder, tool)))
-                throw new InvalidOperationException($"{tool} is not in {folder}: run .ci/fetch-ptxas once (or set {ToolsVariable}).");
+                throw new InvalidOperationException($"{tool} is not in {folder}: run .ci/fetch-ptxas once (or set {variable}).");
         return folder;
-    });
+    }
 
-    /// <summary>Assembles <paramref name="ptx"/> for <paramref name="architecture"/> (sm_80, sm_90, …) with -v.</summary>
+    /// <summary>Assembles <paramref name="ptx"/> for <paramref name="architecture"/> (sm_80, sm_90, sm_90a with CUDA 12.4's tools, …) with -v.</summary>
     public static PtxasResult Assemble(string ptx, string architecture)
     {
+        string tools = architecture.EndsWith('a') ? Tools12.Value : Tools.Value;
         string folder = Directory.CreateTempSubdirectory("diffuser-ptxas-").FullName;
         try
         {
             string source = Path.Combine(folder, "kernel.ptx"), cubin = Path.Combine(folder, "kernel.cubin");
-            File.WriteAllText(source, ForThisAssembler(ptx));
-            string report = Run("ptxas", $"-arch={architecture} -v -o {cubin} {source}");
+            File.WriteAllText(source, tools == Tools.Value ? ForThisAssembler(ptx) : ptx);
+            string report = Run(tools, "ptxas", $"-arch={architecture} -v -o {cubin} {source}");
             // The largest figure over the entry and any device function ptxas reports on.
             int Number(Regex pattern) => pattern.Matches(report) is { Count: > 0 } matches ? matches.Max(m => int.Parse(m.Groups[1].Value))
                 : throw new InvalidOperationException($"ptxas printed no {pattern}:\n{report}");
             return new(architecture, Number(RegistersLine()), Number(StackFrameLine()), Number(SpillStoresLine()), Number(SpillLoadsLine()),
-                Run("cuobjdump", $"-sass {cubin}"));
+                Run(tools, "cuobjdump", $"-sass {cubin}"), report);
         }
         finally
         {
@@ -58,13 +63,13 @@ public static partial class Ptxas
     private static string ForThisAssembler(string ptx) => PtxVersionLine().Replace(ptx, m =>
         double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 7.8 ? ".version 7.8" : m.Value, 1);
 
-    private static string Run(string tool, string arguments)
+    private static string Run(string tools, string tool, string arguments)
     {
-        var start = new ProcessStartInfo(Path.Combine(Tools.Value, tool), arguments)
+        var start = new ProcessStartInfo(Path.Combine(tools, tool), arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["NVDISASM_PATH"] = Tools.Value },
+            Environment = { ["NVDISASM_PATH"] = tools },
         };
         using var process = Process.Start(start)!;
         var error = process.StandardError.ReadToEndAsync();

@@ -1,3 +1,4 @@
+using Diffuser.Kernels.Launch;
 using Diffuser.Kernels.Norm;
 using ILGPU.Runtime.Cuda;
 
@@ -7,7 +8,9 @@ namespace Diffuser.Tests.Kernels;
 /// Every kernel's PTX (as ILGPU writes it for an H100/H200) assembled by NVIDIA's ptxas for the Ampere (sm_80) and
 /// Hopper (sm_90) tensor-core GPUs: the assembler accepts it, no kernel spills, keeps a stack frame or touches local memory, two groups of
 /// each kernel fit a multiprocessor's 64 K registers, and every <c>mma.sync</c> of the PTX is a tensor-core HMMA in
-/// the machine code, fed by <c>ldmatrix</c> (LDSM).
+/// the machine code, fed by <c>ldmatrix</c> (LDSM). Kernels of Hopper's warp-group instructions are assembled for
+/// sm_90a alone (CUDA 12.4's ptxas, their PTX retargeted as <see cref="Sm90aKernels"/> loads it): wgmma becomes HGMMA,
+/// and ptxas does not serialize them.
 /// </summary>
 public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) : IClassFixture<PtxCompiler>
 {
@@ -20,8 +23,10 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     {
         var kernel = GpuKernelCatalog.All[name];
         string ptx = compiler.Compile(kernel.DeclaringType!, kernel.Name, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, kernel.GetGenericArguments());
-        int mma = ptx.Split('\n').Count(line => line.Contains("mma.sync.aligned.m16n8k16", StringComparison.Ordinal));
-        var results = await Task.WhenAll(new[] { "sm_80", "sm_90" }.Select(architecture => Task.Run(() => Ptxas.Assemble(ptx, architecture))));
+        int mma = Lines(ptx, "mma.sync.aligned.m16n8k16"), wgmma = Lines(ptx, "wgmma.mma_async");
+        string[] architectures = wgmma > 0 ? ["sm_90a"] : ["sm_80", "sm_90"];
+        if (wgmma > 0) ptx = Sm90aKernels.ForSm90a(ptx);
+        var results = await Task.WhenAll(architectures.Select(architecture => Task.Run(() => Ptxas.Assemble(ptx, architecture))));
         foreach (var result in results)
         {
             string architecture = result.Architecture;
@@ -35,8 +40,14 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
                 Assert.True(2 * group * result.Registers <= RegistersPerMultiprocessor, $"{result.Registers} registers × {group} threads: fewer than two groups per multiprocessor");
             Assert.Equal(mma, result.Count("HMMA.16816.F32"));
             if (mma > 0) Assert.True(result.Count("LDSM.16.M88.4") > 0, "tensor-core operands come from ldmatrix");
+            if (wgmma == 0) continue;
+            output.WriteLine($"{name} {architecture}: {result.Count("HGMMA")} HGMMA for {wgmma} wgmma");
+            Assert.True(result.Count("HGMMA") >= wgmma, "every wgmma is an HGMMA");
+            Assert.DoesNotContain("serializ", result.Report, StringComparison.OrdinalIgnoreCase);
         }
     }
+
+    private static int Lines(string ptx, string instruction) => ptx.Split('\n').Count(line => line.Contains(instruction, StringComparison.Ordinal));
 
     [Fact]
     public void CatalogHoldsTheKernelsTheLaunchersLoad()
@@ -45,11 +56,12 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         foreach (string kernel in new[]
                  {
                      "GemmKernels.Gemm<F16View>", "GemmKernels.Gemm<F32View>", "Conv2dKernels.Conv2d<F16View>", "NormKernels.GroupNormApply<F16View>",
-                     "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>", "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
+                     "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>", "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>",
+                     "TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View>", "TensorCoreKernels.Conv2d<WarpGroupMma, RegisterCopies>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
                      "SamplerKernels.Step", "RandomKernels.Normal", "ConvertKernels.ToHalf",
                  })
             Assert.Contains(kernel, names);
-        Assert.DoesNotContain(names, n => n.Contains("Emulated", StringComparison.Ordinal));
+        Assert.DoesNotContain(names, n => n.Contains("Emulated", StringComparison.Ordinal) || n.Contains("FirstRowsMma<WarpGroupMma>", StringComparison.Ordinal));
     }
 
     /// <summary>

@@ -27,6 +27,12 @@ public static class SpecializedKernels
         TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
 
+    /// <summary>As <see cref="TensorCoreGemm"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
+    public static void TensorCoreGemmWarpGroup(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses) =>
+        TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
+
     /// <summary>Composed attention's scores: fp32 results, no bias or residual, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemmToSingle(F16View a, F16View b, F32View bias, F32View residual, F32View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
@@ -36,6 +42,11 @@ public static class SpecializedKernels
     public static void TensorCoreConv3x3(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
         TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>As <see cref="TensorCoreConv3x3"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
+    public static void TensorCoreConv3x3WarpGroup(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<WarpGroupMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     public static void TensorCoreConv1x1(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>

@@ -22,9 +22,13 @@ public sealed class TensorCoreEmulationTests : IDisposable
     private readonly Backend _emulated = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated);
     private readonly Backend _registerCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(AsyncCopies: false));
     private readonly Backend _unsplit = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(SplitK: false));
+    private readonly Backend _warpGroup = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.EmulatedWarpGroup);
+    private readonly Backend _warpGroupRegisterCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.EmulatedWarpGroup, new KernelOptions(AsyncCopies: false));
     private readonly Backend _cpu = new CpuBackend();
 
     public static TheoryData<string> Cases() => new(TensorCoreCases.Select(c => c.Id));
+
+    public static TheoryData<string> MatmulCases() => new(TensorCoreCases.Where(c => c.Family != "attention").Select(c => c.Id));
 
     /// <summary>
     /// Attention beyond the small table's: several key blocks with a partial last one and two query blocks (L = 70,
@@ -63,6 +67,28 @@ public sealed class TensorCoreEmulationTests : IDisposable
     {
         var c = TensorCoreCases.Single(x => x.Id == id);
         Tolerance.AssertClose(Run(c, _emulated), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
+    }
+
+    /// <summary>
+    /// GEMM and convolution on Hopper's warp-group instructions (DIFFUSER_WGMMA=1), emulated: the core-matrix layout the
+    /// stores and copies fill, read where the wgmma descriptors say (decoded as the PTX ISA defines them), each warp's rows
+    /// of both 64-row halves staged, a product's rows past the first half skipped (the table's 20- to 40-row products),
+    /// and the products of at most 16 rows on mma.sync's first-rows warps.
+    /// </summary>
+    [Theory, MemberData(nameof(MatmulCases))]
+    public void WarpGroupMatchesTheFp16Reference(string id)
+    {
+        var c = TensorCoreCases.Single(x => x.Id == id);
+        Tolerance.AssertClose(Run(c, _warpGroup), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
+    }
+
+    /// <summary>As <see cref="WarpGroupMatchesTheFp16Reference"/>, operands with 16-byte rows through registers (the warp group's thread-to-chunk order differs).</summary>
+    [Theory]
+    [InlineData("20x30x24_tB_bias_residual_f16"), InlineData("b2_21x40x24_tB_bias_silu_residual_chunked_f16"), InlineData("5x3_c32k9_k3s1p1_residual_splitK_f16")]
+    public void WarpGroupMatchesTheFp16ReferenceWithRegisterCopies(string id)
+    {
+        var c = TensorCoreCases.Single(x => x.Id.EndsWith(id, StringComparison.Ordinal));
+        Tolerance.AssertClose(Run(c, _warpGroupRegisterCopies), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
     }
 
     /// <summary>
@@ -172,6 +198,8 @@ public sealed class TensorCoreEmulationTests : IDisposable
         _emulated.Dispose();
         _registerCopies.Dispose();
         _unsplit.Dispose();
+        _warpGroup.Dispose();
+        _warpGroupRegisterCopies.Dispose();
         _cpu.Dispose();
     }
 }

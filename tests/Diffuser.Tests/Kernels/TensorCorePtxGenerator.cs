@@ -26,7 +26,44 @@ internal static class TensorCorePtxGenerator
         for (int i = 0; i < MTiles; i++)
             PtxSourceWriter.Constant(text, $"Accumulators of m16 tile {i} to the staging area: %0 = the lane's staging byte offset.", $"Stage{i}", Stage(i));
         text.Length -= Environment.NewLine.Length;   // no blank line before the closing brace
+        text.AppendLine("}").AppendLine();
+        text.AppendLine("/// <summary>The PTX that <see cref=\"WarpGroupMma\"/> emits beside <see cref=\"TensorCorePtx\"/>'s registers (wg_da, wg_db: the descriptors of stage 0's A and B tiles; wg_acc: true).</summary>");
+        text.AppendLine("public static class WarpGroupPtx").AppendLine("{");
+        PtxSourceWriter.Constant(text, "The descriptors of stage 0's tiles (WarpGroupLayout.Descriptor), after TensorCorePtx.Declare.", "Declare", WarpGroupDeclare());
+        PtxSourceWriter.Constant(text, "One k16 step of the group: %0 = the step's offset from stage 0's tiles in 16-byte units; two wgmma.m64n128k16, committed.", "Step", WarpGroupStep(2, wait: false));
+        PtxSourceWriter.Constant(text, "As Step, then waits for the stage's wgmma (its last k16 step).", "StepAndWait", WarpGroupStep(2, wait: true));
+        PtxSourceWriter.Constant(text, "As Step, for the tile's first 64 rows alone.", "StepFirstHalf", WarpGroupStep(1, wait: false));
+        PtxSourceWriter.Constant(text, "As StepFirstHalf, then waits for the stage's wgmma.", "StepFirstHalfAndWait", WarpGroupStep(1, wait: true));
+        text.Length -= Environment.NewLine.Length;
         return text.AppendLine("}").ToString();
+    }
+
+    /// <summary>
+    /// The accumulators of 64-row half <paramref name="half"/> in wgmma's order: d[4·J + e] is element e of n8 tile J
+    /// (columns 8·J …), which is staged m16 tile 2·half + column half, n8 tile j of <see cref="TensorCoreLayout.NTileColumn"/>.
+    /// </summary>
+    internal static string WarpGroupAccumulators(int half) => string.Join(", ", Range(16).SelectMany(n =>
+        Range(4).Select(e => C(2 * half + n / 4 % 2, n % 4 + 4 * (n / 8), e))));
+
+    private static string WarpGroupDeclare()
+    {
+        string Descriptor(string name, int tileBytes) =>
+            (tileBytes == 0 ? "shr.u32 wg_t, tc_sbase, 4; " : $"add.u32 wg_t, tc_sbase, {tileBytes}; shr.u32 wg_t, wg_t, 4; ")
+            + $"and.b32 wg_t, wg_t, 16383; cvt.u64.u32 wg_u, wg_t; or.b64 {name}, wg_u, 0x{WarpGroupLayout.Descriptor(0):X16};\n";
+        return ".reg .b64 wg_da, wg_db;\n.reg .pred wg_acc;\n{ .reg .u32 wg_t; .reg .u64 wg_u;\n"
+            + Descriptor("wg_da", 0) + Descriptor("wg_db", WarpGroupLayout.TileBytes) + "}\nsetp.eq.u32 wg_acc, tc_sbase, tc_sbase;\n";
+    }
+
+    private static string WarpGroupStep(int halves, bool wait)
+    {
+        var text = new StringBuilder("{ .reg .b64 wg_o, wg_a, wg_b, wg_a1;\ncvt.u64.u32 wg_o, %0;\nadd.s64 wg_a, wg_da, wg_o;\nadd.s64 wg_b, wg_db, wg_o;\n");
+        if (halves == 2) text.Append($"add.s64 wg_a1, wg_a, {WarpGroupLayout.HalfBytes >> 4};\n");
+        text.Append("wgmma.fence.sync.aligned;\n");
+        foreach (int half in Range(halves))
+            text.Append($"wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{{WarpGroupAccumulators(half)}}}, {(half == 0 ? "wg_a" : "wg_a1")}, wg_b, wg_acc, 1, 1, 0, 0;\n");
+        text.Append("wgmma.commit_group.sync.aligned;\n");
+        if (wait) text.Append("wgmma.wait_group.sync.aligned 0;\n");
+        return text.Append("}\n").ToString();
     }
 
     private static IEnumerable<int> Range(int count) => Enumerable.Range(0, count);

@@ -42,8 +42,10 @@ public sealed partial class IlgpuBackend : Backend
         Func<Tensor, F16View> half = t => new F16View(HalfView(t).Cast<ushort>());
         _half = TensorCores switch
         {
-            TensorCoreMode.Hardware => TensorCoreSet<PtxWarpMma, AsyncCopies>(half),
-            TensorCoreMode.Emulated => TensorCoreSet<EmulatedWarpMma, EmulatedAsyncCopies>(half),
+            TensorCoreMode.Hardware => TensorCoreSet<PtxWarpMma, PtxWarpMma, AsyncCopies>(half),
+            TensorCoreMode.WarpGroup => TensorCoreSet<WarpGroupMma, PtxWarpMma, AsyncCopies>(half),
+            TensorCoreMode.Emulated => TensorCoreSet<EmulatedWarpMma, EmulatedWarpMma, EmulatedAsyncCopies>(half),
+            TensorCoreMode.EmulatedWarpGroup => TensorCoreSet<EmulatedWarpGroupMma, EmulatedWarpMma, EmulatedAsyncCopies>(half),
             _ => new IlgpuKernels<F16View>(accelerator, half, Scratch, Options),
         };
         _convert = new(() => new ConvertLauncher(accelerator));
@@ -54,24 +56,30 @@ public sealed partial class IlgpuBackend : Backend
 
     internal KernelOptions Options { get; }
 
+    /// <summary>mma.sync from compute capability 8.0 on; wgmma for GEMM and convolution on 9.0 where DIFFUSER_WGMMA=1 asks for it (not yet the default: unmeasured).</summary>
     private static TensorCoreMode DefaultTensorCores(Accelerator accelerator) =>
-        accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } && KernelOptions.Enabled("DIFFUSER_TENSOR_CORES")
-            ? TensorCoreMode.Hardware : TensorCoreMode.None;
+        accelerator is CudaAccelerator { Architecture: { Major: >= 8 } } cuda && KernelOptions.Enabled("DIFFUSER_TENSOR_CORES")
+            ? cuda.Architecture is { Major: 9, Minor: 0 } && Environment.GetEnvironmentVariable(WarpGroupSwitch) == "1" ? TensorCoreMode.WarpGroup : TensorCoreMode.Hardware
+            : TensorCoreMode.None;
 
-    /// <summary>What the environment switched off, shown beside the device's capability ("" for nothing).</summary>
+    private const string WarpGroupSwitch = "DIFFUSER_WGMMA";
+
+    /// <summary>What the environment switched on or off, shown beside the device's capability ("" for nothing).</summary>
     private string CapabilityNote(DeviceInfo device)
     {
         bool tensorCoresOff = device.Capability.Contains("tensor cores", StringComparison.Ordinal) && TensorCores == TensorCoreMode.None;
         string[] off = [.. tensorCoresOff ? ["DIFFUSER_TENSOR_CORES=0"] : Array.Empty<string>(), .. Options.SwitchedOff(TensorCores != TensorCoreMode.None)];
-        return off.Length == 0 ? "" : $" (off: {string.Join(", ", off)})";
+        string on = TensorCores == TensorCoreMode.WarpGroup ? $" (on: {WarpGroupSwitch}=1)" : "";
+        return on + (off.Length == 0 ? "" : $" (off: {string.Join(", ", off)})");
     }
 
     /// <typeparam name="TM">The warps' tensor cores.</typeparam>
+    /// <typeparam name="TR">Those of products of at most 16 rows.</typeparam>
     /// <typeparam name="TC">The copies by cp.async of <typeparamref name="TM"/>'s device (unless switched off: then through registers).</typeparam>
-    private IlgpuKernels<F16View> TensorCoreSet<TM, TC>(Func<Tensor, F16View> half) where TM : struct, IWarpMma where TC : struct, IOperandCopies =>
+    private IlgpuKernels<F16View> TensorCoreSet<TM, TR, TC>(Func<Tensor, F16View> half) where TM : struct, IWarpMma where TR : struct, IWarpMma where TC : struct, IOperandCopies =>
         Options.AsyncCopies
-            ? new TensorCoreKernelSet<TM, TC>(_accelerator, half, Scratch, Options)
-            : new TensorCoreKernelSet<TM, RegisterCopies>(_accelerator, half, Scratch, Options);
+            ? new TensorCoreKernelSet<TM, TR, TC>(_accelerator, half, Scratch, Options)
+            : new TensorCoreKernelSet<TM, TR, RegisterCopies>(_accelerator, half, Scratch, Options);
 
     /// <summary>The kernel set of a tensor's storage type.</summary>
     private IIlgpuKernels For(Tensor t) => t.DType == DType.F16 ? _half : _single;

@@ -11,22 +11,23 @@ namespace Diffuser.Backends.Ilgpu;
 
 /// <summary>
 /// The fp16 kernel set with GEMM, convolution and (non-causal, supported head dims) attention on tensor cores
-/// (<typeparamref name="TM"/>: mma.sync through inline PTX on CUDA devices of compute capability 8.0 and later, or
-/// its emulation for tests on ILGPU's CPU accelerator; <typeparamref name="TC"/>: how aligned operands reach shared
-/// memory); every other fp16 op is the portable kernel.
+/// (<typeparamref name="TM"/>: mma.sync through inline PTX on CUDA devices of compute capability 8.0 and later,
+/// Hopper's wgmma, or their emulation for tests on ILGPU's CPU accelerator; <typeparamref name="TR"/>: the warps of
+/// products of at most 16 rows; <typeparamref name="TC"/>: how aligned operands reach shared memory); every other fp16
+/// op is the portable kernel.
 /// </summary>
-internal sealed class TensorCoreKernelSet<TM, TC> : IlgpuKernels<F16View> where TM : struct, IWarpMma where TC : struct, IOperandCopies
+internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> where TM : struct, IWarpMma where TR : struct, IWarpMma where TC : struct, IOperandCopies
 {
-    private readonly Lazy<TensorCoreLauncher<TM, TC>> _tensorCores;
+    private readonly Lazy<TensorCoreLauncher<TM, TR, TC>> _tensorCores;
     private readonly Lazy<FlashAttentionLauncher> _attention;
 
     /// <param name="options">Whether products with fewer tiles than multiprocessors split their reduction (<see cref="KernelOptions.SplitK"/>), and the portable kernels' options.</param>
     public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch, KernelOptions options)
         : base(accelerator, view, scratch, options)
     {
-        _tensorCores = new(() => new TensorCoreLauncher<TM, TC>(Accelerator, options.SplitK));
-        // The attention variants are types of their own, so the launcher only needs to know which kinds TM and TC are.
-        _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TM) == typeof(EmulatedWarpMma), asyncCopies: default(TC).Async));
+        _tensorCores = new(() => new TensorCoreLauncher<TM, TR, TC>(Accelerator, options.SplitK));
+        // The attention variants are types of their own, so the launcher only needs to know which kinds TR and TC are.
+        _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TR) == typeof(EmulatedWarpMma), asyncCopies: default(TC).Async));
     }
 
     /// <summary>fp16 operands; the result (with its bias and residual) fp16, or fp32 (attention scores, never rounded).</summary>

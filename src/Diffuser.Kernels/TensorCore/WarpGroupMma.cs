@@ -1,0 +1,127 @@
+using Diffuser.Kernels.Launch;
+using ILGPU;
+using ILGPU.Runtime.Cuda;
+
+namespace Diffuser.Kernels.TensorCore;
+
+/// <summary>
+/// Hopper's warp-group tensor cores (wgmma.mma_async, sm_90a only): the group's 4 warps issue two
+/// wgmma.m64n128k16 f16 × f16 → f32 per k16 step, one per 64-row half of the tile, each reading its operands from
+/// shared memory through a matrix descriptor (<see cref="WarpGroupLayout"/>), so no ldmatrix passes through the
+/// registers. The accumulators are <see cref="PtxWarpMma"/>'s named registers, staged by the same PTX. A stage's
+/// wgmma are committed as one group and waited for at its last k-step, before the barrier after which its memory is
+/// rewritten.
+/// </summary>
+public struct WarpGroupMma : IWarpMma
+{
+    private int _staging, _warpRow;
+
+    public void Declare()
+    {
+        CudaAsm.Emit(TensorCorePtx.Declare);
+        CudaAsm.Emit(WarpGroupPtx.Declare);
+        _staging = LoopInvariant.Keep(TensorCoreLayout.StagingLaneOffset(Warp.WarpIdx, Warp.LaneIdx));
+        _warpRow = LoopInvariant.Keep(WarpGroupLayout.TileRow(Warp.WarpIdx, 0));
+    }
+
+    public readonly void Zero() => CudaAsm.Emit(TensorCorePtx.Zero);
+
+    public readonly int MTiles => 4;
+
+    public readonly bool WarpGroup => true;
+
+    public readonly int TileSlots => WarpGroupLayout.TileSlots;
+
+    public readonly int Slot(int mn, int chunk) => WarpGroupLayout.Slot(mn, chunk);
+
+    public readonly int AlongKRow(int thread) => WarpGroupLayout.AlongKRow(thread);
+
+    public readonly int AlongKChunk(int thread) => WarpGroupLayout.AlongKChunk(thread);
+
+    public readonly bool Inside(int row0, int rows) => row0 + 64 < rows;
+
+    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep)
+    {
+        if (kStep == 0) CudaAsm.Emit(WarpGroupPtx.Step, Units(stage, kStep));
+        else CudaAsm.Emit(WarpGroupPtx.StepAndWait, Units(stage, kStep));
+    }
+
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep)
+    {
+        if (kStep == 0) CudaAsm.Emit(WarpGroupPtx.StepFirstHalf, Units(stage, kStep));
+        else CudaAsm.Emit(WarpGroupPtx.StepFirstHalfAndWait, Units(stage, kStep));
+    }
+
+    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => StepFirstTile(shared, stage, kStep);
+
+    /// <summary>wgmma reads shared memory through the async proxy: stores and cp.async copies made through the generic one need a proxy fence.</summary>
+    public readonly void PublishStores() => CudaAsm.Emit("fence.proxy.async.shared::cta;");
+
+    /// <summary>The step's operands from the stage tiles' descriptors, in their 16-byte units.</summary>
+    private static int Units(int stage, int kStep) => (stage * WarpGroupLayout.StageBytes + kStep * WarpGroupLayout.KStepBytes) >> 4;
+
+    public readonly int TileRow(int mTile) => _warpRow + WarpGroupLayout.TileRow(0, mTile);
+
+    public readonly int ColumnHalf(int mTile) => WarpGroupLayout.ColumnHalf(mTile);
+
+    public readonly void Stage(ArrayView<float> staging, int mTile) => PtxStaging.Stage(_staging, mTile);
+}
+
+/// <summary>
+/// What <see cref="WarpGroupMma"/> computes, element by element, on ILGPU's CPU accelerator: each lane accumulates the
+/// elements the wgmma accumulator layout leaves in it, reading A and B where their descriptors say they lie (decoded as
+/// the PTX ISA defines them, not through <see cref="WarpGroupLayout.Slot"/>, which places the stores: the two must agree).
+/// </summary>
+public struct EmulatedWarpGroupMma : IWarpMma
+{
+    private EmulatedAccumulators _accumulators;
+
+    public void Declare() => _accumulators = EmulatedAccumulators.Allocate();
+
+    public readonly void Zero() => _accumulators.Zero();
+
+    public readonly int MTiles => 4;
+
+    public readonly bool WarpGroup => false;
+
+    public readonly int TileSlots => WarpGroupLayout.TileSlots;
+
+    public readonly int Slot(int mn, int chunk) => WarpGroupLayout.Slot(mn, chunk);
+
+    public readonly int AlongKRow(int thread) => WarpGroupLayout.AlongKRow(thread);
+
+    public readonly int AlongKChunk(int thread) => WarpGroupLayout.AlongKChunk(thread);
+
+    public readonly bool Inside(int row0, int rows) => row0 + 64 < rows;
+
+    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, MTiles);
+
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, 2);
+
+    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => StepFirstTile(shared, stage, kStep);
+
+    public readonly void PublishStores() { }
+
+    /// <summary>The wgmma of a k16 step for staged m16 tiles 0 … <paramref name="mTiles"/> − 1 (2 per 64-row half).</summary>
+    private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int mTiles)
+    {
+        int a = stage * WarpGroupLayout.StageBytes + kStep * WarpGroupLayout.KStepBytes, b = a + WarpGroupLayout.TileBytes;
+        for (int i = 0; i < mTiles; i++)
+        {
+            int half = 64 * (i >> 1), start = a + half / 64 * WarpGroupLayout.HalfBytes;
+            _accumulators.Accumulate(shared, i, TileRow(i), ColumnHalf(i), new DescribedOperand(start, half), new DescribedOperand(b, 0));
+        }
+    }
+
+    public readonly int TileRow(int mTile) => WarpGroupLayout.TileRow(Warp.WarpIdx, mTile);
+
+    public readonly int ColumnHalf(int mTile) => WarpGroupLayout.ColumnHalf(mTile);
+
+    public readonly void Stage(ArrayView<float> staging, int mTile) => _accumulators.Stage(staging, mTile);
+
+    /// <summary>The operand a descriptor of the tile at byte <paramref name="start"/> describes, whose row 0 is tile row <paramref name="firstRow"/>.</summary>
+    private readonly struct DescribedOperand(int start, int firstRow) : IEmulatedOperand
+    {
+        public int Offset(int row, int k) => start + WarpGroupLayout.ElementOffset(WarpGroupLayout.Descriptor((uint)start), row - firstRow, k);
+    }
+}
