@@ -29,7 +29,8 @@ public sealed partial class IlgpuBackend : Backend
     private MemoryBuffer1D<int, Stride1D.Dense>? _ids;
 
     /// <param name="tensorCores">Null: <see cref="TensorCoreMode.Hardware"/> where the device has them (unless the
-    /// environment variable DIFFUSER_TENSOR_CORES is 0), otherwise none.</param>
+    /// environment variable DIFFUSER_TENSOR_CORES is 0; <see cref="TensorCoreMode.WarpGroup"/> on compute capability 9.0
+    /// where DIFFUSER_WGMMA is 1), otherwise none.</param>
     /// <param name="options">What the kernels use; null: <see cref="KernelOptions.FromEnvironment"/>.</param>
     internal IlgpuBackend(Accelerator accelerator, string name, DeviceInfo device, TensorCoreMode? tensorCores = null, KernelOptions? options = null)
     {
