@@ -1,5 +1,3 @@
-using ILGPU;
-
 namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
@@ -63,9 +61,6 @@ public static class TensorCoreLayout
 
     /// <summary>The chunk a thread copies of an operand loaded along k.</summary>
     public static int AlongKChunk(int thread) => thread & 3;
-
-    /// <summary>Whether warp tile rows of the current warp reach into a product of <paramref name="rows"/> rows (tile at <paramref name="row0"/>).</summary>
-    public static bool WarpInside(int row0, int rows) => row0 + 64 * WarpM(Warp.WarpIdx) < rows;
 
     /// <summary>Tile row of the first row of warp <paramref name="warp"/>'s m16 tile <paramref name="mTile"/>.</summary>
     public static int TileRow(int warp, int mTile) => 64 * WarpM(warp) + 16 * mTile;

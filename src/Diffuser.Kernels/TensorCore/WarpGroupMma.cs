@@ -106,10 +106,11 @@ public struct EmulatedWarpGroupMma : IWarpMma
     private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int mTiles)
     {
         int a = stage * WarpGroupLayout.StageBytes + kStep * WarpGroupLayout.KStepBytes, b = a + WarpGroupLayout.TileBytes;
+        var operandB = new DescribedOperand(b, 0);
         for (int i = 0; i < mTiles; i++)
         {
-            int half = 64 * (i >> 1), start = a + half / 64 * WarpGroupLayout.HalfBytes;
-            _accumulators.Accumulate(shared, i, TileRow(i), ColumnHalf(i), new DescribedOperand(start, half), new DescribedOperand(b, 0));
+            int half = i >> 1;
+            _accumulators.Accumulate(shared, i, TileRow(i), ColumnHalf(i), new DescribedOperand(a + half * WarpGroupLayout.HalfBytes, 64 * half), operandB);
         }
     }
 
@@ -122,6 +123,8 @@ public struct EmulatedWarpGroupMma : IWarpMma
     /// <summary>The operand a descriptor of the tile at byte <paramref name="start"/> describes, whose row 0 is tile row <paramref name="firstRow"/>.</summary>
     private readonly struct DescribedOperand(int start, int firstRow) : IEmulatedOperand
     {
-        public int Offset(int row, int k) => start + WarpGroupLayout.ElementOffset(WarpGroupLayout.Descriptor((uint)start), row - firstRow, k);
+        private readonly ulong _descriptor = WarpGroupLayout.Descriptor((uint)start);
+
+        public int Offset(int row, int k) => start + WarpGroupLayout.ElementOffset(_descriptor, row - firstRow, k);
     }
 }

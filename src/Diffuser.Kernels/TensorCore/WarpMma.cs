@@ -98,7 +98,7 @@ public struct PtxWarpMma : IWarpMma
 
     public readonly int AlongKChunk(int thread) => TensorCoreLayout.AlongKChunk(thread);
 
-    public readonly bool Inside(int row0, int rows) => TensorCoreLayout.WarpInside(row0, rows);
+    public readonly bool Inside(int row0, int rows) => row0 + _warpRow < rows;
 
     public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => CudaAsm.Emit(TensorCorePtx.Step, _a + Offset(stage, kStep), _b + Offset(stage, kStep));
 
@@ -156,7 +156,7 @@ public struct EmulatedWarpMma : IWarpMma
 
     public readonly int AlongKChunk(int thread) => TensorCoreLayout.AlongKChunk(thread);
 
-    public readonly bool Inside(int row0, int rows) => TensorCoreLayout.WarpInside(row0, rows);
+    public readonly bool Inside(int row0, int rows) => row0 + TileRow(0) < rows;
 
     public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, MTiles);
 
