@@ -32,6 +32,8 @@ public struct FirstRowsMma<TM> : IWarpMma where TM : struct, IWarpMma
 
     public readonly int TileSlots => _inner.TileSlots;
 
+    public readonly int Stages => _inner.Stages;
+
     public readonly int Slot(int mn, int chunk) => _inner.Slot(mn, chunk);
 
     public readonly int AlongKRow(int thread) => _inner.AlongKRow(thread);
@@ -47,6 +49,8 @@ public struct FirstRowsMma<TM> : IWarpMma where TM : struct, IWarpMma
     public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => _inner.StepPast(shared, stage, kStep);
 
     public readonly void PublishStores() => _inner.PublishStores();
+
+    public readonly void Drain() => _inner.Drain();
 
     public readonly int TileRow(int mTile) => _inner.TileRow(mTile);
 

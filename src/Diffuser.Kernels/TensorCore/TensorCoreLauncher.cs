@@ -50,8 +50,10 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     {
         private readonly Lazy<TK> _whole = new(whole), _firstRows = new(firstRows);
 
-        public TK For(int rows) => rows <= FirstRowsMma<TR>.Rows ? _firstRows.Value : _whole.Value;
+        public TK For(int rows) => FirstRows(rows) ? _firstRows.Value : _whole.Value;
     }
+
+    private static bool FirstRows(int rows) => rows <= FirstRowsMma<TR>.Rows;
 
     private static GemmKernel<TO> LoadGemm<TW, TO>(Accelerator accelerator) where TW : struct, IWarpMma where TO : struct, IElementView<TO> =>
         Load<GemmKernel<TO>, TW>(accelerator, nameof(TensorCoreKernels.Gemm), typeof(TW), typeof(TC), typeof(TO));
@@ -71,8 +73,10 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         return default(TW).WarpGroup ? Sm90aKernels.Load<TK>(accelerator, kernel) : accelerator.LoadKernel<TK>(kernel);
     }
 
+    /// <summary>The grid of a product of <paramref name="rows"/> rows, with the shared memory of the kernel <see cref="ByRows{TK}.For"/> gives it.</summary>
     private static KernelConfig Grid(long columns, int rows, int depth) => LaunchGeometry.Grid(LaunchGeometry.Tiles(columns, TensorCoreLayout.Size),
-        LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads, TensorCoreLayout.SharedBytes / sizeof(float));
+        LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads,
+        (FirstRows(rows) ? TensorCoreMatmul.SharedBytes<FirstRowsMma<TR>>() : TensorCoreMatmul.SharedBytes<TM>()) / sizeof(float));
 
     private SplitK Split(long tiles, int depth) =>
         _splitK ? SplitK.Choose(_accelerator.NumMultiprocessors, tiles, depth, TensorCoreLayout.Depth) : new SplitK(1, depth);

@@ -7,7 +7,7 @@ namespace Diffuser.Kernels.TensorCore;
 /// in its no-swizzle K-major form: an operand tile is 16 blocks of 8 rows, each block its 4 core matrices along k one
 /// after the other (512 bytes), so row mn's chunk c (k = 8c … 8c + 7) is 16-byte slot 32·(mn/8) + 8·c + mn%8: the
 /// descriptor's leading byte offset (between core matrices along k) is 128, its stride byte offset (between 8-row blocks)
-/// 512. No padding: a stage is 16 KB instead of 20.
+/// 512. No padding: a stage is 16 KB instead of 20, and three stages fit the 48 KB a kernel gets without opting in.
 /// <para>
 /// Each wgmma.m64n128k16 multiplies 64 rows of A (one half of the tile) by all 128 columns of B; warp w of the group
 /// holds rows 16·w … 16·w + 15 of each half, its accumulators in mma.m16n8k16's C layout per n8 tile. So the warp's
@@ -23,6 +23,13 @@ public static class WarpGroupLayout
     public const int TileBytes = 16 * TileSlots;
     /// <summary>Bytes of one stage (A tile then B tile).</summary>
     public const int StageBytes = 2 * TileBytes;
+    /// <summary>
+    /// Stages the main loop cycles through: the one the tensor cores read, the previous one (its wgmma may still run)
+    /// and the next (being filled).
+    /// </summary>
+    public const int Stages = 3;
+    /// <summary>wgmma commit groups left running when a stage's last step is issued: that stage's k16 steps.</summary>
+    public const int GroupsInFlight = TensorCoreLayout.Depth / 16;
     /// <summary>The descriptor's leading byte offset: core matrices adjacent along k are 128 bytes apart.</summary>
     public const int CoreMatrixBytes = 128;
     /// <summary>The descriptor's stride byte offset: blocks of 8 rows are 512 bytes apart.</summary>

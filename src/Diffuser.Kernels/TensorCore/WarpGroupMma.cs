@@ -8,9 +8,10 @@ namespace Diffuser.Kernels.TensorCore;
 /// Hopper's warp-group tensor cores (wgmma.mma_async, sm_90a only): the group's 4 warps issue two
 /// wgmma.m64n128k16 f16 × f16 → f32 per k16 step, one per 64-row half of the tile, each reading its operands from
 /// shared memory through a matrix descriptor (<see cref="WarpGroupLayout"/>), so no ldmatrix passes through the
-/// registers. The accumulators are <see cref="PtxWarpMma"/>'s named registers, staged by the same PTX. A stage's
-/// wgmma are committed as one group and waited for at its last k-step, before the barrier after which its memory is
-/// rewritten.
+/// registers. The accumulators are <see cref="PtxWarpMma"/>'s named registers, staged by the same PTX. Each k16 step's
+/// wgmma are committed as one group; the main loop cycles through <see cref="WarpGroupLayout.Stages"/> stages, and a
+/// stage's last step waits only for the previous stage's groups, so the tensor cores still work on this stage while
+/// the group passes the barrier and starts the next (the stage being refilled then is the one before the previous).
 /// </summary>
 public struct WarpGroupMma : IWarpMma
 {
@@ -31,6 +32,8 @@ public struct WarpGroupMma : IWarpMma
     public readonly bool WarpGroup => true;
 
     public readonly int TileSlots => WarpGroupLayout.TileSlots;
+
+    public readonly int Stages => WarpGroupLayout.Stages;
 
     public readonly int Slot(int mn, int chunk) => WarpGroupLayout.Slot(mn, chunk);
 
@@ -56,6 +59,8 @@ public struct WarpGroupMma : IWarpMma
 
     /// <summary>wgmma reads shared memory through the async proxy: stores and cp.async copies made through the generic one need a proxy fence.</summary>
     public readonly void PublishStores() => CudaAsm.Emit("fence.proxy.async.shared::cta;");
+
+    public readonly void Drain() => CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
 
     /// <summary>The step's operands from the stage tiles' descriptors, in their 16-byte units.</summary>
     private static int Units(int stage, int kStep) => (stage * WarpGroupLayout.StageBytes + kStep * WarpGroupLayout.KStepBytes) >> 4;
@@ -86,6 +91,8 @@ public struct EmulatedWarpGroupMma : IWarpMma
 
     public readonly int TileSlots => WarpGroupLayout.TileSlots;
 
+    public readonly int Stages => WarpGroupLayout.Stages;
+
     public readonly int Slot(int mn, int chunk) => WarpGroupLayout.Slot(mn, chunk);
 
     public readonly int AlongKRow(int thread) => WarpGroupLayout.AlongKRow(thread);
@@ -101,6 +108,8 @@ public struct EmulatedWarpGroupMma : IWarpMma
     public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => StepFirstTile(shared, stage, kStep);
 
     public readonly void PublishStores() { }
+
+    public readonly void Drain() { }
 
     /// <summary>The wgmma of a k16 step for staged m16 tiles 0 … <paramref name="mTiles"/> − 1 (2 per 64-row half).</summary>
     private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int mTiles)

@@ -25,6 +25,12 @@ public interface IWarpMma
     /// <summary>16-byte slots of one operand tile of one stage (a stage is an A tile, then a B tile).</summary>
     int TileSlots { get; }
 
+    /// <summary>
+    /// Shared stages the main loop cycles through: 2 where a stage's steps are done when the next stage starts (the
+    /// other stage is filled meanwhile); 3 where a stage's steps may still be running then (<see cref="Drain"/>).
+    /// </summary>
+    int Stages { get; }
+
     /// <summary>Slot, within an operand tile, of row <paramref name="mn"/>'s chunk <paramref name="chunk"/> (k = 8·chunk … + 7).</summary>
     int Slot(int mn, int chunk);
 
@@ -51,6 +57,9 @@ public interface IWarpMma
 
     /// <summary>Makes this thread's stores and copies into a stage visible to the instructions that read it next (before the barrier).</summary>
     void PublishStores();
+
+    /// <summary>Waits for the steps still running, after the last stage: then the accumulators may be read and the stages reused.</summary>
+    void Drain();
 
     /// <summary>Tile row of the first row of this warp's staged m16 tile <paramref name="mTile"/>.</summary>
     int TileRow(int mTile);
@@ -92,6 +101,8 @@ public struct PtxWarpMma : IWarpMma
 
     public readonly int TileSlots => TensorCoreLayout.TileBytes / 16;
 
+    public readonly int Stages => 2;
+
     public readonly int Slot(int mn, int chunk) => TensorCoreLayout.Slot(mn, chunk);
 
     public readonly int AlongKRow(int thread) => TensorCoreLayout.AlongKRow(thread);
@@ -108,6 +119,8 @@ public struct PtxWarpMma : IWarpMma
     public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) { }
 
     public readonly void PublishStores() { }
+
+    public readonly void Drain() { }
 
     private static int Offset(int stage, int kStep) => stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes;
 
@@ -150,6 +163,8 @@ public struct EmulatedWarpMma : IWarpMma
 
     public readonly int TileSlots => TensorCoreLayout.TileBytes / 16;
 
+    public readonly int Stages => 2;
+
     public readonly int Slot(int mn, int chunk) => TensorCoreLayout.Slot(mn, chunk);
 
     public readonly int AlongKRow(int thread) => TensorCoreLayout.AlongKRow(thread);
@@ -165,6 +180,8 @@ public struct EmulatedWarpMma : IWarpMma
     public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) { }
 
     public readonly void PublishStores() { }
+
+    public readonly void Drain() { }
 
     /// <summary>A k16 step of m16 tiles 0 … <paramref name="mTiles"/> − 1, reading rows at the pitch ldmatrix is handed.</summary>
     private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int mTiles)

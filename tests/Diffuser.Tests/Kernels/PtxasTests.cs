@@ -1,5 +1,6 @@
 using Diffuser.Kernels.Launch;
 using Diffuser.Kernels.Norm;
+using Diffuser.Kernels.TensorCore;
 using ILGPU.Runtime.Cuda;
 
 namespace Diffuser.Tests.Kernels;
@@ -117,6 +118,25 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         // No loop inside: each pass issues each instruction once (at most), so the static count is what runs.
         Assert.Contains(SassLoop.Innermost(sass), l => l.Instructions.SequenceEqual(loop.Instructions));
         Assert.True(loop.PerMma <= bound, $"{loop.PerMma:F1} instructions per HMMA, more than {bound}");
+    }
+
+    /// <summary>
+    /// The wgmma main loops (one with both 64-row halves, one with the first alone) wait at a stage's end only for the
+    /// previous stage's wgmma (<see cref="WarpGroupLayout.GroupsInFlight"/> commit groups stay running across the
+    /// barrier): ptxas keeps the wait as written, not a full drain.
+    /// </summary>
+    [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemmWarpGroup)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3WarpGroup))]
+    public void WarpGroupMainLoopsLeaveAStageRunning(string name)
+    {
+        string ptx = Sm90aKernels.ForSm90a(compiler.Compile(typeof(SpecializedKernels), name));
+        var loops = SassLoop.Innermost(Ptxas.Assemble(ptx, "sm_90a").Sass).Where(l => l.Count("HGMMA") > 0).ToList();
+        Assert.Equal(2, loops.Count);
+        foreach (var loop in loops)
+        {
+            output.WriteLine($"{name}: {loop.Instructions.Count} instructions, {loop.Count("HGMMA")} HGMMA");
+            var waits = loop.Instructions.Where(i => i.StartsWith("WARPGROUP.DEPBAR", StringComparison.Ordinal)).ToList();
+            Assert.Equal([$"WARPGROUP.DEPBAR.LE gsb0, 0x{WarpGroupLayout.GroupsInFlight}"], waits);
+        }
     }
 
     /// <summary>

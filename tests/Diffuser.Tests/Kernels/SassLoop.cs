@@ -31,10 +31,10 @@ public sealed partial record SassLoop(IReadOnlyList<string> Instructions)
         return ranges.Where(r => !ranges.Any(o => o != r && r.Start <= o.Start && o.End <= r.End)).Select(r => r.Loop).ToList();
     }
 
-    /// <summary>The innermost loop that holds all the HMMA instructions: a tensor-core kernel's main loop.</summary>
-    public static SassLoop MainOf(string sass) =>
-        All(sass).Where(l => l.Count("HMMA") > 0 && l.Count("HMMA") == Regex.Matches(sass, @"\bHMMA\.").Count).MinBy(l => l.Instructions.Count)
-        ?? throw new InvalidOperationException("no loop holds all the HMMA instructions");
+    /// <summary>The innermost loop that holds all the <paramref name="mma"/> instructions (HMMA, HGMMA for wgmma): a tensor-core kernel's main loop.</summary>
+    public static SassLoop MainOf(string sass, string mma = "HMMA") =>
+        All(sass).Where(l => l.Count(mma) > 0 && l.Count(mma) == Regex.Matches(sass, $@"\b{mma}\.").Count).MinBy(l => l.Instructions.Count)
+        ?? throw new InvalidOperationException($"no loop holds all the {mma} instructions");
 
     private static List<(int Start, int End, SassLoop Loop)> Ranges(string sass)
     {

@@ -31,9 +31,9 @@ internal static class TensorCorePtxGenerator
         text.AppendLine("public static class WarpGroupPtx").AppendLine("{");
         PtxSourceWriter.Constant(text, "The descriptors of stage 0's tiles (WarpGroupLayout.Descriptor), after TensorCorePtx.Declare.", "Declare", WarpGroupDeclare());
         PtxSourceWriter.Constant(text, "One k16 step of the group: %0 = the step's offset from stage 0's tiles in 16-byte units; two wgmma.m64n128k16, committed.", "Step", WarpGroupStep(2, wait: false));
-        PtxSourceWriter.Constant(text, "As Step, then waits for the stage's wgmma (its last k16 step).", "StepAndWait", WarpGroupStep(2, wait: true));
+        PtxSourceWriter.Constant(text, "As Step, then waits for the previous stage's wgmma, leaving this stage's running (its last k16 step).", "StepAndWait", WarpGroupStep(2, wait: true));
         PtxSourceWriter.Constant(text, "As Step, for the tile's first 64 rows alone.", "StepFirstHalf", WarpGroupStep(1, wait: false));
-        PtxSourceWriter.Constant(text, "As StepFirstHalf, then waits for the stage's wgmma.", "StepFirstHalfAndWait", WarpGroupStep(1, wait: true));
+        PtxSourceWriter.Constant(text, "As StepFirstHalf, then waits for the previous stage's wgmma.", "StepFirstHalfAndWait", WarpGroupStep(1, wait: true));
         text.Length -= Environment.NewLine.Length;
         return text.AppendLine("}").ToString();
     }
@@ -62,7 +62,7 @@ internal static class TensorCorePtxGenerator
         foreach (int half in Range(halves))
             text.Append($"wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{{WarpGroupAccumulators(half)}}}, {(half == 0 ? "wg_a" : "wg_a1")}, wg_b, wg_acc, 1, 1, 0, 0;\n");
         text.Append("wgmma.commit_group.sync.aligned;\n");
-        if (wait) text.Append("wgmma.wait_group.sync.aligned 0;\n");
+        if (wait) text.Append($"wgmma.wait_group.sync.aligned {WarpGroupLayout.GroupsInFlight};\n");
         return text.Append("}\n").ToString();
     }
 

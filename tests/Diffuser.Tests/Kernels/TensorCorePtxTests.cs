@@ -14,7 +14,7 @@ public class TensorCorePtxTests
     public void EveryWarpStagesTheProductOfItsRowsAndColumns(int mTiles)
     {
         var random = new Random(7);
-        var tiles = new byte[TensorCoreLayout.SharedBytes];
+        var tiles = new byte[TensorCoreMatmul.SharedBytes<PtxWarpMma>()];
         var values = new float[2, 2, TensorCoreLayout.Size, TensorCoreLayout.Depth];   // [stage, operand, row, k]
         for (int stage = 0; stage < 2; stage++)
             for (int operand = 0; operand < 2; operand++)
@@ -73,8 +73,20 @@ public class TensorCorePtxTests
         Assert.Contains($"[tc_pb+{TensorCoreLayout.PairBytes}]", TensorCorePtx.StepFirstTile);
         Assert.Contains($"[tc_pb+{TensorCoreLayout.ThirdPairBytes + TensorCoreLayout.PairBytes}]", TensorCorePtx.Step);
         Assert.Contains($"[tc_ps+{TensorCoreLayout.StagingHalfBytes}]", TensorCorePtx.Stage0);
-        Assert.True(TensorCoreLayout.SharedBytes <= 48 * 1024, "more than 48 KB of dynamic shared memory needs cuFuncSetAttribute");
-        Assert.True(TensorCoreLayout.Threads / 32 * TensorCoreLayout.StagingFloats * 4 <= TensorCoreLayout.SharedBytes);
+    }
+
+    /// <summary>Each kind of warp's stages fit the 48 KB a kernel gets without opting in, and hold the epilogue's staging that reuses them.</summary>
+    [Fact]
+    public void SharedMemoryFitsWithoutOptingInAndHoldsTheStaging()
+    {
+        int[] bytes = [TensorCoreMatmul.SharedBytes<PtxWarpMma>(), TensorCoreMatmul.SharedBytes<FirstRowsMma<PtxWarpMma>>(),
+            TensorCoreMatmul.SharedBytes<WarpGroupMma>(), TensorCoreMatmul.SharedBytes<EmulatedWarpGroupMma>()];
+        Assert.Equal([2 * TensorCoreLayout.StageBytes, 2 * TensorCoreLayout.StageBytes, 3 * WarpGroupLayout.StageBytes, 3 * WarpGroupLayout.StageBytes], bytes);
+        foreach (int shared in bytes)
+        {
+            Assert.True(shared <= 48 * 1024, "more than 48 KB of dynamic shared memory needs cuFuncSetAttribute");
+            Assert.True(TensorCoreLayout.Threads / 32 * TensorCoreLayout.StagingFloats * 4 <= shared);
+        }
     }
 
     /// <summary><see cref="PtxWarpMma"/> computes a lane's ldmatrix offsets once and steps them by stage and k-step.</summary>
