@@ -249,4 +249,14 @@ public static class WarpGroupPtx
         wgmma.wait_group.sync.aligned 2;
         }
         """;
+
+    /// <summary>Makes this thread's generic-proxy stores and copies into shared memory visible to wgmma's reads (async proxy).</summary>
+    public const string PublishStores = """
+        fence.proxy.async.shared::cta;
+        """;
+
+    /// <summary>Waits for every wgmma still running (after the last stage).</summary>
+    public const string Drain = """
+        wgmma.wait_group.sync.aligned 0;
+        """;
 }

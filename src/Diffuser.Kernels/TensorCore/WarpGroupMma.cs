@@ -58,9 +58,9 @@ public struct WarpGroupMma : IWarpMma
     public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => StepFirstTile(shared, stage, kStep);
 
     /// <summary>wgmma reads shared memory through the async proxy: stores and cp.async copies made through the generic one need a proxy fence.</summary>
-    public readonly void PublishStores() => CudaAsm.Emit("fence.proxy.async.shared::cta;");
+    public readonly void PublishStores() => CudaAsm.Emit(WarpGroupPtx.PublishStores);
 
-    public readonly void Drain() => CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
+    public readonly void Drain() => CudaAsm.Emit(WarpGroupPtx.Drain);
 
     /// <summary>The step's operands from the stage tiles' descriptors, in their 16-byte units.</summary>
     private static int Units(int stage, int kStep) => (stage * WarpGroupLayout.StageBytes + kStep * WarpGroupLayout.KStepBytes) >> 4;

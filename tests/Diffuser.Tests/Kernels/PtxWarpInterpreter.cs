@@ -8,15 +8,26 @@ namespace Diffuser.Tests.Kernels;
 /// semantics the PTX ISA gives the few instructions they use: mov, cvt, add.u32, ldmatrix.sync.aligned.m8n8.x4
 /// (.trans).shared.b16, mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32, st.shared.v2.f32, and for attention's
 /// softmax the f32 arithmetic (max, sub, mul, add, neg, fma.rn, rcp.rn, ex2.approx.ftz), setp.le.s32 and selp.f32,
-/// shfl.sync.bfly.b32 and cvt.rn.f16x2.f32. Unknown instructions fail the test, so the text the kernel emits is
-/// exactly the text checked here.
+/// shfl.sync.bfly.b32 and cvt.rn.f16x2.f32; for Hopper's warp group, the descriptor arithmetic (shr, and, or, 64-bit
+/// add and cvt, setp.eq) and wgmma.mma_async.m64n128k16.f32.f16.f16 from two no-swizzle K-major descriptors, with its
+/// fence, commit and wait rules (below). Unknown instructions fail the test, so the text the kernel emits is exactly
+/// the text checked here.
+/// <para>
+/// wgmma: the interpreter is warp <paramref name="warpInGroup"/> of its warp group and computes that warp's 16 rows of
+/// each wgmma at once, but keeps the ISA's rules as if it ran asynchronously: a wgmma must follow a wgmma.fence issued
+/// after any other instruction last wrote a register it uses, and no other instruction may touch its accumulators
+/// until a wgmma.wait_group has retired the commit group that holds it.
+/// </para>
 /// </summary>
-internal sealed partial class PtxWarpInterpreter(byte[] shared)
+internal sealed partial class PtxWarpInterpreter(byte[] shared, int warpInGroup = 0)
 {
     private const int Lanes = 32;
-    private readonly Dictionary<string, uint>[] _registers = Enumerable.Range(0, Lanes).Select(_ => new Dictionary<string, uint>()).ToArray();
+    private readonly Dictionary<string, ulong>[] _registers = Enumerable.Range(0, Lanes).Select(_ => new Dictionary<string, ulong>()).ToArray();
+    // Registers written by other instructions since the last wgmma.fence; accumulators of uncommitted and committed wgmma.
+    private readonly HashSet<string> _writtenSinceFence = [], _uncommitted = [];
+    private readonly Queue<HashSet<string>> _running = new();
 
-    public float Float(int lane, string register) => BitConverter.UInt32BitsToSingle(_registers[lane][register]);
+    public float Float(int lane, string register) => BitConverter.UInt32BitsToSingle((uint)_registers[lane][register]);
 
     /// <summary>Executes <paramref name="asm"/> with %0, %1, ... bound per lane to <paramref name="inputs"/>(lane)[i].</summary>
     public void Run(string asm, Func<int, int[]>? inputs = null)
@@ -35,14 +46,38 @@ internal sealed partial class PtxWarpInterpreter(byte[] shared)
         var m = Instruction().Match(s);
         if (!m.Success) throw new InvalidOperationException($"Not an instruction: '{s}'.");
         string op = m.Groups[1].Value;
-        var operands = SplitOperands(m.Groups[2].Value);
+        var operands = m.Groups[2].Success ? SplitOperands(m.Groups[2].Value) : [];
+        if (!op.StartsWith("wgmma.", StringComparison.Ordinal)) CheckNotRunning(op, operands);
         switch (op)
         {
-            case "mov.u64" or "mov.f32" or "mov.b32" or "cvt.u32.u64":
+            case "mov.u64": Wide(operands, inputs, (a, _) => a); break;
+            case "mov.f32" or "mov.b32" or "cvt.u32.u64":
                 for (int l = 0; l < Lanes; l++) _registers[l][operands[0]] = Value(l, operands[1], inputs);
                 break;
             case "add.u32":
                 for (int l = 0; l < Lanes; l++) _registers[l][operands[0]] = Value(l, operands[1], inputs) + Value(l, operands[2], inputs);
+                break;
+            case "shr.u32":
+                for (int l = 0; l < Lanes; l++) _registers[l][operands[0]] = Value(l, operands[1], inputs) >> (int)Value(l, operands[2], inputs);
+                break;
+            case "and.b32":
+                for (int l = 0; l < Lanes; l++) _registers[l][operands[0]] = Value(l, operands[1], inputs) & Value(l, operands[2], inputs);
+                break;
+            case "cvt.u64.u32": Wide(operands, inputs, (a, _) => (uint)a); break;
+            case "or.b64": Wide(operands, inputs, (a, b) => a | b); break;
+            case "add.s64": Wide(operands, inputs, (a, b) => a + b); break;
+            case "setp.eq.u32":
+                for (int l = 0; l < Lanes; l++) _registers[l][operands[0]] = Value(l, operands[1], inputs) == Value(l, operands[2], inputs) ? 1u : 0u;
+                break;
+            case "fence.proxy.async.shared::cta": break;   // orders the proxies' memory accesses; one thread of execution here
+            case "wgmma.fence.sync.aligned": _writtenSinceFence.Clear(); break;
+            case "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16": WarpGroupMma(operands, inputs); break;
+            case "wgmma.commit_group.sync.aligned":
+                _running.Enqueue([.. _uncommitted]);
+                _uncommitted.Clear();
+                break;
+            case "wgmma.wait_group.sync.aligned":
+                while (_running.Count > (int)Value(0, operands[0], inputs)) _running.Dequeue();
                 break;
             case "ldmatrix.sync.aligned.m8n8.x4.shared.b16": LoadMatrices(List(operands[0]), operands[1], inputs, transpose: false); break;
             case "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16": LoadMatrices(List(operands[0]), operands[1], inputs, transpose: true); break;
@@ -78,13 +113,95 @@ internal sealed partial class PtxWarpInterpreter(byte[] shared)
                 {
                     int address = Address(l, operands[0], inputs);
                     var values = List(operands[1]);
-                    BitConverter.TryWriteBytes(shared.AsSpan(address), _registers[l][values[0]]);
-                    BitConverter.TryWriteBytes(shared.AsSpan(address + 4), _registers[l][values[1]]);
+                    BitConverter.TryWriteBytes(shared.AsSpan(address), (uint)_registers[l][values[0]]);
+                    BitConverter.TryWriteBytes(shared.AsSpan(address + 4), (uint)_registers[l][values[1]]);
                 }
                 break;
             default: throw new InvalidOperationException($"Instruction '{op}' is not modelled.");
         }
+        // Every other instruction modelled writes its first operand (a store's is an address).
+        if (!op.StartsWith("wgmma.", StringComparison.Ordinal) && !op.StartsWith("st.", StringComparison.Ordinal) && operands.Count > 0)
+            _writtenSinceFence.UnionWith(Names(operands[0]));
     }
+
+    /// <summary>No instruction but a wgmma may touch the accumulators of a wgmma that may still run.</summary>
+    private void CheckNotRunning(string op, List<string> operands)
+    {
+        foreach (string name in operands.SelectMany(Names))
+            if (_uncommitted.Contains(name) || _running.Any(group => group.Contains(name)))
+                throw new InvalidOperationException($"'{op}' touches {name}, an accumulator of a wgmma not yet waited for.");
+    }
+
+    /// <summary>d = f(a, b) on 64-bit operands, lane by lane.</summary>
+    private void Wide(List<string> operands, int[][] inputs, Func<ulong, ulong, ulong> f)
+    {
+        for (int l = 0; l < Lanes; l++)
+            _registers[l][operands[0]] = f(Wide(l, operands[1], inputs), operands.Count > 2 ? Wide(l, operands[2], inputs) : 0);
+    }
+
+    /// <summary>
+    /// wgmma.mma_async m64n128k16, f32 += f16 × f16, A and B from shared memory through matrix descriptors (the same in
+    /// every lane), scale-d a predicate, immediate scales 1 and no transposes (K-major operands). This warp's share: rows
+    /// 16·w … 16·w + 15 of the 64; register 4·J + e of a lane holds row 16·w + l/4 + 8·(e/2), column 8·J + 2·(l%4) + e%2.
+    /// </summary>
+    private void WarpGroupMma(List<string> operands, int[][] inputs)
+    {
+        var d = List(operands[0]);
+        if (d.Length != 64 || !operands.Skip(4).SequenceEqual(["1", "1", "0", "0"]))
+            throw new InvalidOperationException($"wgmma form not modelled: {string.Join(", ", operands.Skip(1))}.");
+        if (d.FirstOrDefault(_writtenSinceFence.Contains) is string unfenced)
+            throw new InvalidOperationException($"wgmma uses {unfenced}, written since the last wgmma.fence.");
+        var a = new DescribedTile(Uniform(operands[1], inputs));
+        var b = new DescribedTile(Uniform(operands[2], inputs));
+        for (int l = 0; l < Lanes; l++)
+        {
+            bool accumulate = Value(l, operands[3], inputs) != 0;
+            for (int i = 0; i < d.Length; i++)
+            {
+                int row = 16 * warpInGroup + l / 4 + 8 * (i % 4 / 2), col = 8 * (i / 4) + 2 * (l % 4) + i % 2;
+                float sum = accumulate ? Float(l, d[i]) : 0f;
+                for (int k = 0; k < 16; k++) sum += HalfAt(a.Offset(row, k)) * HalfAt(b.Offset(col, k));
+                _registers[l][d[i]] = BitConverter.SingleToUInt32Bits(sum);
+            }
+        }
+        _uncommitted.UnionWith(d);
+    }
+
+    private ulong Uniform(string operand, int[][] inputs)
+    {
+        ulong value = Wide(0, operand, inputs);
+        if (Enumerable.Range(1, Lanes - 1).Any(l => Wide(l, operand, inputs) != value))
+            throw new InvalidOperationException($"{operand} differs between the lanes of a warp.");
+        return value;
+    }
+
+    private float HalfAt(int address) => (float)BitConverter.UInt16BitsToHalf(BitConverter.ToUInt16(shared, address));
+
+    /// <summary>
+    /// A shared-memory matrix descriptor as the PTX ISA defines it: start address, leading and stride byte offsets (bits
+    /// 0–13, 16–29, 32–45, each in 16-byte units), base offset (49–51) and swizzle (62–63) zero. In the no-swizzle
+    /// K-major layout an operand is made of 8×8 core matrices (8 rows of 16 contiguous bytes): the one holding (row, k)
+    /// lies (row/8)·stride + (k/8)·leading bytes from the start.
+    /// </summary>
+    private readonly struct DescribedTile
+    {
+        private readonly int _start, _leading, _stride;
+
+        public DescribedTile(ulong descriptor)
+        {
+            if ((descriptor >> 49 & 7) != 0 || descriptor >> 62 != 0) throw new InvalidOperationException($"descriptor 0x{descriptor:X16}: base offset or swizzle not modelled.");
+            _start = (int)(descriptor & 0x3FFF) << 4;
+            _leading = (int)(descriptor >> 16 & 0x3FFF) << 4;
+            _stride = (int)(descriptor >> 32 & 0x3FFF) << 4;
+        }
+
+        public int Offset(int row, int k) => _start + row / 8 * _stride + k / 8 * _leading + row % 8 * 16 + k % 8 * 2;
+    }
+
+    [GeneratedRegex(@"[A-Za-z_][A-Za-z0-9_]*")]
+    private static partial Regex Name();
+
+    private static IEnumerable<string> Names(string operand) => Name().Matches(operand).Select(m => m.Value);
 
     /// <summary>
     /// x4: lanes 8m..8m+7 give the rows of matrix m; lane l receives, from each matrix j, row l/4, halves 2(l%4) and +1,
@@ -129,14 +246,14 @@ internal sealed partial class PtxWarpInterpreter(byte[] shared)
             int g = l / 4, t = l % 4;
             for (int r = 0; r < 4; r++)
             {
-                uint word = _registers[l][a[r]];
+                uint word = (uint)_registers[l][a[r]];
                 int row = g + 8 * (r % 2), col = 2 * t + 8 * (r / 2);
                 A[row, col] = Low(word);
                 A[row, col + 1] = High(word);
             }
             for (int r = 0; r < 2; r++)
             {
-                uint word = _registers[l][b[r]];
+                uint word = (uint)_registers[l][b[r]];
                 B[2 * t + 8 * r, g] = Low(word);
                 B[2 * t + 8 * r + 1, g] = High(word);
             }
@@ -159,11 +276,13 @@ internal sealed partial class PtxWarpInterpreter(byte[] shared)
 
     private static float High(uint word) => (float)BitConverter.UInt16BitsToHalf((ushort)(word >> 16));
 
-    private uint Value(int lane, string operand, int[][] inputs)
+    private uint Value(int lane, string operand, int[][] inputs) => (uint)Wide(lane, operand, inputs);
+
+    private ulong Wide(int lane, string operand, int[][] inputs)
     {
         if (operand == "__dyn_shared_alloca") return 0;   // the dynamic block starts the shared window in this model
         if (operand.StartsWith("0f", StringComparison.Ordinal)) return uint.Parse(operand[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-        if (operand.StartsWith("0x", StringComparison.Ordinal)) return uint.Parse(operand[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        if (operand.StartsWith("0x", StringComparison.Ordinal)) return ulong.Parse(operand[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         if (char.IsAsciiDigit(operand[0])) return (uint)int.Parse(operand, CultureInfo.InvariantCulture);
         if (operand.StartsWith('%')) return (uint)inputs[lane][int.Parse(operand[1..], CultureInfo.InvariantCulture)];
         return _registers[lane].TryGetValue(operand, out var v) ? v : throw new InvalidOperationException($"Register {operand} read before it was written.");
@@ -198,7 +317,7 @@ internal sealed partial class PtxWarpInterpreter(byte[] shared)
         return result;
     }
 
-    [GeneratedRegex(@"^([a-z0-9.]+)\s+(.*)$", RegexOptions.Singleline)]
+    [GeneratedRegex(@"^([a-z0-9._:]+)(?:\s+(.*))?$", RegexOptions.Singleline)]
     private static partial Regex Instruction();
 
     [GeneratedRegex(@"^\[(\w+)(?:\+(\d+))?\]$")]

@@ -34,6 +34,8 @@ internal static class TensorCorePtxGenerator
         PtxSourceWriter.Constant(text, "As Step, then waits for the previous stage's wgmma, leaving this stage's running (its last k16 step).", "StepAndWait", WarpGroupStep(2, wait: true));
         PtxSourceWriter.Constant(text, "As Step, for the tile's first 64 rows alone.", "StepFirstHalf", WarpGroupStep(1, wait: false));
         PtxSourceWriter.Constant(text, "As StepFirstHalf, then waits for the previous stage's wgmma.", "StepFirstHalfAndWait", WarpGroupStep(1, wait: true));
+        PtxSourceWriter.Constant(text, "Makes this thread's generic-proxy stores and copies into shared memory visible to wgmma's reads (async proxy).", "PublishStores", "fence.proxy.async.shared::cta;\n");
+        PtxSourceWriter.Constant(text, "Waits for every wgmma still running (after the last stage).", "Drain", "wgmma.wait_group.sync.aligned 0;\n");
         text.Length -= Environment.NewLine.Length;
         return text.AppendLine("}").ToString();
     }

@@ -55,6 +55,75 @@ public class TensorCorePtxTests
         }
     }
 
+    /// <summary>
+    /// The warp-group PTX (<see cref="WarpGroupPtx"/>), run for each warp of the group as the main loop issues it: the
+    /// descriptors made in PTX, three stages of random tiles placed where <see cref="WarpGroupLayout.Slot"/> puts the
+    /// kernel's stores (padding none, every other byte NaN), each stage's steps and the wait at its last, the drain, then
+    /// the staging PTX the mma.sync path shares. Each staged m16 tile must hold the exact products of the rows and
+    /// columns <see cref="WarpGroupLayout"/> assigns to it; with the first half alone, tiles of rows 64–127 stay zero.
+    /// </summary>
+    [Theory, InlineData(false), InlineData(true)]
+    public void EveryWarpOfTheGroupStagesTheProductOfItsRowsAndColumns(bool firstHalf)
+    {
+        const int stages = WarpGroupLayout.Stages;
+        var random = new Random(11);
+        var tiles = new byte[TensorCoreMatmul.SharedBytes<WarpGroupMma>() + WarpGroupLayout.StageBytes];   // one stage more, NaN, to catch overreads
+        for (int at = 0; at < tiles.Length; at += 2) BitConverter.TryWriteBytes(tiles.AsSpan(at), BitConverter.HalfToUInt16Bits(Half.NaN));
+        var values = new float[stages, 2, TensorCoreLayout.Size, TensorCoreLayout.Depth];   // [stage, operand, row, k]
+        for (int stage = 0; stage < stages; stage++)
+            for (int operand = 0; operand < 2; operand++)
+                for (int row = 0; row < TensorCoreLayout.Size; row++)
+                    for (int k = 0; k < TensorCoreLayout.Depth; k++)
+                    {
+                        var h = (Half)(random.NextDouble() * 4 - 2);
+                        values[stage, operand, row, k] = (float)h;
+                        int at = stage * WarpGroupLayout.StageBytes + operand * WarpGroupLayout.TileBytes + 16 * WarpGroupLayout.Slot(row, k / 8) + k % 8 * 2;
+                        BitConverter.TryWriteBytes(tiles.AsSpan(at), BitConverter.HalfToUInt16Bits(h));
+                    }
+
+        string[] staging = [TensorCorePtx.Stage0, TensorCorePtx.Stage1, TensorCorePtx.Stage2, TensorCorePtx.Stage3];
+        for (int warp = 0; warp < TensorCoreLayout.Threads / 32; warp++)
+        {
+            var shared = (byte[])tiles.Clone();
+            var ptx = new PtxWarpInterpreter(shared, warp);
+            ptx.Run(TensorCorePtx.Declare);
+            ptx.Run(WarpGroupPtx.Declare);
+            ptx.Run(TensorCorePtx.Zero);
+            for (int stage = 0; stage < stages; stage++)
+            {
+                ptx.Run(WarpGroupPtx.PublishStores);
+                for (int kStep = 0; kStep < 2; kStep++)
+                {
+                    string step = (firstHalf, kStep) switch
+                    {
+                        (false, 0) => WarpGroupPtx.Step, (false, _) => WarpGroupPtx.StepAndWait,
+                        (true, 0) => WarpGroupPtx.StepFirstHalf, (true, _) => WarpGroupPtx.StepFirstHalfAndWait,
+                    };
+                    int units = (stage * WarpGroupLayout.StageBytes + kStep * WarpGroupLayout.KStepBytes) >> 4;
+                    ptx.Run(step, _ => [units]);
+                }
+            }
+            Assert.Throws<InvalidOperationException>(() => ptx.Run(staging[0], lane => [TensorCoreLayout.StagingLaneOffset(warp, lane)]));   // the last stage still runs
+            ptx.Run(WarpGroupPtx.Drain);
+            for (int i = 0; i < 4; i++)
+            {
+                ptx.Run(staging[i], lane => [TensorCoreLayout.StagingLaneOffset(warp, lane)]);
+                bool computed = !firstHalf || i < 2;
+                for (int r = 0; r < 16; r++)
+                    for (int c = 0; c < 8 * TensorCoreLayout.NTiles; c++)
+                    {
+                        int row = WarpGroupLayout.TileRow(warp, i) + r, col = TensorCoreLayout.StagedColumn(WarpGroupLayout.ColumnHalf(i), c);
+                        double expected = 0;
+                        for (int stage = 0; stage < stages && computed; stage++)
+                            for (int k = 0; k < TensorCoreLayout.Depth; k++) expected += values[stage, 0, row, k] * values[stage, 1, col, k];
+                        float actual = BitConverter.ToSingle(shared, (warp * TensorCoreLayout.StagingFloats + r * TensorCoreLayout.StagingPitch + c) * 4);
+                        Assert.True(Math.Abs(actual - expected) <= 1e-4 * (1 + Math.Abs(expected)),
+                            $"warp {warp}, m16 tile {i}: C[{row}, {col}] = {actual}, expected {expected}");
+                    }
+            }
+        }
+    }
+
     [Fact]
     public void WarpsCoverEveryTileColumnOnceAndPairEachValueWithItsGate()
     {
