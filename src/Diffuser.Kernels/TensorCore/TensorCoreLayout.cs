@@ -7,11 +7,12 @@ namespace Diffuser.Kernels.TensorCore;
 /// A group of 128 threads (4 warps, 2 along M × 2 along N) computes a 128×128 tile of C from k-stages of 32. Both
 /// operand tiles sit in dynamic shared memory as 128 rows × 32 halves along k, each row padded to <see cref="Pitch"/>
 /// halves (80 bytes: the 8 row addresses of one ldmatrix fall into 8 different 16-byte bank groups); two stages
-/// alternate (40 KB; the epilogue's staging, 18 KB, reuses them). A warp owns 64 rows (4 m16 tiles) and 64 columns (8 n8 tiles): columns 32·wn + [0, 32) and
-/// 64 + 32·wn + [0, 32), so a GEGLU product tile (64 values, then their 64 gates) keeps each value and its gate in one
-/// thread. 64×64 per warp (not 64×32 from 8 warps) because ldmatrix traffic bounds these kernels before the tensor
-/// cores do: a k16 step reads 4 KB of fragments for 32 mma (128 bytes each, against 192 for 64×32), and an SM's
-/// shared memory delivers 128 bytes a cycle while Hopper's mma.sync wants an m16n8k16 every ~1.5 cycles.
+/// alternate (40 KB; the epilogue's staging, 18 KB, reuses them). A warp owns 64 rows (4 m16 tiles) and 64 columns
+/// (8 n8 tiles): columns 32·wn + [0, 32) and 64 + 32·wn + [0, 32), so a GEGLU product tile (64 values, then their
+/// 64 gates) keeps each value and its gate in one thread. 64×64 per warp (not 64×32 from 8 warps) because ldmatrix
+/// traffic bounds these kernels before the tensor cores do: a k16 step reads 4 KB of fragments for 32 mma (128 bytes
+/// each, against 192 for 64×32), and an SM's shared memory delivers 128 bytes a cycle while Hopper's mma.sync wants
+/// an m16n8k16 every ~1.5 cycles.
 /// Accumulators follow mma.m16n8k16's C layout: lane l holds rows l/4 and l/4 + 8, columns 2·(l%4) and + 1.
 /// </para>
 /// </summary>
