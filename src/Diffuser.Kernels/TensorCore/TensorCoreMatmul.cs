@@ -10,7 +10,8 @@ namespace Diffuser.Kernels.TensorCore;
 /// 8 halves go global → shared (<see cref="IWarpMma.Stages"/> stages: the next stage is copied by cp.async, or fetched
 /// into registers, while the warps' tensor cores work on the current one), each warp runs two k16 steps per stage,
 /// and the result leaves through a per-warp fp32 staging area, one m16 tile at a time, so that each lane hands whole
-/// coalesced rows to the epilogue. Every thread of the group must call every method (barriers, warp-synchronous instructions).
+/// coalesced rows to the epilogue. Every thread of the group must call every method (barriers, warp-synchronous
+/// instructions).
 /// </summary>
 public static class TensorCoreMatmul
 {

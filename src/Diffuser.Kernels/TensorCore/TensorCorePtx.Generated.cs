@@ -210,21 +210,6 @@ public static class WarpGroupPtx
         }
         """;
 
-    /// <summary>As Step, then waits for the previous stage's wgmma, leaving this stage's running (its last k16 step).</summary>
-    public const string StepAndWait = """
-        { .reg .b64 wg_o, wg_a, wg_b, wg_a1;
-        cvt.u64.u32 wg_o, %0;
-        add.s64 wg_a, wg_da, wg_o;
-        add.s64 wg_b, wg_db, wg_o;
-        add.s64 wg_a1, wg_a, 256;
-        wgmma.fence.sync.aligned;
-        wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {tcc_000, tcc_001, tcc_002, tcc_003, tcc_010, tcc_011, tcc_012, tcc_013, tcc_020, tcc_021, tcc_022, tcc_023, tcc_030, tcc_031, tcc_032, tcc_033, tcc_100, tcc_101, tcc_102, tcc_103, tcc_110, tcc_111, tcc_112, tcc_113, tcc_120, tcc_121, tcc_122, tcc_123, tcc_130, tcc_131, tcc_132, tcc_133, tcc_040, tcc_041, tcc_042, tcc_043, tcc_050, tcc_051, tcc_052, tcc_053, tcc_060, tcc_061, tcc_062, tcc_063, tcc_070, tcc_071, tcc_072, tcc_073, tcc_140, tcc_141, tcc_142, tcc_143, tcc_150, tcc_151, tcc_152, tcc_153, tcc_160, tcc_161, tcc_162, tcc_163, tcc_170, tcc_171, tcc_172, tcc_173}, wg_a, wg_b, wg_acc, 1, 1, 0, 0;
-        wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {tcc_200, tcc_201, tcc_202, tcc_203, tcc_210, tcc_211, tcc_212, tcc_213, tcc_220, tcc_221, tcc_222, tcc_223, tcc_230, tcc_231, tcc_232, tcc_233, tcc_300, tcc_301, tcc_302, tcc_303, tcc_310, tcc_311, tcc_312, tcc_313, tcc_320, tcc_321, tcc_322, tcc_323, tcc_330, tcc_331, tcc_332, tcc_333, tcc_240, tcc_241, tcc_242, tcc_243, tcc_250, tcc_251, tcc_252, tcc_253, tcc_260, tcc_261, tcc_262, tcc_263, tcc_270, tcc_271, tcc_272, tcc_273, tcc_340, tcc_341, tcc_342, tcc_343, tcc_350, tcc_351, tcc_352, tcc_353, tcc_360, tcc_361, tcc_362, tcc_363, tcc_370, tcc_371, tcc_372, tcc_373}, wg_a1, wg_b, wg_acc, 1, 1, 0, 0;
-        wgmma.commit_group.sync.aligned;
-        wgmma.wait_group.sync.aligned 2;
-        }
-        """;
-
     /// <summary>As Step, for the tile's first 64 rows alone.</summary>
     public const string StepFirstHalf = """
         { .reg .b64 wg_o, wg_a, wg_b, wg_a1;
@@ -237,17 +222,9 @@ public static class WarpGroupPtx
         }
         """;
 
-    /// <summary>As StepFirstHalf, then waits for the previous stage's wgmma.</summary>
-    public const string StepFirstHalfAndWait = """
-        { .reg .b64 wg_o, wg_a, wg_b, wg_a1;
-        cvt.u64.u32 wg_o, %0;
-        add.s64 wg_a, wg_da, wg_o;
-        add.s64 wg_b, wg_db, wg_o;
-        wgmma.fence.sync.aligned;
-        wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {tcc_000, tcc_001, tcc_002, tcc_003, tcc_010, tcc_011, tcc_012, tcc_013, tcc_020, tcc_021, tcc_022, tcc_023, tcc_030, tcc_031, tcc_032, tcc_033, tcc_100, tcc_101, tcc_102, tcc_103, tcc_110, tcc_111, tcc_112, tcc_113, tcc_120, tcc_121, tcc_122, tcc_123, tcc_130, tcc_131, tcc_132, tcc_133, tcc_040, tcc_041, tcc_042, tcc_043, tcc_050, tcc_051, tcc_052, tcc_053, tcc_060, tcc_061, tcc_062, tcc_063, tcc_070, tcc_071, tcc_072, tcc_073, tcc_140, tcc_141, tcc_142, tcc_143, tcc_150, tcc_151, tcc_152, tcc_153, tcc_160, tcc_161, tcc_162, tcc_163, tcc_170, tcc_171, tcc_172, tcc_173}, wg_a, wg_b, wg_acc, 1, 1, 0, 0;
-        wgmma.commit_group.sync.aligned;
+    /// <summary>After a stage's last step: waits for the previous stage's wgmma, leaving this stage's running.</summary>
+    public const string WaitForPreviousStage = """
         wgmma.wait_group.sync.aligned 2;
-        }
         """;
 
     /// <summary>Makes this thread's generic-proxy stores and copies into shared memory visible to wgmma's reads (async proxy).</summary>

@@ -45,14 +45,20 @@ public struct WarpGroupMma : IWarpMma
 
     public readonly void Step(ArrayView<ushort> shared, int stage, int kStep)
     {
-        if (kStep == 0) CudaAsm.Emit(WarpGroupPtx.Step, Units(stage, kStep));
-        else CudaAsm.Emit(WarpGroupPtx.StepAndWait, Units(stage, kStep));
+        CudaAsm.Emit(WarpGroupPtx.Step, Units(stage, kStep));
+        WaitAfterLastStep(kStep);
     }
 
     public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep)
     {
-        if (kStep == 0) CudaAsm.Emit(WarpGroupPtx.StepFirstHalf, Units(stage, kStep));
-        else CudaAsm.Emit(WarpGroupPtx.StepFirstHalfAndWait, Units(stage, kStep));
+        CudaAsm.Emit(WarpGroupPtx.StepFirstHalf, Units(stage, kStep));
+        WaitAfterLastStep(kStep);
+    }
+
+    /// <summary>After a stage's last k16 step (a constant in the unrolled loop), the wait for the previous stage's wgmma.</summary>
+    private static void WaitAfterLastStep(int kStep)
+    {
+        if (kStep == TensorCoreLayout.Depth / 16 - 1) CudaAsm.Emit(WarpGroupPtx.WaitForPreviousStage);
     }
 
     public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => StepFirstTile(shared, stage, kStep);

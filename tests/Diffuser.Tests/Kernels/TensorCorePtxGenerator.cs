@@ -30,10 +30,10 @@ internal static class TensorCorePtxGenerator
         text.AppendLine("/// <summary>The PTX that <see cref=\"WarpGroupMma\"/> emits beside <see cref=\"TensorCorePtx\"/>'s registers (wg_da, wg_db: the descriptors of stage 0's A and B tiles; wg_acc: true).</summary>");
         text.AppendLine("public static class WarpGroupPtx").AppendLine("{");
         PtxSourceWriter.Constant(text, "The descriptors of stage 0's tiles (WarpGroupLayout.Descriptor), after TensorCorePtx.Declare.", "Declare", WarpGroupDeclare());
-        PtxSourceWriter.Constant(text, "One k16 step of the group: %0 = the step's offset from stage 0's tiles in 16-byte units; two wgmma.m64n128k16, committed.", "Step", WarpGroupStep(2, wait: false));
-        PtxSourceWriter.Constant(text, "As Step, then waits for the previous stage's wgmma, leaving this stage's running (its last k16 step).", "StepAndWait", WarpGroupStep(2, wait: true));
-        PtxSourceWriter.Constant(text, "As Step, for the tile's first 64 rows alone.", "StepFirstHalf", WarpGroupStep(1, wait: false));
-        PtxSourceWriter.Constant(text, "As StepFirstHalf, then waits for the previous stage's wgmma.", "StepFirstHalfAndWait", WarpGroupStep(1, wait: true));
+        PtxSourceWriter.Constant(text, "One k16 step of the group: %0 = the step's offset from stage 0's tiles in 16-byte units; two wgmma.m64n128k16, committed.", "Step", WarpGroupStep(2));
+        PtxSourceWriter.Constant(text, "As Step, for the tile's first 64 rows alone.", "StepFirstHalf", WarpGroupStep(1));
+        PtxSourceWriter.Constant(text, "After a stage's last step: waits for the previous stage's wgmma, leaving this stage's running.", "WaitForPreviousStage",
+            $"wgmma.wait_group.sync.aligned {WarpGroupLayout.GroupsInFlight};\n");
         PtxSourceWriter.Constant(text, "Makes this thread's generic-proxy stores and copies into shared memory visible to wgmma's reads (async proxy).", "PublishStores", "fence.proxy.async.shared::cta;\n");
         PtxSourceWriter.Constant(text, "Waits for every wgmma still running (after the last stage).", "Drain", "wgmma.wait_group.sync.aligned 0;\n");
         text.Length -= Environment.NewLine.Length;
@@ -56,16 +56,14 @@ internal static class TensorCorePtxGenerator
             + Descriptor("wg_da", 0) + Descriptor("wg_db", WarpGroupLayout.TileBytes) + "}\nsetp.eq.u32 wg_acc, tc_sbase, tc_sbase;\n";
     }
 
-    private static string WarpGroupStep(int halves, bool wait)
+    private static string WarpGroupStep(int halves)
     {
         var text = new StringBuilder("{ .reg .b64 wg_o, wg_a, wg_b, wg_a1;\ncvt.u64.u32 wg_o, %0;\nadd.s64 wg_a, wg_da, wg_o;\nadd.s64 wg_b, wg_db, wg_o;\n");
         if (halves == 2) text.Append($"add.s64 wg_a1, wg_a, {WarpGroupLayout.HalfBytes >> 4};\n");
         text.Append("wgmma.fence.sync.aligned;\n");
         foreach (int half in Range(halves))
             text.Append($"wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{{WarpGroupAccumulators(half)}}}, {(half == 0 ? "wg_a" : "wg_a1")}, wg_b, wg_acc, 1, 1, 0, 0;\n");
-        text.Append("wgmma.commit_group.sync.aligned;\n");
-        if (wait) text.Append($"wgmma.wait_group.sync.aligned {WarpGroupLayout.GroupsInFlight};\n");
-        return text.Append("}\n").ToString();
+        return text.Append("wgmma.commit_group.sync.aligned;\n}\n").ToString();
     }
 
     private static IEnumerable<int> Range(int count) => Enumerable.Range(0, count);

@@ -94,14 +94,10 @@ public class TensorCorePtxTests
                 ptx.Run(WarpGroupPtx.PublishStores);
                 for (int kStep = 0; kStep < 2; kStep++)
                 {
-                    string step = (firstHalf, kStep) switch
-                    {
-                        (false, 0) => WarpGroupPtx.Step, (false, _) => WarpGroupPtx.StepAndWait,
-                        (true, 0) => WarpGroupPtx.StepFirstHalf, (true, _) => WarpGroupPtx.StepFirstHalfAndWait,
-                    };
                     int units = (stage * WarpGroupLayout.StageBytes + kStep * WarpGroupLayout.KStepBytes) >> 4;
-                    ptx.Run(step, _ => [units]);
+                    ptx.Run(firstHalf ? WarpGroupPtx.StepFirstHalf : WarpGroupPtx.Step, _ => [units]);
                 }
+                ptx.Run(WarpGroupPtx.WaitForPreviousStage);
             }
             Assert.Throws<InvalidOperationException>(() => ptx.Run(staging[0], lane => [TensorCoreLayout.StagingLaneOffset(warp, lane)]));   // the last stage still runs
             ptx.Run(WarpGroupPtx.Drain);
