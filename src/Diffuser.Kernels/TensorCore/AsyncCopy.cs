@@ -32,7 +32,25 @@ public static class AsyncCopy
     public static unsafe void AtOnce(ArrayView<Half8> shared, int slot, long source, bool inside) =>
         shared[slot] = inside ? *(Half8*)source : default;
 
-    /// <summary>Waits for this thread's copies; the group's next barrier then shows them to every thread.</summary>
+    /// <summary>Closes a group of this thread's copies: the copies of one stage (<see cref="WaitForStage"/> counts them).</summary>
+    public static void Commit()
+    {
+        if (CudaAsm.IsSupported) CudaAsm.Emit("cp.async.commit_group;");
+    }
+
+    /// <summary>
+    /// Waits for this thread's copies of the stage the tensor cores read next, while the copies of the later stages, each
+    /// committed as a group, run on: of copies <paramref name="stagesAhead"/> (1 or 2, a kernel constant) stages ahead,
+    /// all groups but the last <paramref name="stagesAhead"/> − 1. The group's next barrier then shows them to every thread.
+    /// </summary>
+    public static void WaitForStage(int stagesAhead)
+    {
+        if (!CudaAsm.IsSupported) return;
+        if (stagesAhead == 1) CudaAsm.Emit("cp.async.wait_group 0;");
+        else CudaAsm.Emit("cp.async.wait_group 1;");
+    }
+
+    /// <summary>Waits for all of this thread's copies; the group's next barrier then shows them to every thread.</summary>
     public static void WaitAll()
     {
         if (CudaAsm.IsSupported) CudaAsm.Emit("cp.async.wait_all;");

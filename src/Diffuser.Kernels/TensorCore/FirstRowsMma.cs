@@ -30,15 +30,7 @@ public struct FirstRowsMma<TM> : IWarpMma where TM : struct, IWarpMma
 
     public readonly bool WarpGroup => _inner.WarpGroup;
 
-    public readonly int TileSlots => _inner.TileSlots;
-
-    public readonly int Stages => _inner.Stages;
-
-    public readonly int Slot(int mn, int chunk) => _inner.Slot(mn, chunk);
-
-    public readonly int AlongKRow(int thread) => _inner.AlongKRow(thread);
-
-    public readonly int AlongKChunk(int thread) => _inner.AlongKChunk(thread);
+    public readonly int StagesAhead => _inner.StagesAhead;
 
     public readonly bool Inside(int row0, int rows) => _inner.Inside(row0, rows);
 

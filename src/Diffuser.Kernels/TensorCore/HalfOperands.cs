@@ -30,7 +30,7 @@ public interface IHalfTileOperand
     /// <summary>
     /// Operands that <see cref="CopiesDirectly"/> only: starts copying the quad of <see cref="Chunks"/> at
     /// (<paramref name="sources"/>' row, <paramref name="k0"/>) into the 16-byte slots <paramref name="first"/> +
-    /// i·<paramref name="step"/> of <paramref name="shared"/> by cp.async (<see cref="AsyncCopy.WaitAll"/> before the
+    /// i·<paramref name="step"/> of <paramref name="shared"/> by cp.async (<see cref="AsyncCopy.WaitForStage"/> before the
     /// barrier; at once, from the same addresses, on ILGPU's CPU accelerator).
     /// </summary>
     void CopyQuad(CopySources sources, int k0, ArrayView<Half8> shared, int first, int step);

@@ -12,7 +12,7 @@ namespace Diffuser.Kernels.TensorCore;
 /// GEMM and implicit-GEMM convolution on fp16 storage through <see cref="TensorCoreMatmul"/> (device code): the same
 /// grids, shapes, splits and epilogues as <see cref="GemmKernels"/> and <see cref="Conv2dKernels"/>, except that a
 /// split reduction is finished by its last split (<see cref="SplitReduction"/>) instead of a reduce kernel; 128×128
-/// tiles of <see cref="TensorCoreLayout.Threads"/> threads with <see cref="TensorCoreMatmul.SharedBytes{TM}"/> of dynamic
+/// tiles of <see cref="TensorCoreLayout.Threads"/> threads with <see cref="TensorCoreLayout.SharedBytes"/> of dynamic
 /// shared memory and no static shared memory (the PTX addresses the dynamic block from its start). <c>TM</c> is
 /// <see cref="PtxWarpMma"/> on the GPU (<see cref="WarpGroupMma"/> on Hopper where asked for), <c>TC</c> how operands
 /// with 16-byte rows reach shared memory (<see cref="AsyncCopies"/> by default).

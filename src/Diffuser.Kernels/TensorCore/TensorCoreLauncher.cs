@@ -73,10 +73,9 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         return default(TW).WarpGroup ? Sm90aKernels.Load<TK>(accelerator, kernel) : accelerator.LoadKernel<TK>(kernel);
     }
 
-    /// <summary>The grid of a product of <paramref name="rows"/> rows, with the shared memory of the kernel <see cref="ByRows{TK}.For"/> gives it.</summary>
+    /// <summary>The grid of a product of <paramref name="rows"/> rows.</summary>
     private static KernelConfig Grid(long columns, int rows, int depth) => LaunchGeometry.Grid(LaunchGeometry.Tiles(columns, TensorCoreLayout.Size),
-        LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads,
-        (FirstRows(rows) ? TensorCoreMatmul.SharedBytes<FirstRowsMma<TR>>() : TensorCoreMatmul.SharedBytes<TM>()) / sizeof(float));
+        LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads, TensorCoreLayout.SharedBytes / sizeof(float));
 
     private SplitK Split(long tiles, int depth) =>
         _splitK ? SplitK.Choose(_accelerator.NumMultiprocessors, tiles, depth, TensorCoreLayout.Depth) : new SplitK(1, depth);

@@ -7,11 +7,11 @@ namespace Diffuser.Kernels.TensorCore;
 
 /// <summary>
 /// The block-level tensor-core matmul (device code; the layout is <see cref="TensorCoreLayout"/>): operand chunks of
-/// 8 halves go global → shared (<see cref="IWarpMma.Stages"/> stages: the next stage is copied by cp.async, or fetched
-/// into registers, while the warps' tensor cores work on the current one), each warp runs two k16 steps per stage,
-/// and the result leaves through a per-warp fp32 staging area, one m16 tile at a time, so that each lane hands whole
-/// coalesced rows to the epilogue. Every thread of the group must call every method (barriers, warp-synchronous
-/// instructions).
+/// 8 halves go global → shared through <see cref="TensorCoreLayout.Stages"/> stages (copied by cp.async
+/// <see cref="IWarpMma.StagesAhead"/> stages ahead of the tensor cores, or fetched into registers one stage ahead and
+/// stored when their stage comes), each warp runs two k16 steps per stage, and the result leaves through a per-warp
+/// fp32 staging area, one m16 tile at a time, so that each lane hands whole coalesced rows to the epilogue. Every
+/// thread of the group must call every method (barriers, warp-synchronous instructions).
 /// </summary>
 public static class TensorCoreMatmul
 {
@@ -25,26 +25,33 @@ public static class TensorCoreMatmul
     public static void Accumulate<TA, TB, TM>(ref TA a, ref TB b, ref TM mma, int kBegin, int kEnd, int row0, int col0, int rows, ArrayView<Half8> shared)
         where TA : struct, IHalfTileOperand where TB : struct, IHalfTileOperand where TM : struct, IWarpMma
     {
-        var loadA = new StageLoader<TA>(ref a, ChunkSlots.Of(mma, a.KContiguous, 0), row0);
-        var loadB = new StageLoader<TB>(ref b, ChunkSlots.Of(mma, b.KContiguous, mma.TileSlots), col0);
+        var loadA = new StageLoader<TA>(ref a, ChunkSlots.Of(a.KContiguous, 0), row0);
+        var loadB = new StageLoader<TB>(ref b, ChunkSlots.Of(b.KContiguous, TensorCoreLayout.TileSlots), col0);
         bool copies = a.CopiesDirectly || b.CopiesDirectly;   // a kernel constant: no wait where nothing is copied
         mma.Zero();
-        loadA.Fetch(ref a, row0, kBegin, shared, 0);
-        loadB.Fetch(ref b, col0, kBegin, shared, 0);
+        loadA.Load(ref a, row0, kBegin);
+        loadB.Load(ref b, col0, kBegin);
+        // The copies of the first stages, a commit group each, so that a stage's wait leaves the later ones running.
+        for (int ahead = 0; ahead < mma.StagesAhead; ahead++)
+        {
+            loadA.Copy(ref a, row0, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * StageSlots);
+            loadB.Copy(ref b, col0, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * StageSlots);
+            if (copies) AsyncCopy.Commit();
+        }
         // ILGPU emits one loop (one bar.sync that every thread passes) with the mma behind this warp-uniform test;
         // written as two calls, ptxas then splits it into two loops, one with the mma and one without (each with its
-        // BAR.SYNC, reached by whole warps), and the first is the loop as it was (214 instructions a stage for the
-        // convolution, 142 for the GEMM). The same test written inline around the mma stayed in the loop: 24 more.
+        // BAR.SYNC, reached by whole warps), and the first is the loop as it was. The same test written inline around
+        // the mma stayed in the loop: 24 more instructions a stage.
         if (LoopInvariant.Keep(mma.Inside(row0, rows) ? 1 : 0) != 0)
             Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, inside: true);
         else Stages(ref a, ref b, ref mma, ref loadA, ref loadB, kBegin, kEnd, row0, col0, shared, inside: false);
         mma.Drain();
-        if (copies) AsyncCopy.WaitAll();   // the last fetch's copies land before the staging area below reuses the stages
+        if (copies) AsyncCopy.WaitAll();   // the copies past the last stage land before the staging area below reuses the stages
         Group.Barrier();
     }
 
-    /// <summary>Dynamic shared memory of a group of <typeparamref name="TM"/>, in bytes: its stages (the epilogue's staging reuses them).</summary>
-    public static int SharedBytes<TM>() where TM : struct, IWarpMma => default(TM).Stages * 2 * 16 * default(TM).TileSlots;
+    /// <summary>16-byte slots of one stage (an A tile, then a B tile).</summary>
+    private const int StageSlots = 2 * TensorCoreLayout.TileSlots;
 
     /// <summary>The stages of <see cref="Accumulate"/>: loads and barriers for every warp, the mma's step, or its step past the rows where not <paramref name="inside"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -52,25 +59,30 @@ public static class TensorCoreMatmul
         int row0, int col0, ArrayView<Half8> shared, bool inside)
         where TA : struct, IHalfTileOperand where TB : struct, IHalfTileOperand where TM : struct, IWarpMma
     {
-        int stageSlots = 2 * mma.TileSlots;
         var halves = shared.Cast<ushort>();
         bool copies = a.CopiesDirectly || b.CopiesDirectly;
-        int stage = 0;
+        int ahead = mma.StagesAhead, depthAhead = ahead * TensorCoreLayout.Depth;
+        int stage = 0, previous = TensorCoreLayout.Stages - 1;
         for (int k0 = kBegin; k0 < kEnd; k0 += TensorCoreLayout.Depth)
         {
-            // One barrier per stage: a stage is rewritten (stored, or copied into) after every warp has passed the
-            // barrier that follows its last reading (of 3 stages, whose steps may still run after the loop moves on:
-            // the barrier that follows the next stage's last step, which waits for them).
-            int next = NextStage(stage, mma.Stages);
-            loadA.Place(ref a, shared, stage * stageSlots);
-            loadB.Place(ref b, shared, stage * stageSlots);
-            if (copies) AsyncCopy.WaitAll();
+            // One barrier per stage. A stage is stored or copied into after every warp has passed the barrier that
+            // follows its last reading. Of three stages, the one two ahead is the previous one, whose steps were done
+            // when the warps passed this barrier; the one one ahead is the stage before the previous, whose steps
+            // (still running past their stage, Drain) the previous stage's last step waited for. The registers loaded
+            // one stage ahead are stored into this stage, last read three stages ago.
+            int next = NextStage(stage), copyStage = ahead == 1 ? next : previous;
+            loadA.Place(ref a, shared, stage * StageSlots);
+            loadB.Place(ref b, shared, stage * StageSlots);
+            if (copies) AsyncCopy.WaitForStage(ahead);
             mma.PublishStores();
             Group.Barrier();
-            // Past the last stage this reads zeros (beyond the depth) or values of the next split that are never
+            // Past the last stage these read zeros (beyond the depth) or values of the next split that are never
             // used: unconditional, so the loaded chunks need no copies between registers.
-            loadA.Fetch(ref a, row0, k0 + TensorCoreLayout.Depth, shared, next * stageSlots);
-            loadB.Fetch(ref b, col0, k0 + TensorCoreLayout.Depth, shared, next * stageSlots);
+            loadA.Copy(ref a, row0, k0 + depthAhead, shared, copyStage * StageSlots);
+            loadB.Copy(ref b, col0, k0 + depthAhead, shared, copyStage * StageSlots);
+            if (copies) AsyncCopy.Commit();
+            loadA.Load(ref a, row0, k0 + TensorCoreLayout.Depth);
+            loadB.Load(ref b, col0, k0 + TensorCoreLayout.Depth);
             if (inside)
             {
                 mma.Step(halves, stage, 0);
@@ -81,12 +93,12 @@ public static class TensorCoreMatmul
                 mma.StepPast(halves, stage, 0);
                 mma.StepPast(halves, stage, 1);
             }
+            previous = stage;
             stage = next;
         }
     }
 
-    /// <summary>The stage after <paramref name="stage"/> of <paramref name="stages"/> (a kernel constant): of two, by an xor, 2 instructions fewer a stage than a compare and select.</summary>
-    private static int NextStage(int stage, int stages) => stages == 2 ? stage ^ 1 : stage + 1 == stages ? 0 : stage + 1;
+    private static int NextStage(int stage) => stage + 1 == TensorCoreLayout.Stages ? 0 : stage + 1;
 
     /// <summary>
     /// Hands every element of the tile to <paramref name="epilogue"/>, eight adjacent columns at a time (what depends
@@ -218,9 +230,9 @@ public static class TensorCoreMatmul
     }
 
     /// <summary>
-    /// How one operand reaches the shared stages: copied straight into the next stage (cp.async, see
+    /// How one operand reaches the shared stages: copied straight into a stage ahead (cp.async, see
     /// <see cref="IHalfTileOperand.CopiesDirectly"/>), or loaded into registers a stage ahead and stored when its stage
-    /// comes (a gather, or unaligned rows). Either way the loads of stage k + 1 overlap the mma of stage k.
+    /// comes (a gather, or unaligned rows). Either way the loads of later stages overlap the mma of this one.
     /// </summary>
     private struct StageLoader<T> where T : struct, IHalfTileOperand
     {
@@ -235,14 +247,19 @@ public static class TensorCoreMatmul
             _sources = op.CopiesDirectly ? op.Sources(mn0 + slots.Mn) : default;
         }
 
-        /// <summary>Starts this thread's four chunks of the operand tile [mn0, mn0 + 128) × [k0, k0 + 32) towards stage <paramref name="stageSlots"/>.</summary>
-        public void Fetch(ref T op, int mn0, int k0, ArrayView<Half8> shared, int stageSlots)
+        /// <summary>Operands copied directly: starts this thread's four chunks of the tile [mn0, mn0 + 128) × [k0, k0 + 32) towards stage <paramref name="stageSlots"/>.</summary>
+        public void Copy(ref T op, int mn0, int k0, ArrayView<Half8> shared, int stageSlots)
         {
             if (op.CopiesDirectly) op.CopyQuad(_sources, k0 + _slots.K, shared, stageSlots + _slots.First, _slots.Step);
-            else _next = op.Chunks(mn0 + _slots.Mn, k0 + _slots.K);
         }
 
-        /// <summary>Stores the chunks fetched into registers in stage <paramref name="stageSlots"/> (copied chunks are on their way there).</summary>
+        /// <summary>Other operands: loads this thread's four chunks of that tile into registers.</summary>
+        public void Load(ref T op, int mn0, int k0)
+        {
+            if (!op.CopiesDirectly) _next = op.Chunks(mn0 + _slots.Mn, k0 + _slots.K);
+        }
+
+        /// <summary>Stores the chunks loaded into registers in stage <paramref name="stageSlots"/> (copied chunks are on their way).</summary>
         public readonly void Place(ref T op, ArrayView<Half8> shared, int stageSlots)
         {
             if (!op.CopiesDirectly) _next.Store(shared, stageSlots + _slots.First, _slots.Step);
@@ -251,27 +268,25 @@ public static class TensorCoreMatmul
 
     /// <summary>
     /// Where this thread's four chunks of an operand tile come from and go to, fixed for the whole reduction: along k,
-    /// rows r + 32·i of one chunk (<see cref="IWarpMma.AlongKRow"/>); along mn, one row per thread (row t, its 4 chunks).
-    /// First is a 16-byte slot of stage 0's tile in the mma's layout (<see cref="IWarpMma.Slot"/>), the others
-    /// <see cref="Step"/> slots apart.
+    /// rows r + 32·i of one chunk (<see cref="TensorCoreLayout.AlongKRow"/>); along mn, one row per thread (row t, its 4 chunks).
+    /// First is a 16-byte slot of stage 0's tile (<see cref="TensorCoreLayout.Slot"/>), the others <see cref="Step"/> slots apart.
     /// </summary>
     private readonly struct ChunkSlots(int mn, int k, int first, int step)
     {
         public readonly int Mn = mn, K = k, First = first, Step = step;
 
-        /// <param name="mma">Whose shared layout the tile has.</param>
         /// <param name="tileChunks">The tile's first 16-byte slot in a stage.</param>
-        public static ChunkSlots Of<TM>(TM mma, bool kContiguous, int tileChunks) where TM : struct, IWarpMma
+        public static ChunkSlots Of(bool kContiguous, int tileChunks)
         {
-            // The layouts are linear in the row and the chunk: the steps, taken at row 0, are constants of the kernel
+            // The layout is linear in the row and the chunk: the steps, taken at row 0, are constants of the kernel
             // (folded into the shared store's address), not registers.
             int t = Group.IdxX;
             if (kContiguous)
             {
-                int row = mma.AlongKRow(t), chunk = mma.AlongKChunk(t);
-                return Kept(row, chunk << 3, tileChunks + mma.Slot(row, chunk), mma.Slot(ChunkQuad.RowStride, 0) - mma.Slot(0, 0));
+                int row = TensorCoreLayout.AlongKRow(t), chunk = TensorCoreLayout.AlongKChunk(t);
+                return Kept(row, chunk << 3, tileChunks + TensorCoreLayout.Slot(row, chunk), TensorCoreLayout.Slot(ChunkQuad.RowStride, 0) - TensorCoreLayout.Slot(0, 0));
             }
-            return Kept(t, 0, tileChunks + mma.Slot(t, 0), mma.Slot(0, 1) - mma.Slot(0, 0));
+            return Kept(t, 0, tileChunks + TensorCoreLayout.Slot(t, 0), TensorCoreLayout.Slot(0, 1) - TensorCoreLayout.Slot(0, 0));
         }
 
         private static ChunkSlots Kept(int mn, int k, int first, int step) =>

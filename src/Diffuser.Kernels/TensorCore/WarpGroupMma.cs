@@ -9,9 +9,10 @@ namespace Diffuser.Kernels.TensorCore;
 /// wgmma.m64n128k16 f16 × f16 → f32 per k16 step, one per 64-row half of the tile, each reading its operands from
 /// shared memory through a matrix descriptor (<see cref="WarpGroupLayout"/>), so no ldmatrix passes through the
 /// registers. The accumulators are <see cref="PtxWarpMma"/>'s named registers, staged by the same PTX. Each k16 step's
-/// wgmma are committed as one group; the main loop cycles through <see cref="WarpGroupLayout.Stages"/> stages, and a
+/// wgmma are committed as one group; the main loop cycles through <see cref="TensorCoreLayout.Stages"/> stages, and a
 /// stage's last step waits only for the previous stage's groups, so the tensor cores still work on this stage while
-/// the group passes the barrier and starts the next (the stage being refilled then is the one before the previous).
+/// the group passes the barrier and starts the next (the stage being refilled then is the one before the previous:
+/// copies run one stage ahead, <see cref="StagesAhead"/>).
 /// </summary>
 public struct WarpGroupMma : IWarpMma
 {
@@ -31,15 +32,7 @@ public struct WarpGroupMma : IWarpMma
 
     public readonly bool WarpGroup => true;
 
-    public readonly int TileSlots => WarpGroupLayout.TileSlots;
-
-    public readonly int Stages => WarpGroupLayout.Stages;
-
-    public readonly int Slot(int mn, int chunk) => WarpGroupLayout.Slot(mn, chunk);
-
-    public readonly int AlongKRow(int thread) => WarpGroupLayout.AlongKRow(thread);
-
-    public readonly int AlongKChunk(int thread) => WarpGroupLayout.AlongKChunk(thread);
+    public readonly int StagesAhead => 1;
 
     public readonly bool Inside(int row0, int rows) => row0 + 64 < rows;
 
@@ -69,7 +62,7 @@ public struct WarpGroupMma : IWarpMma
     public readonly void Drain() => CudaAsm.Emit(WarpGroupPtx.Drain);
 
     /// <summary>The step's operands from the stage tiles' descriptors, in their 16-byte units.</summary>
-    private static int Units(int stage, int kStep) => (stage * WarpGroupLayout.StageBytes + kStep * WarpGroupLayout.KStepBytes) >> 4;
+    private static int Units(int stage, int kStep) => (stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes) >> 4;
 
     public readonly int TileRow(int mTile) => _warpRow + WarpGroupLayout.TileRow(0, mTile);
 
@@ -81,7 +74,7 @@ public struct WarpGroupMma : IWarpMma
 /// <summary>
 /// What <see cref="WarpGroupMma"/> computes, element by element, on ILGPU's CPU accelerator: each lane accumulates the
 /// elements the wgmma accumulator layout leaves in it, reading A and B where their descriptors say they lie (decoded as
-/// the PTX ISA defines them, not through <see cref="WarpGroupLayout.Slot"/>, which places the stores: the two must agree).
+/// the PTX ISA defines them, not through <see cref="TensorCoreLayout.Slot"/>, which places the stores: the two must agree).
 /// </summary>
 public struct EmulatedWarpGroupMma : IWarpMma
 {
@@ -95,15 +88,7 @@ public struct EmulatedWarpGroupMma : IWarpMma
 
     public readonly bool WarpGroup => false;
 
-    public readonly int TileSlots => WarpGroupLayout.TileSlots;
-
-    public readonly int Stages => WarpGroupLayout.Stages;
-
-    public readonly int Slot(int mn, int chunk) => WarpGroupLayout.Slot(mn, chunk);
-
-    public readonly int AlongKRow(int thread) => WarpGroupLayout.AlongKRow(thread);
-
-    public readonly int AlongKChunk(int thread) => WarpGroupLayout.AlongKChunk(thread);
+    public readonly int StagesAhead => 1;
 
     public readonly bool Inside(int row0, int rows) => row0 + 64 < rows;
 
@@ -120,7 +105,7 @@ public struct EmulatedWarpGroupMma : IWarpMma
     /// <summary>The wgmma of a k16 step for staged m16 tiles 0 … <paramref name="mTiles"/> − 1 (2 per 64-row half).</summary>
     private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int mTiles)
     {
-        int a = stage * WarpGroupLayout.StageBytes + kStep * WarpGroupLayout.KStepBytes, b = a + WarpGroupLayout.TileBytes;
+        int a = stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes, b = a + TensorCoreLayout.TileBytes;
         var operandB = new DescribedOperand(b, 0);
         for (int i = 0; i < mTiles; i++)
         {

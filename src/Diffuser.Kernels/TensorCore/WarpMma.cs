@@ -22,23 +22,12 @@ public interface IWarpMma
     /// <summary>Whether the instructions are Hopper's warp-group ones, which only PTX for sm_90a may hold.</summary>
     bool WarpGroup { get; }
 
-    /// <summary>16-byte slots of one operand tile of one stage (a stage is an A tile, then a B tile).</summary>
-    int TileSlots { get; }
-
     /// <summary>
-    /// Shared stages the main loop cycles through: 2 where a stage's steps are done when the next stage starts (the
-    /// other stage is filled meanwhile); 3 where a stage's steps may still be running then (<see cref="Drain"/>).
+    /// How many stages ahead of the tensor cores the copies into shared memory run (of <see cref="TensorCoreLayout.Stages"/>):
+    /// 2 where a stage's steps are done when the warp passes the next barrier (mma.sync: one stage is read, two are
+    /// filled); 1 where they may still run then (<see cref="Drain"/>: the previous stage is still read).
     /// </summary>
-    int Stages { get; }
-
-    /// <summary>Slot, within an operand tile, of row <paramref name="mn"/>'s chunk <paramref name="chunk"/> (k = 8·chunk … + 7).</summary>
-    int Slot(int mn, int chunk);
-
-    /// <summary>The row (and 32, 64 and 96 rows on) that <paramref name="thread"/> copies of an operand loaded along k.</summary>
-    int AlongKRow(int thread);
-
-    /// <summary>The chunk that <paramref name="thread"/> copies of an operand loaded along k.</summary>
-    int AlongKChunk(int thread);
+    int StagesAhead { get; }
 
     /// <summary>
     /// Whether this warp's rows reach into a product of <paramref name="rows"/> rows from tile row <paramref name="row0"/>
@@ -77,7 +66,7 @@ public interface IWarpMma
 /// </summary>
 public struct PtxWarpMma : IWarpMma
 {
-    // The lane's ldmatrix byte offsets for stage 0, k-step 0 (a k-step is 32 bytes on, a stage StageBytes), its
+    // The lane's ldmatrix byte offsets for stage 0, k-step 0 (a k-step is KStepBytes on, a stage StageBytes), its
     // staging offset, and its warp's first row and column half: computed once, not in the main or the store loop
     // (ptxas turns a division even by a constant into ~20 instructions).
     private int _a, _b, _staging, _warpRow, _columnHalf;
@@ -99,15 +88,7 @@ public struct PtxWarpMma : IWarpMma
 
     public readonly bool WarpGroup => false;
 
-    public readonly int TileSlots => TensorCoreLayout.TileBytes / 16;
-
-    public readonly int Stages => 2;
-
-    public readonly int Slot(int mn, int chunk) => TensorCoreLayout.Slot(mn, chunk);
-
-    public readonly int AlongKRow(int thread) => TensorCoreLayout.AlongKRow(thread);
-
-    public readonly int AlongKChunk(int thread) => TensorCoreLayout.AlongKChunk(thread);
+    public readonly int StagesAhead => 2;
 
     public readonly bool Inside(int row0, int rows) => row0 + _warpRow < rows;
 
@@ -161,15 +142,7 @@ public struct EmulatedWarpMma : IWarpMma
 
     public readonly bool WarpGroup => false;
 
-    public readonly int TileSlots => TensorCoreLayout.TileBytes / 16;
-
-    public readonly int Stages => 2;
-
-    public readonly int Slot(int mn, int chunk) => TensorCoreLayout.Slot(mn, chunk);
-
-    public readonly int AlongKRow(int thread) => TensorCoreLayout.AlongKRow(thread);
-
-    public readonly int AlongKChunk(int thread) => TensorCoreLayout.AlongKChunk(thread);
+    public readonly int StagesAhead => 2;
 
     public readonly bool Inside(int row0, int rows) => row0 + TileRow(0) < rows;
 
@@ -183,12 +156,12 @@ public struct EmulatedWarpMma : IWarpMma
 
     public readonly void Drain() { }
 
-    /// <summary>A k16 step of m16 tiles 0 … <paramref name="mTiles"/> − 1, reading rows at the pitch ldmatrix is handed.</summary>
+    /// <summary>A k16 step of m16 tiles 0 … <paramref name="mTiles"/> − 1, reading the elements ldmatrix hands over.</summary>
     private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int mTiles)
     {
         int a = stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes, b = a + TensorCoreLayout.TileBytes;
         for (int i = 0; i < mTiles; i++)
-            _accumulators.Accumulate(shared, i, TileRow(i), ColumnHalf(i), new PitchedOperand(a), new PitchedOperand(b));
+            _accumulators.Accumulate(shared, i, TileRow(i), ColumnHalf(i), new LaidOutOperand(a), new LaidOutOperand(b));
     }
 
     public readonly int TileRow(int mTile) => TensorCoreLayout.TileRow(Warp.WarpIdx, mTile);
@@ -197,9 +170,9 @@ public struct EmulatedWarpMma : IWarpMma
 
     public readonly void Stage(ArrayView<float> staging, int mTile) => _accumulators.Stage(staging, mTile);
 
-    /// <summary>An operand tile as ldmatrix reads it: rows <see cref="TensorCoreLayout.Pitch"/> halves apart from byte <paramref name="start"/>.</summary>
-    private readonly struct PitchedOperand(int start) : IEmulatedOperand
+    /// <summary>An operand tile as ldmatrix reads it: core matrices placed by <see cref="TensorCoreLayout.Slot"/> from byte <paramref name="start"/>.</summary>
+    private readonly struct LaidOutOperand(int start) : IEmulatedOperand
     {
-        public int Offset(int row, int k) => start + (row * TensorCoreLayout.Pitch + k) * 2;
+        public int Offset(int row, int k) => start + 16 * TensorCoreLayout.Slot(row, k >> 3) + (k & 7) * 2;
     }
 }

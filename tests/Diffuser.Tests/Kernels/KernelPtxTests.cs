@@ -35,9 +35,12 @@ public sealed class KernelPtxTests : IDisposable
         Assert.True(Lines(ptx, "st.shared.v4.b32") >= 2, "chunks go to shared memory 16 bytes at a time");
         if (asyncCopies)
         {
-            // Operands with 16-byte rows are copied global → shared by cp.async, waited for before each stage's barrier.
+            // Operands with 16-byte rows are copied global → shared by cp.async two stages ahead, a commit group a
+            // stage; before each stage's barrier all but the last group are waited for, after the main loop all.
             Assert.True(Lines(ptx, "cp.async.cg.shared.global [cp_s], [cp_g], 16, ") >= 4, "a thread copies 4 chunks of each such operand per stage");
-            Assert.True(Lines(ptx, "cp.async.wait_all;") >= 2);
+            Assert.True(Lines(ptx, "cp.async.commit_group;") >= 2, "the first stages' copies and each stage's");
+            Assert.True(Lines(ptx, "cp.async.wait_group 1;") >= 1);
+            Assert.True(Lines(ptx, "cp.async.wait_all;") >= 1);
         }
         else Assert.Equal(0, Lines(ptx, "cp.async"));   // the fallback touches no cp.async at all
         Assert.Equal(1, Lines(ptx, ".reg .f32 tcc_000"));

@@ -121,6 +121,19 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     }
 
     /// <summary>
+    /// The mma.sync main loops copy two stages ahead (<see cref="IWarpMma.StagesAhead"/>): each stage's copies are one
+    /// commit group, and a stage waits only for its own copies, leaving the next stage's running across the barrier.
+    /// </summary>
+    [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemm)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3))]
+    public void MainLoopsLeaveTheNextStagesCopiesRunning(string name)
+    {
+        var loop = SassLoop.MainOf(Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass);
+        var waits = loop.Instructions.Where(i => i.Contains("DEPBAR", StringComparison.Ordinal)).ToList();
+        output.WriteLine($"{name}: {string.Join("; ", waits)}");
+        Assert.Equal(["DEPBAR.LE SB0, 0x1", "LDGDEPBAR"], waits);   // the wait for this stage, then the commit of the one two ahead
+    }
+
+    /// <summary>
     /// The wgmma main loops (one with both 64-row halves, one with the first alone) wait at a stage's end only for the
     /// previous stage's wgmma (<see cref="WarpGroupLayout.GroupsInFlight"/> commit groups stay running across the
     /// barrier): ptxas keeps the wait as written, not a full drain.

@@ -53,7 +53,7 @@ internal static class TensorCorePtxGenerator
             (tileBytes == 0 ? "shr.u32 wg_t, tc_sbase, 4; " : $"add.u32 wg_t, tc_sbase, {tileBytes}; shr.u32 wg_t, wg_t, 4; ")
             + $"and.b32 wg_t, wg_t, 16383; cvt.u64.u32 wg_u, wg_t; or.b64 {name}, wg_u, 0x{WarpGroupLayout.Descriptor(0):X16};\n";
         return ".reg .b64 wg_da, wg_db;\n.reg .pred wg_acc;\n{ .reg .u32 wg_t; .reg .u64 wg_u;\n"
-            + Descriptor("wg_da", 0) + Descriptor("wg_db", WarpGroupLayout.TileBytes) + "}\nsetp.eq.u32 wg_acc, tc_sbase, tc_sbase;\n";
+            + Descriptor("wg_da", 0) + Descriptor("wg_db", TensorCoreLayout.TileBytes) + "}\nsetp.eq.u32 wg_acc, tc_sbase, tc_sbase;\n";
     }
 
     private static string WarpGroupStep(int halves)
