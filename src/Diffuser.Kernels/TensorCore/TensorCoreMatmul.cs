@@ -34,8 +34,8 @@ public static class TensorCoreMatmul
         // The copies of the first stages, a commit group each, so that a stage's wait leaves the later ones running.
         for (int ahead = 0; ahead < mma.StagesAhead; ahead++)
         {
-            loadA.Copy(ref a, row0, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * StageSlots);
-            loadB.Copy(ref b, col0, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * StageSlots);
+            loadA.Copy(ref a, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * StageSlots);
+            loadB.Copy(ref b, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * StageSlots);
             if (copies) AsyncCopy.Commit();
         }
         // ILGPU emits one loop (one bar.sync that every thread passes) with the mma behind this warp-uniform test;
@@ -78,8 +78,8 @@ public static class TensorCoreMatmul
             Group.Barrier();
             // Past the last stage these read zeros (beyond the depth) or values of the next split that are never
             // used: unconditional, so the loaded chunks need no copies between registers.
-            loadA.Copy(ref a, row0, k0 + depthAhead, shared, copyStage * StageSlots);
-            loadB.Copy(ref b, col0, k0 + depthAhead, shared, copyStage * StageSlots);
+            loadA.Copy(ref a, k0 + depthAhead, shared, copyStage * StageSlots);
+            loadB.Copy(ref b, k0 + depthAhead, shared, copyStage * StageSlots);
             if (copies) AsyncCopy.Commit();
             loadA.Load(ref a, row0, k0 + TensorCoreLayout.Depth);
             loadB.Load(ref b, col0, k0 + TensorCoreLayout.Depth);
@@ -247,13 +247,13 @@ public static class TensorCoreMatmul
             _sources = op.CopiesDirectly ? op.Sources(mn0 + slots.Mn) : default;
         }
 
-        /// <summary>Operands copied directly: starts this thread's four chunks of the tile [mn0, mn0 + 128) × [k0, k0 + 32) towards stage <paramref name="stageSlots"/>.</summary>
-        public void Copy(ref T op, int mn0, int k0, ArrayView<Half8> shared, int stageSlots)
+        /// <summary>Operands copied directly: starts this thread's four chunks of the tile's stage from <paramref name="k0"/> towards stage <paramref name="stageSlots"/>.</summary>
+        public void Copy(ref T op, int k0, ArrayView<Half8> shared, int stageSlots)
         {
             if (op.CopiesDirectly) op.CopyQuad(_sources, k0 + _slots.K, shared, stageSlots + _slots.First, _slots.Step);
         }
 
-        /// <summary>Other operands: loads this thread's four chunks of that tile into registers.</summary>
+        /// <summary>Other operands: loads this thread's four chunks of the tile [mn0, mn0 + 128) × [k0, k0 + 32) into registers.</summary>
         public void Load(ref T op, int mn0, int k0)
         {
             if (!op.CopiesDirectly) _next = op.Chunks(mn0 + _slots.Mn, k0 + _slots.K);
