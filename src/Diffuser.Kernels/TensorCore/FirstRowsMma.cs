@@ -34,11 +34,11 @@ public struct FirstRowsMma<TM> : IWarpMma where TM : struct, IWarpMma
 
     public readonly bool Inside(int row0, int rows) => _inner.Inside(row0, rows);
 
-    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => _inner.StepFirstTile(shared, stage, kStep);
+    public readonly void Step(ArrayView<ushort> shared, int stageBytes, int kStep) => _inner.StepFirstTile(shared, stageBytes, kStep);
 
-    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) => Step(shared, stage, kStep);
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stageBytes, int kStep) => Step(shared, stageBytes, kStep);
 
-    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => _inner.StepPast(shared, stage, kStep);
+    public readonly void StepPast(ArrayView<ushort> shared, int stageBytes, int kStep) => _inner.StepPast(shared, stageBytes, kStep);
 
     public readonly void PublishStores() => _inner.PublishStores();
 

@@ -62,7 +62,7 @@ public static class TensorCoreMatmul
         var halves = shared.Cast<ushort>();
         bool copies = a.CopiesDirectly || b.CopiesDirectly;
         int ahead = mma.StagesAhead, depthAhead = ahead * TensorCoreLayout.Depth;
-        int stage = 0, previous = TensorCoreLayout.Stages - 1;
+        int stage = 0, previous = (TensorCoreLayout.Stages - 1) * TensorCoreLayout.StageBytes;   // byte offsets of stages
         for (int k0 = kBegin; k0 < kEnd; k0 += TensorCoreLayout.Depth)
         {
             // One barrier per stage. A stage is stored or copied into after every warp has passed the barrier that
@@ -71,15 +71,15 @@ public static class TensorCoreMatmul
             // (still running past their stage, Drain) the previous stage's last step waited for. The registers loaded
             // one stage ahead are stored into this stage, last read three stages ago.
             int next = NextStage(stage), copyStage = ahead == 1 ? next : previous;
-            loadA.Place(ref a, shared, stage * StageSlots);
-            loadB.Place(ref b, shared, stage * StageSlots);
+            loadA.Place(ref a, shared, stage >> 4);
+            loadB.Place(ref b, shared, stage >> 4);
             if (copies) AsyncCopy.WaitForStage(ahead);
             mma.PublishStores();
             Group.Barrier();
             // Past the last stage these read zeros (beyond the depth) or values of the next split that are never
             // used: unconditional, so the loaded chunks need no copies between registers.
-            loadA.Copy(ref a, k0 + depthAhead, shared, copyStage * StageSlots);
-            loadB.Copy(ref b, k0 + depthAhead, shared, copyStage * StageSlots);
+            loadA.Copy(ref a, k0 + depthAhead, shared, copyStage >> 4);
+            loadB.Copy(ref b, k0 + depthAhead, shared, copyStage >> 4);
             if (copies) AsyncCopy.Commit();
             loadA.Load(ref a, row0, k0 + TensorCoreLayout.Depth);
             loadB.Load(ref b, col0, k0 + TensorCoreLayout.Depth);
@@ -98,7 +98,8 @@ public static class TensorCoreMatmul
         }
     }
 
-    private static int NextStage(int stage) => stage + 1 == TensorCoreLayout.Stages ? 0 : stage + 1;
+    /// <summary>The byte offset of the stage after the one at byte <paramref name="stage"/>.</summary>
+    private static int NextStage(int stage) => stage == (TensorCoreLayout.Stages - 1) * TensorCoreLayout.StageBytes ? 0 : stage + TensorCoreLayout.StageBytes;
 
     /// <summary>
     /// Hands every element of the tile to <paramref name="epilogue"/>, eight adjacent columns at a time (what depends

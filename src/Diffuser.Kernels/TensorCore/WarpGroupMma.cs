@@ -36,15 +36,15 @@ public struct WarpGroupMma : IWarpMma
 
     public readonly bool Inside(int row0, int rows) => row0 + 64 < rows;
 
-    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep)
+    public readonly void Step(ArrayView<ushort> shared, int stageBytes, int kStep)
     {
-        CudaAsm.Emit(WarpGroupPtx.Step, Units(stage, kStep));
+        CudaAsm.Emit(WarpGroupPtx.Step, Units(stageBytes, kStep));
         WaitAfterLastStep(kStep);
     }
 
-    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep)
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stageBytes, int kStep)
     {
-        CudaAsm.Emit(WarpGroupPtx.StepFirstHalf, Units(stage, kStep));
+        CudaAsm.Emit(WarpGroupPtx.StepFirstHalf, Units(stageBytes, kStep));
         WaitAfterLastStep(kStep);
     }
 
@@ -54,7 +54,7 @@ public struct WarpGroupMma : IWarpMma
         if (kStep == TensorCoreLayout.Depth / 16 - 1) CudaAsm.Emit(WarpGroupPtx.WaitForPreviousStage);
     }
 
-    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => StepFirstTile(shared, stage, kStep);
+    public readonly void StepPast(ArrayView<ushort> shared, int stageBytes, int kStep) => StepFirstTile(shared, stageBytes, kStep);
 
     /// <summary>wgmma reads shared memory through the async proxy: stores and cp.async copies made through the generic one need a proxy fence.</summary>
     public readonly void PublishStores() => CudaAsm.Emit(WarpGroupPtx.PublishStores);
@@ -62,7 +62,7 @@ public struct WarpGroupMma : IWarpMma
     public readonly void Drain() => CudaAsm.Emit(WarpGroupPtx.Drain);
 
     /// <summary>The step's operands from the stage tiles' descriptors, in their 16-byte units.</summary>
-    private static int Units(int stage, int kStep) => (stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes) >> 4;
+    private static int Units(int stageBytes, int kStep) => (stageBytes + kStep * TensorCoreLayout.KStepBytes) >> 4;
 
     public readonly int TileRow(int mTile) => _warpRow + WarpGroupLayout.TileRow(0, mTile);
 
@@ -92,20 +92,20 @@ public struct EmulatedWarpGroupMma : IWarpMma
 
     public readonly bool Inside(int row0, int rows) => row0 + 64 < rows;
 
-    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, MTiles);
+    public readonly void Step(ArrayView<ushort> shared, int stageBytes, int kStep) => Accumulate(shared, stageBytes, kStep, MTiles);
 
-    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, 2);
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stageBytes, int kStep) => Accumulate(shared, stageBytes, kStep, 2);
 
-    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) => StepFirstTile(shared, stage, kStep);
+    public readonly void StepPast(ArrayView<ushort> shared, int stageBytes, int kStep) => StepFirstTile(shared, stageBytes, kStep);
 
     public readonly void PublishStores() { }
 
     public readonly void Drain() { }
 
     /// <summary>The wgmma of a k16 step for staged m16 tiles 0 … <paramref name="mTiles"/> − 1 (2 per 64-row half).</summary>
-    private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int mTiles)
+    private readonly void Accumulate(ArrayView<ushort> shared, int stageBytes, int kStep, int mTiles)
     {
-        int a = stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes, b = a + TensorCoreLayout.TileBytes;
+        int a = stageBytes + kStep * TensorCoreLayout.KStepBytes, b = a + TensorCoreLayout.TileBytes;
         var operandB = new DescribedOperand(b, 0);
         for (int i = 0; i < mTiles; i++)
         {

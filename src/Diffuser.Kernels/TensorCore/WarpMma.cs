@@ -35,14 +35,14 @@ public interface IWarpMma
     /// </summary>
     bool Inside(int row0, int rows);
 
-    /// <summary>One k16 step of the warp's tile from the operand tiles of shared stage <paramref name="stage"/>.</summary>
-    void Step(ArrayView<ushort> shared, int stage, int kStep);
+    /// <summary>One k16 step of the warp's tile from the operand tiles of the shared stage at byte <paramref name="stageBytes"/>.</summary>
+    void Step(ArrayView<ushort> shared, int stageBytes, int kStep);
 
     /// <summary>As <see cref="Step"/>, for the first rows alone: a warp's m16 tile 0, a warp group's first 64 rows (the other accumulators stay as they are).</summary>
-    void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep);
+    void StepFirstTile(ArrayView<ushort> shared, int stageBytes, int kStep);
 
     /// <summary><see cref="Step"/> where not <see cref="Inside"/>: nothing for a warp, whose rows all lie past the product; a warp group's first 64 rows.</summary>
-    void StepPast(ArrayView<ushort> shared, int stage, int kStep);
+    void StepPast(ArrayView<ushort> shared, int stageBytes, int kStep);
 
     /// <summary>Makes this thread's stores and copies into a stage visible to the instructions that read it next (before the barrier).</summary>
     void PublishStores();
@@ -92,18 +92,18 @@ public struct PtxWarpMma : IWarpMma
 
     public readonly bool Inside(int row0, int rows) => row0 + _warpRow < rows;
 
-    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => CudaAsm.Emit(TensorCorePtx.Step, _a + Offset(stage, kStep), _b + Offset(stage, kStep));
+    public readonly void Step(ArrayView<ushort> shared, int stageBytes, int kStep) => CudaAsm.Emit(TensorCorePtx.Step, _a + Offset(stageBytes, kStep), _b + Offset(stageBytes, kStep));
 
-    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) =>
-        CudaAsm.Emit(TensorCorePtx.StepFirstTile, _a + Offset(stage, kStep), _b + Offset(stage, kStep));
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stageBytes, int kStep) =>
+        CudaAsm.Emit(TensorCorePtx.StepFirstTile, _a + Offset(stageBytes, kStep), _b + Offset(stageBytes, kStep));
 
-    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) { }
+    public readonly void StepPast(ArrayView<ushort> shared, int stageBytes, int kStep) { }
 
     public readonly void PublishStores() { }
 
     public readonly void Drain() { }
 
-    private static int Offset(int stage, int kStep) => stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes;
+    private static int Offset(int stageBytes, int kStep) => stageBytes + kStep * TensorCoreLayout.KStepBytes;
 
     public readonly int TileRow(int mTile) => _warpRow + 16 * mTile;
 
@@ -146,20 +146,20 @@ public struct EmulatedWarpMma : IWarpMma
 
     public readonly bool Inside(int row0, int rows) => row0 + TileRow(0) < rows;
 
-    public readonly void Step(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, MTiles);
+    public readonly void Step(ArrayView<ushort> shared, int stageBytes, int kStep) => Accumulate(shared, stageBytes, kStep, MTiles);
 
-    public readonly void StepFirstTile(ArrayView<ushort> shared, int stage, int kStep) => Accumulate(shared, stage, kStep, 1);
+    public readonly void StepFirstTile(ArrayView<ushort> shared, int stageBytes, int kStep) => Accumulate(shared, stageBytes, kStep, 1);
 
-    public readonly void StepPast(ArrayView<ushort> shared, int stage, int kStep) { }
+    public readonly void StepPast(ArrayView<ushort> shared, int stageBytes, int kStep) { }
 
     public readonly void PublishStores() { }
 
     public readonly void Drain() { }
 
     /// <summary>A k16 step of m16 tiles 0 … <paramref name="mTiles"/> − 1, reading the elements ldmatrix hands over.</summary>
-    private readonly void Accumulate(ArrayView<ushort> shared, int stage, int kStep, int mTiles)
+    private readonly void Accumulate(ArrayView<ushort> shared, int stageBytes, int kStep, int mTiles)
     {
-        int a = stage * TensorCoreLayout.StageBytes + kStep * TensorCoreLayout.KStepBytes, b = a + TensorCoreLayout.TileBytes;
+        int a = stageBytes + kStep * TensorCoreLayout.KStepBytes, b = a + TensorCoreLayout.TileBytes;
         for (int i = 0; i < mTiles; i++)
             _accumulators.Accumulate(shared, i, TileRow(i), ColumnHalf(i), new LaidOutOperand(a), new LaidOutOperand(b));
     }

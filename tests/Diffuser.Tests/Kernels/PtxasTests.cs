@@ -93,7 +93,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// rows skipping the mma (a warp-uniform test that ptxas takes out of the loop, leaving a copy of the loop with the
     /// mma and one without; a test it left inside had cost the convolution 24 instructions a stage), 162, 10.1; the
     /// others unchanged (142, 214; an upsampler's convolution 218). With three stages and cp.async two stages ahead (the
-    /// stage index cycles through three, a compare and select where an xor did): 146, 218, 221 and 167.
+    /// stage's byte offset cycles through three, a compare and select where an xor did): 145, 217, 220 and 166.
     /// </summary>
     public static TheoryData<string, double> MainLoops() => new()
     {
