@@ -186,7 +186,7 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     /// <summary>The largest filter area R·S (a bit of a mask per tap; bit 31 stays clear for the reads past the depth).</summary>
     public const int MaxFilterTaps = 31;
 
-    private readonly ArrayView<ushort> _bits;
+    private readonly ArrayView<ushort> _bits, _zeros;
     private readonly ulong _byPaddedChannels;
     private readonly int _channels, _paddedChannels, _plane, _width, _s, _origin, _row0, _column0, _insideTaps;
     private readonly bool _wholeStages, _upsampled;
@@ -198,11 +198,16 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     /// <summary>What the kernel specialises on: the image's plane H·W when a stage never spans two taps (C a multiple of 32), else 0.</summary>
     public static int StagePlane(Conv2dShape s) => s.C % TensorCoreLayout.Depth == 0 ? s.SourcePlane : 0;
 
+    /// <summary>Zeros a convolution of <paramref name="stagePlane"/> reads where a stage's tap lies outside the image: its 32 channels, a plane apart.</summary>
+    public static long ZeroLength(int stagePlane) => (TensorCoreLayout.Depth - 1L) * stagePlane + 1;
+
     /// <param name="stagePlane"><see cref="StagePlane"/> of <paramref name="s"/> (a constant of the kernel).</param>
     /// <param name="upsample"><paramref name="s"/>'s <see cref="Conv2dShape.Upsample"/> (a constant of the kernel).</param>
-    public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel, int stagePlane, int upsample)
+    /// <param name="zeros">With a <paramref name="stagePlane"/>: at least <see cref="ZeroLength"/> zeros, what a stage's taps outside the image read.</param>
+    public HalfPatchOperand(F16View x, Conv2dShape s, int r, int sCols, int pixel, int stagePlane, int upsample, F16View zeros)
     {
         _bits = x.Bits;
+        _zeros = zeros.Bits;
         _channels = s.C;
         _paddedChannels = TapMajorFilter.Channels(s.C);
         _wholeStages = stagePlane != 0;
@@ -242,12 +247,11 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     public ChunkQuad Chunks(int mn, int k0)
     {
         if (!_wholeStages) return ChunkQuad.Of(this, mn, k0);
-        // The stage is 32 channels of one tap. Outside the image the loads read the image's first channels (always
-        // there) and the mask clears them.
+        // The stage is 32 channels of one tap. Outside the image the same loads read zeros, a plane apart (one select of
+        // the address a stage, where clearing the loaded words took 16 a stage).
         var chunk = Locate(k0);
-        uint mask = chunk.Inside ? uint.MaxValue : 0;
-        var channels = _bits.SubView(chunk.Inside ? chunk.At : 0);
-        return new(Eight(channels, 0, mask), Eight(channels, 8, mask), Eight(channels, 16, mask), Eight(channels, 24, mask));
+        var channels = chunk.Inside ? _bits.SubView(chunk.At) : _zeros;
+        return new(Eight(channels, 0), Eight(channels, 8), Eight(channels, 16), Eight(channels, 24));
     }
 
     /// <summary>Where the chunk of reduction index k0 starts in the image (a value, not out parameters, which ILGPU would put in local memory).</summary>
@@ -278,10 +282,10 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
 
     private ushort Bits(int offset, bool read) => read ? _bits[offset] : (ushort)0;
 
-    /// <summary>Channels first … first + 7 from <paramref name="channels"/>, cleared by <paramref name="mask"/>.</summary>
-    private Half8 Eight(ArrayView<ushort> channels, int first, uint mask) => new()
+    /// <summary>Channels first … first + 7 from <paramref name="channels"/>.</summary>
+    private Half8 Eight(ArrayView<ushort> channels, int first) => new()
     {
-        X = Two(channels, first) & mask, Y = Two(channels, first + 2) & mask, Z = Two(channels, first + 4) & mask, W = Two(channels, first + 6) & mask,
+        X = Two(channels, first), Y = Two(channels, first + 2), Z = Two(channels, first + 4), W = Two(channels, first + 6),
     };
 
     /// <summary>Channels e and e + 1 at 64-bit offsets, so that the constant plane folds into each load.</summary>

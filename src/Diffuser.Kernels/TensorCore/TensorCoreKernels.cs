@@ -69,7 +69,8 @@ public static class TensorCoreKernels
     /// <param name="epilogue"><see cref="Conv2dShape.EpilogueFlags"/> (with a split reduction applied by its last split).</param>
     /// <param name="weight">Filters packed as a <see cref="TapMajorFilter"/> (16-byte aligned: rows load 16 bytes at a time).</param>
     /// <param name="weightAddress">The global address of <paramref name="weight"/> (<see cref="GlobalAddress"/>).</param>
-    public static void Conv2d<TM, TC>(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+    /// <param name="zeros">With a <paramref name="stagePlane"/>, <see cref="HalfPatchOperand.ZeroLength"/> zeros or more.</param>
+    public static void Conv2d<TM, TC>(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y, F16View zeros,
         SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
         SpecializedValue<int> stagePlane, SpecializedValue<int> upsample, SpecializedValue<int> epilogue)
         where TM : struct, IWarpMma where TC : struct, IOperandCopies
@@ -83,7 +84,7 @@ public static class TensorCoreKernels
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
         var filters = new HalfMatrixOperand<TC>(weight.Bits, weightAddress, 0, s.K, depth, kContiguous: true, vector: true);
         // Along mn every thread loads one fixed pixel column, so each binds its own patch.
-        var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane, upsample);
+        var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane, upsample, zeros);
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, s.K, shared);
         // Split k's raw sums: [filters, pixels] at k·K·pixels.
         int splitStride = s.K * pixels;

@@ -21,6 +21,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     private readonly ByRows<ConvKernel> _conv;
     private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _tileCounters;
+    private MemoryBuffer1D<ushort, Stride1D.Dense>? _zeros;
     private readonly bool _splitK;
 
     /// <param name="splitK">Whether products with fewer tiles than multiprocessors split their reduction (else one group per tile).</param>
@@ -60,7 +61,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
 
     /// <summary>The tensor-core convolution as <see cref="LoadConv{TW}"/> loads it for one kind of warp.</summary>
     private delegate void ConvKernel(AcceleratorStream stream, KernelConfig config, F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual,
-        F16View y, SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
+        F16View y, F16View zeros, SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
         SpecializedValue<int> stagePlane, SpecializedValue<int> upsample, SpecializedValue<int> epilogue);
 
     private static ConvKernel LoadConv<TW>(Accelerator accelerator) where TW : struct, IWarpMma =>
@@ -128,8 +129,26 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
         var split = ConvSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
-        _conv.For(s.K)(_accelerator.DefaultStream, Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y, Reduction(workspace, split), s,
-            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(HalfPatchOperand.StagePlane(s)), SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
+        int stagePlane = HalfPatchOperand.StagePlane(s);
+        _conv.For(s.K)(_accelerator.DefaultStream, Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y,
+            Zeros(stagePlane == 0 ? 1 : HalfPatchOperand.ZeroLength(stagePlane)), Reduction(workspace, split), s,
+            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(stagePlane), SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
+    }
+
+    /// <summary>
+    /// At least <paramref name="length"/> fp16 zeros, kept for later launches: grown (to twice the length) when a larger
+    /// image plane needs more, after the launches that read the smaller buffer are done.
+    /// </summary>
+    private F16View Zeros(long length)
+    {
+        if (_zeros is null || _zeros.Length < length)
+        {
+            _accelerator.DefaultStream.Synchronize();
+            _zeros?.Dispose();
+            _zeros = _accelerator.Allocate1D<ushort>(LaunchGeometry.CheckedLength(2 * length, "convolution zeros"));
+            _zeros.MemSetToZero();
+        }
+        return new F16View(_zeros.View);
     }
 
     private SplitReduction Reduction(ArrayView<float> workspace, SplitK split) => new(workspace, _tileCounters.View, split);

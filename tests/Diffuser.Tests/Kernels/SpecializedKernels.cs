@@ -40,27 +40,27 @@ public static class SpecializedKernels
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(ChunkedStores));
 
     public static void TensorCoreConv3x3(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
-        SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+        F16View zeros, SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>As <see cref="TensorCoreConv3x3"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
     public static void TensorCoreConv3x3WarpGroup(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
-        SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<WarpGroupMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+        F16View zeros, SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<WarpGroupMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     public static void TensorCoreConv1x1(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
-        SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+        F16View zeros, SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>An upsampler's conv (3×3, reading a 32×32 image upsampled to 64×64; bias, no residual).</summary>
     public static void TensorCoreConvUpsampled(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
-        SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(32 * 32), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
+        F16View zeros, SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(32 * 32), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
 
     /// <summary>A conv_out (3×3, at most 16 filters: <see cref="FirstRowsMma{TM}"/>; bias, no residual) on the VAE's 512×512 image of 128 channels.</summary>
     public static void TensorCoreConvFirstRows(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
-        SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(0), SpecializedValue.New(1 | ChunkedStores));
+        F16View zeros, SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(0), SpecializedValue.New(1 | ChunkedStores));
 
     public static void Attention48(F16View q, F16View k, F16View v, F16View o, AttentionShape s, KeyValueAddresses addresses) =>
         FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>(q, k, v, o, s, addresses, SpecializedValue.New((int)AttentionTileCopy.Chunks));
