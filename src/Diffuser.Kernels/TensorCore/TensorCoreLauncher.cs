@@ -136,8 +136,9 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     }
 
     /// <summary>
-    /// At least <paramref name="length"/> fp16 zeros, kept for later launches: grown (to twice the length) when a larger
-    /// image plane needs more, after the launches that read the smaller buffer are done.
+    /// At least <paramref name="length"/> fp16 zeros, kept for later launches: replaced when a larger image plane needs
+    /// more (a few times in a process: a model's largest plane is reached in its first pass), after the launches that
+    /// read the smaller buffer are done.
     /// </summary>
     private F16View Zeros(long length)
     {
@@ -145,7 +146,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         {
             _accelerator.DefaultStream.Synchronize();
             _zeros?.Dispose();
-            _zeros = _accelerator.Allocate1D<ushort>(LaunchGeometry.CheckedLength(2 * length, "convolution zeros"));
+            _zeros = _accelerator.Allocate1D<ushort>(LaunchGeometry.CheckedLength(length, "convolution zeros"));
             _zeros.MemSetToZero();
         }
         return new F16View(_zeros.View);
