@@ -34,8 +34,8 @@ public static class TensorCoreMatmul
         // The copies of the first stages, a commit group each, so that a stage's wait leaves the later ones running.
         for (int ahead = 0; ahead < mma.StagesAhead; ahead++)
         {
-            loadA.Copy(ref a, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * StageSlots);
-            loadB.Copy(ref b, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * StageSlots);
+            loadA.Copy(ref a, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * TensorCoreLayout.StageBytes);
+            loadB.Copy(ref b, kBegin + ahead * TensorCoreLayout.Depth, shared, ahead * TensorCoreLayout.StageBytes);
             if (copies) AsyncCopy.Commit();
         }
         // ILGPU emits one loop (one bar.sync that every thread passes) with the mma behind this warp-uniform test;
@@ -49,9 +49,6 @@ public static class TensorCoreMatmul
         if (copies) AsyncCopy.WaitAll();   // the copies past the last stage land before the staging area below reuses the stages
         Group.Barrier();
     }
-
-    /// <summary>16-byte slots of one stage (an A tile, then a B tile).</summary>
-    private const int StageSlots = 2 * TensorCoreLayout.TileSlots;
 
     /// <summary>The stages of <see cref="Accumulate"/>: loads and barriers for every warp, the mma's step, or its step past the rows where not <paramref name="inside"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -71,15 +68,15 @@ public static class TensorCoreMatmul
             // (still running past their stage, Drain) the previous stage's last step waited for. The registers loaded
             // one stage ahead are stored into this stage, last read three stages ago.
             int next = NextStage(stage), copyStage = ahead == 1 ? next : previous;
-            loadA.Place(ref a, shared, stage >> 4);
-            loadB.Place(ref b, shared, stage >> 4);
+            loadA.Place(ref a, shared, stage);
+            loadB.Place(ref b, shared, stage);
             if (copies) AsyncCopy.WaitForStage(ahead);
             mma.PublishStores();
             Group.Barrier();
             // Past the last stage these read zeros (beyond the depth) or values of the next split that are never
             // used: unconditional, so the loaded chunks need no copies between registers.
-            loadA.Copy(ref a, k0 + depthAhead, shared, copyStage >> 4);
-            loadB.Copy(ref b, k0 + depthAhead, shared, copyStage >> 4);
+            loadA.Copy(ref a, k0 + depthAhead, shared, copyStage);
+            loadB.Copy(ref b, k0 + depthAhead, shared, copyStage);
             if (copies) AsyncCopy.Commit();
             loadA.Load(ref a, row0, k0 + TensorCoreLayout.Depth);
             loadB.Load(ref b, col0, k0 + TensorCoreLayout.Depth);
@@ -248,10 +245,10 @@ public static class TensorCoreMatmul
             _sources = op.CopiesDirectly ? op.Sources(mn0 + slots.Mn) : default;
         }
 
-        /// <summary>Operands copied directly: starts this thread's four chunks of the tile's stage from <paramref name="k0"/> towards stage <paramref name="stageSlots"/>.</summary>
-        public void Copy(ref T op, int k0, ArrayView<Half8> shared, int stageSlots)
+        /// <summary>Operands copied directly: starts this thread's four chunks of the tile's stage from <paramref name="k0"/> towards the stage at byte <paramref name="stageBytes"/>.</summary>
+        public void Copy(ref T op, int k0, ArrayView<Half8> shared, int stageBytes)
         {
-            if (op.CopiesDirectly) op.CopyQuad(_sources, k0 + _slots.K, shared, stageSlots + _slots.First, _slots.Step);
+            if (op.CopiesDirectly) op.CopyQuad(_sources, k0 + _slots.K, shared, (stageBytes >> 4) + _slots.First, _slots.Step);
         }
 
         /// <summary>Other operands: loads this thread's four chunks of the tile [mn0, mn0 + 128) × [k0, k0 + 32) into registers.</summary>
@@ -260,10 +257,10 @@ public static class TensorCoreMatmul
             if (!op.CopiesDirectly) _next = op.Chunks(mn0 + _slots.Mn, k0 + _slots.K);
         }
 
-        /// <summary>Stores the chunks loaded into registers in stage <paramref name="stageSlots"/> (copied chunks are on their way).</summary>
-        public readonly void Place(ref T op, ArrayView<Half8> shared, int stageSlots)
+        /// <summary>Stores the chunks loaded into registers in the stage at byte <paramref name="stageBytes"/> (copied chunks are on their way).</summary>
+        public readonly void Place(ref T op, ArrayView<Half8> shared, int stageBytes)
         {
-            if (!op.CopiesDirectly) _next.Store(shared, stageSlots + _slots.First, _slots.Step);
+            if (!op.CopiesDirectly) _next.Store(shared, (stageBytes >> 4) + _slots.First, _slots.Step);
         }
     }
 
