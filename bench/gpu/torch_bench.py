@@ -108,6 +108,8 @@ def op_call(case, t):
     if fam == "group_norm":
         post = F.silu if a["silu"] else (lambda x: x)
         return lambda: post(F.group_norm(t[0], a["groups"], t[1], t[2], a["eps"]))
+    if fam == "group_norm_conv2d":  # a resnet's norm, SiLU and 3×3 convolution: three kernels in eager PyTorch
+        return lambda: F.conv2d(F.silu(F.group_norm(t[0], a["groups"], t[1], t[2], a["eps"])), t[3], t[4], 1, 1)
     if fam == "layer_norm":
         return lambda: F.layer_norm(t[0], (t[0].shape[-1],), t[1], t[2], a["eps"])
     if fam == "attention":

@@ -56,14 +56,21 @@ public static class NormKernels
     {
         s = s with { FuseSilu = silu };
         int group = Grid.DimY - 1 - Grid.IdxY;
+        var statistics = CombinedStatistics(x, partials, s, group, chunks);
+        Normalize(x, gamma, beta, y, s, statistics, group, Grid.IdxX * Group.DimX + Group.IdxX, Grid.DimX * Group.DimX, Width(eights));
+    }
+
+    /// <summary>The statistics of group <paramref name="group"/> (n·G + g) from its <paramref name="chunks"/> partial sums (<see cref="GroupNormPartials"/>).</summary>
+    internal static Statistics CombinedStatistics<T>(T x, ArrayView<float> partials, GroupNormShape s, int group, int chunks)
+        where T : struct, IElementView<T>
+    {
         float sum = 0f, squares = 0f;
         for (int c = 0; c < chunks; c++)
         {
             sum += partials[(group * chunks + c) * 2];
             squares += partials[(group * chunks + c) * 2 + 1];
         }
-        var statistics = Statistics.Of(x.Load(group * s.GroupLength), new(sum, squares), 1f / s.GroupLength, s.Epsilon);
-        Normalize(x, gamma, beta, y, s, statistics, group, Grid.IdxX * Group.DimX + Group.IdxX, Grid.DimX * Group.DimX, Width(eights));
+        return Statistics.Of(x.Load(group * s.GroupLength), new(sum, squares), 1f / s.GroupLength, s.Epsilon);
     }
 
     /// <summary>Steps of eight elements (or one) a thread of <see cref="GroupNormOnePass"/> holds in registers.</summary>
@@ -255,7 +262,7 @@ public static class NormKernels
     }
 
     /// <summary>Sums of x − x₀ and of its square.</summary>
-    private readonly record struct GroupSums(float Deviations, float Squares);
+    internal readonly record struct GroupSums(float Deviations, float Squares);
 
     /// <summary>Normalises this thread's steps of group <paramref name="group"/> (n·G + g): elements thread·width, (thread + threads)·width, … of it.</summary>
     private static void Normalize<T>(T x, T gamma, T beta, T y, GroupNormShape s, Statistics statistics, int group, int thread, int threads, int width)
@@ -273,7 +280,7 @@ public static class NormKernels
     }
 
     /// <summary>A group's statistics: its first element x₀, the mean of x − x₀ and 1/σ.</summary>
-    private readonly record struct Statistics(float Shift, float MeanShifted, float InvStd)
+    internal readonly record struct Statistics(float Shift, float MeanShifted, float InvStd)
     {
         /// <summary>From the group's sums; kept out of the loops that use them (ILGPU would otherwise recompute them for every element).</summary>
         public static Statistics Of(float shift, GroupSums sums, float inverseLength, float epsilon)

@@ -1,3 +1,4 @@
+using Diffuser.Kernels.Conv;
 using Diffuser.Kernels.Launch;
 using ILGPU;
 using ILGPU.Runtime;
@@ -20,6 +21,8 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     /// at most 2 blocks per multiprocessor slices a group, its tickets stay far below the 2²⁴ its divisions allow.
     /// </summary>
     private const int MaxOnePassGroups = 1024;
+    /// <summary>The granularity of <see cref="GroupNormBlocked"/>'s group size: a CUDA warp.</summary>
+    private const int BlockedWarp = 32;
 
     private readonly Accelerator _accelerator;
     private readonly int _onePassBlocks;
@@ -28,6 +31,7 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     private readonly Action<KernelConfig, T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>> _apply;
     private readonly Action<KernelConfig, T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>> _onePass;
     private readonly Action<KernelConfig, T, T, T, T, LayerNormShape, SpecializedValue<int>> _layerNorm;
+    private readonly Action<KernelConfig, T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>> _applyBlocked;
 
     /// <param name="onePass">Whether group norms whose slices fit the resident blocks take one launch that reads x once (else two).</param>
     public NormLauncher(Accelerator accelerator, bool onePass = true)
@@ -45,6 +49,8 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
         _onePass = accelerator.LoadStreamKernel<T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             NormKernels.GroupNormOnePass);
         _layerNorm = accelerator.LoadStreamKernel<T, T, T, T, LayerNormShape, SpecializedValue<int>>(NormKernels.LayerNorm);
+        _applyBlocked = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>>(
+            BlockedGroupNormKernels.GroupNormApplyBlocked);
     }
 
     /// <summary>
@@ -99,6 +105,33 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
         _partials(LaunchGeometry.Grid(chunks, groups, 1, LaunchGeometry.ElementGroup), x, scratch, s, chunks, eights);
         int blocks = LaunchGeometry.Tiles(s.GroupLength, LaunchGeometry.ElementGroup * ApplyPerThread);
         _apply(LaunchGeometry.Grid(blocks, groups, 1, LaunchGeometry.ElementGroup), x, gamma, beta, scratch, y, s, chunks, eights, silu);
+    }
+
+    /// <summary>Whether <see cref="GroupNormBlocked"/> takes the shape: whole blocks of 8 channels, and a plane of whole 8-pixel steps.</summary>
+    public static bool SupportsBlocked(GroupNormShape s) => ChannelBlocks.Supports(s.C) && s.Spatial % BlockedGroupNormKernels.PixelsPerThread == 0;
+
+    /// <summary>Floats of scratch memory <see cref="GroupNormBlocked"/> needs for its partial sums (it always takes two launches).</summary>
+    public static int BlockedScratchLength(GroupNormShape s) => s.N * s.Groups * Chunks(s) * 2;
+
+    /// <summary>
+    /// Group norm (+ SiLU) of x [N, C, spatial] into y in the channel-blocked layout (<see cref="ChannelBlocks"/>) that
+    /// the tensor-core convolution after it reads: the partial sums, then <see cref="BlockedGroupNormKernels.GroupNormApplyBlocked"/>.
+    /// <paramref name="scratch"/> holds at least <see cref="BlockedScratchLength"/> floats. Both kernels take x (and
+    /// the second stores y) 16 bytes at a time, so the shape must be <see cref="SupportsBlocked"/> and x and y start
+    /// at multiples of 8 elements (<paramref name="alignedChunks"/>, as for <see cref="GroupNorm"/>); else ArgumentException.
+    /// </summary>
+    public void GroupNormBlocked(T x, T gamma, T beta, ArrayView<float> scratch, T y, GroupNormShape s, bool alignedChunks)
+    {
+        if (!SupportsBlocked(s))
+            throw new ArgumentException($"A channel-blocked group norm needs channels ({s.C}) and a plane ({s.Spatial}) that are multiples of 8.", nameof(s));
+        if (!alignedChunks) throw new ArgumentException("A channel-blocked group norm needs x and y 16-byte aligned.", nameof(alignedChunks));
+        int groups = s.N * s.Groups, chunks = Chunks(s), steps = s.Spatial / BlockedGroupNormKernels.PixelsPerThread;
+        _partials(LaunchGeometry.Grid(chunks, groups, 1, LaunchGeometry.ElementGroup), x, scratch, s, chunks, SpecializedValue.New(1));
+        // Fewer threads for small planes (8×8: 8 steps), so that their blocks are not mostly idle: whole warps of 32,
+        // which also holds the 8 threads that find the statistics.
+        int threads = Math.Min(LaunchGeometry.ElementGroup, LaunchGeometry.Tiles(steps, BlockedWarp) * BlockedWarp);
+        _applyBlocked(LaunchGeometry.Grid(LaunchGeometry.Tiles(steps, threads), s.N * s.C / ChannelBlocks.Width, 1, threads),
+            x, gamma, beta, scratch, y, s, chunks, SpecializedValue.New(s.FuseSilu));
     }
 
     /// <summary>

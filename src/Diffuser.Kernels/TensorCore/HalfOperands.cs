@@ -183,17 +183,10 @@ public readonly struct GatedHalfColumns<TC>(HalfMatrixOperand<TC> inner, GemmSha
 /// </summary>
 public readonly struct HalfPatchOperand : IHalfTileOperand
 {
-    /// <summary>The largest filter area R·S (a bit of a mask per tap; bit 31 stays clear for the reads past the depth).</summary>
-    public const int MaxFilterTaps = 31;
-
     private readonly ArrayView<ushort> _bits, _zeros;
-    private readonly ulong _byPaddedChannels;
-    private readonly int _channels, _paddedChannels, _plane, _width, _s, _origin, _row0, _column0, _insideTaps;
+    private readonly PatchTaps _taps;
+    private readonly int _channels, _plane, _width, _origin, _row0, _column0;
     private readonly bool _wholeStages, _upsampled;
-
-    /// <summary>Filters of at most 31 taps, and reduction indices (read up to a stage past the end) the division handles.</summary>
-    public static bool Supports(int channels, int taps) =>
-        taps <= MaxFilterTaps && (long)TapMajorFilter.Depth(channels, taps) + 2 * TensorCoreLayout.Depth <= SmallDivision.DividendLimit;
 
     /// <summary>What the kernel specialises on: the image's plane H·W when a stage never spans two taps (C a multiple of 32), else 0.</summary>
     public static int StagePlane(Conv2dShape s) => s.C % TensorCoreLayout.Depth == 0 ? s.SourcePlane : 0;
@@ -209,22 +202,17 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
         _bits = x.Bits;
         _zeros = zeros.Bits;
         _channels = s.C;
-        _paddedChannels = TapMajorFilter.Channels(s.C);
         _wholeStages = stagePlane != 0;
         _plane = _wholeStages ? stagePlane : s.SourcePlane;
         _width = s.SourceWidth;
         _upsampled = upsample != 0;
-        _s = sCols;
         var window = PatchWindow.Of(s, pixel);
-        int insideRows = window.Valid ? InsideMask(window.Row0, r, s.H) : 0, insideCols = InsideMask(window.Column0, sCols, s.W), insideTaps = 0;
-        for (int row = 0; row < r; row++) insideTaps |= ((insideRows >> row) & 1) * (insideCols << (row * sCols));
+        _taps = new PatchTaps(s, r, sCols, window);
         // Kept where they are computed: ILGPU would move them into the convolution's main loop.
-        _byPaddedChannels = LoopInvariant.Keep(SmallDivision.Multiplier(_paddedChannels));
         // Tap (c, r, s) is at _origin + c·H·W + r·W + s; read upsampled, at _origin + c·plane + (Row0 + r)/2·W/2 + (Column0 + s)/2.
         _origin = LoopInvariant.Keep(window.ImageBase + (_upsampled ? 0 : window.Row0 * s.W + window.Column0));
         _row0 = _upsampled ? LoopInvariant.Keep(window.Row0) : 0;
         _column0 = _upsampled ? LoopInvariant.Keep(window.Column0) : 0;
-        _insideTaps = LoopInvariant.Keep(insideTaps);
     }
 
     public bool KContiguous => false;
@@ -257,25 +245,16 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     /// <summary>Where the chunk of reduction index k0 starts in the image (a value, not out parameters, which ILGPU would put in local memory).</summary>
     private ChunkPosition Locate(int k0)
     {
-        int tap = SmallDivision.Quotient(k0, _byPaddedChannels), row = SmallDivision.ShortQuotient(tap, _s), c = k0 - tap * _paddedChannels;
-        int column = tap - row * _s;
-        bool inside = ((_insideTaps >> XMath.Min(tap, MaxFilterTaps)) & 1) != 0;
+        var tap = _taps.Locate(k0);
         // Outside the image the upsampled row or column may be −1: the offset is then never read.
-        int offset = _upsampled ? ((_row0 + row) >> 1) * _width + ((_column0 + column) >> 1) : row * _width + column;
-        return new(_origin + c * _plane + offset, c, inside);
+        int offset = _upsampled ? ((_row0 + tap.Row) >> 1) * _width + ((_column0 + tap.Column) >> 1) : tap.Row * _width + tap.Column;
+        return new(_origin + tap.Channel * _plane + offset, tap.Channel, tap.Inside);
     }
 
     /// <param name="At">Offset of the chunk's first channel.</param>
     /// <param name="Channel">That channel.</param>
     /// <param name="Inside">Whether its tap lies inside the image (and not past the taps, a stage past the depth).</param>
     private readonly record struct ChunkPosition(int At, int Channel, bool Inside);
-
-    /// <summary>Bit i set when start + i lies in [0, extent), for i &lt; count (≤ 31).</summary>
-    private static int InsideMask(int start, int count, int extent)
-    {
-        int low = XMath.Clamp(-start, 0, count), high = XMath.Clamp(extent - start, 0, count);
-        return ((1 << high) - 1) & ~((1 << low) - 1);
-    }
 
     /// <summary>Channels e and e + 1 of the chunk at <paramref name="at"/>, packed as in <see cref="Half8"/>.</summary>
     private uint Pair(int at, int e, int count) => Bits(at + e * _plane, e < count) | (uint)Bits(at + (e + 1) * _plane, e + 1 < count) << 16;

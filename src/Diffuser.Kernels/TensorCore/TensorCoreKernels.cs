@@ -75,16 +75,42 @@ public static class TensorCoreKernels
         SpecializedValue<int> stagePlane, SpecializedValue<int> upsample, SpecializedValue<int> epilogue)
         where TM : struct, IWarpMma where TC : struct, IOperandCopies
     {
+        // Along mn every thread loads one fixed pixel column, so each binds its own patch.
+        var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, Pixel(), stagePlane, upsample, zeros);
+        Convolve<TM, TC, HalfPatchOperand>(ref patches, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, kernelRows * kernelCols, epilogue);
+    }
+
+    /// <summary>
+    /// As <see cref="Conv2d{TM, TC}"/> of an image in the <see cref="ChannelBlocks"/> layout (channels a multiple of 32,
+    /// not read upsampled: <see cref="BlockedPatchOperand{TC}.Supports"/>), whose stages are copied as the filters' are.
+    /// </summary>
+    /// <param name="xAddress">The global address of <paramref name="x"/> (<see cref="GlobalAddress"/>).</param>
+    /// <param name="plane">x's H·W.</param>
+    public static void Conv2dBlocked<TM, TC>(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols, SpecializedValue<int> plane,
+        SpecializedValue<int> epilogue)
+        where TM : struct, IWarpMma where TC : struct, IOperandCopies
+    {
+        var patches = new BlockedPatchOperand<TC>(x, xAddress, s, kernelRows, kernelCols, Pixel(), plane);
+        Convolve<TM, TC, BlockedPatchOperand<TC>>(ref patches, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, kernelRows * kernelCols, epilogue);
+    }
+
+    /// <summary>The output pixel of this thread's patch column: a tile's pixels, one a thread.</summary>
+    private static int Pixel() => Grid.IdxX * TensorCoreLayout.Size + (Group.IdxX & (TensorCoreLayout.Size - 1));
+
+    /// <summary>The implicit-GEMM convolution of <paramref name="patches"/> by the packed filters, and its epilogue.</summary>
+    private static void Convolve<TM, TC, TP>(ref TP patches, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        SplitReduction reduction, Conv2dShape s, int taps, SpecializedValue<int> epilogue)
+        where TM : struct, IWarpMma where TC : struct, IOperandCopies where TP : struct, IHalfTileOperand
+    {
         var mma = default(TM);
         mma.Declare();
         var shared = SharedMemory.GetDynamic<Half8>();
         var split = reduction.Split;
-        int depth = kernelRows * kernelCols * TapMajorFilter.Channels(s.C), pixels = s.N * s.OH * s.OW;
+        int depth = taps * TapMajorFilter.Channels(s.C), pixels = s.N * s.OH * s.OW;
         int kBegin = Grid.IdxZ * split.Length, kEnd = XMath.Min(kBegin + split.Length, depth);
         int row0 = Grid.IdxY * TensorCoreLayout.Size, col0 = Grid.IdxX * TensorCoreLayout.Size;
         var filters = new HalfMatrixOperand<TC>(weight.Bits, weightAddress, 0, s.K, depth, kContiguous: true, vector: true);
-        // Along mn every thread loads one fixed pixel column, so each binds its own patch.
-        var patches = new HalfPatchOperand(x, s, kernelRows, kernelCols, col0 + (Group.IdxX & (TensorCoreLayout.Size - 1)), stagePlane, upsample, zeros);
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, s.K, shared);
         // Split k's raw sums: [filters, pixels] at k·K·pixels.
         int splitStride = s.K * pixels;

@@ -19,6 +19,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     private readonly ByRows<GemmKernel<F16View>> _gemm;
     private readonly ByRows<GemmKernel<F32View>> _gemmToSingle;
     private readonly ByRows<ConvKernel> _conv;
+    private readonly ByRows<BlockedConvKernel> _blockedConv;
     private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _tileCounters;
     private MemoryBuffer1D<ushort, Stride1D.Dense>? _zeros;
@@ -32,6 +33,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         _gemm = new(() => LoadGemm<TM, F16View>(accelerator), () => LoadGemm<FirstRowsMma<TR>, F16View>(accelerator));
         _gemmToSingle = new(() => LoadGemm<TM, F32View>(accelerator), () => LoadGemm<FirstRowsMma<TR>, F32View>(accelerator));   // composed attention's
         _conv = new(() => LoadConv<TM>(accelerator), () => LoadConv<FirstRowsMma<TR>>(accelerator));
+        _blockedConv = new(() => LoadBlockedConv<TM>(accelerator), () => LoadBlockedConv<FirstRowsMma<TR>>(accelerator));
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
         // A product splits only when it has fewer tiles than multiprocessors (SplitK.Choose): a counter per multiprocessor.
         _tileCounters = accelerator.Allocate1D<int>(Math.Max(accelerator.NumMultiprocessors, 1));
@@ -66,6 +68,14 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
 
     private static ConvKernel LoadConv<TW>(Accelerator accelerator) where TW : struct, IWarpMma =>
         Load<ConvKernel, TW>(accelerator, nameof(TensorCoreKernels.Conv2d), typeof(TW), typeof(TC));
+
+    /// <summary>The tensor-core convolution of a channel-blocked image as <see cref="LoadBlockedConv{TW}"/> loads it for one kind of warp.</summary>
+    private delegate void BlockedConvKernel(AcceleratorStream stream, KernelConfig config, F16View x, long xAddress, F16View weight, long weightAddress, F16View bias,
+        F16View sampleBias, F16View residual, F16View y, SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
+        SpecializedValue<int> plane, SpecializedValue<int> epilogue);
+
+    private static BlockedConvKernel LoadBlockedConv<TW>(Accelerator accelerator) where TW : struct, IWarpMma =>
+        Load<BlockedConvKernel, TW>(accelerator, nameof(TensorCoreKernels.Conv2dBlocked), typeof(TW), typeof(TC));
 
     /// <summary>The <see cref="TensorCoreKernels"/> method <paramref name="name"/> of <paramref name="types"/>, for sm_90a where <typeparamref name="TW"/> needs it.</summary>
     private static TK Load<TK, TW>(Accelerator accelerator, string name, params Type[] types) where TK : Delegate where TW : struct, IWarpMma
@@ -125,14 +135,34 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     /// <summary>As <see cref="Conv2dLauncher{T}.Run"/>, with <paramref name="packedWeight"/> from <see cref="PackFilter"/> (16-byte aligned).</summary>
     public void Conv2d(F16View x, F16View packedWeight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace, Conv2dShape s)
     {
+        var split = CheckedConvSplit(s);
+        int stagePlane = HalfPatchOperand.StagePlane(s);
+        _conv.For(s.K)(_accelerator.DefaultStream, Grid(Pixels(s), s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y,
+            Zeros(stagePlane == 0 ? 1 : HalfPatchOperand.ZeroLength(stagePlane)), Reduction(workspace, split), s,
+            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(stagePlane), SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
+    }
+
+    /// <summary>
+    /// As <see cref="Conv2d"/>, of an image <paramref name="x"/> in the <see cref="ChannelBlocks"/> layout (16-byte
+    /// aligned; the shape as <see cref="BlockedPatchOperand{TC}.Supports"/> asks).
+    /// </summary>
+    public void Conv2dBlocked(F16View x, F16View packedWeight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace, Conv2dShape s)
+    {
+        if (!BlockedPatchOperand<TC>.Supports(s)) throw new ArgumentException($"A channel-blocked image of {s.C} channels (upsampled: {s.Upsample}) is not one the convolution reads.", nameof(s));
+        var split = CheckedConvSplit(s);
+        _blockedConv.For(s.K)(_accelerator.DefaultStream, Grid(Pixels(s), s.K, split.Count), x, GlobalAddress.Of(x.Bits), packedWeight, GlobalAddress.Of(packedWeight.Bits),
+            bias, sampleBias, residual, y, Reduction(workspace, split), s, SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(s.H * s.W),
+            SpecializedValue.New(s.EpilogueFlags));
+    }
+
+    /// <summary>The split of a convolution whose output and workspace are indexable.</summary>
+    private SplitK CheckedConvSplit(Conv2dShape s)
+    {
         long pixels = Pixels(s);
         LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
         var split = ConvSplit(s);
         LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
-        int stagePlane = HalfPatchOperand.StagePlane(s);
-        _conv.For(s.K)(_accelerator.DefaultStream, Grid(pixels, s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y,
-            Zeros(stagePlane == 0 ? 1 : HalfPatchOperand.ZeroLength(stagePlane)), Reduction(workspace, split), s,
-            SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(stagePlane), SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
+        return split;
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ public abstract partial class Backend
     public Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, int stride, Padding2d padding, Tensor? residual = null, Tensor? sampleBias = null,
         bool upsample = false)
     {
-        var dtype = RequireSameDType("Conv2d", x, weight, bias, sampleBias, residual);
+        var dtype = RequireSameDType("Conv2d", blockedInput: true, [x, weight, bias, sampleBias, residual]);
         if (x.Rank != 4) throw Shape("Conv2d", $"input must be [N, C, H, W], got {x.Shape}");
         var (r, s) = FilterSize(weight, x.Shape[1]);
         if (stride < 1) throw Shape("Conv2d", $"stride must be ≥ 1, got {stride}");

@@ -23,14 +23,20 @@ public abstract partial class Backend
     /// <see cref="ResultDType"/>). Null entries (absent optional inputs) are skipped.
     /// Returns the shared dtype.
     /// </summary>
-    protected DType RequireSameDType(string op, params ReadOnlySpan<Tensor?> tensors)
+    protected DType RequireSameDType(string op, params ReadOnlySpan<Tensor?> tensors) => RequireSameDType(op, blockedInput: false, tensors);
+
+    /// <summary>As <see cref="RequireSameDType(string, ReadOnlySpan{Tensor?})"/>; only the first tensor, and only with <paramref name="blockedInput"/> (a convolution's input), may be channel-blocked.</summary>
+    private DType RequireSameDType(string op, bool blockedInput, ReadOnlySpan<Tensor?> tensors)
     {
         DType? dtype = null;
         Tensor? first = null;
-        foreach (var t in tensors)
+        for (int i = 0; i < tensors.Length; i++)
         {
+            var t = tensors[i];
             if (t is null) continue;
             RequireOwn(t);
+            if (t.Layout == TensorLayout.ChannelBlocked && !(blockedInput && i == 0))
+                throw new DiffuserException($"{op}: {t} is stored channel-blocked for a convolution; only Conv2d reads it, as its input.");
             if (dtype is null)
             {
                 (dtype, first) = (t.DType, t);

@@ -49,10 +49,13 @@ public abstract partial class Backend : IDisposable
     public abstract void Synchronize();
 
     /// <summary>An uninitialised tensor from the pool.</summary>
-    public Tensor Allocate(TensorShape shape, DType dtype = DType.F32)
+    public Tensor Allocate(TensorShape shape, DType dtype = DType.F32) => Allocate(shape, dtype, TensorLayout.Dense);
+
+    /// <summary>A new tensor of <paramref name="shape"/> stored in <paramref name="layout"/> (as many elements as dense).</summary>
+    protected Tensor Allocate(TensorShape shape, DType dtype, TensorLayout layout)
     {
         var buffer = _pool.Rent(shape.ElementCount, dtype);
-        return new Tensor(this, buffer, 0, shape, ownsBuffer: true);
+        return new Tensor(this, buffer, 0, shape, ownsBuffer: true) { Layout = layout };
     }
 
     /// <summary>A new tensor that <paramref name="fill"/> writes; freed again if it throws.</summary>

@@ -79,6 +79,23 @@ public static class OpCaseFactory
             A(("groups", groups), ("silu", silu), ("eps", 1e-5)));
     }
 
+    /// <summary>
+    /// A resnet's group norm + SiLU and the 3×3 convolution (padding 1, bias) that alone reads its result, which the norm
+    /// stores as that convolution reads it fastest (<see cref="Backend.GroupNorm"/>'s forConvolution).
+    /// </summary>
+    public static OpCase GroupNormConv2d(string name, int n, int c, int h, int w, int groups, int k, double tol = 1e-5)
+    {
+        var norm = new GroupNormShape(n, c, h * w, groups, 1e-5f, 1);
+        var conv = Conv2dShape.Create(n, c, h, w, k, 3, 3, 1, 1, 1, 1, 1, bias: true, residual: false);
+        return new("group_norm_conv2d", name, [In(n, c, h, w), Gain(c), In(c), new(S(k, c, 3, 3), Std: 1f / MathF.Sqrt(c * 9), Filter: true), In(k)],
+            (be, t) =>
+            {
+                using var normed = be.GroupNorm(t[0], groups, t[1], t[2], 1e-5f, silu: true, forConvolution: true);
+                return be.Conv2d(normed, t[3], t[4], 1, Padding2d.Same(1));
+            },
+            norm.Flops + conv.Flops, F * ((long)n * c * h * w + 9L * k * c + conv.OutputLength), tol, tol, A(("groups", groups), ("eps", 1e-5)));
+    }
+
     public static OpCase LayerNorm(string name, int rows, int tokens, int features, float mean = 0f)
     {
         var shape = new LayerNormShape(rows * tokens, features, 1e-5f);

@@ -59,6 +59,14 @@ public static class OpCases
         GroupNorm("1x4x100x100_g2_chunked", 1, 4, 100, 100, 2, silu: false, mean: 3f),
         GroupNorm("1x4x99x101_g2_chunked_odd_silu", 1, 4, 99, 101, 2, silu: true, mean: -2f),
         GroupNorm("2x4x45x45_g2_slices_silu", 2, 4, 45, 45, 2, silu: true, mean: 1.5f),
+        // A norm whose result only a convolution reads: channel-blocked where the fp16 tensor cores take that convolution
+        // (channels a multiple of 32, planes of whole 8-pixel steps): groups of 4, 2 and 10 channels (blocks of 8 straddle
+        // two), at most 16 filters, a split reduction; dense where the plane (15) or the channels (24) do not suit.
+        GroupNormConv2d("2x32x6x8_g8_k20", 2, 32, 6, 8, 8, 20),
+        GroupNormConv2d("1x64x8x10_g32_k9", 1, 64, 8, 10, 32, 9),
+        GroupNormConv2d("1x160x4x6_g16_k24_splitK", 1, 160, 4, 6, 16, 24),
+        GroupNormConv2d("2x32x3x5_g8_k8_dense", 2, 32, 3, 5, 8, 8),
+        GroupNormConv2d("1x24x4x4_g6_k8_dense", 1, 24, 4, 4, 6, 8),
         LayerNorm("3x5x40", 3, 5, 40),
         LayerNorm("2x77x32_offset50", 2, 77, 32, mean: 50f),
         LayerNorm("1x4x770", 1, 4, 770),
@@ -132,6 +140,11 @@ public static class OpCases
         Conv2d("vae_512x512_c128k3_conv_out", 1, 128, 512, 512, 3, 3, 1, Same1, tol: 1e-4),
         Conv2d("vae_512x512_c256k256_k3_upsample", 1, 256, 256, 256, 256, 3, 1, Same1, tol: 1e-4, upsample: true),
         GroupNorm("2x320x64x64_g32_silu", 2, 320, 64, 64, 32, silu: true),
+        // A resnet's norm + SiLU and conv1 (the norm's result channel-blocked for the fp16 tensor-core convolution), at the
+        // UNet's 64×64 and 8×8 levels and the VAE's 512² (the largest and the smallest planes it takes).
+        GroupNormConv2d("64x64_c320k320", 2, 320, 64, 64, 32, 320, tol: 1e-4),
+        GroupNormConv2d("8x8_c1280k1280", 2, 1280, 8, 8, 32, 1280, tol: 1e-4),
+        GroupNormConv2d("vae_512x512_c128k128", 1, 128, 512, 512, 32, 128, tol: 1e-4),
         GroupNorm("2x640x32x32_g32", 2, 640, 32, 32, 32, silu: false),
         GroupNorm("2x1280x16x16_g32_silu", 2, 1280, 16, 16, 32, silu: true),
         GroupNorm("2x1280x8x8_g32_silu", 2, 1280, 8, 8, 32, silu: true),

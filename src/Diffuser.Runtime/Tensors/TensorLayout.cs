@@ -11,4 +11,11 @@ public enum TensorLayout
     /// Only that backend's <see cref="Backends.Backend.Conv2d"/> reads it.
     /// </summary>
     TapMajorFilter,
+
+    /// <summary>
+    /// An image [N, C, H, W] (its shape, as if dense) stored [N, C/8, H·W, 8] (<see cref="Kernels.Conv.ChannelBlocks"/>):
+    /// what a <see cref="Backends.Backend.GroupNorm"/> asked for a convolution's input writes where the backend's
+    /// convolution reads it fastest. Only that backend's <see cref="Backends.Backend.Conv2d"/> reads it, as its input (<see cref="Tensor.ToArray"/> copies it as stored).
+    /// </summary>
+    ChannelBlocked,
 }

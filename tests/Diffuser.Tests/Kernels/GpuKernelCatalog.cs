@@ -26,7 +26,7 @@ public static class GpuKernelCatalog
         kernel.GetParameters().FirstOrDefault()?.ParameterType.IsAssignableTo(typeof(IIndex)) == true ? null
         : kernel.DeclaringType == typeof(FlashAttentionKernels) ? FlashAttentionLayout.Threads
         : kernel.DeclaringType == typeof(SpecializedKernels) && kernel.Name.StartsWith("Attention", StringComparison.Ordinal) ? FlashAttentionLayout.Threads
-        : kernel.DeclaringType == typeof(TensorCoreKernels) && kernel.Name is nameof(TensorCoreKernels.Gemm) or nameof(TensorCoreKernels.Conv2d)
+        : kernel.DeclaringType == typeof(TensorCoreKernels) && kernel.Name is nameof(TensorCoreKernels.Gemm) or nameof(TensorCoreKernels.Conv2d) or nameof(TensorCoreKernels.Conv2dBlocked)
             || kernel.DeclaringType == typeof(SpecializedKernels) && kernel.Name.StartsWith("TensorCore", StringComparison.Ordinal) ? TensorCoreLayout.Threads
         : LaunchGeometry.ElementGroup;
 

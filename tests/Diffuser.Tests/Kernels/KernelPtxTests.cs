@@ -99,6 +99,7 @@ public sealed class KernelPtxTests : IDisposable
         { nameof(AttentionKernels), nameof(AttentionKernels.Attention) },
         { nameof(NormKernels), nameof(NormKernels.GroupNormPartials) },
         { nameof(NormKernels), nameof(NormKernels.GroupNormApply) },
+        { nameof(BlockedGroupNormKernels), nameof(BlockedGroupNormKernels.GroupNormApplyBlocked) },
         { nameof(NormKernels), nameof(NormKernels.LayerNorm) },
     };
 
@@ -110,7 +111,7 @@ public sealed class KernelPtxTests : IDisposable
     [Theory, MemberData(nameof(HotKernels))]
     public void HotKernelsConvertHalvesInHardware(string type, string kernel)
     {
-        var kernels = new[] { typeof(GemmKernels), typeof(Conv2dKernels), typeof(AttentionKernels), typeof(NormKernels) }.Single(t => t.Name == type);
+        var kernels = new[] { typeof(GemmKernels), typeof(Conv2dKernels), typeof(AttentionKernels), typeof(NormKernels), typeof(BlockedGroupNormKernels) }.Single(t => t.Name == type);
         string ptx = Ptx(kernels, kernel, typeof(F16View));
         if (kernel != nameof(NormKernels.GroupNormPartials)) Assert.Contains("cvt.rn.f16.f32", ptx);
         Assert.Contains("cvt.f32.f16", ptx);

@@ -57,8 +57,10 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         foreach (string kernel in new[]
                  {
                      "GemmKernels.Gemm<F16View>", "GemmKernels.Gemm<F32View>", "Conv2dKernels.Conv2d<F16View>", "NormKernels.GroupNormApply<F16View>",
+                     "BlockedGroupNormKernels.GroupNormApplyBlocked<F16View>",
                      "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>", "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>",
-                     "TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View>", "TensorCoreKernels.Conv2d<WarpGroupMma, RegisterCopies>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
+                     "TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View>", "TensorCoreKernels.Conv2d<WarpGroupMma, RegisterCopies>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>",
+                     "TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies>", "TensorCoreKernels.Conv2dBlocked<WarpGroupMma, AsyncCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
                      "SamplerKernels.Step", "RandomKernels.Normal", "ConvertKernels.ToHalf",
                  })
             Assert.Contains(kernel, names);
@@ -94,7 +96,11 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// mma and one without; a test it left inside had cost the convolution 24 instructions a stage), 162, 10.1; the
     /// others unchanged (142, 214; an upsampler's convolution 218). With three stages and cp.async two stages ahead (the
     /// stage's byte offset cycles through three, a compare and select where an xor did): 145, 217, 220 and 166. With a
-    /// stage's taps outside the image read from zeros instead of clearing the 16 loaded words: 204, 208 and 152.
+    /// stage's taps outside the image read from zeros instead of clearing the 16 loaded words: 204, 208 and 152 (205,
+    /// 209 and 153 since the dense and the channel-blocked convolution share their body). The convolution of a
+    /// channel-blocked image (a resnet's conv1 and conv2, conv_out), whose stages are copied by cp.async as the filters'
+    /// are (4 copies of 16 bytes a thread, where the dense image takes 32 two-byte loads, 16 PRMT and 4 shared stores):
+    /// 157 (2.5 per HMMA), its conv_out 103 (6.4).
     /// </summary>
     public static TheoryData<string, double> MainLoops() => new()
     {
@@ -104,6 +110,8 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         { nameof(SpecializedKernels.TensorCoreConv1x1), 3.3 },
         { nameof(SpecializedKernels.TensorCoreConvUpsampled), 3.3 },
         { nameof(SpecializedKernels.TensorCoreConvFirstRows), 9.6 },
+        { nameof(SpecializedKernels.TensorCoreConv3x3Blocked), 2.5 },
+        { nameof(SpecializedKernels.TensorCoreConvFirstRowsBlocked), 6.5 },
         { nameof(SpecializedKernels.Attention48), 7.1 },
         { nameof(SpecializedKernels.Attention64), 5.8 },
         { nameof(SpecializedKernels.Attention80), 5.2 },
@@ -127,6 +135,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// commit group, and a stage waits only for its own copies, leaving the next stage's running across the barrier.
     /// </summary>
     [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemm)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3))]
+    [InlineData(nameof(SpecializedKernels.TensorCoreConv3x3Blocked))]
     public void MainLoopsLeaveTheNextStagesCopiesRunning(string name)
     {
         var loop = SassLoop.MainOf(Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass);
@@ -141,6 +150,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// barrier): ptxas keeps the wait as written, not a full drain.
     /// </summary>
     [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemmWarpGroup)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3WarpGroup))]
+    [InlineData(nameof(SpecializedKernels.TensorCoreConv3x3BlockedWarpGroup))]
     public void WarpGroupMainLoopsLeaveAStageRunning(string name)
     {
         string ptx = Sm90aKernels.ForSm90a(compiler.Compile(typeof(SpecializedKernels), name));
@@ -229,6 +239,24 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         Assert.True((double)loop.Instructions.Count / elements <= 24, $"{(double)loop.Instructions.Count / elements:F1} instructions per element, more than 24");
     }
 
+    /// <summary>
+    /// The channel-blocked group norm's normalisation as SD runs it (fp16, SiLU) has no loop to count: from the barrier
+    /// after the statistics to the end, a thread's 8 channels × 8 pixels, 8 16-byte loads of x and 8 16-byte stores
+    /// (the transpose in registers). 795 instructions for 64 elements (12.4; the dense apply loop takes 15), 72 registers.
+    /// </summary>
+    [Fact]
+    public void BlockedGroupNormApplyStaysSmall()
+    {
+        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), nameof(SpecializedKernels.GroupNormApplyBlocked)), "sm_90").Sass;
+        var code = System.Text.RegularExpressions.Regex.Matches(sass, @"/\*[0-9a-f]{4,}\*/\s+([^;]*);").Select(m => m.Groups[1].Value.Trim()).ToList();
+        var normalisation = code.Skip(code.FindIndex(i => i.StartsWith("BAR.SYNC", StringComparison.Ordinal))).TakeWhile(i => i != "EXIT").ToList();
+        output.WriteLine($"normalisation: {normalisation.Count} instructions for 64 elements");
+        Assert.Equal(8, normalisation.Count(i => i.StartsWith("LDG.E.128 ", StringComparison.Ordinal)));
+        Assert.Equal(8, normalisation.Count(i => i.StartsWith("STG.E.128 ", StringComparison.Ordinal)));
+        Assert.Equal(8, normalisation.Count(i => i.Contains("STG", StringComparison.Ordinal)));
+        Assert.True(normalisation.Count / 64.0 <= 13, $"{normalisation.Count / 64.0:F1} instructions per element, more than 13");
+    }
+
     /// <summary>A 16-byte store writes <paramref name="chunkElements"/> outputs (8 fp16, 4 fp32), any other store of these loops one element (an output or an fp32 partial sum).</summary>
     private static int StoredElements(SassLoop loop, int chunkElements) =>
         loop.Instructions.Where(i => i.Contains("STG", StringComparison.Ordinal)).Sum(i => i.Contains("STG.E.128", StringComparison.Ordinal) ? chunkElements : 1);
@@ -241,6 +269,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// </summary>
     [Theory]
     [InlineData("NormKernels.GroupNormApply<F16View>"), InlineData("NormKernels.GroupNormPartials<F16View>"), InlineData("NormKernels.GroupNormOnePass<F16View>")]
+    [InlineData("BlockedGroupNormKernels.GroupNormApplyBlocked<F16View>")]
     [InlineData("NormKernels.LayerNorm<F16View>")]
     [InlineData("FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>"), InlineData("FlashAttentionKernels.Attention<PtxWarpAttention160, RegisterCopies>")]
     [InlineData("SpecializedKernels.TensorCoreGemm"), InlineData("SpecializedKernels.TensorCoreConv3x3"), InlineData("SpecializedKernels.TensorCoreConv1x1")]

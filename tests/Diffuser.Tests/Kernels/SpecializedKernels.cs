@@ -13,7 +13,8 @@ namespace Diffuser.Tests.Kernels;
 /// The tensor-core kernels as the launchers specialise them for Stable Diffusion's shapes (ILGPU compiles a kernel
 /// per value of its <see cref="SpecializedValue{T}"/> parameters; a constant passed here is what the compiler then
 /// sees): the plain aligned fp16 GEMM, the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 32 on a
-/// 64×64 and a 32×32 image), an upsampler's 3×3 convolution, a conv_out of 3 filters, and the aligned attention.
+/// 64×64 and a 32×32 image), an upsampler's 3×3 convolution, a conv_out of 3 filters, the 3×3 convolution and the
+/// conv_out of a channel-blocked image (what a resnet's norms write), and the aligned attention.
 /// </summary>
 public static class SpecializedKernels
 {
@@ -52,6 +53,21 @@ public static class SpecializedKernels
         F16View zeros, SplitReduction reduction, Conv2dShape s) =>
         TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
+    /// <summary>As <see cref="TensorCoreConv3x3"/>, of the channel-blocked image a resnet's norm writes for it (copied by cp.async as the filters are).</summary>
+    public static void TensorCoreConv3x3Blocked(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>As <see cref="TensorCoreConv3x3Blocked"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
+    public static void TensorCoreConv3x3BlockedWarpGroup(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2dBlocked<WarpGroupMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>The VAE's conv_out (<see cref="TensorCoreConvFirstRows"/>) of the channel-blocked image its conv_norm_out writes.</summary>
+    public static void TensorCoreConvFirstRowsBlocked(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2dBlocked<FirstRowsMma<PtxWarpMma>, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(1 | ChunkedStores));
+
     /// <summary>An upsampler's conv (3×3, reading a 32×32 image upsampled to 64×64; bias, no residual).</summary>
     public static void TensorCoreConvUpsampled(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         F16View zeros, SplitReduction reduction, Conv2dShape s) =>
@@ -81,6 +97,10 @@ public static class SpecializedKernels
     /// <summary>As <see cref="GroupNormPartials"/>, with SiLU (a resnet's norm1 and norm2).</summary>
     public static void GroupNormApply(F16View x, F16View gamma, F16View beta, ArrayView<float> partials, F16View y, GroupNormShape s, int chunks) =>
         NormKernels.GroupNormApply(x, gamma, beta, partials, y, s, chunks, SpecializedValue.New(1), SpecializedValue.New(1));
+
+    /// <summary>As <see cref="GroupNormApply"/>, writing the channel-blocked layout the tensor-core convolution reads.</summary>
+    public static void GroupNormApplyBlocked(F16View x, F16View gamma, F16View beta, ArrayView<float> partials, F16View y, GroupNormShape s, int chunks) =>
+        BlockedGroupNormKernels.GroupNormApplyBlocked(x, gamma, beta, partials, y, s, chunks, SpecializedValue.New(1));
 
     /// <summary>As <see cref="GroupNormApply"/>, in the one launch that reads x once.</summary>
     public static void GroupNormOnePass(F16View x, F16View gamma, F16View beta, F16View y, ArrayView<float> partials, ArrayView<int> counters,

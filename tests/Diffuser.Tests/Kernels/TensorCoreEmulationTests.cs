@@ -54,9 +54,12 @@ public sealed class TensorCoreEmulationTests : IDisposable
     /// kernel's head dims, and heads too wide for any fused kernel (composed from tensor-core GEMMs).
     /// </summary>
     private static IEnumerable<OpCase> TensorCoreCases => OpCases.SmallHalf
-        .Where(c => c.Family is "gemm" or "geglu_linear" or "conv2d" || c.Family == "attention" && !(bool)c.Args!["causal"]
+        .Where(c => c.Family is "gemm" or "geglu_linear" or "conv2d" || IsBlocked(c) || c.Family == "attention" && !(bool)c.Args!["causal"]
             && (HasTensorCoreVariant(c) || HeadDim(c) > AttentionKernels.MaxHeadDim))
         .Concat(AttentionCases);
+
+    /// <summary>A norm + convolution pair whose norm writes a channel-blocked image (the dense ones are a convolution case after a norm case).</summary>
+    private static bool IsBlocked(OpCase c) => c.Family == "group_norm_conv2d" && !c.Id.Contains("_dense", StringComparison.Ordinal);
 
     private static bool HasTensorCoreVariant(OpCase c) => FlashAttentionLayout.Supports(HeadDim(c));
 
@@ -160,6 +163,52 @@ public sealed class TensorCoreEmulationTests : IDisposable
     {
         var c = TensorCoreCases.Single(x => x.Id == id);
         Tolerance.AssertClose(Run(c, _unsplit), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
+    }
+
+    /// <summary>
+    /// A channel-blocked image (what a group norm writes for the convolution after it, copied by cp.async) gives the very
+    /// results of the dense one (norms in two launches, so both apply the same statistics; the convolution sums the same
+    /// products in the same order), with cp.async copies and through registers (wgmma's, opt-in, is checked against
+    /// the reference with the other cases).
+    /// </summary>
+    [Theory, InlineData("group_norm_conv2d/1x64x8x10_g32_k9_f16"), InlineData("group_norm_conv2d/1x160x4x6_g16_k24_splitK_f16")]
+    public void AChannelBlockedImageGivesTheDenseImagesResults(string id)
+    {
+        var c = TensorCoreCases.Single(x => x.Id == id);
+        using var dense = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(OnePassGroupNorm: false, BlockedConvInput: false));
+        var expected = Run(c, dense);
+        Assert.Equal(expected, Run(c, _emulated));
+        Assert.Equal(expected, Run(c, _registerCopies));
+    }
+
+    /// <summary>
+    /// Where a norm stores its result channel-blocked (the fp16 tensor cores' convolution reads it, channels a multiple
+    /// of 32, planes of whole 8-pixel steps), and that only a convolution reads it, as its input, not upsampled.
+    /// </summary>
+    [Fact]
+    public void AChannelBlockedImageIsMadeForAndReadOnlyByAConvolution()
+    {
+        using var x = _emulated.Allocate(new TensorShape(1, 32, 4, 6), DType.F16);
+        using var gamma = _emulated.Allocate(new TensorShape(32), DType.F16);
+        using var beta = _emulated.Allocate(new TensorShape(32), DType.F16);
+        using var weight = _emulated.Allocate(new TensorShape(8, 32, 3, 3), DType.F16);
+        using var blocked = _emulated.GroupNorm(x, 8, gamma, beta, 1e-5f, silu: true, forConvolution: true);
+        Assert.Equal(TensorLayout.ChannelBlocked, blocked.Layout);
+        using (var dense = _emulated.GroupNorm(x, 8, gamma, beta, 1e-5f, silu: true))
+            Assert.Equal(TensorLayout.Dense, dense.Layout);
+        using (var narrow = _emulated.Allocate(new TensorShape(1, 24, 4, 6), DType.F16))
+        using (var gamma24 = _emulated.Allocate(new TensorShape(24), DType.F16))
+        using (var normed = _emulated.GroupNorm(narrow, 8, gamma24, gamma24, 1e-5f, forConvolution: true))
+            Assert.Equal(TensorLayout.Dense, normed.Layout);
+        using (var x32 = _cpu.Allocate(new TensorShape(1, 32, 4, 6)))
+        using (var gamma32 = _cpu.Allocate(new TensorShape(32)))
+        using (var normed = _cpu.GroupNorm(x32, 8, gamma32, gamma32, 1e-5f, forConvolution: true))
+            Assert.Equal(TensorLayout.Dense, normed.Layout);
+
+        Assert.Contains("channel-blocked", Assert.Throws<DiffuserException>(() => _emulated.Add(blocked, x)).Message);
+        Assert.Contains("channel-blocked", Assert.Throws<DiffuserException>(() => _emulated.Conv2d(x, weight, null, 1, Padding2d.Same(1), residual: blocked)).Message);
+        Assert.Contains("not upsampled", Assert.Throws<DiffuserException>(() => _emulated.Conv2d(blocked, weight, null, 1, Padding2d.Same(1), upsample: true)).Message);
+        Assert.Throws<DiffuserException>(() => blocked.Reshape(32, 24));
     }
 
     /// <summary>

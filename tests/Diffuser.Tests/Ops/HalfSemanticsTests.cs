@@ -12,7 +12,9 @@ public sealed class HalfSemanticsTests : IDisposable
 {
     private readonly CpuBackend _cpu = new();
 
-    public static TheoryData<string> Cases() => new(OpCases.Small.Where(c => c.Family is not ("convert" or "timestep_embedding")).Select(c => c.Id));
+    /// <summary>Every one-op case (a norm + convolution pair rounds the norm's result before the convolution reads it).</summary>
+    public static TheoryData<string> Cases() =>
+        new(OpCases.Small.Where(c => c.Family is not ("convert" or "timestep_embedding" or "group_norm_conv2d")).Select(c => c.Id));
 
     [Theory, MemberData(nameof(Cases))]
     public void Fp16OpIsTheFp32OpRoundedOnce(string id)

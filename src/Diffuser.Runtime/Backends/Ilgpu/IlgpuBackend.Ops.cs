@@ -47,6 +47,9 @@ public sealed partial class IlgpuBackend
             ? PackConv2dFilterInto(weight, packed => kernels.PackConv2dFilter(weight, packed)) : weight;
     }
 
+    protected override TensorLayout ConvolutionInputLayout(GroupNormShape shape, DType dtype) =>
+        dtype == DType.F16 ? _half.ConvolutionInputLayout(shape) : _single.ConvolutionInputLayout(shape);
+
     protected override void GroupNormCore(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape) =>
         For(y).GroupNorm(x, gamma, beta, y, shape);
 

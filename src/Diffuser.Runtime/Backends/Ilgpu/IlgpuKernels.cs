@@ -22,6 +22,8 @@ internal interface IIlgpuKernels
     bool PacksConv2dFilters(int channels, int taps);
     /// <summary>Fills <paramref name="packed"/> ([K, R, S, Cp]) with the dense filters <paramref name="weight"/>.</summary>
     void PackConv2dFilter(Tensor weight, Tensor packed);
+    /// <summary>The layout <see cref="GroupNorm"/> writes for a convolution's input (<see cref="Backend.GroupNorm"/>'s forConvolution).</summary>
+    TensorLayout ConvolutionInputLayout(GroupNormShape shape);
     void GroupNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape);
     void LayerNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, LayerNormShape shape);
     void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape);
@@ -81,9 +83,18 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
     public virtual void PackConv2dFilter(Tensor weight, Tensor packed) =>
         throw new InvalidOperationException($"The {typeof(T).Name} kernels read filters as they are.");
 
+    public virtual TensorLayout ConvolutionInputLayout(GroupNormShape shape) => TensorLayout.Dense;
+
+    /// <summary>Into a dense y, or a channel-blocked one (which starts aligned: the norm allocated it whole).</summary>
     public void GroupNorm(Tensor x, Tensor gamma, Tensor beta, Tensor y, GroupNormShape shape)
     {
         bool aligned = x.Offset % 8 == 0 && y.Offset % 8 == 0;
+        if (y.Layout == TensorLayout.ChannelBlocked)
+        {
+            using var sums = scratch(NormLauncher<T>.BlockedScratchLength(shape));
+            _norm.Value.GroupNormBlocked(View(x), View(gamma), View(beta), FloatsOrEmpty(sums), View(y), shape, aligned);
+            return;
+        }
         using var partials = scratch(_norm.Value.ScratchLength(shape, aligned));
         _norm.Value.GroupNorm(View(x), View(gamma), View(beta), FloatsOrEmpty(partials), View(y), shape, aligned);
     }

@@ -2,6 +2,7 @@ using Diffuser.Kernels.Attention;
 using Diffuser.Kernels.Conv;
 using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Launch;
+using Diffuser.Kernels.Norm;
 using Diffuser.Kernels.TensorCore;
 using Diffuser.Tensors;
 using ILGPU.Runtime;
@@ -20,12 +21,14 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
 {
     private readonly Lazy<TensorCoreLauncher<TM, TR, TC>> _tensorCores;
     private readonly Lazy<FlashAttentionLauncher> _attention;
+    private readonly bool _blockedConvInput;
 
     /// <param name="options">Whether products with fewer tiles than multiprocessors split their reduction (<see cref="KernelOptions.SplitK"/>), and the portable kernels' options.</param>
     public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch, KernelOptions options)
         : base(accelerator, view, scratch, options)
     {
         _tensorCores = new(() => new TensorCoreLauncher<TM, TR, TC>(Accelerator, options.SplitK));
+        _blockedConvInput = options.BlockedConvInput;
         // The attention variants are types of their own, so the launcher only needs to know which kinds TR and TC are.
         _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TR) == typeof(EmulatedWarpMma), asyncCopies: default(TC).Async));
     }
@@ -48,6 +51,8 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
     /// <summary>Packed filters run on the tensor cores; dense ones too when they could have been packed (packed here, per call).</summary>
     public override void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
     {
+        if (x.Layout == TensorLayout.ChannelBlocked && !(BlockedPatchOperand<TC>.Supports(shape) && PacksConv2dFilters(shape.C, shape.R * shape.S)))
+            throw new DiffuserException($"Conv2d: a channel-blocked input is read by convolutions of a multiple of 32 channels, not upsampled; got {shape.C} channels (upsampled: {shape.Upsample != 0}).");
         if (weight.Layout == TensorLayout.TapMajorFilter)
         {
             Conv2dPacked(x, View(weight), bias, sampleBias, residual, y, shape);
@@ -64,7 +69,15 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
         Conv2dPacked(x, packed, bias, sampleBias, residual, y, shape);
     }
 
-    public override bool PacksConv2dFilters(int channels, int taps) => HalfPatchOperand.Supports(channels, taps);
+    public override bool PacksConv2dFilters(int channels, int taps) => PatchTaps.Supports(channels, taps);
+
+    /// <summary>
+    /// Channel-blocked where the convolution after the norm copies such an image (channels a multiple of 32, a plane
+    /// of whole 8-pixel steps, under 2³¹ blocks; the convolution must not read it upsampled, which no model asks).
+    /// </summary>
+    public override TensorLayout ConvolutionInputLayout(GroupNormShape shape) =>
+        _blockedConvInput && shape.C % TensorCoreLayout.Depth == 0 && NormLauncher<F16View>.SupportsBlocked(shape)
+        && (long)shape.N * shape.C * shape.Spatial / ChannelBlocks.Width < int.MaxValue ? TensorLayout.ChannelBlocked : TensorLayout.Dense;
 
     public override void PackConv2dFilter(Tensor weight, Tensor packed) =>
         _tensorCores.Value.PackFilter(View(weight), View(packed), weight.Shape[0], weight.Shape[1], weight.Shape[2] * weight.Shape[3]);
@@ -74,7 +87,9 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
         var launcher = _tensorCores.Value;
         using var workspace = Scratch(launcher.ConvWorkspaceLength(shape));
         shape = shape with { ChunkedStores = ChunkedStores(shape.OH * shape.OW, y, residual) };
-        launcher.Conv2d(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
+        if (x.Layout == TensorLayout.ChannelBlocked)
+            launcher.Conv2dBlocked(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
+        else launcher.Conv2d(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
     }
 
     public override void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape)

@@ -41,12 +41,12 @@ public sealed class ResnetBlock2D
     public Tensor Forward(Backend ops, Tensor x, Tensor? timeProjections)
     {
         using var h = new TensorChain(x);
-        h.Advance(_norm1.Forward(ops, h.Current, silu: true));          // (B, C_in, H, W)
+        h.Advance(_norm1.Forward(ops, h.Current, silu: true, forConvolution: true));   // (B, C_in, H, W)
         using (var t = _timeRow is int row ? (timeProjections
             ?? throw new DiffuserException("ResnetBlock2D: this block needs a time embedding.")).Slice(row, OutChannels) : null)   // (C_out, B)
             h.Advance(_conv1.Forward(ops, h.Current, sampleBias: t));                               // (B, C_out, H, W) + temb
 
-        h.Advance(_norm2.Forward(ops, h.Current, silu: true));
+        h.Advance(_norm2.Forward(ops, h.Current, silu: true, forConvolution: true));
         using var shortcut = _convShortcut?.Forward(ops, x);             // (B, C_out, H, W)
         h.Advance(_conv2.Forward(ops, h.Current, residual: shortcut ?? x));
         if (_outputScaleFactor != 1f) h.Advance(ops.Affine(h.Current, 1f / _outputScaleFactor));

@@ -12,7 +12,9 @@ public sealed class GroupNormLayer(WeightScope w, int groups, int channels, floa
     public int Groups { get; } = groups;
     public float Epsilon { get; } = epsilon;
 
-    public Tensor Forward(Backend ops, Tensor x, bool silu = false) => ops.GroupNorm(x, Groups, Weight, Bias, Epsilon, silu);
+    /// <param name="forConvolution">The result is read only as a convolution's input (stored as the backend's convolution reads it fastest).</param>
+    public Tensor Forward(Backend ops, Tensor x, bool silu = false, bool forConvolution = false) =>
+        ops.GroupNorm(x, Groups, Weight, Bias, Epsilon, silu, forConvolution);
 }
 
 /// <summary>torch.nn.LayerNorm over the last dimension, weight and bias [features].</summary>

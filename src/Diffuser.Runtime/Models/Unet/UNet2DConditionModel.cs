@@ -164,7 +164,7 @@ public sealed class UNet2DConditionModel : LoadedModel
             }
 
             // 6. Post-process: GroupNorm + SiLU fused, conv_out.
-            h.Advance(_convNormOut.Forward(ops, h.Current, silu: true));       // (B, C0, H, W)
+            h.Advance(_convNormOut.Forward(ops, h.Current, silu: true, forConvolution: true));       // (B, C0, H, W)
             hook?.Invoke("conv_act", h.Current);
             return _convOut.Forward(ops, h.Current);                           // (B, out_channels, H, W)
         }

@@ -52,7 +52,7 @@ public sealed class VaeDecoder
             if (_up[i].Upsampler is { } upsampler) h.Advance(upsampler.Forward(ops, h.Current));  // (B, C_i, 2h, 2w)
             hook?.Invoke($"decoder.up_blocks.{i}", h.Current);
         }
-        h.Advance(_convNormOut.Forward(ops, h.Current, silu: true));
+        h.Advance(_convNormOut.Forward(ops, h.Current, silu: true, forConvolution: true));
         hook?.Invoke("decoder.conv_act", h.Current);
         return _convOut.Forward(ops, h.Current);                        // (B, out_channels, H, W)
     }

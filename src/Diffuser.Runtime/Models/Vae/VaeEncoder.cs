@@ -49,7 +49,7 @@ public sealed class VaeEncoder
             if (downsampler is not null) h.Advance(downsampler.Forward(ops, h.Current));  // (B, C_i, H/2, W/2)
         }
         h.Advance(_mid.Forward(ops, h.Current));
-        h.Advance(_convNormOut.Forward(ops, h.Current, silu: true));
+        h.Advance(_convNormOut.Forward(ops, h.Current, silu: true, forConvolution: true));
         return _convOut.Forward(ops, h.Current);
     }
 }
