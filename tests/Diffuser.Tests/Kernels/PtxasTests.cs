@@ -248,8 +248,8 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     public void BlockedGroupNormApplyStaysSmall()
     {
         string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), nameof(SpecializedKernels.GroupNormApplyBlocked)), "sm_90").Sass;
-        var code = System.Text.RegularExpressions.Regex.Matches(sass, @"/\*[0-9a-f]{4,}\*/\s+([^;]*);").Select(m => m.Groups[1].Value.Trim()).ToList();
-        var normalisation = code.Skip(code.FindIndex(i => i.StartsWith("BAR.SYNC", StringComparison.Ordinal))).TakeWhile(i => i != "EXIT").ToList();
+        var code = SassLoop.Code(sass);
+        var normalisation = code.SkipWhile(i => !i.StartsWith("BAR.SYNC", StringComparison.Ordinal)).TakeWhile(i => i != "EXIT").ToList();
         output.WriteLine($"normalisation: {normalisation.Count} instructions for 64 elements");
         Assert.Equal(8, normalisation.Count(i => i.StartsWith("LDG.E.128 ", StringComparison.Ordinal)));
         Assert.Equal(8, normalisation.Count(i => i.StartsWith("STG.E.128 ", StringComparison.Ordinal)));

@@ -36,9 +36,15 @@ public sealed partial record SassLoop(IReadOnlyList<string> Instructions)
         All(sass).Where(l => l.Count(mma) > 0 && l.Count(mma) == Regex.Matches(sass, $@"\b{mma}\.").Count).MinBy(l => l.Instructions.Count)
         ?? throw new InvalidOperationException($"no loop holds all the {mma} instructions");
 
+    /// <summary>Every instruction of <paramref name="sass"/>, in order (for code outside loops).</summary>
+    public static IReadOnlyList<string> Code(string sass) => Lines(sass).Select(c => c.Text).ToList();
+
+    private static List<(int Address, string Text)> Lines(string sass) =>
+        InstructionLine().Matches(sass).Select(m => (Address: Convert.ToInt32(m.Groups[1].Value, 16), Text: m.Groups[2].Value.Trim())).ToList();
+
     private static List<(int Start, int End, SassLoop Loop)> Ranges(string sass)
     {
-        var code = InstructionLine().Matches(sass).Select(m => (Address: Convert.ToInt32(m.Groups[1].Value, 16), Text: m.Groups[2].Value.Trim())).ToList();
+        var code = Lines(sass);
         var index = code.Select((c, i) => (c.Address, i)).ToDictionary(p => p.Address, p => p.i);
         var ranges = new List<(int, int, SassLoop)>();
         for (int i = 0; i < code.Count; i++)
