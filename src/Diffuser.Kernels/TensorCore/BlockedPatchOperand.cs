@@ -36,9 +36,12 @@ public readonly struct BlockedPatchOperand<TC> : IHalfTileOperand where TC : str
         _address = LoopInvariant.Keep(address);
     }
 
-    /// <summary>Whether the image and the shape suit this operand: channels a multiple of 32, not read upsampled, fewer than 2³¹ blocks.</summary>
-    public static bool Supports(Conv2dShape s) =>
-        s.C % TensorCoreLayout.Depth == 0 && s.Upsample == 0 && PatchTaps.Supports(s.C, s.R * s.S) && (long)s.N * s.C * s.H * s.W / ChannelBlocks.Width < int.MaxValue;
+    /// <summary>Whether the shape suits this operand: an image it reads (<see cref="SupportsImage"/>), not read upsampled, a filter it takes.</summary>
+    public static bool Supports(Conv2dShape s) => SupportsImage(s.N, s.C, s.H * s.W) && s.Upsample == 0 && PatchTaps.Supports(s.C, s.R * s.S);
+
+    /// <summary>Whether <paramref name="images"/> channel-blocked images suit this operand: channels a multiple of 32 (a stage is one tap), fewer than 2³¹ blocks.</summary>
+    public static bool SupportsImage(int images, int channels, int plane) =>
+        channels % TensorCoreLayout.Depth == 0 && (long)images * channels * plane / ChannelBlocks.Width < int.MaxValue;
 
     public bool KContiguous => false;
 

@@ -72,12 +72,12 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
     public override bool PacksConv2dFilters(int channels, int taps) => PatchTaps.Supports(channels, taps);
 
     /// <summary>
-    /// Channel-blocked where the convolution after the norm copies such an image (channels a multiple of 32, a plane
-    /// of whole 8-pixel steps, under 2³¹ blocks; the convolution must not read it upsampled, which no model asks).
+    /// Channel-blocked where the convolution after the norm copies such an image and the norm writes it (a plane of
+    /// whole 8-pixel steps; the convolution must not read it upsampled, which no model asks).
     /// </summary>
     public override TensorLayout ConvolutionInputLayout(GroupNormShape shape) =>
-        _blockedConvInput && shape.C % TensorCoreLayout.Depth == 0 && NormLauncher<F16View>.SupportsBlocked(shape)
-        && (long)shape.N * shape.C * shape.Spatial / ChannelBlocks.Width < int.MaxValue ? TensorLayout.ChannelBlocked : TensorLayout.Dense;
+        _blockedConvInput && BlockedPatchOperand<TC>.SupportsImage(shape.N, shape.C, shape.Spatial) && NormLauncher<F16View>.SupportsBlocked(shape)
+            ? TensorLayout.ChannelBlocked : TensorLayout.Dense;
 
     public override void PackConv2dFilter(Tensor weight, Tensor packed) =>
         _tensorCores.Value.PackFilter(View(weight), View(packed), weight.Shape[0], weight.Shape[1], weight.Shape[2] * weight.Shape[3]);
