@@ -125,8 +125,8 @@ profile_kernels() {
     for filter in conv2d/64x64_c320k320_k3_f16 group_norm_conv2d/64x64_c320k320_f16 gemm/ff_out_8192x320x1280_f16 \
         attention/self_b2h8_l4096_d40_f16 group_norm/vae_1x256x512x512_g32_silu_f16; do
         echo "=== ncu: $filter"
-        # The norm + convolution pair launches the norm's sums, its channel-blocked normalisation and the convolution:
-        # the last two of the timed run (after the warm-up's) are profiled.
+        # The norm + convolution pair launches the one-pass channel-blocked norm and the convolution: the two of the
+        # timed run (after the warm-up's) are profiled.
         ncu --kernel-name 'regex:Kernel_(Gemm|Conv2d|Attention|GroupNormOnePass|GroupNormApply)' --launch-skip 2 --launch-count 2 \
             --section SpeedOfLight --section Occupancy --section WarpStateStats \
             "$work/app/diffuser" bench --ops --device "$device" --cases "$cases-f16" --filter "$filter" --warmup 1 --seconds 0
@@ -217,13 +217,14 @@ if failed $rc; then
     # later stage, so that one run still yields a table; RESULTS.md names it. If none passes, the failures lie
     # elsewhere and nothing is switched. (Their XML stays outside $OUT, which brings back 8 files at most; RESULTS.md
     # summarises it.)
-    # Likewise the channel-blocked image (a norm's for the convolution after it) when only such pairs fail.
+    # Likewise, when only norm + convolution pairs fail, their one-pass channel-blocked norm, then the channel-blocked
+    # image (a norm's for the convolution after it) as a whole.
     candidates=(DIFFUSER_CP_ASYNC=0 DIFFUSER_SPLIT_K=0 DIFFUSER_TENSOR_CORES=0)
     failures=$(grep -o '<test [^>]*result="Fail"' "$out/tests-kernels.xml" 2>/dev/null)
     if grep -q 'group_norm/' <<< "$failures" && ! grep -qv 'group_norm/' <<< "$failures"; then
         candidates=(DIFFUSER_ONE_PASS_GROUP_NORM=0 "${candidates[@]}")
     elif grep -q 'group_norm_conv2d/' <<< "$failures" && ! grep -qv 'group_norm_conv2d/' <<< "$failures"; then
-        candidates=(DIFFUSER_BLOCKED_CONV_INPUT=0 "${candidates[@]}")
+        candidates=(DIFFUSER_ONE_PASS_GROUP_NORM=0 DIFFUSER_BLOCKED_CONV_INPUT=0 "${candidates[@]}")
     fi
     for candidate in "${candidates[@]}"; do
         xml="$work.tests-kernels-${candidate%%=*}.xml"
@@ -236,10 +237,13 @@ if failed $rc; then
         fi
     done
 elif [ "$rc" -ne 0 ]; then
-    # Out of time: slow compilation, or a kernel that never ends. The only kernel whose blocks wait for each other is
-    # the one-pass group norm: if one of two slices a group does not finish on its own, every later stage runs without it.
-    if ! stage "group norm probe" 20 "$work/app/diffuser" bench --ops --device "$device" --cases small-f16 \
-        --filter group_norm/1x4x100x100_g2_chunked_f16 --warmup 0 --seconds 0; then
+    # Out of time: slow compilation, or a kernel that never ends. The only kernels whose blocks wait for each other are
+    # the one-pass group norms (dense, and channel-blocked before a convolution): if one of two slices a group does not
+    # finish on its own, or a blocked norm's unit of four groups, every later stage runs without them.
+    if ! stage "group norm probe" 30 "$work/app/diffuser" bench --ops --device "$device" --cases small-f16 \
+        --filter group_norm/1x4x100x100_g2_chunked_f16 --warmup 0 --seconds 0 \
+        || ! stage "blocked group norm probe" 30 "$work/app/diffuser" bench --ops --device "$device" --cases small-f16 \
+        --filter group_norm_conv2d/1x160x4x6_g16_k24_splitK_f16 --warmup 0 --seconds 0; then
         switch=DIFFUSER_ONE_PASS_GROUP_NORM=0
         switch_why="the kernel tests ran out of time and a one-pass group norm alone did not finish"
         export "${switch?}"

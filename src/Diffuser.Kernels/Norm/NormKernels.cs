@@ -79,14 +79,11 @@ public static class NormKernels
     /// <summary>
     /// Group norm in one launch that reads x once (<see cref="GroupNormPartials"/> and <see cref="GroupNormApply"/> read
     /// it twice: three bytes moved for the two a norm needs). Grid (P, 1) of blocks that are all resident at once (the
-    /// launcher's P, at least <paramref name="parts"/>). A block takes tickets in order; ticket t is slice t mod parts
-    /// of group t / parts. The block loads its slice into registers (<see cref="OnePassSteps"/> steps a thread),
-    /// publishes the slice's sums, waits until every slice of the group has, adds the group's sums in slice order (so
-    /// every block of a group gets the very same statistics) and normalises the slice it holds. Tickets go in order and
-    /// a block waits only for slices of its own group, so while P ≥ parts blocks run at once some group can always
-    /// complete: no deadlock, whatever order the hardware starts blocks in. counters[g] (g &lt; N·G) counts group g's
-    /// arrivals, then its departures, the last to leave resetting it; counters[N·G] hands out the tickets, reset by the
-    /// block that takes the last one. <paramref name="eights"/> and <paramref name="silu"/> as in <see cref="GroupNormApply"/>.
+    /// launcher's P, at least <paramref name="parts"/>), taking tickets by <see cref="OnePassTickets"/>, whose unit is a
+    /// group: ticket t is slice t mod parts of group t / parts. The block loads its slice into registers
+    /// (<see cref="OnePassSteps"/> steps a thread), publishes the slice's sums, waits for the group's other slices, adds
+    /// the group's sums and normalises the slice it holds. counters holds N·G + 1 ints.
+    /// <paramref name="eights"/> and <paramref name="silu"/> as in <see cref="GroupNormApply"/>.
     /// </summary>
     public static void GroupNormOnePass<T>(T x, T gamma, T beta, T y, ArrayView<float> partials, ArrayView<int> counters, GroupNormShape s,
         int parts, SpecializedValue<int> eights, SpecializedValue<int> silu)
@@ -106,14 +103,8 @@ public static class NormKernels
         int warp = LoopInvariant.Keep(Warp.WarpIdx);   // a division by 32 that ptxas does not shorten
         for (;;)
         {
-            if (Group.IsFirstThread) ticketSlot[0] = Atomic.Add(ref counters[groups], 1);
-            Group.Barrier();
-            int ticket = ticketSlot[0];
-            if (ticket >= tickets)
-            {
-                if (Group.IsFirstThread && ticket == tickets + Grid.DimX - 1) counters[groups] = 0;
-                return;
-            }
+            int ticket = OnePassTickets.Next(counters, groups, tickets, ticketSlot);
+            if (ticket < 0) return;
             int group = SmallDivision.Quotient(ticket, byParts), sliceStart = (ticket - group * parts) * sliceLength, start = group * length;
             float shift = x.Load(start);
             var slice = HeldSlice.Load(x, start, sliceStart + width * Group.IdxX, XMath.Min(sliceStart + sliceLength, length), step, shift, width);
@@ -122,32 +113,9 @@ public static class NormKernels
             {
                 partials[ticket * 2] = sums.Deviations;
                 partials[ticket * 2 + 1] = sums.Squares;
-                // As a grid-wide barrier is built: a fence, the count, the wait, a fence, then the group's barrier.
-                MemoryFence.DeviceLevel();   // the sums reach the device before they are counted
-                Atomic.Add(ref counters[group], 1);
-                while (Atomic.Add(ref counters[group], 0) < parts) { }
-                MemoryFence.DeviceLevel();   // the other slices' sums are read after their counts
             }
-            Group.Barrier();
-            if (warp == 0)
-            {
-                // The first warp adds the group's sums in slice order (the same in every block of the group).
-                float sum = 0f, squares = 0f;
-                for (int p = Warp.LaneIdx; p < parts; p += Warp.WarpSize)
-                {
-                    sum += partials[(group * parts + p) * 2];
-                    squares += partials[(group * parts + p) * 2 + 1];
-                }
-                sum = Reductions.WarpSum(sum, Warp.WarpSize);
-                squares = Reductions.WarpSum(squares, Warp.WarpSize);
-                if (Warp.IsFirstLane)
-                {
-                    scratch[0] = sum;
-                    scratch[1] = squares;
-                    if (Atomic.Add(ref counters[group], 1) == 2 * parts - 1) counters[group] = 0;
-                }
-            }
-            Group.Barrier();
+            OnePassTickets.Arrive(counters, group, parts);
+            OnePassTickets.Sum(partials, counters, group, parts, 2, warp, scratch);
             var statistics = Statistics.Of(shift, new(scratch[0], scratch[1]), inverseLength, s.Epsilon);
             int firstChannel = (group - SmallDivision.Quotient(group, byGroups) * s.Groups) * channels;
             slice.Normalize(y, gamma, beta, s.FuseSilu, statistics, firstChannel, bySpatial, width);
@@ -158,7 +126,7 @@ public static class NormKernels
     /// Both sums over the block, every thread getting them, with one pair of barriers (every thread must call it);
     /// <paramref name="warp"/> is the thread's warp, <paramref name="scratch"/> shared memory of two floats a warp.
     /// </summary>
-    private static GroupSums BlockSums(GroupSums own, int warp, ArrayView<float> scratch)
+    internal static GroupSums BlockSums(GroupSums own, int warp, ArrayView<float> scratch)
     {
         float deviations = Reductions.WarpSum(own.Deviations, Warp.WarpSize), squares = Reductions.WarpSum(own.Squares, Warp.WarpSize);
         if (Warp.IsFirstLane)

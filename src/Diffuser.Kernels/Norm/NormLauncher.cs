@@ -32,6 +32,7 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     private readonly Action<KernelConfig, T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>> _onePass;
     private readonly Action<KernelConfig, T, T, T, T, LayerNormShape, SpecializedValue<int>> _layerNorm;
     private readonly Action<KernelConfig, T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>> _applyBlocked;
+    private readonly Action<KernelConfig, T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, int, SpecializedValue<int>> _onePassBlocked;
 
     /// <param name="onePass">Whether group norms whose slices fit the resident blocks take one launch that reads x once (else two).</param>
     public NormLauncher(Accelerator accelerator, bool onePass = true)
@@ -51,6 +52,8 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
         _layerNorm = accelerator.LoadStreamKernel<T, T, T, T, LayerNormShape, SpecializedValue<int>>(NormKernels.LayerNorm);
         _applyBlocked = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>>(
             BlockedGroupNormKernels.GroupNormApplyBlocked);
+        _onePassBlocked = accelerator.LoadStreamKernel<T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, int, SpecializedValue<int>>(
+            BlockedGroupNormKernels.GroupNormOnePassBlocked);
     }
 
     /// <summary>
@@ -110,28 +113,66 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     /// <summary>Whether <see cref="GroupNormBlocked"/> takes the shape: whole blocks of 8 channels, and a plane of whole 8-pixel steps.</summary>
     public static bool SupportsBlocked(GroupNormShape s) => ChannelBlocks.Supports(s.C) && s.Spatial % BlockedGroupNormKernels.PixelsPerThread == 0;
 
-    /// <summary>Floats of scratch memory <see cref="GroupNormBlocked"/> needs for its partial sums (it always takes two launches).</summary>
-    public static int BlockedScratchLength(GroupNormShape s) => s.N * s.Groups * Chunks(s) * 2;
+    /// <summary>
+    /// Whether <see cref="GroupNormBlocked"/> takes one launch that reads x once (<see cref="BlockedGroupNormKernels.GroupNormOnePassBlocked"/>):
+    /// groups of an even number of channels, at least 4 (a block of 8 channels then spans at most two groups, a unit at
+    /// most four), and a unit's slices that fit the blocks that run at once (on an H200 every such norm of SD 1.x/2.x at 512²: at most
+    /// 128 slices, the VAE's 128- and 256-channel norms at 512², for 264 blocks).
+    /// </summary>
+    public bool TakesOnePassBlocked(GroupNormShape s) =>
+        SupportsBlocked(s) && s.ChannelsPerGroup >= 4 && UnitGroups(s) <= BlockedGroupNormKernels.MaxUnitGroups && s.N * s.Groups <= MaxOnePassGroups
+        && Steps(s) < SmallDivision.DivisorLimit && s.C < SmallDivision.DivisorLimit && (long)s.N * s.C * Steps(s) < SmallDivision.DividendLimit
+        && BlockedParts(s) <= _onePassBlocks;
+
+    /// <summary>Floats of scratch memory <see cref="GroupNormBlocked"/> needs for its partial sums.</summary>
+    public int BlockedScratchLength(GroupNormShape s) => s.N * s.Groups * (TakesOnePassBlocked(s) ? BlockedParts(s) : Chunks(s)) * 2;
+
+    private static int Steps(GroupNormShape s) => s.Spatial / BlockedGroupNormKernels.PixelsPerThread;
+
+    /// <summary>
+    /// The one-pass blocked kernel's unit: the fewest whole groups that are whole blocks of 8 channels, 8 / gcd(C/G, 8)
+    /// (8 a power of two: the gcd is C/G's lowest set bit, up to 8).
+    /// </summary>
+    private static int UnitGroups(GroupNormShape s) => ChannelBlocks.Width / Math.Min(ChannelBlocks.Width, s.ChannelsPerGroup & -s.ChannelsPerGroup);
+
+    /// <summary>A unit's items (channel block, 8-pixel step): one a thread of a slice.</summary>
+    private static int UnitItems(GroupNormShape s) => UnitGroups(s) * s.ChannelsPerGroup / ChannelBlocks.Width * Steps(s);
+
+    /// <summary>
+    /// Threads of a blocked norm's block over <paramref name="items"/> items of work: fewer for small planes (8×8: 8
+    /// steps of a channel block), so that blocks are not mostly idle; whole warps of 32, which also holds the 8 threads
+    /// that find the statistics in the two-launch kernel.
+    /// </summary>
+    private static int BlockedThreads(int items) => Math.Min(LaunchGeometry.ElementGroup, LaunchGeometry.Tiles(items, BlockedWarp) * BlockedWarp);
+
+    private static int BlockedParts(GroupNormShape s) => LaunchGeometry.Tiles(UnitItems(s), BlockedThreads(UnitItems(s)));
 
     /// <summary>
     /// Group norm (+ SiLU) of x [N, C, spatial] into y in the channel-blocked layout (<see cref="ChannelBlocks"/>) that
-    /// the tensor-core convolution after it reads: the partial sums, then <see cref="BlockedGroupNormKernels.GroupNormApplyBlocked"/>.
-    /// <paramref name="scratch"/> holds at least <see cref="BlockedScratchLength"/> floats. Both kernels take x (and
-    /// the second stores y) 16 bytes at a time, so the shape must be <see cref="SupportsBlocked"/> and x and y start
-    /// at multiples of 8 elements (<paramref name="alignedChunks"/>, as for <see cref="GroupNorm"/>); else ArgumentException.
+    /// the tensor-core convolution after it reads: in one launch that reads x once where it can
+    /// (<see cref="TakesOnePassBlocked"/>), else the partial sums, then <see cref="BlockedGroupNormKernels.GroupNormApplyBlocked"/>.
+    /// <paramref name="scratch"/> holds at least <see cref="BlockedScratchLength"/> floats. The kernels take x (and
+    /// store y) 16 bytes at a time, so the shape must be <see cref="SupportsBlocked"/> and x and y start at multiples
+    /// of 8 elements (<paramref name="alignedChunks"/>, as for <see cref="GroupNorm"/>); else ArgumentException.
     /// </summary>
     public void GroupNormBlocked(T x, T gamma, T beta, ArrayView<float> scratch, T y, GroupNormShape s, bool alignedChunks)
     {
         if (!SupportsBlocked(s))
             throw new ArgumentException($"A channel-blocked group norm needs channels ({s.C}) and a plane ({s.Spatial}) that are multiples of 8.", nameof(s));
         if (!alignedChunks) throw new ArgumentException("A channel-blocked group norm needs x and y 16-byte aligned.", nameof(alignedChunks));
-        int groups = s.N * s.Groups, chunks = Chunks(s), steps = s.Spatial / BlockedGroupNormKernels.PixelsPerThread;
+        var silu = SpecializedValue.New(s.FuseSilu);
+        if (TakesOnePassBlocked(s))
+        {
+            int unitGroups = UnitGroups(s), parts = BlockedParts(s), tickets = s.N * s.Groups / unitGroups * parts;
+            _onePassBlocked(LaunchGeometry.Grid(Math.Min(_onePassBlocks, tickets), 1, 1, BlockedThreads(UnitItems(s))), x, gamma, beta, y, scratch,
+                _onePassCounters!.View, s, unitGroups, parts, silu);
+            return;
+        }
+        int groups = s.N * s.Groups, chunks = Chunks(s), steps = Steps(s);
         _partials(LaunchGeometry.Grid(chunks, groups, 1, LaunchGeometry.ElementGroup), x, scratch, s, chunks, SpecializedValue.New(1));
-        // Fewer threads for small planes (8×8: 8 steps), so that their blocks are not mostly idle: whole warps of 32,
-        // which also holds the 8 threads that find the statistics.
-        int threads = Math.Min(LaunchGeometry.ElementGroup, LaunchGeometry.Tiles(steps, BlockedWarp) * BlockedWarp);
+        int threads = BlockedThreads(steps);
         _applyBlocked(LaunchGeometry.Grid(LaunchGeometry.Tiles(steps, threads), s.N * s.C / ChannelBlocks.Width, 1, threads),
-            x, gamma, beta, scratch, y, s, chunks, SpecializedValue.New(s.FuseSilu));
+            x, gamma, beta, scratch, y, s, chunks, silu);
     }
 
     /// <summary>

@@ -61,8 +61,10 @@ public static class OpCases
         GroupNorm("2x4x45x45_g2_slices_silu", 2, 4, 45, 45, 2, silu: true, mean: 1.5f),
         // A norm whose result only a convolution reads: channel-blocked where the fp16 tensor cores take that convolution
         // (channels a multiple of 32, planes of whole 8-pixel steps): groups of 4, 2 and 10 channels (blocks of 8 straddle
-        // two), at most 16 filters, a split reduction; dense where the plane (15) or the channels (24) do not suit.
+        // two), at most 16 filters, a split reduction, a one-pass norm of two slices a unit (288 items of a channel
+        // block and 8 pixels); dense where the plane (15) or the channels (24) do not suit.
         GroupNormConv2d("2x32x6x8_g8_k20", 2, 32, 6, 8, 8, 20),
+        GroupNormConv2d("1x32x48x48_g8_k8_slices", 1, 32, 48, 48, 8, 8),
         GroupNormConv2d("1x64x8x10_g32_k9", 1, 64, 8, 10, 32, 9),
         GroupNormConv2d("1x160x4x6_g16_k24_splitK", 1, 160, 4, 6, 16, 24),
         GroupNormConv2d("2x32x3x5_g8_k8_dense", 2, 32, 3, 5, 8, 8),

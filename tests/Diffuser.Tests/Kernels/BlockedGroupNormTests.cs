@@ -70,7 +70,7 @@ public sealed class BlockedGroupNormTests(BlockedGroupNormTests.Device device) :
         var s = new GroupNormShape(1, 16, 64, 8, 1e-5f, 0);
         Assert.True(NormLauncher<F32View>.SupportsBlocked(s));
         using var buffer = _accelerator.Allocate1D<float>(16 * 64);
-        using var scratch = _accelerator.Allocate1D<float>(NormLauncher<F32View>.BlockedScratchLength(s));
+        using var scratch = _accelerator.Allocate1D<float>(device.Singles.BlockedScratchLength(s));
         var view = new F32View(buffer.View);
         Assert.Throws<ArgumentException>(() => device.Singles.GroupNormBlocked(view, view, view, scratch.View, view, s, alignedChunks: false));
     }
@@ -113,7 +113,7 @@ public sealed class BlockedGroupNormTests(BlockedGroupNormTests.Device device) :
         using var gammas = _accelerator.Allocate1D(gamma.Select(store).ToArray());
         using var betas = _accelerator.Allocate1D(beta.Select(store).ToArray());
         using var y = _accelerator.Allocate1D<TElement>(x.Length);
-        int scratchLength = blockedOutput ? NormLauncher<TView>.BlockedScratchLength(s) : launcher.ScratchLength(s, alignedChunks: true);
+        int scratchLength = blockedOutput ? launcher.BlockedScratchLength(s) : launcher.ScratchLength(s, alignedChunks: true);
         using var scratch = _accelerator.Allocate1D<float>(scratchLength);
         if (blockedOutput) launcher.GroupNormBlocked(view(xs.View), view(gammas.View), view(betas.View), scratch.View, view(y.View), s, alignedChunks: true);
         else launcher.GroupNorm(view(xs.View), view(gammas.View), view(betas.View), scratch.View, view(y.View), s, alignedChunks: true);

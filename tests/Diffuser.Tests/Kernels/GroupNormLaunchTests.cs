@@ -1,3 +1,4 @@
+using Diffuser.Kernels.Conv;
 using Diffuser.Kernels.Launch;
 using Diffuser.Kernels.Norm;
 using Diffuser.Tests.Infrastructure;
@@ -8,9 +9,10 @@ using ILGPU.Runtime.CPU;
 namespace Diffuser.Tests.Kernels;
 
 /// <summary>
-/// Group norm's two ways on ILGPU's CPU accelerator (four multiprocessors, so the one-pass kernel takes groups of up to
+/// Group norm's two ways on ILGPU's CPU accelerator (four multiprocessors, so the one-pass kernels take groups of up to
 /// four slices), each against the managed norm: the one launch that reads x once (one slice or several a group, more
-/// tickets than blocks) and the two launches it falls back to (partial sums, then the normalisation).
+/// tickets than blocks) and the two launches it falls back to (partial sums, then the normalisation), for the dense
+/// output and for the channel-blocked one.
 /// </summary>
 public sealed class GroupNormLaunchTests : IDisposable
 {
@@ -24,33 +26,64 @@ public sealed class GroupNormLaunchTests : IDisposable
     [InlineData(2, 4, 45, 45, 2, true)]     // 2 slices a group (4050 elements, slices of 2048), 8 tickets for 4 blocks
     [InlineData(1, 4, 100, 100, 2, true)]   // steps of eight: 2 slices a group (20000 elements, slices of 16384), the second partial
     [InlineData(1, 4, 99, 101, 2, false)]   // 10 slices a group: more than the blocks that run at once
-    public void OnePassWhereTheSlicesFitElseTwoLaunches(int n, int c, int height, int width, int groups, bool onePass)
+    public void OnePassWhereTheSlicesFitElseTwoLaunches(int n, int c, int height, int width, int groups, bool onePass) =>
+        AssertBothWays(new GroupNormShape(n, c, height * width, groups, 1e-5f, FuseSilu: 1), onePass, blocked: false);
+
+    [Theory]
+    [InlineData(2, 40, 8, 8, 4, true)]      // groups of 10 channels: units of 4 groups (5 blocks of 8), 40 items for 64 threads
+    [InlineData(2, 40, 32, 24, 4, true)]    // 480 items a unit: 2 slices
+    [InlineData(2, 16, 64, 40, 4, true)]    // groups of 4: units of 2 groups (1 block), 2 slices of 256 items, 8 tickets for 4 blocks
+    [InlineData(1, 24, 8, 8, 4, true)]      // groups of 6: units of 4 groups (3 blocks)
+    [InlineData(2, 32, 8, 8, 2, true)]      // groups of 16: units of one group (2 blocks)
+    [InlineData(1, 16, 8, 8, 8, false)]     // groups of 2: a block of 8 channels spans 4 groups
+    [InlineData(1, 40, 64, 40, 4, false)]   // 1600 items a unit: 7 slices, more than the blocks that run at once
+    public void ChannelBlockedOnePassWhereTheSlicesFitElseTwoLaunches(int n, int c, int height, int width, int groups, bool onePass) =>
+        AssertBothWays(new GroupNormShape(n, c, height * width, groups, 1e-5f, FuseSilu: 1), onePass, blocked: true);
+
+    /// <summary>
+    /// The norm as launched (twice: the one-pass kernels' counters reset) and in two launches against the managed norm
+    /// (put in blocks for the <paramref name="blocked"/> output); whether it takes one pass is <paramref name="onePass"/>.
+    /// </summary>
+    private void AssertBothWays(GroupNormShape s, bool onePass, bool blocked)
     {
-        var s = new GroupNormShape(n, c, height * width, groups, 1e-5f, FuseSilu: 1);
-        var random = new Random(7);
-        float[] x = [.. Enumerable.Range(0, n * c * height * width).Select(_ => 2f + (float)random.NextDouble())];
-        float[] gamma = [.. Enumerable.Range(0, c).Select(_ => 0.5f + (float)random.NextDouble())];
-        float[] beta = [.. Enumerable.Range(0, c).Select(_ => (float)random.NextDouble() - 0.5f)];
+        var (x, gamma, beta) = Inputs(s);
         var expected = new float[x.Length];
         NormManaged.GroupNorm(x, gamma, beta, expected, s);
+        if (blocked)
+        {
+            var dense = expected;
+            expected = new float[x.Length];
+            ChannelBlocks.FromDense(dense, expected, s.N, s.C, s.Spatial);
+        }
 
         var twoLaunches = new NormLauncher<F32View>(_accelerator, onePass: false);
         var launcher = new NormLauncher<F32View>(_accelerator);
-        Assert.Equal(onePass, launcher.TakesOnePass(s, alignedChunks: true));
-        Assert.False(twoLaunches.TakesOnePass(s, alignedChunks: true));
-        Tolerance.AssertClose(Run(launcher, s, x, gamma, beta), expected, 1e-5, 1e-5, "as launched");
-        Tolerance.AssertClose(Run(launcher, s, x, gamma, beta), expected, 1e-5, 1e-5, "launched again (the counters reset)");
-        Tolerance.AssertClose(Run(twoLaunches, s, x, gamma, beta), expected, 1e-5, 1e-5, "two launches");
+        Assert.Equal(onePass, blocked ? launcher.TakesOnePassBlocked(s) : launcher.TakesOnePass(s, alignedChunks: true));
+        Assert.False(blocked ? twoLaunches.TakesOnePassBlocked(s) : twoLaunches.TakesOnePass(s, alignedChunks: true));
+        Tolerance.AssertClose(Run(launcher, s, x, gamma, beta, blocked), expected, 1e-5, 1e-5, "as launched");
+        Tolerance.AssertClose(Run(launcher, s, x, gamma, beta, blocked), expected, 1e-5, 1e-5, "launched again (the counters reset)");
+        Tolerance.AssertClose(Run(twoLaunches, s, x, gamma, beta, blocked), expected, 1e-5, 1e-5, "two launches");
     }
 
-    private float[] Run(NormLauncher<F32View> launcher, GroupNormShape s, float[] x, float[] gamma, float[] beta)
+    /// <summary>x around 2.5 (the shift by a group's first element matters), gamma around 1, beta around 0.</summary>
+    private static (float[] X, float[] Gamma, float[] Beta) Inputs(GroupNormShape s)
+    {
+        var random = new Random(7);
+        float[] x = [.. Enumerable.Range(0, s.N * s.C * s.Spatial).Select(_ => 2f + (float)random.NextDouble())];
+        float[] gamma = [.. Enumerable.Range(0, s.C).Select(_ => 0.5f + (float)random.NextDouble())];
+        float[] beta = [.. Enumerable.Range(0, s.C).Select(_ => (float)random.NextDouble() - 0.5f)];
+        return (x, gamma, beta);
+    }
+
+    private float[] Run(NormLauncher<F32View> launcher, GroupNormShape s, float[] x, float[] gamma, float[] beta, bool blocked)
     {
         using var xs = _accelerator.Allocate1D(x);
         using var gammas = _accelerator.Allocate1D(gamma);
         using var betas = _accelerator.Allocate1D(beta);
         using var y = _accelerator.Allocate1D<float>(x.Length);
-        using var scratch = _accelerator.Allocate1D<float>(launcher.ScratchLength(s, alignedChunks: true));
-        launcher.GroupNorm(new(xs.View), new(gammas.View), new(betas.View), scratch.View, new(y.View), s, alignedChunks: true);
+        using var scratch = _accelerator.Allocate1D<float>(blocked ? launcher.BlockedScratchLength(s) : launcher.ScratchLength(s, alignedChunks: true));
+        if (blocked) launcher.GroupNormBlocked(new(xs.View), new(gammas.View), new(betas.View), scratch.View, new(y.View), s, alignedChunks: true);
+        else launcher.GroupNorm(new(xs.View), new(gammas.View), new(betas.View), scratch.View, new(y.View), s, alignedChunks: true);
         _accelerator.Synchronize();
         return y.GetAsArray1D();
     }

@@ -100,6 +100,7 @@ public sealed class KernelPtxTests : IDisposable
         { nameof(NormKernels), nameof(NormKernels.GroupNormPartials) },
         { nameof(NormKernels), nameof(NormKernels.GroupNormApply) },
         { nameof(BlockedGroupNormKernels), nameof(BlockedGroupNormKernels.GroupNormApplyBlocked) },
+        { nameof(BlockedGroupNormKernels), nameof(BlockedGroupNormKernels.GroupNormOnePassBlocked) },
         { nameof(NormKernels), nameof(NormKernels.LayerNorm) },
     };
 

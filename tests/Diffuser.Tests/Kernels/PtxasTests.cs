@@ -57,7 +57,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         foreach (string kernel in new[]
                  {
                      "GemmKernels.Gemm<F16View>", "GemmKernels.Gemm<F32View>", "Conv2dKernels.Conv2d<F16View>", "NormKernels.GroupNormApply<F16View>",
-                     "BlockedGroupNormKernels.GroupNormApplyBlocked<F16View>",
+                     "BlockedGroupNormKernels.GroupNormApplyBlocked<F16View>", "BlockedGroupNormKernels.GroupNormOnePassBlocked<F16View>",
                      "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>", "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>",
                      "TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View>", "TensorCoreKernels.Conv2d<WarpGroupMma, RegisterCopies>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>",
                      "TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies>", "TensorCoreKernels.Conv2dBlocked<WarpGroupMma, AsyncCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
@@ -223,15 +223,18 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     }
 
     /// <summary>
-    /// The one-pass group norm's ticket loop (its outermost: a slice's eight steps loaded, their sums, the wait for the
-    /// group's other slices, the group's sums, the normalisation and the eight 16-byte stores) as SD runs it, in
-    /// instructions per element: 1,470 for 64 elements (23), where the two launches' loops take 15 + 5.5 but move x
-    /// three times instead of twice; about 28 keep up with an H200's memory.
+    /// The one-pass group norms' ticket loop (their outermost: a slice's 64 elements a thread loaded, their sums, the
+    /// wait for the unit's other slices, its sums, the normalisation and the eight 16-byte stores) as SD runs them, in
+    /// instructions per element: the dense one 1,470 for 64 elements (23), 1,451 with the ticket protocol shared with
+    /// the blocked one, where the two launches' loops take 15 + 5.5 but move x three times instead of twice; about 28
+    /// keep up with an H200's memory. The channel-blocked one 1,483 (23.2; its two launches' 12.4 + 5.5). Its sums of
+    /// up to four groups a unit first took a block reduction a group (244 instructions each, four times for SD's
+    /// 320-channel norms); now each thread leaves its two groups' sums in shared memory and a warp a group adds them.
     /// </summary>
-    [Fact]
-    public void GroupNormOnePassTicketLoopStaysSmall()
+    [Theory, InlineData(nameof(SpecializedKernels.GroupNormOnePass)), InlineData(nameof(SpecializedKernels.GroupNormOnePassBlocked))]
+    public void GroupNormOnePassTicketLoopStaysSmall(string name)
     {
-        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), nameof(SpecializedKernels.GroupNormOnePass)), "sm_90").Sass;
+        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
         var loop = SassLoop.All(sass).MaxBy(l => l.Instructions.Count)!;
         int elements = 8 * loop.Instructions.Count(i => i.Contains("STG.E.128 ", StringComparison.Ordinal));
         output.WriteLine($"ticket loop: {loop.Instructions.Count} instructions for {elements} elements");
@@ -269,7 +272,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// </summary>
     [Theory]
     [InlineData("NormKernels.GroupNormApply<F16View>"), InlineData("NormKernels.GroupNormPartials<F16View>"), InlineData("NormKernels.GroupNormOnePass<F16View>")]
-    [InlineData("BlockedGroupNormKernels.GroupNormApplyBlocked<F16View>")]
+    [InlineData("BlockedGroupNormKernels.GroupNormApplyBlocked<F16View>"), InlineData("BlockedGroupNormKernels.GroupNormOnePassBlocked<F16View>")]
     [InlineData("NormKernels.LayerNorm<F16View>")]
     [InlineData("FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>"), InlineData("FlashAttentionKernels.Attention<PtxWarpAttention160, RegisterCopies>")]
     [InlineData("SpecializedKernels.TensorCoreGemm"), InlineData("SpecializedKernels.TensorCoreConv3x3"), InlineData("SpecializedKernels.TensorCoreConv1x1")]

@@ -107,6 +107,11 @@ public static class SpecializedKernels
         GroupNormShape s, int parts) =>
         NormKernels.GroupNormOnePass(x, gamma, beta, y, partials, counters, s, parts, SpecializedValue.New(1), SpecializedValue.New(1));
 
+    /// <summary>As <see cref="GroupNormApplyBlocked"/>, in the one launch that reads x once.</summary>
+    public static void GroupNormOnePassBlocked(F16View x, F16View gamma, F16View beta, F16View y, ArrayView<float> partials, ArrayView<int> counters,
+        GroupNormShape s, int unitGroups, int parts) =>
+        BlockedGroupNormKernels.GroupNormOnePassBlocked(x, gamma, beta, y, partials, counters, s, unitGroups, parts, SpecializedValue.New(1));
+
     /// <summary>fp16 layer norm on aligned tensors of a feature count that is a multiple of 8 (every SD shape): eight elements a lane and step.</summary>
     public static void LayerNorm(F16View x, F16View gamma, F16View beta, F16View y, LayerNormShape s) =>
         NormKernels.LayerNorm(x, gamma, beta, y, s, SpecializedValue.New(1));

@@ -91,7 +91,7 @@ internal class IlgpuKernels<T>(Accelerator accelerator, Func<Tensor, T> view, Fu
         bool aligned = x.Offset % 8 == 0 && y.Offset % 8 == 0;
         if (y.Layout == TensorLayout.ChannelBlocked)
         {
-            using var sums = scratch(NormLauncher<T>.BlockedScratchLength(shape));
+            using var sums = scratch(_norm.Value.BlockedScratchLength(shape));
             _norm.Value.GroupNormBlocked(View(x), View(gamma), View(beta), FloatsOrEmpty(sums), View(y), shape, aligned);
             return;
         }
