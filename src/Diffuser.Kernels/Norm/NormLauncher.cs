@@ -119,10 +119,13 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     /// most four), and a unit's slices that fit the blocks that run at once (on an H200 every such norm of SD 1.x/2.x at 512²: at most
     /// 128 slices, the VAE's 128- and 256-channel norms at 512², for 264 blocks).
     /// </summary>
-    public bool TakesOnePassBlocked(GroupNormShape s) =>
+    public bool TakesOnePassBlocked(GroupNormShape s) => FitsOnePassBlocked(s, _onePassBlocks);
+
+    /// <summary>As <see cref="TakesOnePassBlocked"/> on a device where <paramref name="residentBlocks"/> blocks surely run at once (an H200: 264).</summary>
+    public static bool FitsOnePassBlocked(GroupNormShape s, int residentBlocks) =>
         SupportsBlocked(s) && s.ChannelsPerGroup >= 4 && UnitGroups(s) <= BlockedGroupNormKernels.MaxUnitGroups && s.N * s.Groups <= MaxOnePassGroups
         && Steps(s) < SmallDivision.DivisorLimit && s.C < SmallDivision.DivisorLimit && (long)s.N * s.C * Steps(s) < SmallDivision.DividendLimit
-        && BlockedParts(s) <= _onePassBlocks;
+        && BlockedParts(s) <= residentBlocks;
 
     /// <summary>Floats of scratch memory <see cref="GroupNormBlocked"/> needs for its partial sums.</summary>
     public int BlockedScratchLength(GroupNormShape s) => s.N * s.Groups * (TakesOnePassBlocked(s) ? BlockedParts(s) : Chunks(s)) * 2;

@@ -53,6 +53,24 @@ public sealed class BlockedGroupNormTests(BlockedGroupNormTests.Device device) :
         Assert.Equal(Blocks(s, Run(launcher, s, x, gamma, beta, ToHalf, FromHalf, a => new F16View(a), blockedOutput: false)), blocked);
     }
 
+    /// <summary>
+    /// Every norm SD 1.5 runs before a convolution at 512² (32 groups, SiLU; UNet at batch 2, the VAE decoder and
+    /// encoder at batch 1) takes the one launch on an H200's 264 resident blocks; (batch, channels, plane side, one pass).
+    /// </summary>
+    [Theory]
+    [InlineData(2, 320, 64, true), InlineData(2, 320, 32, true), InlineData(2, 640, 32, true), InlineData(2, 640, 16, true)]
+    [InlineData(2, 1280, 16, true), InlineData(2, 1280, 8, true), InlineData(2, 2560, 16, true), InlineData(2, 2560, 8, true)]
+    [InlineData(2, 1920, 32, true), InlineData(2, 1920, 16, true), InlineData(2, 960, 64, true), InlineData(2, 960, 32, true)]
+    [InlineData(1, 512, 64, true), InlineData(1, 512, 128, true), InlineData(1, 512, 256, true), InlineData(1, 256, 256, true)]
+    [InlineData(1, 256, 512, true), InlineData(1, 128, 512, true), InlineData(1, 128, 256, true)]
+    [InlineData(1, 128, 1024, false)]   // the VAE at 1024²: 512 slices a unit
+    public void SdNormsBeforeAConvolutionTakeOnePassOnAnH200(int n, int c, int side, bool onePass)
+    {
+        var s = new GroupNormShape(n, c, side * side, 32, 1e-6f, 1);
+        Assert.True(NormLauncher<F16View>.SupportsBlocked(s));
+        Assert.Equal(onePass, NormLauncher<F16View>.FitsOnePassBlocked(s, residentBlocks: 2 * 132));
+    }
+
     [Theory]
     [InlineData(12, 4, 8, 8)]   // channels not a multiple of 8
     [InlineData(16, 8, 6, 6)]   // a plane of 36 pixels
