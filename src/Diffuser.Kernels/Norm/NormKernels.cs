@@ -126,7 +126,7 @@ public static class NormKernels
     /// Both sums over the block, every thread getting them, with one pair of barriers (every thread must call it);
     /// <paramref name="warp"/> is the thread's warp, <paramref name="scratch"/> shared memory of two floats a warp.
     /// </summary>
-    internal static GroupSums BlockSums(GroupSums own, int warp, ArrayView<float> scratch)
+    private static GroupSums BlockSums(GroupSums own, int warp, ArrayView<float> scratch)
     {
         float deviations = Reductions.WarpSum(own.Deviations, Warp.WarpSize), squares = Reductions.WarpSum(own.Squares, Warp.WarpSize);
         if (Warp.IsFirstLane)

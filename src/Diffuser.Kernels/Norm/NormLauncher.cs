@@ -114,10 +114,11 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
     public static bool SupportsBlocked(GroupNormShape s) => ChannelBlocks.Supports(s.C) && s.Spatial % BlockedGroupNormKernels.PixelsPerThread == 0;
 
     /// <summary>
-    /// Whether <see cref="GroupNormBlocked"/> takes one launch that reads x once (<see cref="BlockedGroupNormKernels.GroupNormOnePassBlocked"/>):
-    /// groups of an even number of channels, at least 4 (a block of 8 channels then spans at most two groups, a unit at
-    /// most four), and a unit's slices that fit the blocks that run at once (on an H200 every such norm of SD 1.x/2.x at 512²: at most
-    /// 128 slices, the VAE's 128- and 256-channel norms at 512², for 264 blocks).
+    /// Whether <see cref="GroupNormBlocked"/> takes one launch that reads x once
+    /// (<see cref="BlockedGroupNormKernels.GroupNormOnePassBlocked"/>): groups of an even number of channels, at least 4
+    /// (a block of 8 channels then spans at most two groups, a unit at most four), and a unit's slices that fit the
+    /// blocks that run at once (on an H200 every such norm of SD 1.5 at 512²: at most 128 slices, the VAE's 128- and
+    /// 256-channel norms at 512², for 264 blocks).
     /// </summary>
     public bool TakesOnePassBlocked(GroupNormShape s) => FitsOnePassBlocked(s, _onePassBlocks);
 
