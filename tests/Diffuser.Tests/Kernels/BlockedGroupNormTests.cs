@@ -4,7 +4,6 @@ using Diffuser.Kernels.Norm;
 using Diffuser.Tests.Infrastructure;
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
 using Half = System.Half;
 
 namespace Diffuser.Tests.Kernels;
@@ -139,29 +138,14 @@ public sealed class BlockedGroupNormTests(BlockedGroupNormTests.Device device) :
         return [.. y.GetAsArray1D().Select(load)];
     }
 
-    /// <summary>ILGPU's CPU accelerator (one multiprocessor of <see cref="GroupNormLaunchTests"/>'s) and two-launch norm launchers for both storages.</summary>
-    public sealed class Device : IDisposable
+    /// <summary>
+    /// A CPU accelerator of one multiprocessor (no block waits for another here, and fewer threads leave the cores to
+    /// the other test classes; one of <see cref="GroupNormLaunchTests"/>'s) and two-launch norm launchers for both storages.
+    /// </summary>
+    public sealed class Device() : CpuAcceleratorFixture(multiprocessors: 1)
     {
-        // One multiprocessor: no block waits for another here, and fewer threads leave the cores to the other test classes.
-        private readonly Context _context = Context.Create(builder => builder.CPU(new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1)));
+        public NormLauncher<F32View> Singles => field ??= new(Accelerator, onePass: false);
 
-        public Device()
-        {
-            Accelerator = _context.CreateCPUAccelerator(0);
-            Singles = new(Accelerator, onePass: false);
-            Halves = new(Accelerator, onePass: false);
-        }
-
-        public Accelerator Accelerator { get; }
-
-        public NormLauncher<F32View> Singles { get; }
-
-        public NormLauncher<F16View> Halves { get; }
-
-        public void Dispose()
-        {
-            Accelerator.Dispose();
-            _context.Dispose();
-        }
+        public NormLauncher<F16View> Halves => field ??= new(Accelerator, onePass: false);
     }
 }

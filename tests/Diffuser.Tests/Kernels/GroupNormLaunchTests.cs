@@ -2,9 +2,7 @@ using Diffuser.Kernels.Conv;
 using Diffuser.Kernels.Launch;
 using Diffuser.Kernels.Norm;
 using Diffuser.Tests.Infrastructure;
-using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
 
 namespace Diffuser.Tests.Kernels;
 
@@ -12,14 +10,12 @@ namespace Diffuser.Tests.Kernels;
 /// Group norm's two ways on ILGPU's CPU accelerator (four multiprocessors, so the one-pass kernels take groups of up to
 /// four slices), each against the managed norm: the one launch that reads x once (one slice or several a group, more
 /// tickets than blocks) and the two launches it falls back to (partial sums, then the normalisation), for the dense
-/// output and for the channel-blocked one.
+/// output and for the channel-blocked one. One accelerator and its two launchers serve every case (a kernel is
+/// compiled once per specialisation, and its 1,024 threads started once, not per case).
 /// </summary>
-public sealed class GroupNormLaunchTests : IDisposable
+public sealed class GroupNormLaunchTests(GroupNormLaunchTests.Device device) : IClassFixture<GroupNormLaunchTests.Device>
 {
-    private readonly Context _context = Context.Create(builder => builder.CPU(new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 4)));
-    private readonly Accelerator _accelerator;
-
-    public GroupNormLaunchTests() => _accelerator = _context.CreateCPUAccelerator(0);
+    private readonly Accelerator _accelerator = device.Accelerator;
 
     [Theory]
     [InlineData(2, 8, 3, 5, 4, true)]       // a slice a group (steps of one element), 8 groups for 4 blocks
@@ -56,8 +52,7 @@ public sealed class GroupNormLaunchTests : IDisposable
             ChannelBlocks.FromDense(dense, expected, s.N, s.C, s.Spatial);
         }
 
-        var twoLaunches = new NormLauncher<F32View>(_accelerator, onePass: false);
-        var launcher = new NormLauncher<F32View>(_accelerator);
+        var (launcher, twoLaunches) = (device.Launcher, device.TwoLaunches);
         Assert.Equal(onePass, blocked ? launcher.TakesOnePassBlocked(s) : launcher.TakesOnePass(s, alignedChunks: true));
         Assert.False(blocked ? twoLaunches.TakesOnePassBlocked(s) : twoLaunches.TakesOnePass(s, alignedChunks: true));
         Tolerance.AssertClose(Run(launcher, s, x, gamma, beta, blocked), expected, 1e-5, 1e-5, "as launched");
@@ -88,9 +83,11 @@ public sealed class GroupNormLaunchTests : IDisposable
         return y.GetAsArray1D();
     }
 
-    public void Dispose()
+    /// <summary>A CPU accelerator of four multiprocessors, a launcher that takes one pass where it can and one that never does.</summary>
+    public sealed class Device() : CpuAcceleratorFixture(multiprocessors: 4)
     {
-        _accelerator.Dispose();
-        _context.Dispose();
+        public NormLauncher<F32View> Launcher => field ??= new(Accelerator);
+
+        public NormLauncher<F32View> TwoLaunches => field ??= new(Accelerator, onePass: false);
     }
 }
