@@ -31,8 +31,7 @@ public sealed class GroupNormLaunchTests(GroupNormLaunchTests.Device device) : I
     [InlineData(2, 16, 64, 40, 4, true)]    // groups of 4: units of 2 groups (1 block), 2 slices of 256 items, 8 tickets for 4 blocks
     [InlineData(1, 24, 8, 8, 4, true)]      // groups of 6: units of 4 groups (3 blocks)
     [InlineData(2, 32, 8, 8, 2, true)]      // groups of 16: units of one group (2 blocks)
-    [InlineData(1, 16, 8, 8, 8, false)]     // groups of 2: a block of 8 channels spans 4 groups
-    [InlineData(1, 40, 64, 40, 4, false)]   // 1600 items a unit: 7 slices, more than the blocks that run at once
+    [InlineData(1, 16, 8, 8, 8, false)]     // groups of 2: a block of 8 channels spans 4 groups (too many slices: see BlockedGroupNormTests)
     public void ChannelBlockedOnePassWhereTheSlicesFitElseTwoLaunches(int n, int c, int height, int width, int groups, bool onePass) =>
         AssertBothWays(new GroupNormShape(n, c, height * width, groups, 1e-5f, FuseSilu: 1), onePass, blocked: true);
 
