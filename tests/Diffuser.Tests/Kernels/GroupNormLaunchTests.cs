@@ -7,19 +7,19 @@ using ILGPU.Runtime;
 namespace Diffuser.Tests.Kernels;
 
 /// <summary>
-/// Group norm's two ways on ILGPU's CPU accelerator (four multiprocessors, so the one-pass kernels take groups of up to
-/// four slices), each against the managed norm: the one launch that reads x once (one slice or several a group, more
+/// Group norm's two ways on ILGPU's CPU accelerator (two multiprocessors, so the one-pass kernels take groups of up to
+/// two slices), each against the managed norm: the one launch that reads x once (one slice or several a group, more
 /// tickets than blocks) and the two launches it falls back to (partial sums, then the normalisation), for the dense
 /// output and for the channel-blocked one. One accelerator and its two launchers serve every case (a kernel is
-/// compiled once per specialisation, and its 1,024 threads started once, not per case).
+/// compiled once per specialisation, and its 512 threads started once, not per case).
 /// </summary>
 public sealed class GroupNormLaunchTests(GroupNormLaunchTests.Device device) : IClassFixture<GroupNormLaunchTests.Device>
 {
     private readonly Accelerator _accelerator = device.Accelerator;
 
     [Theory]
-    [InlineData(2, 8, 3, 5, 4, true)]       // a slice a group (steps of one element), 8 groups for 4 blocks
-    [InlineData(2, 4, 45, 45, 2, true)]     // 2 slices a group (4050 elements, slices of 2048), 8 tickets for 4 blocks
+    [InlineData(2, 8, 3, 5, 4, true)]       // a slice a group (steps of one element), 8 groups for 2 blocks
+    [InlineData(2, 4, 45, 45, 2, true)]     // 2 slices a group (4050 elements, slices of 2048), 8 tickets for 2 blocks
     [InlineData(1, 4, 100, 100, 2, true)]   // steps of eight: 2 slices a group (20000 elements, slices of 16384), the second partial
     [InlineData(1, 4, 99, 101, 2, false)]   // 10 slices a group: more than the blocks that run at once
     public void OnePassWhereTheSlicesFitElseTwoLaunches(int n, int c, int height, int width, int groups, bool onePass) =>
@@ -28,7 +28,7 @@ public sealed class GroupNormLaunchTests(GroupNormLaunchTests.Device device) : I
     [Theory]
     [InlineData(2, 40, 8, 8, 4, true)]      // groups of 10 channels: units of 4 groups (5 blocks of 8), 40 items for 64 threads
     [InlineData(2, 40, 32, 24, 4, true)]    // 480 items a unit: 2 slices
-    [InlineData(2, 16, 64, 40, 4, true)]    // groups of 4: units of 2 groups (1 block), 2 slices of 256 items, 8 tickets for 4 blocks
+    [InlineData(2, 16, 64, 40, 4, true)]    // groups of 4: units of 2 groups (1 block), 2 slices of 256 items, 8 tickets for 2 blocks
     [InlineData(1, 24, 8, 8, 4, true)]      // groups of 6: units of 4 groups (3 blocks)
     [InlineData(2, 32, 8, 8, 2, true)]      // groups of 16: units of one group (2 blocks)
     [InlineData(1, 16, 8, 8, 8, false)]     // groups of 2: a block of 8 channels spans 4 groups (too many slices: see BlockedGroupNormTests)
@@ -82,8 +82,8 @@ public sealed class GroupNormLaunchTests(GroupNormLaunchTests.Device device) : I
         return y.GetAsArray1D();
     }
 
-    /// <summary>A CPU accelerator of four multiprocessors, a launcher that takes one pass where it can and one that never does.</summary>
-    public sealed class Device() : CpuAcceleratorFixture(multiprocessors: 4)
+    /// <summary>A CPU accelerator of two multiprocessors, a launcher that takes one pass where it can and one that never does.</summary>
+    public sealed class Device() : CpuAcceleratorFixture(multiprocessors: 2)
     {
         public NormLauncher<F32View> Launcher => field ??= new(Accelerator);
 
