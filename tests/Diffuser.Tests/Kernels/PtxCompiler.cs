@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
@@ -25,7 +26,14 @@ public sealed class PtxCompiler : IDisposable
     public PTXCompiledKernel CompileKernel(Type type, string name, params Type[] typeArguments) =>
         CompileKernel(type, name, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, typeArguments);
 
-    private PTXCompiledKernel CompileKernel(Type type, string name, CudaArchitecture architecture, CudaInstructionSet instructionSet, Type[] typeArguments)
+    /// <summary>Each kernel compiled once for each target: the test classes check several things of one kernel.</summary>
+    private readonly ConcurrentDictionary<string, Lazy<PTXCompiledKernel>> _compiled = new();
+
+    private PTXCompiledKernel CompileKernel(Type type, string name, CudaArchitecture architecture, CudaInstructionSet instructionSet, Type[] typeArguments) =>
+        _compiled.GetOrAdd($"{type.FullName}.{name}<{string.Join(", ", typeArguments.Select(t => t.FullName))}> {architecture} {instructionSet}",
+            _ => new(() => CompileUncached(type, name, architecture, instructionSet, typeArguments))).Value;
+
+    private PTXCompiledKernel CompileUncached(Type type, string name, CudaArchitecture architecture, CudaInstructionSet instructionSet, Type[] typeArguments)
     {
         var method = type.GetMethod(name, BindingFlags.Public | BindingFlags.Static)
             ?? throw new ArgumentException($"{type.Name} has no public static {name}");

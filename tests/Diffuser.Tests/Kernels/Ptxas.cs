@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Diffuser.Tests.Infrastructure;
@@ -34,8 +35,14 @@ public static partial class Ptxas
         return folder;
     }
 
+    /// <summary>Each PTX text assembled once for each architecture (tests check several things of one kernel's machine code).</summary>
+    private static readonly ConcurrentDictionary<(string Ptx, string Architecture), Lazy<PtxasResult>> Assembled = new();
+
     /// <summary>Assembles <paramref name="ptx"/> for <paramref name="architecture"/> (sm_80, sm_90, sm_90a with CUDA 12.4's tools, …) with -v.</summary>
-    public static PtxasResult Assemble(string ptx, string architecture)
+    public static PtxasResult Assemble(string ptx, string architecture) =>
+        Assembled.GetOrAdd((ptx, architecture), key => new(() => AssembleUncached(key.Ptx, key.Architecture))).Value;
+
+    private static PtxasResult AssembleUncached(string ptx, string architecture)
     {
         string tools = architecture.EndsWith('a') ? Tools12.Value : Tools.Value;
         string folder = Directory.CreateTempSubdirectory("diffuser-ptxas-").FullName;

@@ -1,5 +1,4 @@
 using Diffuser.Backends;
-using Diffuser.Backends.Cpu;
 using Diffuser.Backends.Ilgpu;
 using Diffuser.Diagnostics;
 using Diffuser.Kernels.Attention;
@@ -17,14 +16,12 @@ namespace Diffuser.Tests.Kernels;
 /// and predicate the GPU's copy gets (<c>EmulatedAsyncCopies</c>), so the copies' addressing is tested too. The PTX itself is
 /// checked by <c>TensorCorePtxTests</c> and <c>FlashAttentionPtxTests</c>.
 /// </summary>
-public sealed class TensorCoreEmulationTests : IDisposable
+public sealed class TensorCoreEmulationTests(EmulatedBackends backends) : IClassFixture<EmulatedBackends>
 {
-    private readonly Backend _emulated = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated);
-    private readonly Backend _registerCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(AsyncCopies: false));
-    private readonly Backend _unsplit = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(SplitK: false));
-    private readonly Backend _warpGroup = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.EmulatedWarpGroup);
-    private readonly Backend _warpGroupRegisterCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.EmulatedWarpGroup, new KernelOptions(AsyncCopies: false));
-    private readonly Backend _cpu = new CpuBackend();
+    private Backend Emulated => backends.Get(TensorCoreMode.Emulated);
+    private Backend RegisterCopies => backends.Get(TensorCoreMode.Emulated, new KernelOptions(AsyncCopies: false));
+    private Backend WarpGroup => backends.Get(TensorCoreMode.EmulatedWarpGroup);
+    private Backend Cpu => backends.Cpu;
 
     public static TheoryData<string> Cases() => new(TensorCoreCases.Select(c => c.Id));
 
@@ -69,7 +66,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
     public void MatchesTheFp16Reference(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id == id);
-        Tolerance.AssertClose(Run(c, _emulated), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
+        Tolerance.AssertClose(Run(c, Emulated), Run(c, Cpu), c.Atol, c.Rtol, c.Id);
     }
 
     /// <summary>
@@ -82,7 +79,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
     public void WarpGroupMatchesTheFp16Reference(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id == id);
-        Tolerance.AssertClose(Run(c, _warpGroup), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
+        Tolerance.AssertClose(Run(c, WarpGroup), Run(c, Cpu), c.Atol, c.Rtol, c.Id);
     }
 
     /// <summary>As <see cref="WarpGroupMatchesTheFp16Reference"/>, operands with 16-byte rows through registers (the warp group's thread-to-chunk order differs).</summary>
@@ -91,7 +88,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
     public void WarpGroupMatchesTheFp16ReferenceWithRegisterCopies(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id.EndsWith(id, StringComparison.Ordinal));
-        Tolerance.AssertClose(Run(c, _warpGroupRegisterCopies), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
+        Tolerance.AssertClose(Run(c, backends.Get(TensorCoreMode.EmulatedWarpGroup, new KernelOptions(AsyncCopies: false))), Run(c, Cpu), c.Atol, c.Rtol, c.Id);
     }
 
     /// <summary>
@@ -109,7 +106,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
     public void MatchesTheFp16ReferenceWithRegisterCopies(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id.EndsWith(id, StringComparison.Ordinal));
-        Tolerance.AssertClose(Run(c, _registerCopies), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
+        Tolerance.AssertClose(Run(c, RegisterCopies), Run(c, Cpu), c.Atol, c.Rtol, c.Id);
     }
 
     /// <summary>
@@ -122,8 +119,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
     [InlineData("register copies", 2, 40, 24, 32), InlineData("portable", 2, 9, 20, 300)]
     public void AnFp32ProductOfFp16OperandsIsNotRounded(string kernels, int batch, int m, int n, int k)
     {
-        using var portable = kernels == "portable" ? BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.None) : null;
-        var backend = portable ?? (kernels == "emulated" ? _emulated : _registerCopies);
+        var backend = kernels switch { "portable" => backends.Get(TensorCoreMode.None), "emulated" => Emulated, _ => RegisterCopies };
         var random = new Random(7);
         float[] a = Enumerable.Range(0, batch * m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
         float[] b = Enumerable.Range(0, batch * n * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
@@ -136,7 +132,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
             return c.ToArray();
         }
         float[] actual = Product(backend);
-        Tolerance.AssertClose(actual, Product(_cpu), 1e-6, 1e-5, $"{kernels} {batch}x{m}x{n}x{k}");
+        Tolerance.AssertClose(actual, Product(Cpu), 1e-6, 1e-5, $"{kernels} {batch}x{m}x{n}x{k}");
         Assert.Contains(actual, v => (float)(Half)v != v);
     }
 
@@ -150,10 +146,10 @@ public sealed class TensorCoreEmulationTests : IDisposable
     public void ASplitProductFinishesItselfAndLeavesItsCountersAtZero(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id == id);
-        var first = Run(c, _emulated);
-        var second = Run(c, _emulated, seed: 99);
+        var first = Run(c, Emulated);
+        var second = Run(c, Emulated, seed: 99);
         Assert.NotEqual(first, second);
-        Tolerance.AssertClose(second, Run(c, _cpu, seed: 99), c.Atol, c.Rtol, c.Id);
+        Tolerance.AssertClose(second, Run(c, Cpu, seed: 99), c.Atol, c.Rtol, c.Id);
     }
 
     /// <summary>Products the tensor cores would split, with splitting off (DIFFUSER_SPLIT_K=0, a fallback): one group per tile.</summary>
@@ -162,7 +158,7 @@ public sealed class TensorCoreEmulationTests : IDisposable
     public void MatchesTheFp16ReferenceUnsplit(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id == id);
-        Tolerance.AssertClose(Run(c, _unsplit), Run(c, _cpu), c.Atol, c.Rtol, c.Id);
+        Tolerance.AssertClose(Run(c, backends.Get(TensorCoreMode.Emulated, new KernelOptions(SplitK: false))), Run(c, Cpu), c.Atol, c.Rtol, c.Id);
     }
 
     /// <summary>
@@ -175,12 +171,9 @@ public sealed class TensorCoreEmulationTests : IDisposable
     public void AChannelBlockedImageGivesTheDenseImagesResults(string id)
     {
         var c = TensorCoreCases.Single(x => x.Id == id);
-        using var dense = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(OnePassGroupNorm: false, BlockedConvInput: false));
-        using var blocked = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(OnePassGroupNorm: false));
-        using var blockedRegisterCopies = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated, new KernelOptions(AsyncCopies: false, OnePassGroupNorm: false));
-        var expected = Run(c, dense);
-        Assert.Equal(expected, Run(c, blocked));
-        Assert.Equal(expected, Run(c, blockedRegisterCopies));
+        var expected = Run(c, backends.Get(TensorCoreMode.Emulated, new KernelOptions(OnePassGroupNorm: false, BlockedConvInput: false)));
+        Assert.Equal(expected, Run(c, backends.Get(TensorCoreMode.Emulated, new KernelOptions(OnePassGroupNorm: false))));
+        Assert.Equal(expected, Run(c, backends.Get(TensorCoreMode.Emulated, new KernelOptions(AsyncCopies: false, OnePassGroupNorm: false))));
     }
 
     /// <summary>
@@ -190,26 +183,26 @@ public sealed class TensorCoreEmulationTests : IDisposable
     [Fact]
     public void AChannelBlockedImageIsMadeForAndReadOnlyByAConvolution()
     {
-        using var x = _emulated.Allocate(new TensorShape(1, 32, 4, 6), DType.F16);
-        using var gamma = _emulated.Allocate(new TensorShape(32), DType.F16);
-        using var beta = _emulated.Allocate(new TensorShape(32), DType.F16);
-        using var weight = _emulated.Allocate(new TensorShape(8, 32, 3, 3), DType.F16);
-        using var blocked = _emulated.GroupNorm(x, 8, gamma, beta, 1e-5f, silu: true, forConvolution: true);
+        using var x = Emulated.Allocate(new TensorShape(1, 32, 4, 6), DType.F16);
+        using var gamma = Emulated.Allocate(new TensorShape(32), DType.F16);
+        using var beta = Emulated.Allocate(new TensorShape(32), DType.F16);
+        using var weight = Emulated.Allocate(new TensorShape(8, 32, 3, 3), DType.F16);
+        using var blocked = Emulated.GroupNorm(x, 8, gamma, beta, 1e-5f, silu: true, forConvolution: true);
         Assert.Equal(TensorLayout.ChannelBlocked, blocked.Layout);
-        using (var dense = _emulated.GroupNorm(x, 8, gamma, beta, 1e-5f, silu: true))
+        using (var dense = Emulated.GroupNorm(x, 8, gamma, beta, 1e-5f, silu: true))
             Assert.Equal(TensorLayout.Dense, dense.Layout);
-        using (var narrow = _emulated.Allocate(new TensorShape(1, 24, 4, 6), DType.F16))
-        using (var gamma24 = _emulated.Allocate(new TensorShape(24), DType.F16))
-        using (var normed = _emulated.GroupNorm(narrow, 8, gamma24, gamma24, 1e-5f, forConvolution: true))
+        using (var narrow = Emulated.Allocate(new TensorShape(1, 24, 4, 6), DType.F16))
+        using (var gamma24 = Emulated.Allocate(new TensorShape(24), DType.F16))
+        using (var normed = Emulated.GroupNorm(narrow, 8, gamma24, gamma24, 1e-5f, forConvolution: true))
             Assert.Equal(TensorLayout.Dense, normed.Layout);
-        using (var x32 = _cpu.Allocate(new TensorShape(1, 32, 4, 6)))
-        using (var gamma32 = _cpu.Allocate(new TensorShape(32)))
-        using (var normed = _cpu.GroupNorm(x32, 8, gamma32, gamma32, 1e-5f, forConvolution: true))
+        using (var x32 = Cpu.Allocate(new TensorShape(1, 32, 4, 6)))
+        using (var gamma32 = Cpu.Allocate(new TensorShape(32)))
+        using (var normed = Cpu.GroupNorm(x32, 8, gamma32, gamma32, 1e-5f, forConvolution: true))
             Assert.Equal(TensorLayout.Dense, normed.Layout);
 
-        Assert.Contains("channel-blocked", Assert.Throws<DiffuserException>(() => _emulated.Add(blocked, x)).Message);
-        Assert.Contains("channel-blocked", Assert.Throws<DiffuserException>(() => _emulated.Conv2d(x, weight, null, 1, Padding2d.Same(1), residual: blocked)).Message);
-        Assert.Contains("not upsampled", Assert.Throws<DiffuserException>(() => _emulated.Conv2d(blocked, weight, null, 1, Padding2d.Same(1), upsample: true)).Message);
+        Assert.Contains("channel-blocked", Assert.Throws<DiffuserException>(() => Emulated.Add(blocked, x)).Message);
+        Assert.Contains("channel-blocked", Assert.Throws<DiffuserException>(() => Emulated.Conv2d(x, weight, null, 1, Padding2d.Same(1), residual: blocked)).Message);
+        Assert.Contains("not upsampled", Assert.Throws<DiffuserException>(() => Emulated.Conv2d(blocked, weight, null, 1, Padding2d.Same(1), upsample: true)).Message);
         Assert.Throws<DiffuserException>(() => blocked.Reshape(32, 24));
     }
 
@@ -221,12 +214,12 @@ public sealed class TensorCoreEmulationTests : IDisposable
     [Fact]
     public void OnlyNonCausalAttentionOfSupportedHeadDimsTakesTheTensorCores()
     {
-        using var portable = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.None);
+        var portable = backends.Get(TensorCoreMode.None);
         foreach (var c in OpCases.SmallHalf.Where(c => c.Family == "attention" && ((bool)c.Args!["causal"] || !HasTensorCoreVariant(c))
             && HeadDim(c) <= AttentionKernels.MaxHeadDim))
-            Assert.Equal(Run(c, portable), Run(c, _emulated));
+            Assert.Equal(Run(c, portable), Run(c, Emulated));
         var supported = TensorCoreCases.First(c => c.Family == "attention");
-        Assert.NotEqual(Run(supported, portable), Run(supported, _emulated));
+        Assert.NotEqual(Run(supported, portable), Run(supported, Emulated));
         Assert.False(FlashAttentionLauncher.Supports(new(1, 1, 8, 8, 64, 0.125f, Causal: 1)));
     }
 
@@ -242,15 +235,5 @@ public sealed class TensorCoreEmulationTests : IDisposable
         {
             foreach (var t in inputs) t.Dispose();
         }
-    }
-
-    public void Dispose()
-    {
-        _emulated.Dispose();
-        _registerCopies.Dispose();
-        _unsplit.Dispose();
-        _warpGroup.Dispose();
-        _warpGroupRegisterCopies.Dispose();
-        _cpu.Dispose();
     }
 }
