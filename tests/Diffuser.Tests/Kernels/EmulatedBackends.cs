@@ -6,8 +6,9 @@ namespace Diffuser.Tests.Kernels;
 
 /// <summary>
 /// The CPU accelerator's backends a test class asks for, one per tensor-core mode and set of kernel options, each made
-/// on first use and shared by the class's tests (a backend compiles each kernel once: about 2 s a kernel family that a
-/// new backend would pay again in every test), and the managed backend they are compared with.
+/// on first use and shared by the class's tests (a backend compiles each kernel specialisation once, 2–8 s for a
+/// tensor-core GEMM, which a new backend would pay again in every test), and the managed backend they are compared
+/// with. <see cref="KernelBackends"/> is the other fixture: the device under test as the environment sets it up.
 /// </summary>
 public sealed class EmulatedBackends : IDisposable
 {
