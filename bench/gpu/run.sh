@@ -157,7 +157,8 @@ sanitize_kernels() {
 
 # Switches against the default, on key fp16 cases (the ops stage timed the default): a norm's result channel-blocked
 # for the convolution after it against dense (DIFFUSER_BLOCKED_CONV_INPUT=0: a resnet's norm and conv at the UNet's
-# 64×64 and 8×8 levels and the VAE's 512²), Hopper's wgmma for GEMM and
+# 64×64 and 8×8 levels and the VAE's 512²; and the upsamplers' convolutions, the UNet's last and the VAE's at 512², which
+# copy their image channel-blocked first, against gathering it), Hopper's wgmma for GEMM and
 # convolution (DIFFUSER_WGMMA=1, opt-in, only where its tests passed on this GPU: the UNet's largest GEMM and 3×3
 # convolution, the VAE's at 512²), the one-pass group norms against two launches (DIFFUSER_ONE_PASS_GROUP_NORM=0: the
 # UNet's 64×64 level, the VAE's 512², and the channel-blocked norm of the 64×64 resnet pair) and cp.async against register copies (DIFFUSER_CP_ASYNC=0: the GEMM's and
@@ -168,9 +169,10 @@ switches_ab() {
     if [ -f "$work.wgmma-passed" ]; then
         switch_ab DIFFUSER_WGMMA=1 conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 conv2d/vae_512x512_c128k128_k3_f16 || return 1
     fi
-    # The norm and convolution of a resnet, the norm's result dense (gathered by the convolution) against channel-blocked.
+    # The norm and convolution of a resnet, the norm's result dense (gathered by the convolution) against channel-blocked;
+    # the two upsamplers' convolutions (one filter, one process), their image gathered against copied channel-blocked.
     switch_ab DIFFUSER_BLOCKED_CONV_INPUT=0 group_norm_conv2d/64x64_c320k320_f16 group_norm_conv2d/8x8_c1280k1280_f16 \
-        group_norm_conv2d/vae_512x512_c128k128_f16 || return 1
+        group_norm_conv2d/vae_512x512_c128k128_f16 k3_upsample_f16 || return 1
     switch_ab DIFFUSER_ONE_PASS_GROUP_NORM=0 group_norm/2x320x64x64_g32_silu_f16 group_norm/vae_1x256x512x512_g32_silu_f16 \
         group_norm_conv2d/64x64_c320k320_f16 || return 1
     switch_ab DIFFUSER_CP_ASYNC=0 conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 attention/self_b2h8_l4096_d40_f16 \

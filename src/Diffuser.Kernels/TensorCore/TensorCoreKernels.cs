@@ -81,17 +81,18 @@ public static class TensorCoreKernels
     }
 
     /// <summary>
-    /// As <see cref="Conv2d{TM, TC}"/> of an image in the <see cref="ChannelBlocks"/> layout (channels a multiple of 32,
-    /// not read upsampled: <see cref="BlockedPatchOperand{TC}.Supports"/>), whose stages are copied as the filters' are.
+    /// As <see cref="Conv2d{TM, TC}"/> of an image in the <see cref="ChannelBlocks"/> layout (channels a multiple of 32:
+    /// <see cref="BlockedPatchOperand{TC}.Supports"/>), whose stages are copied as the filters' are.
     /// </summary>
     /// <param name="xAddress">The global address of <paramref name="x"/> (<see cref="GlobalAddress"/>).</param>
-    /// <param name="plane">x's H·W.</param>
+    /// <param name="plane">x's H·W as stored (<see cref="Conv2dShape.SourcePlane"/>).</param>
+    /// <param name="upsample"><see cref="Conv2dShape.Upsample"/>: x is read upsampled.</param>
     public static void Conv2dBlocked<TM, TC>(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols, SpecializedValue<int> plane,
-        SpecializedValue<int> epilogue)
+        SpecializedValue<int> upsample, SpecializedValue<int> epilogue)
         where TM : struct, IWarpMma where TC : struct, IOperandCopies
     {
-        var patches = new BlockedPatchOperand<TC>(x, xAddress, s, kernelRows, kernelCols, Pixel(), plane);
+        var patches = new BlockedPatchOperand<TC>(x, xAddress, s, kernelRows, kernelCols, Pixel(), plane, upsample);
         Convolve<TM, TC, BlockedPatchOperand<TC>>(ref patches, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, kernelRows * kernelCols, epilogue);
     }
 
@@ -134,6 +135,24 @@ public static class TensorCoreKernels
         {
             int row = i / paddedChannels, c = i - row * paddedChannels, f = row / taps, tap = row - f * taps;
             packed.Bits[i] = c < channels ? weight.Bits[(f * channels + c) * taps + tap] : (ushort)0;
+        }
+    }
+
+    /// <summary>
+    /// Grid-stride over the blocks of 8 channels of a pixel: copies the dense image [N, C, plane] into the
+    /// <see cref="ChannelBlocks"/> layout [N, C/8, plane, 8] that <see cref="Conv2dBlocked{TM, TC}"/> copies by cp.async
+    /// (16-byte aligned). Block i = (n·C/8 + b)·plane + p holds channels 8b … 8b + 7 of pixel p, a plane apart in the
+    /// dense image from (n·C/8 + b)·8·plane + p: consecutive threads read consecutive pixels and store 16 bytes each.
+    /// </summary>
+    public static void ToChannelBlocks(F16View dense, F16View blocked, int blocks, int plane)
+    {
+        var bits = dense.Bits;
+        var stored = blocked.Bits.Cast<Half8>();
+        for (int i = KernelLoops.GridStart; i < blocks; i += KernelLoops.GridStride)
+        {
+            int row = i / plane, first = (row * ChannelBlocks.Width) * plane + (i - row * plane);
+            stored[i] = Half8.Pack(bits[first], bits[first + plane], bits[first + 2 * plane], bits[first + 3 * plane],
+                bits[first + 4 * plane], bits[first + 5 * plane], bits[first + 6 * plane], bits[first + 7 * plane]);
         }
     }
 }

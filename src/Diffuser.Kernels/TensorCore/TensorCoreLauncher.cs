@@ -21,6 +21,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     private readonly ByRows<ConvKernel> _conv;
     private readonly ByRows<BlockedConvKernel> _blockedConv;
     private readonly Action<KernelConfig, F16View, F16View, int, int, int> _packFilter;
+    private readonly Action<KernelConfig, F16View, F16View, int, int> _toChannelBlocks;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _tileCounters;
     private MemoryBuffer1D<ushort, Stride1D.Dense>? _zeros;
     private readonly bool _splitK;
@@ -35,6 +36,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         _conv = new(() => LoadConv<TM>(accelerator), () => LoadConv<FirstRowsMma<TR>>(accelerator));
         _blockedConv = new(() => LoadBlockedConv<TM>(accelerator), () => LoadBlockedConv<FirstRowsMma<TR>>(accelerator));
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
+        _toChannelBlocks = accelerator.LoadStreamKernel<F16View, F16View, int, int>(TensorCoreKernels.ToChannelBlocks);
         // A product splits only when it has fewer tiles than multiprocessors (SplitK.Choose): a counter per multiprocessor.
         _tileCounters = accelerator.Allocate1D<int>(Math.Max(accelerator.NumMultiprocessors, 1));
         _tileCounters.MemSetToZero();
@@ -72,7 +74,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     /// <summary>The tensor-core convolution of a channel-blocked image as <see cref="LoadBlockedConv{TW}"/> loads it for one kind of warp.</summary>
     private delegate void BlockedConvKernel(AcceleratorStream stream, KernelConfig config, F16View x, long xAddress, F16View weight, long weightAddress, F16View bias,
         F16View sampleBias, F16View residual, F16View y, SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
-        SpecializedValue<int> plane, SpecializedValue<int> epilogue);
+        SpecializedValue<int> plane, SpecializedValue<int> upsample, SpecializedValue<int> epilogue);
 
     private static BlockedConvKernel LoadBlockedConv<TW>(Accelerator accelerator) where TW : struct, IWarpMma =>
         Load<BlockedConvKernel, TW>(accelerator, nameof(TensorCoreKernels.Conv2dBlocked), typeof(TW), typeof(TC));
@@ -143,16 +145,28 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     }
 
     /// <summary>
+    /// Copies <paramref name="images"/> dense fp16 images of <paramref name="channels"/> channels (a multiple of 8) and
+    /// <paramref name="plane"/> pixels into the <see cref="ChannelBlocks"/> layout <see cref="Conv2dBlocked"/> reads
+    /// (<paramref name="blocked"/> 16-byte aligned).
+    /// </summary>
+    public void ToChannelBlocks(F16View dense, F16View blocked, int images, int channels, int plane)
+    {
+        if (!ChannelBlocks.Supports(channels)) throw new ArgumentException($"{channels} channels are no whole blocks of {ChannelBlocks.Width}.", nameof(channels));
+        int blocks = LaunchGeometry.CheckedLength((long)images * channels * plane, "channel-blocked image") / ChannelBlocks.Width;
+        _toChannelBlocks(LaunchGeometry.Elements(_accelerator, blocks), dense, blocked, blocks, plane);
+    }
+
+    /// <summary>
     /// As <see cref="Conv2d"/>, of an image <paramref name="x"/> in the <see cref="ChannelBlocks"/> layout (16-byte
     /// aligned; the shape as <see cref="BlockedPatchOperand{TC}.Supports"/> asks).
     /// </summary>
     public void Conv2dBlocked(F16View x, F16View packedWeight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace, Conv2dShape s)
     {
-        if (!BlockedPatchOperand<TC>.Supports(s)) throw new ArgumentException($"A channel-blocked image of {s.C} channels (upsampled: {s.Upsample}) is not one the convolution reads.", nameof(s));
+        if (!BlockedPatchOperand<TC>.Supports(s)) throw new ArgumentException($"A channel-blocked image of {s.C} channels is not one the convolution reads.", nameof(s));
         var split = CheckedConvSplit(s);
         _blockedConv.For(s.K)(_accelerator.DefaultStream, Grid(Pixels(s), s.K, split.Count), x, GlobalAddress.Of(x.Bits), packedWeight, GlobalAddress.Of(packedWeight.Bits),
-            bias, sampleBias, residual, y, Reduction(workspace, split), s, SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(s.H * s.W),
-            SpecializedValue.New(s.EpilogueFlags));
+            bias, sampleBias, residual, y, Reduction(workspace, split), s, SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(s.SourcePlane),
+            SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
     }
 
     /// <summary>The split of a convolution whose output and workspace are indexable.</summary>

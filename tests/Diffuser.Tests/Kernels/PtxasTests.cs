@@ -100,7 +100,8 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// 209 and 153 since the dense and the channel-blocked convolution share their body). The convolution of a
     /// channel-blocked image (a resnet's conv1 and conv2, conv_out), whose stages are copied by cp.async as the filters'
     /// are (4 copies of 16 bytes a thread, where the dense image takes 32 two-byte loads, 16 PRMT and 4 shared stores):
-    /// 157 (2.5 per HMMA), its conv_out 103 (6.4).
+    /// 157 (2.5 per HMMA), its conv_out 103 (6.4). An upsampler's convolution of its image copied channel-blocked first:
+    /// 161 (2.5), where the dense image read upsampled takes 209 (3.3; 32 two-byte loads and 16 PRMT a stage).
     /// </summary>
     public static TheoryData<string, double> MainLoops() => new()
     {
@@ -112,6 +113,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         { nameof(SpecializedKernels.TensorCoreConvFirstRows), 9.6 },
         { nameof(SpecializedKernels.TensorCoreConv3x3Blocked), 2.5 },
         { nameof(SpecializedKernels.TensorCoreConvFirstRowsBlocked), 6.5 },
+        { nameof(SpecializedKernels.TensorCoreConvUpsampledBlocked), 2.6 },
         { nameof(SpecializedKernels.Attention48), 7.1 },
         { nameof(SpecializedKernels.Attention64), 5.8 },
         { nameof(SpecializedKernels.Attention80), 5.2 },
@@ -135,7 +137,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// commit group, and a stage waits only for its own copies, leaving the next stage's running across the barrier.
     /// </summary>
     [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemm)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3))]
-    [InlineData(nameof(SpecializedKernels.TensorCoreConv3x3Blocked))]
+    [InlineData(nameof(SpecializedKernels.TensorCoreConv3x3Blocked)), InlineData(nameof(SpecializedKernels.TensorCoreConvUpsampledBlocked))]
     public void MainLoopsLeaveTheNextStagesCopiesRunning(string name)
     {
         var loop = SassLoop.MainOf(Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass);
@@ -277,6 +279,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     [InlineData("FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>"), InlineData("FlashAttentionKernels.Attention<PtxWarpAttention160, RegisterCopies>")]
     [InlineData("SpecializedKernels.TensorCoreGemm"), InlineData("SpecializedKernels.TensorCoreConv3x3"), InlineData("SpecializedKernels.TensorCoreConv1x1")]
     [InlineData("SpecializedKernels.TensorCoreConvFirstRows"), InlineData("SpecializedKernels.TensorCoreConvUpsampled")]
+    [InlineData("SpecializedKernels.TensorCoreConvUpsampledBlocked")]
     [InlineData("SpecializedKernels.TensorCoreGemmToSingle"), InlineData("GemmKernels.Gemm<F32View>"), InlineData("Conv2dKernels.Conv2d<F32View>")]
     public void LoopsDoNotDivide(string name)
     {

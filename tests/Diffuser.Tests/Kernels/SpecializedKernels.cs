@@ -56,22 +56,27 @@ public static class SpecializedKernels
     /// <summary>As <see cref="TensorCoreConv3x3"/>, of the channel-blocked image a resnet's norm writes for it (copied by cp.async as the filters are).</summary>
     public static void TensorCoreConv3x3Blocked(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(BiasAndResidual));
+        TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>As <see cref="TensorCoreConv3x3Blocked"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
     public static void TensorCoreConv3x3BlockedWarpGroup(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2dBlocked<WarpGroupMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(BiasAndResidual));
+        TensorCoreKernels.Conv2dBlocked<WarpGroupMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>The VAE's conv_out (<see cref="TensorCoreConvFirstRows"/>) of the channel-blocked image its conv_norm_out writes.</summary>
     public static void TensorCoreConvFirstRowsBlocked(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2dBlocked<FirstRowsMma<PtxWarpMma>, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(1 | ChunkedStores));
+        TensorCoreKernels.Conv2dBlocked<FirstRowsMma<PtxWarpMma>, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(0), SpecializedValue.New(1 | ChunkedStores));
 
     /// <summary>An upsampler's conv (3×3, reading a 32×32 image upsampled to 64×64; bias, no residual).</summary>
     public static void TensorCoreConvUpsampled(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         F16View zeros, SplitReduction reduction, Conv2dShape s) =>
         TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(32 * 32), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
+
+    /// <summary>As <see cref="TensorCoreConvUpsampled"/>, of its image copied channel-blocked first.</summary>
+    public static void TensorCoreConvUpsampledBlocked(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(32 * 32), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
 
     /// <summary>A conv_out (3×3, at most 16 filters: <see cref="FirstRowsMma{TM}"/>; bias, no residual) on the VAE's 512×512 image of 128 channels.</summary>
     public static void TensorCoreConvFirstRows(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,

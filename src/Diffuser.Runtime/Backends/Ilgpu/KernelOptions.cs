@@ -9,7 +9,8 @@ namespace Diffuser.Backends.Ilgpu;
 /// <param name="OnePassGroupNorm">Group norms take the one launch that reads x once where their groups fit (else two launches).</param>
 /// <param name="BlockedConvInput">
 /// A group norm whose result a tensor-core convolution reads (a resnet's norm1 and norm2, conv_norm_out) writes it
-/// channel-blocked, so that the convolution copies its image by cp.async (else dense, gathered through registers).
+/// channel-blocked, so that the convolution copies its image by cp.async, and an upsampler's convolution copies its
+/// dense image so first (else dense, gathered through registers).
 /// </param>
 internal sealed record KernelOptions(bool AsyncCopies = true, bool SplitK = true, bool OnePassGroupNorm = true, bool BlockedConvInput = true)
 {

@@ -52,7 +52,7 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
     public override void Conv2d(Tensor x, Tensor weight, Tensor? bias, Tensor? sampleBias, Tensor? residual, Tensor y, Conv2dShape shape)
     {
         if (x.Layout == TensorLayout.ChannelBlocked && !(BlockedPatchOperand<TC>.Supports(shape) && PacksConv2dFilters(shape.C, shape.R * shape.S)))
-            throw new DiffuserException($"Conv2d: a channel-blocked input is read by convolutions of a multiple of 32 channels, not upsampled; got {shape.C} channels (upsampled: {shape.Upsample != 0}).");
+            throw new DiffuserException($"Conv2d: a channel-blocked input is read by convolutions of a multiple of 32 channels; got {shape.C} channels.");
         if (weight.Layout == TensorLayout.TapMajorFilter)
         {
             Conv2dPacked(x, View(weight), bias, sampleBias, residual, y, shape);
@@ -71,10 +71,7 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
 
     public override bool PacksConv2dFilters(int channels, int taps) => PatchTaps.Supports(channels, taps);
 
-    /// <summary>
-    /// Channel-blocked where the convolution after the norm copies such an image and the norm writes it (a plane of
-    /// whole 8-pixel steps; the convolution must not read it upsampled, which no model asks).
-    /// </summary>
+    /// <summary>Channel-blocked where the convolution after the norm copies such an image and the norm writes it (a plane of whole 8-pixel steps).</summary>
     public override TensorLayout ConvolutionInputLayout(GroupNormShape shape) =>
         _blockedConvInput && BlockedPatchOperand<TC>.SupportsImage(shape.N, shape.C, shape.Spatial) && NormLauncher<F16View>.SupportsBlocked(shape)
             ? TensorLayout.ChannelBlocked : TensorLayout.Dense;
@@ -89,8 +86,21 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
         shape = shape with { ChunkedStores = ChunkedStores(shape.OH * shape.OW, y, residual) };
         if (x.Layout == TensorLayout.ChannelBlocked)
             launcher.Conv2dBlocked(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
+        else if (CopiesToChannelBlocks(shape))
+        {
+            using var copy = Scratch((x.Length + 1) / 2);   // fp32 scratch holding the halves
+            var blocked = new F16View(FloatsOrEmpty(copy).Cast<ushort>());
+            launcher.ToChannelBlocks(View(x), blocked, shape.N, shape.C, shape.SourcePlane);
+            launcher.Conv2dBlocked(blocked, packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
+        }
         else launcher.Conv2d(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
     }
+
+    /// <summary>
+    /// Whether a dense image is first copied channel-blocked (one more launch) for the convolution to copy by cp.async:
+    /// where it is read upsampled (the upsamplers'), so that the copy moves a quarter of what the convolution reads.
+    /// </summary>
+    private bool CopiesToChannelBlocks(Conv2dShape shape) => _blockedConvInput && shape.Upsample != 0 && BlockedPatchOperand<TC>.Supports(shape);
 
     public override void Attention(Tensor q, Tensor k, Tensor v, Tensor y, AttentionShape shape)
     {
