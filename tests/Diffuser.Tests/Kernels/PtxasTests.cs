@@ -245,6 +245,21 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     }
 
     /// <summary>
+    /// The copy of an upsampler's image into the channel-blocked layout (<see cref="TensorCoreKernels.ToChannelBlocks"/>):
+    /// a pass of its grid-stride loop loads a pixel's 8 channels (two bytes each, a plane apart) and stores them as one
+    /// 16-byte block: 56 instructions a block, the division by the plane included (a copy bound by memory).
+    /// </summary>
+    [Fact]
+    public void ChannelBlockCopyStoresABlockAtOnce()
+    {
+        string ptx = compiler.Compile(typeof(TensorCoreKernels), nameof(TensorCoreKernels.ToChannelBlocks), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, []);
+        var loop = Assert.Single(SassLoop.All(Ptxas.Assemble(ptx, "sm_90").Sass), l => l.Count("STG") > 0);
+        output.WriteLine($"ToChannelBlocks: {loop}");
+        Assert.Equal(8, loop.Instructions.Count(i => i.StartsWith("LDG.E.U16 ", StringComparison.Ordinal)));
+        Assert.Equal(["STG.E.128"], loop.Instructions.Where(i => i.Contains("STG", StringComparison.Ordinal)).Select(i => i.Split(' ')[0]));
+    }
+
+    /// <summary>
     /// The channel-blocked group norm's normalisation as SD runs it (fp16, SiLU) has no loop to count: from the barrier
     /// after the statistics to the end, a thread's 8 channels × 8 pixels, 8 16-byte loads of x and 8 16-byte stores
     /// (the transpose in registers). 795 instructions for 64 elements (12.4; the dense apply loop takes 15), 72 registers.
