@@ -11,17 +11,18 @@ namespace Diffuser.Kernels.TensorCore;
 /// copies they go straight to shared memory by cp.async, as the filters do (a tap outside the image copies zeros and
 /// reads nothing), where the dense image's <see cref="HalfPatchOperand"/> gathers 32 two-byte loads a stage through
 /// registers. A thread finds its tap once a stage; 8 consecutive threads copy 8 consecutive pixels' blocks, 128
-/// contiguous bytes. Read upsampled (<see cref="Conv2dShape.Upsample"/>, a kernel constant), a tap's row and column
-/// are halved on the way, as the dense operand does: an upsampler's image is a quarter of what its convolution reads,
-/// so its copy into this layout costs little beside the convolution.
+/// contiguous bytes. Read upsampled, a tap's row and column are halved on the way, as the dense operand does
+/// (<see cref="TapPixels"/>): an upsampler's image is a quarter of what its convolution reads, so its copy into this
+/// layout costs little beside the convolution.
 /// </summary>
 public readonly struct BlockedPatchOperand<TC> : IHalfTileOperand where TC : struct, IOperandCopies
 {
     private readonly ArrayView<Half8> _blocks;
     private readonly long _address;
     private readonly PatchTaps _taps;
-    private readonly int _origin, _plane, _width, _row0, _column0;
-    private readonly bool _direct, _upsampled;
+    private readonly TapPixels _pixels;
+    private readonly int _origin, _plane;
+    private readonly bool _direct;
 
     /// <param name="address">The global address of x's first element (<see cref="GlobalAddress.Of"/>), which cp.async needs.</param>
     /// <param name="plane">x's H·W as stored, <paramref name="s"/>'s <see cref="Conv2dShape.SourcePlane"/> (a constant of the kernel, so that the blocks a plane apart are immediate offsets).</param>
@@ -30,16 +31,12 @@ public readonly struct BlockedPatchOperand<TC> : IHalfTileOperand where TC : str
     {
         _blocks = x.Bits.Cast<Half8>();
         _plane = plane;
-        _width = s.SourceWidth;
         _direct = default(TC).Async;
-        _upsampled = upsample != 0;
         var window = PatchWindow.Of(s, pixel);
         _taps = new PatchTaps(s, r, sCols, window);
-        // Tap (r, s) of channel block b is block _origin + b·H·W + r·W + s (blocks of ChannelBlocks.Width channels); read
-        // upsampled, _origin + b·plane + (Row0 + r)/2·W/2 + (Column0 + s)/2.
-        _origin = LoopInvariant.Keep(window.ImageBase / ChannelBlocks.Width + (_upsampled ? 0 : window.Row0 * s.W + window.Column0));
-        _row0 = _upsampled ? LoopInvariant.Keep(window.Row0) : 0;
-        _column0 = _upsampled ? LoopInvariant.Keep(window.Column0) : 0;
+        _pixels = new TapPixels(s, window, upsample);
+        // A tap of channel block b is block _origin + b·plane + its pixel (blocks of ChannelBlocks.Width channels).
+        _origin = LoopInvariant.Keep(window.ImageBase / ChannelBlocks.Width + _pixels.Origin);
         _address = LoopInvariant.Keep(address);
     }
 
@@ -87,9 +84,7 @@ public readonly struct BlockedPatchOperand<TC> : IHalfTileOperand where TC : str
     private BlockPosition Locate(int k0)
     {
         var tap = _taps.Locate(k0);
-        // Outside the image the upsampled row or column may be −1: the block is then never read.
-        int offset = _upsampled ? ((_row0 + tap.Row) >> 1) * _width + ((_column0 + tap.Column) >> 1) : tap.Row * _width + tap.Column;
-        return new(_origin + (tap.Channel >> 3) * _plane + offset, tap.Inside);
+        return new(_origin + (tap.Channel >> 3) * _plane + _pixels.Of(tap), tap.Inside);
     }
 
     /// <param name="Block">The block of the chunk's first channel (meaningless outside the image).</param>

@@ -178,15 +178,15 @@ public readonly struct GatedHalfColumns<TC>(HalfMatrixOperand<TC> inner, GemmSha
 /// multiple of 32 (every SD convolution but the 3- and 4-channel ones) the kernel is specialised on the image's plane:
 /// a stage's 32 indices are then 32 channels of one tap, all inside or all outside the image, so a thread finds one
 /// tap and one address per stage, and its 16 loads sit at offsets the compiler folds into the load instructions.
-/// Read upsampled (<see cref="Conv2dShape.Upsample"/>, a kernel constant), a tap's row and column are halved on the
-/// way: two shifts a stage, where the address otherwise folds the window's origin in.
+/// Read upsampled, a tap's row and column are halved on the way (<see cref="TapPixels"/>).
 /// </summary>
 public readonly struct HalfPatchOperand : IHalfTileOperand
 {
     private readonly ArrayView<ushort> _bits, _zeros;
     private readonly PatchTaps _taps;
-    private readonly int _channels, _plane, _width, _origin, _row0, _column0;
-    private readonly bool _wholeStages, _upsampled;
+    private readonly TapPixels _pixels;
+    private readonly int _channels, _plane, _origin;
+    private readonly bool _wholeStages;
 
     /// <summary>What the kernel specialises on: the image's plane H·W when a stage never spans two taps (C a multiple of 32), else 0.</summary>
     public static int StagePlane(Conv2dShape s) => s.C % TensorCoreLayout.Depth == 0 ? s.SourcePlane : 0;
@@ -204,15 +204,11 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
         _channels = s.C;
         _wholeStages = stagePlane != 0;
         _plane = _wholeStages ? stagePlane : s.SourcePlane;
-        _width = s.SourceWidth;
-        _upsampled = upsample != 0;
         var window = PatchWindow.Of(s, pixel);
         _taps = new PatchTaps(s, r, sCols, window);
-        // Kept where they are computed: ILGPU would move them into the convolution's main loop.
-        // Tap (c, r, s) is at _origin + c·H·W + r·W + s; read upsampled, at _origin + c·plane + (Row0 + r)/2·W/2 + (Column0 + s)/2.
-        _origin = LoopInvariant.Keep(window.ImageBase + (_upsampled ? 0 : window.Row0 * s.W + window.Column0));
-        _row0 = _upsampled ? LoopInvariant.Keep(window.Row0) : 0;
-        _column0 = _upsampled ? LoopInvariant.Keep(window.Column0) : 0;
+        _pixels = new TapPixels(s, window, upsample);
+        // Tap (c, r, s) is at _origin + c·plane + its pixel (kept where it is computed: ILGPU would move it into the main loop).
+        _origin = LoopInvariant.Keep(window.ImageBase + _pixels.Origin);
     }
 
     public bool KContiguous => false;
@@ -246,9 +242,7 @@ public readonly struct HalfPatchOperand : IHalfTileOperand
     private ChunkPosition Locate(int k0)
     {
         var tap = _taps.Locate(k0);
-        // Outside the image the upsampled row or column may be −1: the offset is then never read.
-        int offset = _upsampled ? ((_row0 + tap.Row) >> 1) * _width + ((_column0 + tap.Column) >> 1) : tap.Row * _width + tap.Column;
-        return new(_origin + tap.Channel * _plane + offset, tap.Channel, tap.Inside);
+        return new(_origin + tap.Channel * _plane + _pixels.Of(tap), tap.Channel, tap.Inside);
     }
 
     /// <param name="At">Offset of the chunk's first channel.</param>

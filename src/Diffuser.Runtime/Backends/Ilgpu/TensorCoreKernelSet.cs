@@ -63,8 +63,8 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
             base.Conv2d(x, weight, bias, sampleBias, residual, y, shape);
             return;
         }
-        using var scratch = Scratch(((long)shape.K * TapMajorFilter.Depth(shape) + 1) / 2);   // fp32 scratch holding the halves
-        var packed = new F16View(FloatsOrEmpty(scratch).Cast<ushort>());
+        using var scratch = HalfScratch((long)shape.K * TapMajorFilter.Depth(shape));
+        var packed = Halves(scratch);
         _tensorCores.Value.PackFilter(View(weight), packed, shape.K, shape.C, shape.R * shape.S);
         Conv2dPacked(x, packed, bias, sampleBias, residual, y, shape);
     }
@@ -88,13 +88,18 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
             launcher.Conv2dBlocked(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
         else if (CopiesToChannelBlocks(shape))
         {
-            using var copy = Scratch((x.Length + 1) / 2);   // fp32 scratch holding the halves
-            var blocked = new F16View(FloatsOrEmpty(copy).Cast<ushort>());
+            using var copy = HalfScratch(x.Length);
+            var blocked = Halves(copy);
             launcher.ToChannelBlocks(View(x), blocked, shape.N, shape.C, shape.SourcePlane);
             launcher.Conv2dBlocked(blocked, packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
         }
         else launcher.Conv2d(View(x), packed, ViewOrEmpty(bias), ViewOrEmpty(sampleBias), ViewOrEmpty(residual), View(y), FloatsOrEmpty(workspace), shape);
     }
+
+    /// <summary>Pool scratch (fp32, 16-byte aligned) that holds <paramref name="halves"/> fp16 values, seen as such by <see cref="Halves"/>.</summary>
+    private Tensor? HalfScratch(long halves) => Scratch((halves + 1) / 2);
+
+    private static F16View Halves(Tensor? scratch) => new(FloatsOrEmpty(scratch).Cast<ushort>());
 
     /// <summary>
     /// Whether a dense image is first copied channel-blocked (one more launch) for the convolution to copy by cp.async:
