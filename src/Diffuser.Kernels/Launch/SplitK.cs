@@ -8,18 +8,26 @@ namespace Diffuser.Kernels.Launch;
 /// <param name="Length">Reduction indices per split, a multiple of the kernel's reduction stage.</param>
 public readonly record struct SplitK(int Count, int Length)
 {
-    /// <summary>A split aims for this many groups per multiprocessor; outputs with a tile per multiprocessor are not split.</summary>
+    /// <summary>
+    /// Groups a multiprocessor runs at once (the tensor-core kernels' registers hold two): a split fills at most one wave
+    /// of them. Outputs with a tile per multiprocessor are not split.
+    /// </summary>
     private const int GroupsPerMultiprocessor = 2;
     /// <summary>Each split keeps at least this many reduction stages.</summary>
     private const int MinStages = 4;
     private const int MaxCount = 16;
 
-    /// <summary>The split of a reduction of <paramref name="depth"/> over <paramref name="tiles"/> output tiles, in
-    /// stages of <paramref name="stage"/> indices (<see cref="TiledMatmul.Depth"/>, or 32 for the tensor-core matmul).</summary>
+    /// <summary>
+    /// The split of a reduction of <paramref name="depth"/> over <paramref name="tiles"/> output tiles, in stages of
+    /// <paramref name="stage"/> indices (<see cref="TiledMatmul.Depth"/>, or 32 for the tensor-core matmul): the most
+    /// splits whose groups still fit one wave. One split more would leave a second wave of a few groups, each as long
+    /// as the first wave's (40 tiles on 132 multiprocessors: 7 splits are 280 groups, 16 past the 264 that run at once,
+    /// and take two rounds of 1/7 of the reduction; 6 splits, 240 groups, one round of 1/6).
+    /// </summary>
     public static SplitK Choose(int multiprocessors, long tiles, int depth, int stage = TiledMatmul.Depth)
     {
-        long target = (long)GroupsPerMultiprocessor * multiprocessors;
-        int count = tiles >= multiprocessors ? 1 : (int)Math.Min((target + tiles - 1) / tiles, Math.Min(MaxCount, depth / (MinStages * stage)));
+        long wave = (long)GroupsPerMultiprocessor * multiprocessors;
+        int count = tiles >= multiprocessors ? 1 : (int)Math.Min(wave / tiles, Math.Min(MaxCount, depth / (MinStages * stage)));
         if (count <= 1) return new SplitK(1, depth);
         int length = LaunchGeometry.Tiles(LaunchGeometry.Tiles(depth, count), stage) * stage;
         return new SplitK(LaunchGeometry.Tiles(depth, length), length);
