@@ -35,7 +35,7 @@ public static class Conv2dKernels
         }
         else
         {
-            var store = new PartialEpilogue(workspace, (long)Grid.IdxZ * s.K * pixels, s.K, pixels);
+            var store = new PartialEpilogue(workspace, (long)Grid.IdxZ * s.K * pixels, s.K, pixels, chunkedRows: false);
             TiledMatmul.Run(ref filters, true, ref patches, false, kBegin, kEnd, row0, col0, ref store, tileA, tileB);
         }
     }

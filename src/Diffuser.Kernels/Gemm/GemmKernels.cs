@@ -50,7 +50,7 @@ public static class GemmKernels
     private static PartialEpilogue Partial(ArrayView<float> workspace, int part, int batch, in GemmShape s)
     {
         long size = (long)s.M * s.ProductColumns;
-        return new PartialEpilogue(workspace, ((long)part * s.Batch + batch) * size, s.M, s.ProductColumns);
+        return new PartialEpilogue(workspace, ((long)part * s.Batch + batch) * size, s.M, s.ProductColumns, chunkedRows: false);
     }
 
     /// <summary>

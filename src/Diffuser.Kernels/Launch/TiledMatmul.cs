@@ -121,15 +121,21 @@ public struct PartialEpilogue : ITileEpilogue
 {
     private readonly ArrayView<float> _workspace;
     private readonly int _rows, _cols;
+    private readonly bool _chunkedRows;
     private int _col;
 
     /// <param name="start">The split's first float in <paramref name="workspace"/> (its rows·cols follow).</param>
-    public PartialEpilogue(ArrayView<float> workspace, long start, int rows, int cols)
+    /// <param name="chunkedRows">
+    /// Whether cols and start are multiples of 8 (a kernel constant): a chunk of 8 columns is then two 16-byte stores.
+    /// </param>
+    public PartialEpilogue(ArrayView<float> workspace, long start, int rows, int cols, bool chunkedRows)
     {
         // Kept where it is computed: ILGPU would move the 64-bit offset into the store loop, once per element.
-        _workspace = workspace.SubView(LoopInvariant.Keep(start), (long)rows * cols);
+        long first = LoopInvariant.Keep(start), length = (long)rows * cols;
+        _workspace = chunkedRows ? new F32View(workspace).ChunkSubView(first, length).Data : workspace.SubView(first, length);
         _rows = rows;
         _cols = cols;
+        _chunkedRows = chunkedRows;
     }
 
     public readonly void Store(int row, int col, float acc)
@@ -143,6 +149,11 @@ public struct PartialEpilogue : ITileEpilogue
     {
         if (row >= _rows) return;
         int at = row * _cols + _col;
+        if (_chunkedRows)
+        {
+            if (_col < _cols) new F32View(_workspace).StoreEight(at, acc);
+            return;
+        }
         Put(at, 0, acc.V0); Put(at, 1, acc.V1); Put(at, 2, acc.V2); Put(at, 3, acc.V3);
         Put(at, 4, acc.V4); Put(at, 5, acc.V5); Put(at, 6, acc.V6); Put(at, 7, acc.V7);
     }

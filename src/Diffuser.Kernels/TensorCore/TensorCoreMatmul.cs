@@ -126,16 +126,17 @@ public static class TensorCoreMatmul
     /// The last split of the tile at (row0, col0) finishes it (<see cref="SplitReduction.ArrivesLast"/>): thread t adds
     /// the splits' raw sums of columns col0 + 8·(t%16) … +7 in rows row0 + t/16 + 8·j and hands them to the epilogue
     /// 8 columns at a time, as <see cref="Store"/> does. The raw sums of split k lie at start + k·splitStride, rows of
-    /// <paramref name="columns"/>.
+    /// <paramref name="columns"/>; with <paramref name="chunked"/> (columns, start and split stride multiples of 8, a
+    /// kernel constant) a thread's 8 columns of a split are two 16-byte loads.
     /// </summary>
     public static void StoreSplitSums<TE>(in SplitReduction reduction, ref TE epilogue, int start, int splitStride, int rows, int columns,
-        int row0, int col0) where TE : struct, ITileEpilogue
+        int row0, int col0, bool chunked) where TE : struct, ITileEpilogue
     {
         const int chunks = TensorCoreLayout.Size / 8, chunkBits = 4, rowStep = TensorCoreLayout.Threads / chunks;
         int col = col0 + 8 * (Group.IdxX & (chunks - 1)), count = XMath.Clamp(columns - col, 0, 8);
         epilogue.BindChunk(col);
         for (int row = row0 + (Group.IdxX >> chunkBits); row < XMath.Min(row0 + TensorCoreLayout.Size, rows); row += rowStep)
-            epilogue.StoreChunk(row, reduction.Sums(start + row * columns + col, splitStride, count));
+            epilogue.StoreChunk(row, reduction.Sums(start + row * columns + col, splitStride, count, chunked));
     }
 
     /// <summary>
@@ -143,7 +144,7 @@ public static class TensorCoreMatmul
     /// their gates 64 columns on, in rows row0 + t/8 + 16·j.
     /// </summary>
     public static void StoreGatedSplitSums<TE>(in SplitReduction reduction, ref TE epilogue, int start, int splitStride, int rows, int columns,
-        int row0, int col0) where TE : struct, IGatedEpilogue
+        int row0, int col0, bool chunked) where TE : struct, IGatedEpilogue
     {
         const int chunks = TensorCoreLayout.Size / 2 / 8, chunkBits = 3, rowStep = TensorCoreLayout.Threads / chunks, gates = TensorCoreLayout.Size / 2;
         int col = col0 + 8 * (Group.IdxX & (chunks - 1)), count = XMath.Clamp(columns - col, 0, 8), gateCount = XMath.Clamp(columns - col - gates, 0, 8);
@@ -151,7 +152,7 @@ public static class TensorCoreMatmul
         for (int row = row0 + (Group.IdxX >> chunkBits); row < XMath.Min(row0 + TensorCoreLayout.Size, rows); row += rowStep)
         {
             int at = start + row * columns + col;
-            epilogue.StoreGatedChunk(row, reduction.Sums(at, splitStride, count), reduction.Sums(at + gates, splitStride, gateCount));
+            epilogue.StoreGatedChunk(row, reduction.Sums(at, splitStride, count, chunked), reduction.Sums(at + gates, splitStride, gateCount, chunked));
         }
     }
 

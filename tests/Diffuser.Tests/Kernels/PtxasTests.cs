@@ -178,24 +178,43 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     /// with a warp's 64 columns (4 chunks per lane and m16 tile) 10.0 for the GEMM, 10.7 for the convolution, 8.8.
     /// The GEMM with fp32 results (composed attention's scores, no bias or residual): 6.0 (partial stores 8.8), two
     /// 16-byte stores per 8 columns (scalar stores until the fp32 view kept its 16-byte alignment through the batch's
-    /// sub-view: 6.7). The conv_out on a tile's first rows (bias only): 8.2.
+    /// sub-view: 6.7). The conv_out on a tile's first rows (bias only): 8.2. The split-K partial sums (fp32) were
+    /// stored one float at a time (8.8–9.3 per element); of 16-byte rows, in 16-byte chunks too: 4.7.
     /// </summary>
     /// <param name="residual">Whether the kernel adds a residual (read in 16-byte chunks, as the outputs are stored).</param>
     [Theory]
-    [InlineData(nameof(SpecializedKernels.TensorCoreGemm), 11, 8, true), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3), 11, 8, true)]
-    [InlineData(nameof(SpecializedKernels.TensorCoreGemmToSingle), 9, 4, false), InlineData(nameof(SpecializedKernels.TensorCoreConvFirstRows), 11, 8, false)]
-    public void StoreLoopsStaySmall(string name, double bound, int chunkElements, bool residual)
+    [InlineData(nameof(SpecializedKernels.TensorCoreGemm), 11, true), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3), 11, true)]
+    [InlineData(nameof(SpecializedKernels.TensorCoreGemmToSingle), 9, false), InlineData(nameof(SpecializedKernels.TensorCoreConvFirstRows), 11, false)]
+    public void StoreLoopsStaySmall(string name, double bound, bool residual)
     {
         string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
         var stores = SassLoop.Innermost(sass).Where(l => l.Count("STG") > 0).ToList();
-        output.WriteLine($"{name}: store loops of {string.Join(", ", stores.Select(l => $"{l.Instructions.Count} for {StoredElements(l, chunkElements)} elements"))}");
+        output.WriteLine($"{name}: store loops of {string.Join(", ", stores.Select(l => $"{l.Instructions.Count} for {StoredElements(l)} elements"))}");
         Assert.Equal(2, stores.Count);   // the epilogue's and the split-K partial store's
-        var chunked = Assert.Single(stores, l => l.Instructions.Any(i => i.StartsWith("STG.E.128", StringComparison.Ordinal)));
-        // outputs in 16-byte chunks only, and a residual read so (beside a per-row bias, one load per row)
-        Assert.All(chunked.Instructions.Where(i => i.Contains("STG", StringComparison.Ordinal)), i => Assert.StartsWith("STG.E.128 ", i));
-        if (residual) Assert.Contains(chunked.Instructions, i => i.StartsWith("LDG.E.128 ", StringComparison.Ordinal));
-        Assert.All(stores, l => Assert.True((double)l.Instructions.Count / StoredElements(l, chunkElements) <= bound,
-            $"{l.Instructions.Count} instructions for {StoredElements(l, chunkElements)} elements, more than {bound} per element"));
+        // outputs and partial sums in 16-byte chunks only, and a residual read so (beside a per-row bias, one load per row)
+        Assert.All(stores.SelectMany(l => l.Instructions).Where(i => i.Contains("STG", StringComparison.Ordinal)), i => Assert.Matches(@"^(@!?P\d )?STG\.E\.128 ", i));
+        if (residual) Assert.Contains(stores.SelectMany(l => l.Instructions), i => i.StartsWith("LDG.E.128 ", StringComparison.Ordinal));
+        Assert.All(stores, l => Assert.True((double)l.Instructions.Count / StoredElements(l) <= bound,
+            $"{l.Instructions.Count} instructions for {StoredElements(l)} elements, more than {bound} per element"));
+    }
+
+    /// <summary>
+    /// The last split of a split product adds every split's partial sums of its tile alone, and each round waits on
+    /// L2: the loop over the splits (of 16-byte rows, as SD's are) issues 8 splits' loads, 16 bytes each, before the
+    /// first sum (it had issued one split's 8 scalar loads, 60 instructions a split).
+    /// </summary>
+    [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemm)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3))]
+    public void SplitSumsIssueEightSplitsLoadsAtOnce(string name)
+    {
+        var sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
+        var sums = Assert.Single(SassLoop.Innermost(sass), l => l.Count("FADD") > 0 && l.Count("LDG") > 0 && l.Count("STG") == 0);
+        output.WriteLine($"{name}: {sums}");
+        var code = sums.Instructions.ToList();
+        var loads = code.Where(i => i.Contains("LDG", StringComparison.Ordinal)).ToList();
+        Assert.Equal(16, loads.Count);   // 8 splits × two 16-byte loads
+        Assert.All(loads, i => Assert.Contains("LDG.E.128 ", i));
+        int lastLoad = code.FindLastIndex(i => i.Contains("LDG", StringComparison.Ordinal));
+        Assert.True(lastLoad < code.FindIndex(i => i.Contains("FADD", StringComparison.Ordinal)), "a sum waits before every load is issued");
     }
 
     /// <summary>
@@ -277,9 +296,15 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         Assert.True(normalisation.Count / 64.0 <= 13, $"{normalisation.Count / 64.0:F1} instructions per element, more than 13");
     }
 
-    /// <summary>A 16-byte store writes <paramref name="chunkElements"/> outputs (8 fp16, 4 fp32), any other store of these loops one element (an output or an fp32 partial sum).</summary>
-    private static int StoredElements(SassLoop loop, int chunkElements) =>
-        loop.Instructions.Where(i => i.Contains("STG", StringComparison.Ordinal)).Sum(i => i.Contains("STG.E.128", StringComparison.Ordinal) ? chunkElements : 1);
+    /// <summary>
+    /// Elements a loop stores: a 16-byte store holds 8 halves where the loop packs fp16 (F2FP), else 4 floats (fp32
+    /// outputs or partial sums); any other store one.
+    /// </summary>
+    private static int StoredElements(SassLoop loop)
+    {
+        int chunk = loop.Count("F2FP") > 0 ? 8 : 4;
+        return loop.Instructions.Where(i => i.Contains("STG", StringComparison.Ordinal)).Sum(i => i.Contains("STG.E.128", StringComparison.Ordinal) ? chunk : 1);
+    }
 
     /// <summary>
     /// ILGPU places values next to their uses, so per-thread setup (statistics, lane addresses, quotients) lands inside
