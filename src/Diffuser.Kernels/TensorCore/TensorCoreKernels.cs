@@ -47,7 +47,8 @@ public static class TensorCoreKernels
 
         // Split k's raw sums of batch entry b: [M, product columns] at (k·Batch + b)·size.
         int size = s.M * s.ProductColumns, start = batch * size, splitStride = s.Batch * size;
-        bool chunked = s.WithEpilogueFlags(epilogue).ChunkedStores != 0;   // product columns a multiple of 8
+        var flagged = s.WithEpilogueFlags(epilogue);
+        bool chunked = flagged.ChunkedStores != 0;   // product columns a multiple of 8
         if (split.Count > 1)
         {
             var partial = new PartialEpilogue(reduction.Workspace, part * splitStride + start, s.M, s.ProductColumns, chunked);
@@ -55,7 +56,7 @@ public static class TensorCoreKernels
             if (!reduction.ArrivesLast((batch * Grid.DimY + Grid.IdxY) * Grid.DimX + Grid.IdxX)) return;
         }
         // The epilogue only where it is applied: unsplit, or by a split product's last split.
-        var store = GemmEpilogue<TO>.ForBatch(c, bias, residual, s.WithEpilogueFlags(epilogue), batch, (ActivationKind)activation.Value);
+        var store = GemmEpilogue<TO>.ForBatch(c, bias, residual, flagged, batch, (ActivationKind)activation.Value);
         if (split.Count > 1)
         {
             if (geglu.Value != 0) TensorCoreMatmul.StoreGatedSplitSums(reduction, ref store, start, splitStride, s.M, s.ProductColumns, row0, col0, chunked);
@@ -116,7 +117,8 @@ public static class TensorCoreKernels
         TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, kBegin, kEnd, row0, col0, s.K, shared);
         // Split k's raw sums: [filters, pixels] at k·K·pixels.
         int splitStride = s.K * pixels;
-        bool chunked = s.WithEpilogueFlags(epilogue).ChunkedStores != 0;   // pixels a multiple of 8
+        var flagged = s.WithEpilogueFlags(epilogue);
+        bool chunked = flagged.ChunkedStores != 0;   // pixels a multiple of 8
         if (split.Count > 1)
         {
             var partial = new PartialEpilogue(reduction.Workspace, Grid.IdxZ * splitStride, s.K, pixels, chunked);
@@ -124,7 +126,7 @@ public static class TensorCoreKernels
             if (!reduction.ArrivesLast(Grid.IdxY * Grid.DimX + Grid.IdxX)) return;
         }
         // The epilogue only where it is applied: unsplit, or by a split product's last split.
-        var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, s.WithEpilogueFlags(epilogue));
+        var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, flagged);
         if (split.Count > 1) TensorCoreMatmul.StoreSplitSums(reduction, ref store, 0, splitStride, s.K, pixels, row0, col0, chunked);
         else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }
