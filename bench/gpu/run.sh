@@ -215,7 +215,7 @@ stage tests-kernels 110 tests "$out/tests-kernels.xml" "$device" "${kernel_tests
 rc=$?
 if failed $rc; then
     # Failed (not out of time). The tensor-core kernels' pieces checked here by ptxas and emulation only: cp.async, the
-    # split reduction finished by its last split (fence, atomic count); then the tensor cores as a whole (PTX the
+    # split reduction finished by its splits (fence, atomic counts, claims); then the tensor cores as a whole (PTX the
     # driver rejects, a misaligned shared block). When only group norm cases fail, the one-pass group norm (blocks
     # that wait for each other) is tried first. The first switch under which the kernel tests pass holds for every
     # later stage, so that one run still yields a table; RESULTS.md names it. If none passes, the failures lie

@@ -1,18 +1,31 @@
 using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
 
 namespace Diffuser.Kernels.Launch;
 
 /// <summary>
 /// A split reduction that its product kernel finishes itself (device code): each split stores its raw sums of a tile
-/// in the workspace and counts itself in the tile's counter; the split that arrives last adds every split's sums in
-/// split order (the order the separate reduce kernel used, so the result is the same) and applies the epilogue, and
-/// resets the counter for the next launch. This saves a reduce launch per split product (147 of the 218 GEMMs and
-/// convolutions of an SD 1.5 step at 512² on an H200: the 32×32 and smaller levels and the time-embedding
-/// projections). A product splits only when it has fewer tiles than the device has multiprocessors, so that many
-/// counters suffice.
+/// in the workspace and counts itself in at the tile's counter, then the splits that are there together finish the
+/// tile: the tile's rows are <see cref="SplitK.Count"/> blocks, each claimed by one split, which adds every split's sums
+/// of its rows in split order (the order the separate reduce kernel used, so the result is the same whoever adds them)
+/// and applies the epilogue. This saves a reduce launch per split product (125 of the 197 GEMMs and convolutions of an
+/// SD 1.5 step at 512² on an H200: the 32×32 and smaller levels and the time-embedding projections), and spreads the
+/// reduction over the tile's splits: a split product's splits all run at once (<see cref="SplitK.Choose"/>) and
+/// finish together, and one split adding a tile alone pulled count × 64 KB through one multiprocessor, one row after
+/// another (6 splits: 16 waits on L2 a thread, one a row; now at most 3, the rows of its block). A split waits for the others only a
+/// bounded while (<see cref="Polls"/>): where they do not all run at once (a CPU accelerator, or a GPU that holds
+/// fewer groups than counted on) it leaves, and the split that arrives last, which never waits, claims what is left:
+/// nothing ever waits for a group that cannot start. A product splits only when it has fewer tiles than the device
+/// has multiprocessors, so that many counters suffice.
 /// </summary>
-public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int> counters, SplitK split)
+/// <param name="polls">How often a split looks for the tile's last arrival before it leaves (<see cref="PollsOn"/>).</param>
+public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int> counters, SplitK split, int polls)
 {
+    // A tile's counter packs three counts of its splits: arrivals, claims of blocks (the claims past the last block are
+    // the claimers' leaving) and leavings without a claim. Each stays below 2·16 (SplitK's most splits).
+    private const int Arrival = 1, Claim = 1 << 8, GaveUp = 1 << 16, Field = 0xFF;
+
     /// <summary>The splits' raw sums, split after split.</summary>
     public readonly ArrayView<float> Workspace = workspace;
 
@@ -21,28 +34,102 @@ public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int>
 
     public readonly SplitK Split = split;
 
+    /// <summary>How often a split looks for the tile's last arrival before it leaves.</summary>
+    public readonly int Polls = polls;
+
     /// <summary>
-    /// Whether this group, whose raw sums of tile <paramref name="tile"/> are stored, is the tile's last split to
-    /// arrive (then every other split's sums are visible to it). Every thread of the group calls it.
+    /// Polls on an accelerator of <paramref name="type"/>: on a GPU a tile's splits arrive within microseconds, and 256
+    /// atomic reads (≈ 0.2 ms) cap what a group that waits in vain costs; the CPU accelerator's groups are threads that
+    /// arrive up to a group's emulation apart, and 2^19 looks (milliseconds) let the ones that run at once meet.
     /// </summary>
-    public bool ArrivesLast(int tile)
+    public static int PollsOn(AcceleratorType type) => type == AcceleratorType.CPU ? 1 << 19 : 256;
+
+    /// <summary>
+    /// Finishes this group's share of tile <paramref name="tile"/>, whose raw sums it has stored: counts its split in,
+    /// waits for the tile's other splits (<see cref="Polls"/> looks at most), then claims blocks of the tile's rows
+    /// until none is left and hands each row step of a block to <paramref name="rows"/>. <paramref name="slot"/> is one
+    /// int of shared memory. Every thread of the group calls it.
+    /// </summary>
+    public void Finish<TR>(int tile, ref TR rows, ArrayView<int> slot) where TR : struct, ISplitRows
+    {
+        for (int block = Arrive(tile, slot); block < Split.Count;)
+        {
+            int ahead = ClaimAhead(tile);
+            // The steps in Count runs as even as can be (6 blocks of 16 steps: 3, 3, 2, 3, 3, 2).
+            for (int step = 0; step < 1 << rows.StepBits; step++)
+                if ((step * Split.Count) >> rows.StepBits == block) rows.Finish(step);
+            block = Next(tile, ahead, slot);
+        }
+    }
+
+    /// <summary>
+    /// Counts this group's split of tile <paramref name="tile"/> in, and waits, at most <see cref="Polls"/> looks, until
+    /// the tile's every split is; then claims a block of the tile's rows. Returns the block, the same to every thread,
+    /// or <see cref="SplitK.Count"/> where there is none (the group has left: it claimed past the last block, or
+    /// stopped waiting).
+    /// </summary>
+    private int Arrive(int tile, ArrayView<int> slot)
     {
         MemoryFence.DeviceLevel();   // this thread's sums reach the device before the tile counts them
         Group.Barrier();
-        bool last = Group.IdxX == 0 && Atomic.Add(ref Counters[tile], 1) == Split.Count - 1;
-        if (!Group.BarrierOr(last)) return false;
-        MemoryFence.DeviceLevel();   // the other splits' sums are read after their counts
-        if (Group.IdxX == 0) Counters[tile] = 0;
-        return true;
+        if (Group.IsFirstThread)
+        {
+            int state = Atomic.Add(ref Counters[tile], Arrival) + Arrival;
+            for (int poll = 0; poll < Polls && (state & Field) < Split.Count; poll++) state = Atomic.Add(ref Counters[tile], 0);
+            if ((state & Field) < Split.Count)
+            {
+                Leave(tile, Atomic.Add(ref Counters[tile], GaveUp) + GaveUp);
+                slot[0] = Split.Count;
+            }
+            else
+            {
+                MemoryFence.DeviceLevel();   // the other splits' sums are read after their counts
+                slot[0] = Claimed(tile, Atomic.Add(ref Counters[tile], Claim));
+            }
+        }
+        Group.Barrier();
+        return slot[0];
+    }
+
+    /// <summary>
+    /// The first thread's next claim on the tile's blocks, issued before the group adds the block it holds, so that
+    /// its answer is back when <see cref="Next"/> reads it (0 in the other threads). At the tile's counter, addressed
+    /// through the thread's index (0 here): an address ptxas cannot prove the same in every lane, else it aggregates the
+    /// warp's atomics, and the aggregate's shuffle reads the answer at once.
+    /// </summary>
+    private int ClaimAhead(int tile) => Group.IsFirstThread ? Atomic.Add(ref Counters[tile + Group.IdxX], Claim) : 0;
+
+    /// <summary>The block the first thread's claim <paramref name="ahead"/> got, to every thread, as <see cref="Arrive"/> returns it.</summary>
+    private int Next(int tile, int ahead, ArrayView<int> slot)
+    {
+        Group.Barrier();   // every thread has read the slot's last block
+        if (Group.IsFirstThread) slot[0] = Claimed(tile, ahead);
+        Group.Barrier();
+        return slot[0];
+    }
+
+    /// <summary>The block a claim whose counter read <paramref name="state"/> got; a claim past the last block leaves.</summary>
+    private int Claimed(int tile, int state)
+    {
+        int block = (state >> 8) & Field;
+        if (block >= Split.Count) Leave(tile, state + Claim);
+        return XMath.Min(block, Split.Count);
+    }
+
+    /// <summary>After a group's leaving, which left the counter at <paramref name="state"/>: the last to leave resets it for the next launch.</summary>
+    private void Leave(int tile, int state)
+    {
+        int left = ((state >> 16) & Field) + XMath.Max(((state >> 8) & Field) - Split.Count, 0);
+        if (left == Split.Count) Counters[tile] = 0;
     }
 
     /// <summary>
     /// The sums over the splits of the <paramref name="count"/> (≤ 8) raw sums at <paramref name="at"/> of split 0,
     /// <paramref name="splitStride"/> apart from split to split, added in split order; zero past <paramref name="count"/>.
     /// With <paramref name="chunked"/> (at and the stride multiples of 8, count 8 or 0: a kernel constant) a split's
-    /// eight are two 16-byte loads. The last split does this alone for its whole tile, the tail of every split product,
-    /// and it waits on L2's latency: so eight splits' loads are issued before their sums wait for any (one split at a
-    /// time, a thread had 32 bytes in flight, and a tile of 6 splits took 96 round trips to L2 a thread; now 16).
+    /// eight are two 16-byte loads. This is the tail of every split product, and it waits on L2's latency: so eight
+    /// splits' loads are issued before their sums wait for any (one split at a time, a thread had 32 bytes in flight,
+    /// and a row of 6 splits took 6 round trips to L2; now 1).
     /// </summary>
     public Row8 Sums(int at, int splitStride, int count, bool chunked)
     {
@@ -71,4 +158,14 @@ public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int>
 
     /// <summary>sums + split <paramref name="k"/>'s raw sums, if there is such a split (no zero added: −0 stays −0).</summary>
     private Row8 Add(in Row8 sums, in Row8 raw, int k) => k < Split.Count ? sums.Plus(raw) : sums;
+}
+
+/// <summary>A thread's rows of a split tile, which its split finishes a block of row steps at a time (device code).</summary>
+public interface ISplitRows
+{
+    /// <summary>log2 of the thread's row steps in a tile.</summary>
+    int StepBits { get; }
+
+    /// <summary>Adds the splits' sums of the thread's row in step <paramref name="step"/> and hands them to the epilogue (a row past the product's: nothing).</summary>
+    void Finish(int step);
 }

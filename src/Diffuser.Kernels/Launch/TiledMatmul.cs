@@ -114,7 +114,7 @@ public static class TiledMatmul
 
 /// <summary>
 /// Stores raw sums of one reduction split into a row-major [rows, cols] slice of a workspace; a reduce kernel (or the
-/// last split, <see cref="SplitReduction"/>) then adds the splits in a fixed order (deterministic, unlike atomics) and
+/// splits themselves, <see cref="SplitReduction"/>) then adds the splits in a fixed order (deterministic, unlike atomics) and
 /// applies the real epilogue.
 /// </summary>
 public struct PartialEpilogue : ITileEpilogue

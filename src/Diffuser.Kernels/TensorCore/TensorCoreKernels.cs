@@ -11,7 +11,7 @@ namespace Diffuser.Kernels.TensorCore;
 /// <summary>
 /// GEMM and implicit-GEMM convolution on fp16 storage through <see cref="TensorCoreMatmul"/> (device code): the same
 /// grids, shapes, splits and epilogues as <see cref="GemmKernels"/> and <see cref="Conv2dKernels"/>, except that a
-/// split reduction is finished by its last split (<see cref="SplitReduction"/>) instead of a reduce kernel; 128×128
+/// split reduction is finished by its splits (<see cref="SplitReduction"/>) instead of a reduce kernel; 128×128
 /// tiles of <see cref="TensorCoreLayout.Threads"/> threads with <see cref="TensorCoreLayout.SharedBytes"/> of dynamic
 /// shared memory and no static shared memory (the PTX addresses the dynamic block from its start). <c>TM</c> is
 /// <see cref="PtxWarpMma"/> on the GPU (<see cref="WarpGroupMma"/> on Hopper where asked for), <c>TC</c> how operands
@@ -23,7 +23,7 @@ public static class TensorCoreKernels
 {
     /// <param name="addresses">The global addresses of a and b (<see cref="GlobalAddress"/>).</param>
     /// <param name="vectorA">1: A is k-contiguous and 16-byte aligned (see <see cref="HalfMatrixOperand{TC}"/>).</param>
-    /// <param name="epilogue"><see cref="GemmShape.EpilogueFlags"/> (with a split reduction applied by its last split).</param>
+    /// <param name="epilogue"><see cref="GemmShape.EpilogueFlags"/> (with a split reduction applied by its splits' claims).</param>
     public static void Gemm<TM, TC, TO>(F16View a, F16View b, TO bias, TO residual, TO c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses, SpecializedValue<int> activation, SpecializedValue<int> geglu, SpecializedValue<int> vectorA,
         SpecializedValue<int> vectorB, SpecializedValue<int> epilogue)
@@ -53,14 +53,15 @@ public static class TensorCoreKernels
         {
             var partial = new PartialEpilogue(reduction.Workspace, part * splitStride + start, s.M, s.ProductColumns, chunked);
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
-            if (!reduction.ArrivesLast((batch * Grid.DimY + Grid.IdxY) * Grid.DimX + Grid.IdxX)) return;
         }
-        // The epilogue only where it is applied: unsplit, or by a split product's last split.
+        // The epilogue made after the partial sums' stores: unsplit, the mma's sums; split, the sums of the splits.
         var store = GemmEpilogue<TO>.ForBatch(c, bias, residual, flagged, batch, (ActivationKind)activation.Value);
         if (split.Count > 1)
         {
-            if (geglu.Value != 0) TensorCoreMatmul.StoreGatedSplitSums(reduction, ref store, start, splitStride, s.M, s.ProductColumns, row0, col0, chunked);
-            else TensorCoreMatmul.StoreSplitSums(reduction, ref store, start, splitStride, s.M, s.ProductColumns, row0, col0, chunked);
+            int tile = (batch * Grid.DimY + Grid.IdxY) * Grid.DimX + Grid.IdxX;
+            var slot = shared.Cast<int>();
+            if (geglu.Value != 0) TensorCoreMatmul.StoreGatedSplitSums(reduction, store, tile, start, splitStride, s.M, s.ProductColumns, row0, col0, chunked, slot);
+            else TensorCoreMatmul.StoreSplitSums(reduction, store, tile, start, splitStride, s.M, s.ProductColumns, row0, col0, chunked, slot);
         }
         else if (geglu.Value != 0) TensorCoreMatmul.StoreGated(ref mma, ref store, row0, col0, shared);
         else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
@@ -68,7 +69,7 @@ public static class TensorCoreKernels
 
     /// <param name="stagePlane">The input's <see cref="HalfPatchOperand.StagePlane"/>.</param>
     /// <param name="upsample"><see cref="Conv2dShape.Upsample"/>: x is read upsampled.</param>
-    /// <param name="epilogue"><see cref="Conv2dShape.EpilogueFlags"/> (with a split reduction applied by its last split).</param>
+    /// <param name="epilogue"><see cref="Conv2dShape.EpilogueFlags"/> (with a split reduction applied by its splits' claims).</param>
     /// <param name="weight">Filters packed as a <see cref="TapMajorFilter"/> (16-byte aligned: rows load 16 bytes at a time).</param>
     /// <param name="weightAddress">The global address of <paramref name="weight"/> (<see cref="GlobalAddress"/>).</param>
     /// <param name="zeros">With a <paramref name="stagePlane"/>, <see cref="HalfPatchOperand.ZeroLength"/> zeros or more.</param>
@@ -123,11 +124,11 @@ public static class TensorCoreKernels
         {
             var partial = new PartialEpilogue(reduction.Workspace, Grid.IdxZ * splitStride, s.K, pixels, chunked);
             TensorCoreMatmul.Store(ref mma, ref partial, row0, col0, shared);
-            if (!reduction.ArrivesLast(Grid.IdxY * Grid.DimX + Grid.IdxX)) return;
         }
-        // The epilogue only where it is applied: unsplit, or by a split product's last split.
+        // The epilogue made after the partial sums' stores: unsplit, the mma's sums; split, the sums of the splits.
         var store = new ConvEpilogue<F16View>(y, bias, sampleBias, residual, flagged);
-        if (split.Count > 1) TensorCoreMatmul.StoreSplitSums(reduction, ref store, 0, splitStride, s.K, pixels, row0, col0, chunked);
+        if (split.Count > 1)
+            TensorCoreMatmul.StoreSplitSums(reduction, store, Grid.IdxY * Grid.DimX + Grid.IdxX, 0, splitStride, s.K, pixels, row0, col0, chunked, shared.Cast<int>());
         else TensorCoreMatmul.Store(ref mma, ref store, row0, col0, shared);
     }
 

@@ -10,7 +10,7 @@ namespace Diffuser.Kernels.TensorCore;
 /// Loads the tensor-core GEMM and convolution once for an accelerator, on first use (<typeparamref name="TM"/>: the PTX tensor cores,
 /// or their emulation on ILGPU's CPU accelerator for tests; <typeparamref name="TR"/>: the warps that compute products
 /// of at most 16 rows, on a tile's first m16 tile (<see cref="FirstRowsMma{TM}"/>); <typeparamref name="TC"/>: cp.async
-/// or register copies of aligned operands), with the counters by which a split reduction's last split finishes it
+/// or register copies of aligned operands), with the counters by which a split reduction's splits finish it
 /// (<see cref="SplitReduction"/>). Kernels of Hopper's warp-group instructions load as PTX for sm_90a (<see cref="Sm90aKernels"/>).
 /// </summary>
 public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma where TR : struct, IWarpMma where TC : struct, IOperandCopies
@@ -196,5 +196,5 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         return new F16View(_zeros.View);
     }
 
-    private SplitReduction Reduction(ArrayView<float> workspace, SplitK split) => new(workspace, _tileCounters.View, split);
+    private SplitReduction Reduction(ArrayView<float> workspace, SplitK split) => new(workspace, _tileCounters.View, split, SplitReduction.PollsOn(_accelerator.AcceleratorType));
 }

@@ -123,36 +123,83 @@ public static class TensorCoreMatmul
     }
 
     /// <summary>
-    /// The last split of the tile at (row0, col0) finishes it (<see cref="SplitReduction.ArrivesLast"/>): thread t adds
-    /// the splits' raw sums of columns col0 + 8·(t%16) … +7 in rows row0 + t/16 + 8·j and hands them to the epilogue
-    /// 8 columns at a time, as <see cref="Store"/> does. The raw sums of split k lie at start + k·splitStride, rows of
-    /// <paramref name="columns"/>; with <paramref name="chunked"/> (columns, start and split stride multiples of 8, a
-    /// kernel constant) a thread's 8 columns of a split are two 16-byte loads.
+    /// The splits of the tile at (row0, col0), number <paramref name="tile"/>, finish it (<see cref="SplitReduction.Finish"/>):
+    /// in each block of rows a split claims, thread t adds the splits' raw sums of columns col0 + 8·(t%16) … +7 in rows
+    /// row0 + t/16 + 8·j and hands them to the epilogue 8 columns at a time, as <see cref="Store"/> does. The raw sums
+    /// of split k lie at start + k·splitStride, rows of <paramref name="columns"/>; with <paramref name="chunked"/>
+    /// (columns, start and split stride multiples of 8, a kernel constant) a thread's 8 columns of a split are two
+    /// 16-byte loads. <paramref name="slot"/> is one int of shared memory.
     /// </summary>
-    public static void StoreSplitSums<TE>(in SplitReduction reduction, ref TE epilogue, int start, int splitStride, int rows, int columns,
-        int row0, int col0, bool chunked) where TE : struct, ITileEpilogue
+    public static void StoreSplitSums<TE>(in SplitReduction reduction, TE epilogue, int tile, int start, int splitStride, int rows, int columns,
+        int row0, int col0, bool chunked, ArrayView<int> slot) where TE : struct, ITileEpilogue
     {
-        const int chunks = TensorCoreLayout.Size / 8, chunkBits = 4, rowStep = TensorCoreLayout.Threads / chunks;
-        int col = col0 + 8 * (Group.IdxX & (chunks - 1)), count = XMath.Clamp(columns - col, 0, 8);
-        epilogue.BindChunk(col);
-        for (int row = row0 + (Group.IdxX >> chunkBits); row < XMath.Min(row0 + TensorCoreLayout.Size, rows); row += rowStep)
-            epilogue.StoreChunk(row, reduction.Sums(start + row * columns + col, splitStride, count, chunked));
+        var sums = new SplitSums<TE>(reduction, epilogue, start, splitStride, rows, columns, row0, col0, chunked);
+        reduction.Finish(tile, ref sums, slot);
     }
 
     /// <summary>
     /// As <see cref="StoreSplitSums"/> for a GEGLU product tile: thread t takes value columns col0 + 8·(t%8) … +7 and
     /// their gates 64 columns on, in rows row0 + t/8 + 16·j.
     /// </summary>
-    public static void StoreGatedSplitSums<TE>(in SplitReduction reduction, ref TE epilogue, int start, int splitStride, int rows, int columns,
-        int row0, int col0, bool chunked) where TE : struct, IGatedEpilogue
+    public static void StoreGatedSplitSums<TE>(in SplitReduction reduction, TE epilogue, int tile, int start, int splitStride, int rows, int columns,
+        int row0, int col0, bool chunked, ArrayView<int> slot) where TE : struct, IGatedEpilogue
     {
-        const int chunks = TensorCoreLayout.Size / 2 / 8, chunkBits = 3, rowStep = TensorCoreLayout.Threads / chunks, gates = TensorCoreLayout.Size / 2;
-        int col = col0 + 8 * (Group.IdxX & (chunks - 1)), count = XMath.Clamp(columns - col, 0, 8), gateCount = XMath.Clamp(columns - col - gates, 0, 8);
-        epilogue.BindGatedChunk(col);
-        for (int row = row0 + (Group.IdxX >> chunkBits); row < XMath.Min(row0 + TensorCoreLayout.Size, rows); row += rowStep)
+        var sums = new GatedSplitSums<TE>(reduction, epilogue, start, splitStride, rows, columns, row0, col0, chunked);
+        reduction.Finish(tile, ref sums, slot);
+    }
+
+    /// <summary>A thread's 8 columns of rows row0 + t/16 + 8·step (16 steps) of a split tile, to an epilogue.</summary>
+    private struct SplitSums<TE> : ISplitRows where TE : struct, ITileEpilogue
+    {
+        private const int Chunks = TensorCoreLayout.Size / 8, ChunkBits = 4, RowStep = TensorCoreLayout.Threads / Chunks;
+
+        private readonly SplitReduction _reduction;
+        private TE _epilogue;
+        private readonly int _at, _first, _rows, _columns, _splitStride, _count;
+        private readonly bool _chunked;
+
+        public SplitSums(in SplitReduction reduction, TE epilogue, int start, int splitStride, int rows, int columns, int row0, int col0, bool chunked)
         {
-            int at = start + row * columns + col;
-            epilogue.StoreGatedChunk(row, reduction.Sums(at, splitStride, count, chunked), reduction.Sums(at + gates, splitStride, gateCount, chunked));
+            int col = col0 + 8 * (Group.IdxX & (Chunks - 1));
+            (_reduction, _epilogue, _at, _first, _rows, _columns) = (reduction, epilogue, start + col, row0 + (Group.IdxX >> ChunkBits), rows, columns);
+            (_splitStride, _count, _chunked) = (splitStride, XMath.Clamp(columns - col, 0, 8), chunked);
+            _epilogue.BindChunk(col);
+        }
+
+        public readonly int StepBits => 4;
+
+        public void Finish(int step)
+        {
+            int row = _first + step * RowStep;
+            if (row < _rows) _epilogue.StoreChunk(row, _reduction.Sums(_at + row * _columns, _splitStride, _count, _chunked));
+        }
+    }
+
+    /// <summary>A thread's 8 value columns and their gates 64 columns on, of rows row0 + t/8 + 16·step (8 steps) of a split GEGLU tile, to an epilogue.</summary>
+    private struct GatedSplitSums<TE> : ISplitRows where TE : struct, IGatedEpilogue
+    {
+        private const int Chunks = TensorCoreLayout.Size / 2 / 8, ChunkBits = 3, RowStep = TensorCoreLayout.Threads / Chunks, Gates = TensorCoreLayout.Size / 2;
+
+        private readonly SplitReduction _reduction;
+        private TE _epilogue;
+        private readonly int _at, _first, _rows, _columns, _splitStride, _count, _gateCount;
+        private readonly bool _chunked;
+
+        public GatedSplitSums(in SplitReduction reduction, TE epilogue, int start, int splitStride, int rows, int columns, int row0, int col0, bool chunked)
+        {
+            int col = col0 + 8 * (Group.IdxX & (Chunks - 1));
+            (_reduction, _epilogue, _at, _first, _rows, _columns) = (reduction, epilogue, start + col, row0 + (Group.IdxX >> ChunkBits), rows, columns);
+            (_splitStride, _count, _gateCount, _chunked) = (splitStride, XMath.Clamp(columns - col, 0, 8), XMath.Clamp(columns - col - Gates, 0, 8), chunked);
+            _epilogue.BindGatedChunk(col);
+        }
+
+        public readonly int StepBits => 3;
+
+        public void Finish(int step)
+        {
+            int row = _first + step * RowStep, at = _at + row * _columns;
+            if (row < _rows)
+                _epilogue.StoreGatedChunk(row, _reduction.Sums(at, _splitStride, _count, _chunked), _reduction.Sums(at + Gates, _splitStride, _gateCount, _chunked));
         }
     }
 

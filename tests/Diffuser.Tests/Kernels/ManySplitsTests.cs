@@ -8,10 +8,11 @@ using ILGPU.Runtime;
 namespace Diffuser.Tests.Kernels;
 
 /// <summary>
-/// A tensor-core GEMM split more than 8 ways, so that its last split adds the splits' sums in two rounds of 8
-/// (<see cref="SplitReduction.Sums"/>), emulated on a CPU accelerator of 8 multiprocessors (a wave of 16 groups): the
-/// same product as unsplit, with rows of whole 16-byte chunks (two 16-byte loads a split) and without (a load an
-/// element). The 4 multiprocessors of the other emulation tests split at most 8 ways.
+/// A tensor-core GEMM split more than 8 ways, so that a row's sums over the splits take two rounds of 8
+/// (<see cref="SplitReduction.Sums"/>), emulated on a CPU accelerator of 8 multiprocessors (a wave of 16 groups, 8 at
+/// once: the first splits to arrive stop waiting for the others, and the last claims their blocks of rows): the same
+/// product as unsplit, with rows of whole 16-byte chunks (two 16-byte loads a split) and without (a load an element).
+/// The 4 multiprocessors of the other emulation tests split at most 8 ways.
 /// </summary>
 public sealed class ManySplitsTests(ManySplitsTests.Device device) : IClassFixture<ManySplitsTests.Device>
 {

@@ -2,6 +2,7 @@ using Diffuser.Kernels.Launch;
 using Diffuser.Kernels.Norm;
 using Diffuser.Kernels.TensorCore;
 using ILGPU.Runtime.Cuda;
+using System.Text.RegularExpressions;
 
 namespace Diffuser.Tests.Kernels;
 
@@ -13,7 +14,7 @@ namespace Diffuser.Tests.Kernels;
 /// sm_90a alone (CUDA 12.4's ptxas, their PTX retargeted as <see cref="Sm90aKernels"/> loads it): wgmma becomes HGMMA,
 /// and ptxas does not serialize them.
 /// </summary>
-public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) : IClassFixture<PtxCompiler>
+public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) : IClassFixture<PtxCompiler>
 {
     private const int RegistersPerMultiprocessor = 64 * 1024;
 
@@ -199,7 +200,7 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
     }
 
     /// <summary>
-    /// The last split of a split product adds every split's partial sums of its tile alone, and each round waits on
+    /// The splits of a split product add every split's partial sums of their tile's rows, and each round waits on
     /// L2: the loop over the splits (of 16-byte rows, as SD's are) issues 8 splits' loads, 16 bytes each, before the
     /// first sum (it had issued one split's 8 scalar loads, 60 instructions a split).
     /// </summary>
@@ -216,6 +217,28 @@ public sealed class PtxasTests(PtxCompiler compiler, ITestOutputHelper output) :
         int lastLoad = code.FindLastIndex(i => i.Contains("LDG", StringComparison.Ordinal));
         Assert.True(lastLoad < code.FindIndex(i => i.Contains("FADD", StringComparison.Ordinal)), "a sum waits before every load is issued");
     }
+
+    /// <summary>
+    /// A split product's splits claim the blocks of their tile's rows one ahead (<see cref="SplitReduction.Finish"/>):
+    /// the claim's atomic is issued before the block's sums loop and its answer read after it, so that it waits on L2
+    /// alongside the loop's loads. ptxas turns an atomic at an address it proves uniform into a warp-aggregated one,
+    /// whose shuffle reads the answer at once; the claim's address is one it cannot prove so.
+    /// </summary>
+    [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemm)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3))]
+    public void TheNextClaimWaitsAlongsideTheSums(string name)
+    {
+        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
+        var sums = Assert.Single(SassLoop.Innermost(sass), l => l.Count("FADD") > 0 && l.Count("LDG") > 0 && l.Count("STG") == 0);
+        var code = SassLoop.Code(sass).ToList();
+        int loop = Enumerable.Range(0, code.Count - sums.Instructions.Count + 1).First(i => code.Skip(i).Take(sums.Instructions.Count).SequenceEqual(sums.Instructions));
+        int claim = code.FindLastIndex(loop, i => i.Contains("ATOMG", StringComparison.Ordinal));
+        string answer = ClaimAnswer().Match(code[claim]).Groups[1].Value;
+        int read = code.FindIndex(claim + 1, i => Regex.IsMatch(i, $@"\b{answer}\b"));
+        output.WriteLine($"{name}: {code[claim]}; first read {read - claim} instructions on: {code[read]}; sums loop {loop - claim} – {loop + sums.Instructions.Count - claim}");
+        Assert.True(read > loop + sums.Instructions.Count, $"the claim's answer is read before the sums loop ends: {code[read]}");
+    }
+
+    [GeneratedRegex(@"ATOMG\S* PT, (R\d+),")] private static partial Regex ClaimAnswer();
 
     /// <summary>
     /// The normalisations' element loops as SD runs them (fp16, 16-byte aligned, a spatial size or feature count that

@@ -137,9 +137,9 @@ public sealed class TensorCoreEmulationTests(EmulatedBackends backends) : IClass
     }
 
     /// <summary>
-    /// A split product is finished by its last split (no reduce kernel), which leaves the tile counters at zero: a
-    /// split GEMM (two batch entries: two tiles) and a split convolution run on other inputs right after themselves
-    /// still match the reference. (A counter left over would make no split the last one: nothing would be written.)
+    /// A split product is finished by its splits (no reduce kernel), which leave the tile counters at zero: a split
+    /// GEMM (two batch entries: two tiles) and a split convolution run on other inputs right after themselves still
+    /// match the reference. (A counter left over would hand out no blocks, or the wrong ones, before every split is in.)
     /// </summary>
     [Theory, InlineData("gemm/b2_9x20x300_residual_splitK_f16"), InlineData("conv2d/3x4_c30k9_k3s1p1_sample_bias_splitK_f16")]
     [InlineData("conv2d/3x4_c32k20_k3s1p1_residual_splitK_f16")]
