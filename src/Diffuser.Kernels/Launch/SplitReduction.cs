@@ -23,7 +23,7 @@ namespace Diffuser.Kernels.Launch;
 public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int> counters, SplitK split, int polls)
 {
     // A tile's counter packs three counts of its splits: arrivals, claims of blocks (the claims past the last block are
-    // the claimers' leaving) and leavings without a claim. Each stays below 2·16 (SplitK's most splits).
+    // the claimers' leaving) and leavings without a claim. Each stays within 2·32 (SplitK's most splits).
     private const int Arrival = 1, Claim = 1 << 8, GaveUp = 1 << 16, Field = 0xFF;
 
     /// <summary>The splits' raw sums, split after split.</summary>

@@ -19,6 +19,7 @@ public sealed class SplitReductionTests(SplitReductionTests.Device device) : ICl
     [InlineData(3, 4, 1 << 19, 4)]    // 12 groups, 4 at once: a tile's splits may meet
     [InlineData(1, 16, 1 << 19, 4)]   // 16 splits of a tile, 4 at once: the first ones leave
     [InlineData(1, 16, 1 << 19, 3)]   // 16 blocks of 8 steps: half of them empty
+    [InlineData(1, 26, 1 << 19, 4)]   // 26 blocks of 16 steps: 10 empty
     [InlineData(2, 6, 0, 4)]          // nobody waits: the last to arrive claims every block
     [InlineData(4, 2, 256, 3)]
     public void EveryRowStepIsFinishedOnceAndTheCountersEndAtZero(int tiles, int splits, int polls, int stepBits)
