@@ -155,7 +155,8 @@ sanitize_kernels() {
     return "$rc"
 }
 
-# Switches against the default, on key fp16 cases (the ops stage timed the default): a norm's result channel-blocked
+# Switches against the default, on key fp16 cases (the ops stage timed the default): split products' shared sums
+# against their last split's alone (DIFFUSER_SHARED_SPLIT_SUMS=0: the 32×32, 16×16 and 8×8 convolutions), a norm's result channel-blocked
 # for the convolution after it against dense (DIFFUSER_BLOCKED_CONV_INPUT=0: a resnet's norm and conv at the UNet's
 # 64×64 and 8×8 levels and the VAE's 512²; and the upsamplers' convolutions, the UNet's last and the VAE's at 512², which
 # copy their image channel-blocked first, against gathering it), Hopper's wgmma for GEMM and
@@ -166,6 +167,10 @@ sanitize_kernels() {
 # only takes time the table did not need; its JSON stays beside the stage log ($OUT is full) and RESULTS.md compares it.
 switches_ab() {
     [ "$cases" = sd15 ] || { echo "the A/B cases are sd15's; skipped for $cases"; return 0; }
+    # Split products' sums shared by a tile's splits against added by its last split alone: the convolutions of the
+    # 32×32 (3 splits), 16×16 (6) and 8×8 (26) levels.
+    switch_ab DIFFUSER_SHARED_SPLIT_SUMS=0 conv2d/32x32_c640k640_k3_f16 conv2d/16x16_c1280k1280_k3_f16 \
+        conv2d/8x8_c1280k1280_k3_f16 || return 1
     if [ -f "$work.wgmma-passed" ]; then
         switch_ab DIFFUSER_WGMMA=1 conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 conv2d/vae_512x512_c128k128_k3_f16 || return 1
     fi
@@ -222,13 +227,15 @@ if failed $rc; then
     # elsewhere and nothing is switched. (Their XML stays outside $OUT, which brings back 8 files at most; RESULTS.md
     # summarises it.)
     # Likewise, when only norm + convolution pairs fail, their one-pass channel-blocked norm, then the channel-blocked
-    # image (a norm's for the convolution after it) as a whole.
+    # image (a norm's for the convolution after it) as a whole; when only split products fail, their shared sums.
     candidates=(DIFFUSER_CP_ASYNC=0 DIFFUSER_SPLIT_K=0 DIFFUSER_TENSOR_CORES=0)
     failures=$(grep -o '<test [^>]*result="Fail"' "$out/tests-kernels.xml" 2>/dev/null)
     if grep -q 'group_norm/' <<< "$failures" && ! grep -qv 'group_norm/' <<< "$failures"; then
         candidates=(DIFFUSER_ONE_PASS_GROUP_NORM=0 "${candidates[@]}")
     elif grep -q 'group_norm_conv2d/' <<< "$failures" && ! grep -qv 'group_norm_conv2d/' <<< "$failures"; then
         candidates=(DIFFUSER_ONE_PASS_GROUP_NORM=0 DIFFUSER_BLOCKED_CONV_INPUT=0 "${candidates[@]}")
+    elif grep -q '_splitK' <<< "$failures" && ! grep -qv '_splitK' <<< "$failures"; then
+        candidates=(DIFFUSER_SHARED_SPLIT_SUMS=0 "${candidates[@]}")
     fi
     for candidate in "${candidates[@]}"; do
         xml="$work.tests-kernels-${candidate%%=*}.xml"
@@ -241,8 +248,9 @@ if failed $rc; then
         fi
     done
 elif [ "$rc" -ne 0 ]; then
-    # Out of time: slow compilation, or a kernel that never ends. The only kernels whose blocks wait for each other are
-    # the one-pass group norms (dense, and channel-blocked before a convolution): if one of two slices a group does not
+    # Out of time: slow compilation, or a kernel that never ends. The only kernels whose blocks wait for each other
+    # without a bound (a split product's splits stop after 256 looks) are the one-pass group norms (dense, and
+    # channel-blocked before a convolution): if one of two slices a group does not
     # finish on its own, or a blocked norm of two slices a unit, every later stage runs without them.
     if ! stage "group norm probe" 30 "$work/app/diffuser" bench --ops --device "$device" --cases small-f16 \
         --filter group_norm/1x4x100x100_g2_chunked_f16 --warmup 0 --seconds 0 \

@@ -25,12 +25,18 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _tileCounters;
     private MemoryBuffer1D<ushort, Stride1D.Dense>? _zeros;
     private readonly bool _splitK;
+    private readonly int _polls;
 
     /// <param name="splitK">Whether products with fewer tiles than multiprocessors split their reduction (else one group per tile).</param>
-    public TensorCoreLauncher(Accelerator accelerator, bool splitK = true)
+    /// <param name="sharedSplitSums">
+    /// Whether a split tile's splits wait for each other and share its sums (else none waits, and the last to arrive
+    /// adds them alone: <see cref="SplitReduction.Polls"/> 0).
+    /// </param>
+    public TensorCoreLauncher(Accelerator accelerator, bool splitK = true, bool sharedSplitSums = true)
     {
         _accelerator = accelerator;
         _splitK = splitK;
+        _polls = sharedSplitSums ? SplitReduction.PollsOn(accelerator.AcceleratorType) : 0;
         _gemm = new(() => LoadGemm<TM, F16View>(accelerator), () => LoadGemm<FirstRowsMma<TR>, F16View>(accelerator));
         _gemmToSingle = new(() => LoadGemm<TM, F32View>(accelerator), () => LoadGemm<FirstRowsMma<TR>, F32View>(accelerator));   // composed attention's
         _conv = new(() => LoadConv<TM>(accelerator), () => LoadConv<FirstRowsMma<TR>>(accelerator));
@@ -196,5 +202,5 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         return new F16View(_zeros.View);
     }
 
-    private SplitReduction Reduction(ArrayView<float> workspace, SplitK split) => new(workspace, _tileCounters.View, split, SplitReduction.PollsOn(_accelerator.AcceleratorType));
+    private SplitReduction Reduction(ArrayView<float> workspace, SplitK split) => new(workspace, _tileCounters.View, split, _polls);
 }

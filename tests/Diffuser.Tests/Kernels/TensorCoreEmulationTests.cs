@@ -162,6 +162,17 @@ public sealed class TensorCoreEmulationTests(EmulatedBackends backends) : IClass
     }
 
     /// <summary>
+    /// Split products give the very same results whether a tile's splits share its sums or its last split adds them
+    /// alone (DIFFUSER_SHARED_SPLIT_SUMS=0, the A/B switch): every row is added in split order either way.
+    /// </summary>
+    [Theory, InlineData("geglu_linear/17x300_to_40_splitK_f16"), InlineData("conv2d/3x4_c32k20_k3s1p1_residual_splitK_f16")]
+    public void SharedSplitSumsEqualTheLastSplitsAlone(string id)
+    {
+        var c = TensorCoreCases.Single(x => x.Id == id);
+        Assert.Equal(Run(c, backends.Get(TensorCoreMode.Emulated, new KernelOptions(SharedSplitSums: false))), Run(c, Emulated));
+    }
+
+    /// <summary>
     /// A channel-blocked image, copied by cp.async, gives the very results of the dense one: what a group norm writes for
     /// the convolution after it (norms in two launches, so both apply the same statistics: the one-pass norms sum in
     /// different orders), and what an upsampler's convolution (channels a multiple of 32) copies of its image and reads

@@ -6,23 +6,32 @@ namespace Diffuser.Backends.Ilgpu;
 /// </summary>
 /// <param name="AsyncCopies">The tensor-core kernels copy operands with 16-byte rows by cp.async (else through registers).</param>
 /// <param name="SplitK">Tensor-core products with fewer tiles than multiprocessors split their reduction (else one group per tile).</param>
+/// <param name="SharedSplitSums">
+/// A split tile's splits wait for each other and share the sums of its rows (else the last to arrive adds them alone).
+/// </param>
 /// <param name="OnePassGroupNorm">Group norms take the one launch that reads x once where their groups fit (else two launches).</param>
 /// <param name="BlockedConvInput">
 /// A group norm whose result a tensor-core convolution reads (a resnet's norm1 and norm2, conv_norm_out) writes it
 /// channel-blocked, so that the convolution copies its image by cp.async, and an upsampler's convolution copies its
 /// dense image so first (else dense, gathered through registers).
 /// </param>
-internal sealed record KernelOptions(bool AsyncCopies = true, bool SplitK = true, bool OnePassGroupNorm = true, bool BlockedConvInput = true)
+internal sealed record KernelOptions(bool AsyncCopies = true, bool SplitK = true, bool OnePassGroupNorm = true, bool BlockedConvInput = true,
+    bool SharedSplitSums = true)
 {
-    /// <summary>DIFFUSER_CP_ASYNC=0, DIFFUSER_SPLIT_K=0, DIFFUSER_ONE_PASS_GROUP_NORM=0 and DIFFUSER_BLOCKED_CONV_INPUT=0 switch the parts off.</summary>
+    /// <summary>
+    /// DIFFUSER_CP_ASYNC=0, DIFFUSER_SPLIT_K=0, DIFFUSER_ONE_PASS_GROUP_NORM=0, DIFFUSER_BLOCKED_CONV_INPUT=0 and
+    /// DIFFUSER_SHARED_SPLIT_SUMS=0 switch the parts off.
+    /// </summary>
     public static KernelOptions FromEnvironment() =>
-        new(Enabled("DIFFUSER_CP_ASYNC"), Enabled("DIFFUSER_SPLIT_K"), Enabled("DIFFUSER_ONE_PASS_GROUP_NORM"), Enabled("DIFFUSER_BLOCKED_CONV_INPUT"));
+        new(Enabled("DIFFUSER_CP_ASYNC"), Enabled("DIFFUSER_SPLIT_K"), Enabled("DIFFUSER_ONE_PASS_GROUP_NORM"), Enabled("DIFFUSER_BLOCKED_CONV_INPUT"),
+            Enabled("DIFFUSER_SHARED_SPLIT_SUMS"));
 
     /// <summary>The switches that turned a part off, as set (the tensor cores' parts only where they run).</summary>
     public IEnumerable<string> SwitchedOff(bool tensorCores)
     {
         if (tensorCores && !AsyncCopies) yield return "DIFFUSER_CP_ASYNC=0";
         if (tensorCores && !SplitK) yield return "DIFFUSER_SPLIT_K=0";
+        if (tensorCores && !SharedSplitSums) yield return "DIFFUSER_SHARED_SPLIT_SUMS=0";
         if (tensorCores && !BlockedConvInput) yield return "DIFFUSER_BLOCKED_CONV_INPUT=0";
         if (!OnePassGroupNorm) yield return "DIFFUSER_ONE_PASS_GROUP_NORM=0";
     }
