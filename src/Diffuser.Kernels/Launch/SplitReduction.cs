@@ -13,11 +13,11 @@ namespace Diffuser.Kernels.Launch;
 /// SD 1.5 step at 512² on an H200: the 32×32 and smaller levels and the time-embedding projections), and spreads the
 /// reduction over the tile's splits: a split product's splits all run at once (<see cref="SplitK.Choose"/>) and
 /// finish together, and one split adding a tile alone pulled count × 64 KB through one multiprocessor, one row after
-/// another (6 splits: 16 waits on L2 a thread, one a row; now at most 3, the rows of its block). A split waits for the others only a
-/// bounded while (<see cref="Polls"/>): where they do not all run at once (a CPU accelerator, or a GPU that holds
-/// fewer groups than counted on) it leaves, and the split that arrives last, which never waits, claims what is left:
-/// nothing ever waits for a group that cannot start. A product splits only when it has fewer tiles than the device
-/// has multiprocessors, so that many counters suffice.
+/// another (6 splits: 16 waits on L2 a thread, one a row; now at most 3, the rows of its block). A split waits for
+/// the others only a bounded while (<see cref="Polls"/>): where they do not all run at once (a CPU accelerator, or a
+/// GPU that holds fewer groups than counted on) it leaves, and the split that arrives last, which never waits, claims
+/// what is left: nothing ever waits for a group that cannot start. A product splits only when it has fewer tiles than
+/// the device has multiprocessors, so that many counters suffice.
 /// </summary>
 /// <param name="polls">How often a split looks for the tile's last arrival before it leaves (<see cref="PollsOn"/>).</param>
 public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int> counters, SplitK split, int polls)
