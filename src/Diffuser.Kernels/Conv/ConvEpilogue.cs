@@ -1,4 +1,5 @@
 using Diffuser.Kernels.Launch;
+using ILGPU.Algorithms;
 
 namespace Diffuser.Kernels.Conv;
 
@@ -31,8 +32,25 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
         if (_s.ChunkedStores != 0) _chunk = OutputPixel.Of(_s, pixel).Kept();
     }
 
+    /// <summary>
+    /// With chunked stores, the filter's bias, its sample's bias and the residual's eight (else none: each pixel's are
+    /// read as it is stored). Filters past the last read the last one's, and pixels past the last image the first
+    /// image's (<see cref="StoreChunk"/> stores nothing there): a test would be a branch, and ptxas keeps a branch's
+    /// load with the conversion that waits for it, so the next row's load would wait.
+    /// </summary>
+    public readonly ChunkInputs LoadChunk(int filter)
+    {
+        var inputs = default(ChunkInputs);
+        if (_s.ChunkedStores == 0) return inputs;
+        int last = XMath.Min(filter, _s.K - 1);
+        if (_s.HasBias != 0) inputs.Bias = _bias.Load(last);
+        if (_s.HasSampleBias != 0) inputs.SecondBias = _sampleBias.Load(last * _s.N + _chunk.Sample);
+        if (_s.HasResidual != 0) inputs.Residual = _residual.LoadEight(last * (_s.OH * _s.OW) + _chunk.Base);
+        return inputs;
+    }
+
     /// <summary>With chunked stores the 8 pixels lie in one image (its plane is a multiple of 8), else each is found on its own.</summary>
-    public readonly void StoreChunk(int filter, in Row8 acc)
+    public readonly void StoreChunk(int filter, in Row8 acc, in ChunkInputs inputs)
     {
         if (filter >= _s.K) return;
         if (_s.ChunkedStores == 0)
@@ -42,12 +60,11 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
             return;
         }
         if (_chunk.Inside == 0) return;
-        int index = filter * (_s.OH * _s.OW) + _chunk.Base;
         var v = acc;
-        if (_s.HasBias != 0) v = v.Plus(_bias.Load(filter));
-        if (_s.HasSampleBias != 0) v = v.Plus(_sampleBias.Load(filter * _s.N + _chunk.Sample));
-        if (_s.HasResidual != 0) v = v.Plus(_residual.LoadEight(index));
-        _y.StoreEight(index, v);
+        if (_s.HasBias != 0) v = v.Plus(inputs.Bias);
+        if (_s.HasSampleBias != 0) v = v.Plus(inputs.SecondBias);
+        if (_s.HasResidual != 0) v = v.Plus(inputs.Residual);
+        _y.StoreEight(filter * (_s.OH * _s.OW) + _chunk.Base, v);
     }
 
     private readonly void Store(int filter, OutputPixel pixel, float acc, float bias)
@@ -62,14 +79,16 @@ public struct ConvEpilogue<T> : ITileEpilogue where T : struct, IElementView<T>
 
     /// <summary>
     /// Output pixel p of image n is at filter·OH·OW + <see cref="Base"/> (= n·(K − 1)·OH·OW + p); <see cref="Sample"/>
-    /// is n; <see cref="Inside"/> is 0 past the last image.
+    /// is n; <see cref="Inside"/> is 0 past the last image, where Base and Sample are pixel 0's.
     /// </summary>
     private readonly record struct OutputPixel(int Base, int Sample, int Inside)
     {
         public static OutputPixel Of(Conv2dShape s, int pixel)
         {
-            int pixels = s.OH * s.OW, n = pixel / pixels;
-            return new(n * (s.K - 1) * pixels + pixel, n, pixel < s.N * pixels ? 1 : 0);
+            int pixels = s.OH * s.OW, inside = pixel < s.N * pixels ? 1 : 0;
+            pixel *= inside;
+            int n = pixel / pixels;
+            return new(n * (s.K - 1) * pixels + pixel, n, inside);
         }
 
         public OutputPixel Kept() => new(LoopInvariant.Keep(Base), LoopInvariant.Keep(Sample), LoopInvariant.Keep(Inside));

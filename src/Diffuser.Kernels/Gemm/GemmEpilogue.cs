@@ -1,5 +1,6 @@
 using Diffuser.Kernels.Elementwise;
 using Diffuser.Kernels.Launch;
+using ILGPU.Algorithms;
 
 namespace Diffuser.Kernels.Gemm;
 
@@ -46,20 +47,37 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
         if (_s.HasBias != 0 && _s.BiasPerRow == 0) _columnBiases = Row8.Load(_bias, col, _s.N - col);
     }
 
-    public readonly void StoreChunk(int row, in Row8 acc)
+    /// <summary>
+    /// The row's bias where the bias is per row, and with chunked stores its residual's eight. Rows and columns past
+    /// the product's read its last ones instead (<see cref="StoreChunk"/> stores nothing there): a test would be a
+    /// branch, and ptxas keeps a branch's load with the conversion that waits for it, so the next row's load would wait.
+    /// </summary>
+    public readonly ChunkInputs LoadChunk(int row)
+    {
+        var inputs = default(ChunkInputs);
+        int last = XMath.Min(row, _s.M - 1);
+        if (_s.HasBias != 0 && _s.BiasPerRow != 0) inputs.Bias = _bias.Load(last);
+        if (_s.HasResidual != 0 && _s.ChunkedStores != 0) inputs.Residual = _residual.LoadEight(last * _s.N + XMath.Min(_col, _s.N - 8));
+        return inputs;
+    }
+
+    public readonly void StoreChunk(int row, in Row8 acc, in ChunkInputs inputs)
     {
         if (row >= _s.M) return;
         var v = acc.Times(_s.Alpha);
-        if (_s.HasBias != 0) v = _s.BiasPerRow != 0 ? v.Plus(_bias.Load(row)) : v.Plus(_columnBiases);
-        Put(row * _s.N + _col, v.Activated(_activation), _s.HasResidual != 0);
+        if (_s.HasBias != 0) v = _s.BiasPerRow != 0 ? v.Plus(inputs.Bias) : v.Plus(_columnBiases);
+        Put(row * _s.N + _col, v.Activated(_activation), _s.HasResidual != 0, inputs.Residual);
     }
 
-    /// <summary>Stores finished values of the bound columns at <paramref name="at"/>, plus the residual's when <paramref name="residual"/>.</summary>
-    private readonly void Put(int at, in Row8 v, bool residual)
+    /// <summary>
+    /// Stores finished values of the bound columns at <paramref name="at"/>, plus the residual's when
+    /// <paramref name="residual"/>: with chunked stores <paramref name="chunkResidual"/>, else read element by element.
+    /// </summary>
+    private readonly void Put(int at, in Row8 v, bool residual, in Row8 chunkResidual)
     {
         if (_s.ChunkedStores != 0)
         {
-            if (_col < _s.N) _c.StoreEight(at, residual ? v.Plus(_residual.LoadEight(at)) : v);
+            if (_col < _s.N) _c.StoreEight(at, residual ? v.Plus(chunkResidual) : v);
             return;
         }
         PutColumn(at, 0, v.V0, residual); PutColumn(at, 1, v.V1, residual); PutColumn(at, 2, v.V2, residual); PutColumn(at, 3, v.V3, residual);
@@ -111,7 +129,7 @@ public struct GemmEpilogue<T> : ITileEpilogue, IGatedEpilogue where T : struct, 
             v = v.Plus(_columnBiases);
             g = g.Plus(_gateBiases);
         }
-        Put(row * _s.N + _col, v.Times(g.Activated(ActivationKind.GeluErf)), residual: false);
+        Put(row * _s.N + _col, v.Times(g.Activated(ActivationKind.GeluErf)), residual: false, default);
     }
 
     private static int GatedOutputColumn(int col)

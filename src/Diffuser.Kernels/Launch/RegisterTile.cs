@@ -107,9 +107,11 @@ public struct Row8
 /// Receives the output elements of a product tile (the fused epilogue of GEMM and convolution): one at a time
 /// (<see cref="Store"/>, a register tile's scattered elements), or eight adjacent columns at a time as the tensor-core
 /// store hands them (each lane stores 16 rows of a column chunk): <see cref="BindChunk"/> does once what depends on
-/// the columns alone (their biases, a convolution's image and pixel), then <see cref="StoreChunk"/> stores rows of
-/// them, finding what depends on the row (a bias, a row offset) once for all eight; with output rows of whole 16-byte
-/// chunks (the shapes' <c>ChunkedStores</c>) as one 16-byte load of the residual and one store.
+/// the columns alone (their biases, a convolution's image and pixel), <see cref="LoadChunk"/> reads what a row adds
+/// (its biases, and with output rows of whole 16-byte chunks, the shapes' <c>ChunkedStores</c>, the residual's eight
+/// in one 16-byte load), then <see cref="StoreChunk"/> stores the row's eight. A lane loads the inputs of all the rows
+/// it has at hand before it stores any: ptxas cannot move a load above a store that may alias it, so loads made
+/// row by row wait on memory one after another (16 waits a lane in a tile; now 4, one per staged m16 tile).
 /// </summary>
 public interface ITileEpilogue
 {
@@ -118,8 +120,22 @@ public interface ITileEpilogue
     /// <summary>Binds columns <paramref name="col"/> … col + 7 (col a multiple of 8).</summary>
     void BindChunk(int col);
 
-    /// <summary>The bound columns' elements of row <paramref name="row"/>.</summary>
-    void StoreChunk(int row, in Row8 acc);
+    /// <summary>What row <paramref name="row"/> of the bound columns adds to its sums (nothing past the last row).</summary>
+    ChunkInputs LoadChunk(int row);
+
+    /// <summary>The bound columns' elements of row <paramref name="row"/>, with its <paramref name="inputs"/> (from <see cref="LoadChunk"/>).</summary>
+    void StoreChunk(int row, in Row8 acc, in ChunkInputs inputs);
+}
+
+/// <summary>
+/// What a row of an epilogue's bound columns reads besides its sums: a bias of the row and a second one (a
+/// convolution's bias per filter and per filter and sample), and the residual's eight values; 0 where the epilogue
+/// has none, or reads them element by element itself (outputs not in 16-byte chunks).
+/// </summary>
+public struct ChunkInputs
+{
+    public float Bias, SecondBias;
+    public Row8 Residual;
 }
 
 /// <summary>

@@ -145,7 +145,10 @@ public struct PartialEpilogue : ITileEpilogue
 
     public void BindChunk(int col) => _col = col;
 
-    public readonly void StoreChunk(int row, in Row8 acc)
+    /// <summary>Nothing: raw sums are stored as they are.</summary>
+    public readonly ChunkInputs LoadChunk(int row) => default;
+
+    public readonly void StoreChunk(int row, in Row8 acc, in ChunkInputs inputs)
     {
         if (row >= _rows) return;
         int at = row * _cols + _col;

@@ -171,7 +171,9 @@ public static class TensorCoreMatmul
         public void Finish(int step)
         {
             int row = _first + step * RowStep;
-            if (row < _rows) _epilogue.StoreChunk(row, _reduction.Sums(_at + row * _columns, _splitStride, _count, _chunked));
+            if (row >= _rows) return;
+            var inputs = _epilogue.LoadChunk(row);   // loaded before the sums, to wait on memory alongside them
+            _epilogue.StoreChunk(row, _reduction.Sums(_at + row * _columns, _splitStride, _count, _chunked), inputs);
         }
     }
 
@@ -241,7 +243,10 @@ public static class TensorCoreMatmul
         void Take(ArrayView<Float4> staging, int at, int row);
     }
 
-    /// <summary>Eight columns of a row and of the rows 4, 8 and 12 below, to an epilogue whose columns are bound.</summary>
+    /// <summary>
+    /// Eight columns of a row and of the rows 4, 8 and 12 below, to an epilogue whose columns are bound: the four rows'
+    /// inputs are loaded before the first is stored.
+    /// </summary>
     private struct RowChunks<TE>(TE epilogue) : IStagedChunks where TE : struct, ITileEpilogue
     {
         private const int FourRows = 4 * TensorCoreLayout.StagingPitch / 4;   // in quads
@@ -252,10 +257,12 @@ public static class TensorCoreMatmul
 
         public void Take(ArrayView<Float4> staging, int at, int row)
         {
-            _epilogue.StoreChunk(row, Row8.Load(staging, at));
-            _epilogue.StoreChunk(row + 4, Row8.Load(staging, at + FourRows));
-            _epilogue.StoreChunk(row + 8, Row8.Load(staging, at + 2 * FourRows));
-            _epilogue.StoreChunk(row + 12, Row8.Load(staging, at + 3 * FourRows));
+            ChunkInputs i0 = _epilogue.LoadChunk(row), i1 = _epilogue.LoadChunk(row + 4);
+            ChunkInputs i2 = _epilogue.LoadChunk(row + 8), i3 = _epilogue.LoadChunk(row + 12);
+            _epilogue.StoreChunk(row, Row8.Load(staging, at), i0);
+            _epilogue.StoreChunk(row + 4, Row8.Load(staging, at + FourRows), i1);
+            _epilogue.StoreChunk(row + 8, Row8.Load(staging, at + 2 * FourRows), i2);
+            _epilogue.StoreChunk(row + 12, Row8.Load(staging, at + 3 * FourRows), i3);
         }
     }
 

@@ -176,7 +176,9 @@ public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper o
     /// staging, outside those loops). Now a lane takes 8 adjacent columns (two 16-byte shared loads, one 16-byte load
     /// of the residual, one 16-byte store) and the loop is the one over the warp's 4 m16 tiles, staging included (its
     /// static count also holds the 3 staging variants a pass skips): 11.1 for both epilogues, 9.3 for partial stores;
-    /// with a warp's 64 columns (4 chunks per lane and m16 tile) 10.0 for the GEMM, 10.7 for the convolution, 8.8.
+    /// with a warp's 64 columns (4 chunks per lane and m16 tile) 10.0 for the GEMM, 10.7 for the convolution, 8.8;
+    /// with the four rows' inputs loaded before their stores (<see cref="EpilogueLoadsItsRowsResidualsBeforeItStoresOne"/>)
+    /// 10.3 and 10.6.
     /// The GEMM with fp32 results (composed attention's scores, no bias or residual): 6.0 (partial stores 8.8), two
     /// 16-byte stores per 8 columns (scalar stores until the fp32 view kept its 16-byte alignment through the batch's
     /// sub-view: 6.7). The conv_out on a tile's first rows (bias only): 8.2. The split-K partial sums (fp32) were
@@ -197,6 +199,44 @@ public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper o
         if (residual) Assert.Contains(stores.SelectMany(l => l.Instructions), i => i.StartsWith("LDG.E.128 ", StringComparison.Ordinal));
         Assert.All(stores, l => Assert.True((double)l.Instructions.Count / StoredElements(l) <= bound,
             $"{l.Instructions.Count} instructions for {StoredElements(l)} elements, more than {bound} per element"));
+    }
+
+    /// <summary>
+    /// A lane's epilogue rows wait on memory together: the store loop (as specialised for SD, with bias and residual)
+    /// loads the residuals of the lane's four rows of an m16 tile before it stores the first. ptxas cannot move a load
+    /// above a store that may alias it, and a row test around a load kept the load with the conversion that waits for
+    /// it: the loads had come one after another's store, 16 waits on memory a lane in a tile, now 4.
+    /// </summary>
+    [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemm)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3))]
+    [InlineData(nameof(SpecializedKernels.TensorCoreConv3x3Blocked))]
+    public void EpilogueLoadsItsRowsResidualsBeforeItStoresOne(string name)
+    {
+        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
+        var store = Assert.Single(SassLoop.Innermost(sass), l => l.Count("STG") > 0 && l.Count("LDG") > 0);
+        var code = store.Instructions.ToList();
+        int firstStore = code.FindIndex(i => i.Contains("STG", StringComparison.Ordinal));
+        var loads = code.Select((i, at) => (i, at)).Where(x => x.i.Contains("LDG.E.128", StringComparison.Ordinal)).ToList();
+        output.WriteLine($"{name}: residual loads at {string.Join(", ", loads.Select(x => x.at))}, first store at {firstStore} of {code.Count}");
+        Assert.Equal(4, loads.Count);
+        Assert.All(loads, x => Assert.True(x.at < firstStore, $"a residual is loaded after a store: {x.i}"));
+    }
+
+    /// <summary>
+    /// In a split product's tail, a row's residual is loaded before the splits' sums of the row (it had been loaded
+    /// after them, one more wait on memory a row): the residual's 16-byte load lies between the claim of the block and
+    /// the sums loop.
+    /// </summary>
+    [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemm)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3))]
+    public void SplitTailLoadsTheResidualBeforeTheSums(string name)
+    {
+        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
+        var sums = Assert.Single(SassLoop.Innermost(sass), l => l.Count("FADD") > 0 && l.Count("LDG") > 0 && l.Count("STG") == 0);
+        var code = SassLoop.Code(sass).ToList();
+        int loop = Enumerable.Range(0, code.Count - sums.Instructions.Count + 1).First(i => code.Skip(i).Take(sums.Instructions.Count).SequenceEqual(sums.Instructions));
+        int claim = code.FindLastIndex(loop, i => i.Contains("ATOMG", StringComparison.Ordinal));
+        var residual = code.Skip(claim).Take(loop - claim).Where(i => i.Contains("LDG.E.128", StringComparison.Ordinal)).ToList();
+        output.WriteLine($"{name}: between the claim and the sums loop: {string.Join("; ", residual)}");
+        Assert.Single(residual);
     }
 
     /// <summary>
