@@ -120,7 +120,10 @@ public interface ITileEpilogue
     /// <summary>Binds columns <paramref name="col"/> … col + 7 (col a multiple of 8).</summary>
     void BindChunk(int col);
 
-    /// <summary>What row <paramref name="row"/> of the bound columns adds to its sums (nothing past the last row).</summary>
+    /// <summary>
+    /// What row <paramref name="row"/> of the bound columns adds to its sums; past the product's rows or columns,
+    /// whatever lies at its last ones (read without a test, unused: <see cref="StoreChunk"/> stores nothing there).
+    /// </summary>
     ChunkInputs LoadChunk(int row);
 
     /// <summary>The bound columns' elements of row <paramref name="row"/>, with its <paramref name="inputs"/> (from <see cref="LoadChunk"/>).</summary>

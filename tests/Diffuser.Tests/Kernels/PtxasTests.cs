@@ -229,14 +229,24 @@ public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper o
     [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemm)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3))]
     public void SplitTailLoadsTheResidualBeforeTheSums(string name)
     {
+        var tail = SplitTail(name);
+        var residual = tail.Code.Skip(tail.Claim).Take(tail.Loop - tail.Claim).Where(i => i.Contains("LDG.E.128", StringComparison.Ordinal)).ToList();
+        output.WriteLine($"{name}: between the claim and the sums loop: {string.Join("; ", residual)}");
+        Assert.Single(residual);
+    }
+
+    /// <summary>
+    /// A split tile's tail in the SASS of <paramref name="name"/> (<see cref="SpecializedKernels"/>): the code, the
+    /// index of its split sums loop (the one innermost loop that loads and adds and stores nothing) and the loop's
+    /// length, and the last atomic before the loop (the claim of a block).
+    /// </summary>
+    private (List<string> Code, int Claim, int Loop, int LoopLength) SplitTail(string name)
+    {
         string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
         var sums = Assert.Single(SassLoop.Innermost(sass), l => l.Count("FADD") > 0 && l.Count("LDG") > 0 && l.Count("STG") == 0);
         var code = SassLoop.Code(sass).ToList();
         int loop = Enumerable.Range(0, code.Count - sums.Instructions.Count + 1).First(i => code.Skip(i).Take(sums.Instructions.Count).SequenceEqual(sums.Instructions));
-        int claim = code.FindLastIndex(loop, i => i.Contains("ATOMG", StringComparison.Ordinal));
-        var residual = code.Skip(claim).Take(loop - claim).Where(i => i.Contains("LDG.E.128", StringComparison.Ordinal)).ToList();
-        output.WriteLine($"{name}: between the claim and the sums loop: {string.Join("; ", residual)}");
-        Assert.Single(residual);
+        return (code, code.FindLastIndex(loop, i => i.Contains("ATOMG", StringComparison.Ordinal)), loop, sums.Instructions.Count);
     }
 
     /// <summary>
@@ -267,15 +277,11 @@ public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper o
     [Theory, InlineData(nameof(SpecializedKernels.TensorCoreGemm)), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3))]
     public void TheNextClaimWaitsAlongsideTheSums(string name)
     {
-        string sass = Ptxas.Assemble(compiler.Compile(typeof(SpecializedKernels), name), "sm_90").Sass;
-        var sums = Assert.Single(SassLoop.Innermost(sass), l => l.Count("FADD") > 0 && l.Count("LDG") > 0 && l.Count("STG") == 0);
-        var code = SassLoop.Code(sass).ToList();
-        int loop = Enumerable.Range(0, code.Count - sums.Instructions.Count + 1).First(i => code.Skip(i).Take(sums.Instructions.Count).SequenceEqual(sums.Instructions));
-        int claim = code.FindLastIndex(loop, i => i.Contains("ATOMG", StringComparison.Ordinal));
+        var (code, claim, loop, length) = SplitTail(name);
         string answer = ClaimAnswer().Match(code[claim]).Groups[1].Value;
         int read = code.FindIndex(claim + 1, i => Regex.IsMatch(i, $@"\b{answer}\b"));
-        output.WriteLine($"{name}: {code[claim]}; first read {read - claim} instructions on: {code[read]}; sums loop {loop - claim} – {loop + sums.Instructions.Count - claim}");
-        Assert.True(read > loop + sums.Instructions.Count, $"the claim's answer is read before the sums loop ends: {code[read]}");
+        output.WriteLine($"{name}: {code[claim]}; first read {read - claim} instructions on: {code[read]}; sums loop {loop - claim} – {loop + length - claim}");
+        Assert.True(read > loop + length, $"the claim's answer is read before the sums loop ends: {code[read]}");
     }
 
     [GeneratedRegex(@"ATOMG\S* PT, (R\d+),")] private static partial Regex ClaimAnswer();
