@@ -155,7 +155,9 @@ sanitize_kernels() {
     return "$rc"
 }
 
-# Switches against the default, on key fp16 cases (the ops stage timed the default): split products' shared sums
+# Switches against the default, on key fp16 cases (the ops stage timed the default): products whose tiles fill part of
+# their last wave dealt stream-K against a group per tile (DIFFUSER_STREAM_K=0: the 64×64 level's 192-tile 3×3
+# convolution and GEMMs, the 32×32 → 64×64 upsampler's 320 tiles), split products' shared sums
 # against their last split's alone (DIFFUSER_SHARED_SPLIT_SUMS=0: the 32×32, 16×16 and 8×8 convolutions), a norm's result channel-blocked
 # for the convolution after it against dense (DIFFUSER_BLOCKED_CONV_INPUT=0: a resnet's norm and conv at the UNet's
 # 64×64 and 8×8 levels and the VAE's 512²; and the upsamplers' convolutions, the UNet's last and the VAE's at 512², which
@@ -167,6 +169,8 @@ sanitize_kernels() {
 # only takes time the table did not need; its JSON stays beside the stage log ($OUT is full) and RESULTS.md compares it.
 switches_ab() {
     [ "$cases" = sd15 ] || { echo "the A/B cases are sd15's; skipped for $cases"; return 0; }
+    switch_ab DIFFUSER_STREAM_K=0 conv2d/64x64_c320k320_k3_f16 gemm/ff_out_8192x320x1280_f16 gemm/proj_8192x320x320_f16 \
+        conv2d/64x64_c640k640_k3_upsample_f16 || return 1
     # Split products' sums shared by a tile's splits against added by its last split alone: the convolutions of the
     # 32×32 (3 splits), 16×16 (6) and 8×8 (26) levels.
     switch_ab DIFFUSER_SHARED_SPLIT_SUMS=0 conv2d/32x32_c640k640_k3_f16 conv2d/16x16_c1280k1280_k3_f16 \
@@ -227,7 +231,8 @@ if failed $rc; then
     # elsewhere and nothing is switched. (Their XML stays outside $OUT, which brings back 8 files at most; RESULTS.md
     # summarises it.)
     # Likewise, when only norm + convolution pairs fail, their one-pass channel-blocked norm, then the channel-blocked
-    # image (a norm's for the convolution after it) as a whole; when only split products fail, their shared sums.
+    # image (a norm's for the convolution after it) as a whole; when only split products fail, their shared sums; when
+    # only the products sized to be dealt stream-K fail (StreamKOnDeviceTests), stream-K.
     candidates=(DIFFUSER_CP_ASYNC=0 DIFFUSER_SPLIT_K=0 DIFFUSER_TENSOR_CORES=0)
     failures=$(grep -o '<test [^>]*result="Fail"' "$out/tests-kernels.xml" 2>/dev/null)
     if grep -q 'group_norm/' <<< "$failures" && ! grep -qv 'group_norm/' <<< "$failures"; then
@@ -236,6 +241,8 @@ if failed $rc; then
         candidates=(DIFFUSER_ONE_PASS_GROUP_NORM=0 DIFFUSER_BLOCKED_CONV_INPUT=0 "${candidates[@]}")
     elif grep -q '_splitK' <<< "$failures" && ! grep -qv '_splitK' <<< "$failures"; then
         candidates=(DIFFUSER_SHARED_SPLIT_SUMS=0 "${candidates[@]}")
+    elif grep -q 'streamK_' <<< "$failures" && ! grep -qv 'streamK_' <<< "$failures"; then
+        candidates=(DIFFUSER_STREAM_K=0 "${candidates[@]}")
     fi
     for candidate in "${candidates[@]}"; do
         xml="$work.tests-kernels-${candidate%%=*}.xml"

@@ -14,7 +14,7 @@ public readonly record struct SplitK(int Count, int Length)
     /// most 168), not their shared memory (48 KB a group: four would fit). Outputs with a tile per multiprocessor are
     /// not split.
     /// </summary>
-    private const int GroupsPerMultiprocessor = 2;
+    public const int GroupsPerMultiprocessor = 2;
     /// <summary>Each split keeps at least this many reduction stages.</summary>
     private const int MinStages = 4;
     /// <summary>

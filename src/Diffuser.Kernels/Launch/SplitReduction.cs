@@ -20,7 +20,8 @@ namespace Diffuser.Kernels.Launch;
 /// the device has multiprocessors, so that many counters suffice.
 /// </summary>
 /// <param name="polls">How often a split looks for the tile's last arrival before it leaves (<see cref="PollsOn"/>).</param>
-public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int> counters, SplitK split, int polls)
+/// <param name="schedule">How the product's tiles are dealt to its groups (stream-K's pieces finish a tile as splits do).</param>
+public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int> counters, SplitK split, int polls, TileSchedule schedule = default)
 {
     // A tile's counter packs three counts of its splits: arrivals, claims of blocks (the claims past the last block are
     // the claimers' leaving) and leavings without a claim. Each stays within 2·32 (SplitK's most splits).
@@ -37,6 +38,8 @@ public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int>
     /// <summary>How often a split looks for the tile's last arrival before it leaves.</summary>
     public readonly int Polls = polls;
 
+    public readonly TileSchedule Schedule = schedule;
+
     /// <summary>
     /// Polls on an accelerator of <paramref name="type"/>: on a GPU a tile's splits arrive within microseconds, and 256
     /// atomic reads (≈ 0.2 ms) cap what a group that waits in vain costs; the CPU accelerator's groups are threads that
@@ -45,20 +48,21 @@ public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int>
     public static int PollsOn(AcceleratorType type) => type == AcceleratorType.CPU ? 1 << 19 : 256;
 
     /// <summary>
-    /// Finishes this group's share of tile <paramref name="tile"/>, whose raw sums it has stored: counts its split in,
-    /// waits for the tile's other splits (<see cref="Polls"/> looks at most), then claims blocks of the tile's rows
-    /// until none is left and hands each row step of a block to <paramref name="rows"/>. <paramref name="slot"/> is one
-    /// int of shared memory. Every thread of the group calls it.
+    /// Finishes this group's share of tile <paramref name="tile"/>, one of its <paramref name="splits"/> splits (or
+    /// stream-K pieces), whose raw sums it has stored: counts its split in, waits for the tile's other splits
+    /// (<see cref="Polls"/> looks at most), then claims blocks of the tile's rows until none is left and hands each row
+    /// step of a block to <paramref name="rows"/>. <paramref name="slot"/> is one int of shared memory. Every thread of
+    /// the group calls it.
     /// </summary>
-    public void Finish<TR>(int tile, ref TR rows, ArrayView<int> slot) where TR : struct, ISplitRows
+    public void Finish<TR>(int tile, int splits, ref TR rows, ArrayView<int> slot) where TR : struct, ISplitRows
     {
-        for (int block = Arrive(tile, slot); block < Split.Count;)
+        for (int block = Arrive(tile, splits, slot); block < splits;)
         {
             int ahead = ClaimAhead(tile);
-            // The steps in Count runs as even as can be (6 blocks of 16 steps: 3, 3, 2, 3, 3, 2).
+            // The steps in splits runs as even as can be (6 blocks of 16 steps: 3, 3, 2, 3, 3, 2).
             for (int step = 0; step < 1 << rows.StepBits; step++)
-                if ((step * Split.Count) >> rows.StepBits == block) rows.Finish(step);
-            block = Next(tile, ahead, slot);
+                if ((step * splits) >> rows.StepBits == block) rows.Finish(step);
+            block = Next(tile, splits, ahead, slot);
         }
     }
 
@@ -68,23 +72,23 @@ public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int>
     /// or <see cref="SplitK.Count"/> where there is none (the group has left: it claimed past the last block, or
     /// stopped waiting).
     /// </summary>
-    private int Arrive(int tile, ArrayView<int> slot)
+    private int Arrive(int tile, int splits, ArrayView<int> slot)
     {
         MemoryFence.DeviceLevel();   // this thread's sums reach the device before the tile counts them
         Group.Barrier();
         if (Group.IsFirstThread)
         {
             int state = Atomic.Add(ref Counters[tile], Arrival) + Arrival;
-            for (int poll = 0; poll < Polls && (state & Field) < Split.Count; poll++) state = Atomic.Add(ref Counters[tile], 0);
-            if ((state & Field) < Split.Count)
+            for (int poll = 0; poll < Polls && (state & Field) < splits; poll++) state = Atomic.Add(ref Counters[tile], 0);
+            if ((state & Field) < splits)
             {
-                Leave(tile, Atomic.Add(ref Counters[tile], GaveUp) + GaveUp);
-                slot[0] = Split.Count;
+                Leave(tile, splits, Atomic.Add(ref Counters[tile], GaveUp) + GaveUp);
+                slot[0] = splits;
             }
             else
             {
                 MemoryFence.DeviceLevel();   // the other splits' sums are read after their counts
-                slot[0] = Claimed(tile, Atomic.Add(ref Counters[tile], Claim));
+                slot[0] = Claimed(tile, splits, Atomic.Add(ref Counters[tile], Claim));
             }
         }
         Group.Barrier();
@@ -100,64 +104,64 @@ public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int>
     private int ClaimAhead(int tile) => Group.IsFirstThread ? Atomic.Add(ref Counters[tile + Group.IdxX], Claim) : 0;
 
     /// <summary>The block the first thread's claim <paramref name="ahead"/> got, to every thread, as <see cref="Arrive"/> returns it.</summary>
-    private int Next(int tile, int ahead, ArrayView<int> slot)
+    private int Next(int tile, int splits, int ahead, ArrayView<int> slot)
     {
         Group.Barrier();   // every thread has read the slot's last block
-        if (Group.IsFirstThread) slot[0] = Claimed(tile, ahead);
+        if (Group.IsFirstThread) slot[0] = Claimed(tile, splits, ahead);
         Group.Barrier();
         return slot[0];
     }
 
     /// <summary>The block a claim whose counter read <paramref name="state"/> got; a claim past the last block leaves.</summary>
-    private int Claimed(int tile, int state)
+    private int Claimed(int tile, int splits, int state)
     {
         int block = (state >> 8) & Field;
-        if (block >= Split.Count) Leave(tile, state + Claim);
-        return XMath.Min(block, Split.Count);
+        if (block >= splits) Leave(tile, splits, state + Claim);
+        return XMath.Min(block, splits);
     }
 
     /// <summary>After a group's leaving, which left the counter at <paramref name="state"/>: the last to leave resets it for the next launch.</summary>
-    private void Leave(int tile, int state)
+    private void Leave(int tile, int splits, int state)
     {
-        int left = ((state >> 16) & Field) + XMath.Max(((state >> 8) & Field) - Split.Count, 0);
-        if (left == Split.Count) Counters[tile] = 0;
+        int left = ((state >> 16) & Field) + XMath.Max(((state >> 8) & Field) - splits, 0);
+        if (left == splits) Counters[tile] = 0;
     }
 
     /// <summary>
-    /// The sums over the splits of the <paramref name="count"/> (≤ 8) raw sums at <paramref name="at"/> of split 0,
+    /// The sums over the <paramref name="splits"/> splits of the <paramref name="count"/> (≤ 8) raw sums at <paramref name="at"/> of split 0,
     /// <paramref name="splitStride"/> apart from split to split, added in split order; zero past <paramref name="count"/>.
     /// With <paramref name="chunked"/> (at and the stride multiples of 8, count 8 or 0: a kernel constant) a split's
     /// eight are two 16-byte loads. This is the tail of every split product, and it waits on L2's latency: so eight
     /// splits' loads are issued before their sums wait for any (one split at a time, a thread had 32 bytes in flight,
     /// and a row of 6 splits took 6 round trips to L2; now 1).
     /// </summary>
-    public Row8 Sums(int at, int splitStride, int count, bool chunked)
+    public Row8 Sums(int at, int splitStride, int splits, int count, bool chunked)
     {
         var sums = default(Row8);
         if (chunked && count == 0) return sums;   // columns past the product's: nothing to read
-        for (int k = 0; k < Split.Count; k += 8)
+        for (int k = 0; k < splits; k += 8)
         {
-            Row8 p0 = Raw(at, splitStride, k, count, chunked), p1 = Raw(at, splitStride, k + 1, count, chunked);
-            Row8 p2 = Raw(at, splitStride, k + 2, count, chunked), p3 = Raw(at, splitStride, k + 3, count, chunked);
-            Row8 p4 = Raw(at, splitStride, k + 4, count, chunked), p5 = Raw(at, splitStride, k + 5, count, chunked);
-            Row8 p6 = Raw(at, splitStride, k + 6, count, chunked), p7 = Raw(at, splitStride, k + 7, count, chunked);
-            sums = Add(Add(Add(Add(sums, p0, k), p1, k + 1), p2, k + 2), p3, k + 3);
-            sums = Add(Add(Add(Add(sums, p4, k + 4), p5, k + 5), p6, k + 6), p7, k + 7);
+            Row8 p0 = Raw(at, splitStride, k, splits, count, chunked), p1 = Raw(at, splitStride, k + 1, splits, count, chunked);
+            Row8 p2 = Raw(at, splitStride, k + 2, splits, count, chunked), p3 = Raw(at, splitStride, k + 3, splits, count, chunked);
+            Row8 p4 = Raw(at, splitStride, k + 4, splits, count, chunked), p5 = Raw(at, splitStride, k + 5, splits, count, chunked);
+            Row8 p6 = Raw(at, splitStride, k + 6, splits, count, chunked), p7 = Raw(at, splitStride, k + 7, splits, count, chunked);
+            sums = Add(Add(Add(Add(sums, p0, k, splits), p1, k + 1, splits), p2, k + 2, splits), p3, k + 3, splits);
+            sums = Add(Add(Add(Add(sums, p4, k + 4, splits), p5, k + 5, splits), p6, k + 6, splits), p7, k + 7, splits);
         }
         return sums;
     }
 
     /// <summary>Split <paramref name="k"/>'s raw sums at <paramref name="at"/> (all eight where <paramref name="chunked"/>); none past the last split.</summary>
-    private Row8 Raw(int at, int splitStride, int k, int count, bool chunked)
+    private Row8 Raw(int at, int splitStride, int k, int splits, int count, bool chunked)
     {
-        if (k >= Split.Count) return default;
+        if (k >= splits) return default;
         var raw = new F32View(Workspace);
         int first = at + k * splitStride;
         return chunked ? raw.LoadEight(first) : Row8.Load(raw, first, count);
     }
 
     /// <summary>sums + split <paramref name="k"/>'s raw sums, if there is such a split (no zero added: −0 stays −0).</summary>
-    private Row8 Add(in Row8 sums, in Row8 raw, int k) => k < Split.Count ? sums.Plus(raw) : sums;
+    private static Row8 Add(in Row8 sums, in Row8 raw, int k, int splits) => k < splits ? sums.Plus(raw) : sums;
 }
 
 /// <summary>A thread's rows of a split tile, which its split finishes a block of row steps at a time (device code).</summary>

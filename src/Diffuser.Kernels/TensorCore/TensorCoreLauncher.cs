@@ -24,7 +24,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     private readonly Action<KernelConfig, F16View, F16View, int, int> _toChannelBlocks;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _tileCounters;
     private MemoryBuffer1D<ushort, Stride1D.Dense>? _zeros;
-    private readonly bool _splitK;
+    private readonly bool _splitK, _streamK;
     private readonly int _polls;
 
     /// <param name="splitK">Whether products with fewer tiles than multiprocessors split their reduction (else one group per tile).</param>
@@ -32,19 +32,22 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     /// Whether a split tile's splits wait for each other and share its sums (else none waits, and the last to arrive
     /// adds them alone: <see cref="SplitReduction.Polls"/> 0).
     /// </param>
-    public TensorCoreLauncher(Accelerator accelerator, bool splitK = true, bool sharedSplitSums = true)
+    /// <param name="streamK">Whether products whose tiles leave much of their last wave idle are dealt stream-K (<see cref="TileSchedule"/>).</param>
+    public TensorCoreLauncher(Accelerator accelerator, bool splitK = true, bool sharedSplitSums = true, bool streamK = true)
     {
         _accelerator = accelerator;
         _splitK = splitK;
+        _streamK = streamK;
         _polls = sharedSplitSums ? SplitReduction.PollsOn(accelerator.AcceleratorType) : 0;
-        _gemm = new(() => LoadGemm<TM, F16View>(accelerator), () => LoadGemm<FirstRowsMma<TR>, F16View>(accelerator));
-        _gemmToSingle = new(() => LoadGemm<TM, F32View>(accelerator), () => LoadGemm<FirstRowsMma<TR>, F32View>(accelerator));   // composed attention's
-        _conv = new(() => LoadConv<TM>(accelerator), () => LoadConv<FirstRowsMma<TR>>(accelerator));
-        _blockedConv = new(() => LoadBlockedConv<TM>(accelerator), () => LoadBlockedConv<FirstRowsMma<TR>>(accelerator));
+        _gemm = new(deal => LoadGemm<TM, F16View>(accelerator, deal), () => LoadGemm<FirstRowsMma<TR>, F16View>(accelerator, typeof(GridDeal)));
+        _gemmToSingle = new(deal => LoadGemm<TM, F32View>(accelerator, deal), () => LoadGemm<FirstRowsMma<TR>, F32View>(accelerator, typeof(GridDeal)));   // composed attention's
+        _conv = new(deal => LoadConv<TM>(accelerator, deal), () => LoadConv<FirstRowsMma<TR>>(accelerator, typeof(GridDeal)));
+        _blockedConv = new(deal => LoadBlockedConv<TM>(accelerator, deal), () => LoadBlockedConv<FirstRowsMma<TR>>(accelerator, typeof(GridDeal)));
         _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
         _toChannelBlocks = accelerator.LoadStreamKernel<F16View, F16View, int, int>(TensorCoreKernels.ToChannelBlocks);
-        // A product splits only when it has fewer tiles than multiprocessors (SplitK.Choose): a counter per multiprocessor.
-        _tileCounters = accelerator.Allocate1D<int>(Math.Max(accelerator.NumMultiprocessors, 1));
+        // A product splits only when it has fewer tiles than multiprocessors (SplitK.Choose), and stream-K deals at most
+        // TileSchedule.MaxWaves waves of tiles: a counter per tile.
+        _tileCounters = accelerator.Allocate1D<int>(Math.Max(TileSchedule.MaxWaves * SplitK.GroupsPerMultiprocessor * accelerator.NumMultiprocessors, 1));
         _tileCounters.MemSetToZero();
     }
 
@@ -54,36 +57,37 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         SpecializedValue<int> vectorB, SpecializedValue<int> epilogue) where TO : struct, IElementView<TO>;
 
     /// <summary>
-    /// A tensor-core kernel for products of any number of rows, and its variant for at most 16 (<see cref="FirstRowsMma{TM}"/>:
-    /// the UNet's and the VAE's conv_out, the time embedding's MLP at batch 2), each loaded on first use.
+    /// A tensor-core kernel for products of any number of rows dealt by the grid, the same streamed
+    /// (<see cref="StreamKDeal"/>), and its variant for at most 16 rows (<see cref="FirstRowsMma{TM}"/>: the UNet's and
+    /// the VAE's conv_out, the time embedding's MLP at batch 2; never streamed), each loaded on first use.
     /// </summary>
-    private sealed class ByRows<TK>(Func<TK> whole, Func<TK> firstRows)
+    private sealed class ByRows<TK>(Func<Type, TK> whole, Func<TK> firstRows)
     {
-        private readonly Lazy<TK> _whole = new(whole), _firstRows = new(firstRows);
+        private readonly Lazy<TK> _byGrid = new(() => whole(typeof(GridDeal))), _streamK = new(() => whole(typeof(StreamKDeal))), _firstRows = new(firstRows);
 
-        public TK For(int rows) => FirstRows(rows) ? _firstRows.Value : _whole.Value;
+        public TK For(int rows, Plan plan) => FirstRows(rows) ? _firstRows.Value : plan.Streams ? _streamK.Value : _byGrid.Value;
     }
 
     private static bool FirstRows(int rows) => rows <= FirstRowsMma<TR>.Rows;
 
-    private static GemmKernel<TO> LoadGemm<TW, TO>(Accelerator accelerator) where TW : struct, IWarpMma where TO : struct, IElementView<TO> =>
-        Load<GemmKernel<TO>, TW>(accelerator, nameof(TensorCoreKernels.Gemm), typeof(TW), typeof(TC), typeof(TO));
+    private static GemmKernel<TO> LoadGemm<TW, TO>(Accelerator accelerator, Type deal) where TW : struct, IWarpMma where TO : struct, IElementView<TO> =>
+        Load<GemmKernel<TO>, TW>(accelerator, nameof(TensorCoreKernels.Gemm), typeof(TW), typeof(TC), typeof(TO), deal);
 
     /// <summary>The tensor-core convolution as <see cref="LoadConv{TW}"/> loads it for one kind of warp.</summary>
     private delegate void ConvKernel(AcceleratorStream stream, KernelConfig config, F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual,
         F16View y, F16View zeros, SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
         SpecializedValue<int> stagePlane, SpecializedValue<int> upsample, SpecializedValue<int> epilogue);
 
-    private static ConvKernel LoadConv<TW>(Accelerator accelerator) where TW : struct, IWarpMma =>
-        Load<ConvKernel, TW>(accelerator, nameof(TensorCoreKernels.Conv2d), typeof(TW), typeof(TC));
+    private static ConvKernel LoadConv<TW>(Accelerator accelerator, Type deal) where TW : struct, IWarpMma =>
+        Load<ConvKernel, TW>(accelerator, nameof(TensorCoreKernels.Conv2d), typeof(TW), typeof(TC), deal);
 
     /// <summary>The tensor-core convolution of a channel-blocked image as <see cref="LoadBlockedConv{TW}"/> loads it for one kind of warp.</summary>
     private delegate void BlockedConvKernel(AcceleratorStream stream, KernelConfig config, F16View x, long xAddress, F16View weight, long weightAddress, F16View bias,
         F16View sampleBias, F16View residual, F16View y, SplitReduction reduction, Conv2dShape s, SpecializedValue<int> kernelRows, SpecializedValue<int> kernelCols,
         SpecializedValue<int> plane, SpecializedValue<int> upsample, SpecializedValue<int> epilogue);
 
-    private static BlockedConvKernel LoadBlockedConv<TW>(Accelerator accelerator) where TW : struct, IWarpMma =>
-        Load<BlockedConvKernel, TW>(accelerator, nameof(TensorCoreKernels.Conv2dBlocked), typeof(TW), typeof(TC));
+    private static BlockedConvKernel LoadBlockedConv<TW>(Accelerator accelerator, Type deal) where TW : struct, IWarpMma =>
+        Load<BlockedConvKernel, TW>(accelerator, nameof(TensorCoreKernels.Conv2dBlocked), typeof(TW), typeof(TC), deal);
 
     /// <summary>The <see cref="TensorCoreKernels"/> method <paramref name="name"/> of <paramref name="types"/>, for sm_90a where <typeparamref name="TW"/> needs it.</summary>
     private static TK Load<TK, TW>(Accelerator accelerator, string name, params Type[] types) where TK : Delegate where TW : struct, IWarpMma
@@ -92,43 +96,63 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         return default(TW).WarpGroup ? Sm90aKernels.Load<TK>(accelerator, kernel) : accelerator.LoadKernel<TK>(kernel);
     }
 
-    /// <summary>The grid of a product of <paramref name="rows"/> rows.</summary>
-    private static KernelConfig Grid(long columns, int rows, int depth) => LaunchGeometry.Grid(LaunchGeometry.Tiles(columns, TensorCoreLayout.Size),
-        LaunchGeometry.Tiles(rows, TensorCoreLayout.Size), depth, TensorCoreLayout.Threads, TensorCoreLayout.SharedBytes / sizeof(float));
+    /// <summary>
+    /// How a product's tiles are dealt to its groups: its split (<see cref="SplitK"/>), its schedule, its grid, and
+    /// how many splits or stream-K pieces of each output the workspace holds.
+    /// </summary>
+    private readonly record struct Plan(SplitK Split, TileSchedule Schedule, KernelConfig Grid, int WorkspaceSplits)
+    {
+        public long WorkspaceLength(long outputs) => WorkspaceSplits > 1 ? WorkspaceSplits * outputs : 0;
 
-    private SplitK Split(long tiles, int depth) =>
-        _splitK ? SplitK.Choose(_accelerator.NumMultiprocessors, tiles, depth, TensorCoreLayout.Depth) : new SplitK(1, depth);
+        /// <summary>Whether the product is dealt stream-K.</summary>
+        public bool Streams => Schedule.Groups > 0;
+    }
 
-    private SplitK GemmSplit(GemmShape s) => Split(
-        (long)LaunchGeometry.Tiles(s.ProductColumns, TensorCoreLayout.Size) * LaunchGeometry.Tiles(s.M, TensorCoreLayout.Size) * s.Batch, s.K);
+    /// <summary>The plan of a product of columns × rows (a batch of <paramref name="batch"/> of them) over a reduction of <paramref name="depth"/>.</summary>
+    private Plan PlanOf(long columns, int rows, int batch, int depth)
+    {
+        int columnTiles = LaunchGeometry.Tiles(columns, TensorCoreLayout.Size), rowTiles = LaunchGeometry.Tiles(rows, TensorCoreLayout.Size);
+        long tiles = (long)columnTiles * rowTiles * batch;
+        int stages = LaunchGeometry.Tiles(depth, TensorCoreLayout.Depth);
+        int streamGroups = _streamK && !FirstRows(rows) ? TileSchedule.StreamGroups(_accelerator.NumMultiprocessors, tiles, stages) : 0;
+        if (streamGroups > 0)
+            return new(new SplitK(1, depth), new TileSchedule(columnTiles, rowTiles, (int)tiles, stages, streamGroups),
+                Grid(streamGroups, 1, 1), TileSchedule.MaxPieces);
+        var split = _splitK ? SplitK.Choose(_accelerator.NumMultiprocessors, tiles, depth, TensorCoreLayout.Depth) : new SplitK(1, depth);
+        return new(split, new TileSchedule(columnTiles, rowTiles, 0, 0, 0), Grid(columnTiles, rowTiles, batch * split.Count), split.Count);
+    }
 
-    private SplitK ConvSplit(Conv2dShape s) => Split(
-        (long)LaunchGeometry.Tiles(Pixels(s), TensorCoreLayout.Size) * LaunchGeometry.Tiles(s.K, TensorCoreLayout.Size), TapMajorFilter.Depth(s));
+    private static KernelConfig Grid(int x, int y, int z) =>
+        LaunchGeometry.Grid(x, y, z, TensorCoreLayout.Threads, TensorCoreLayout.SharedBytes / sizeof(float));
+
+    private Plan GemmPlan(GemmShape s) => PlanOf(s.ProductColumns, s.M, s.Batch, s.K);
+
+    private Plan ConvPlan(Conv2dShape s) => PlanOf(Pixels(s), s.K, 1, TapMajorFilter.Depth(s));
 
     private static long Pixels(Conv2dShape s) => (long)s.N * s.OH * s.OW;
 
     /// <summary>Floats of workspace <see cref="Gemm(F16View, F16View, F16View, F16View, F16View, ArrayView{float}, GemmShape, bool, bool)"/> needs (0 when the reduction is not split).</summary>
-    public long GemmWorkspaceLength(GemmShape s) => GemmSplit(s).WorkspaceLength((long)s.Batch * s.M * s.ProductColumns);
+    public long GemmWorkspaceLength(GemmShape s) => GemmPlan(s).WorkspaceLength((long)s.Batch * s.M * s.ProductColumns);
 
     /// <summary>Floats of workspace <see cref="Conv2d"/> needs (0 when the reduction is not split).</summary>
-    public long ConvWorkspaceLength(Conv2dShape s) => ConvSplit(s).WorkspaceLength(Pixels(s) * s.K);
+    public long ConvWorkspaceLength(Conv2dShape s) => ConvPlan(s).WorkspaceLength(Pixels(s) * s.K);
 
     /// <summary>As <see cref="GemmLauncher{T}.Run"/>; <paramref name="vectorA"/>/<paramref name="vectorB"/> when that operand is
     /// k-contiguous, K is a multiple of 8 and its start (and batch stride) 16-byte aligned.</summary>
     public void Gemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB) =>
-        Gemm(_gemm.For(s.M), a, b, bias, residual, c, workspace, s, vectorA, vectorB);
+        Gemm(_gemm, a, b, bias, residual, c, workspace, s, vectorA, vectorB);
 
     /// <summary>As the fp16 <see cref="Gemm(F16View, F16View, F16View, F16View, F16View, ArrayView{float}, GemmShape, bool, bool)"/>, with an fp32 result (and bias and residual): fp16 operands, the product unrounded.</summary>
     public void Gemm(F16View a, F16View b, F32View bias, F32View residual, F32View c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB) =>
-        Gemm(_gemmToSingle.For(s.M), a, b, bias, residual, c, workspace, s, vectorA, vectorB);
+        Gemm(_gemmToSingle, a, b, bias, residual, c, workspace, s, vectorA, vectorB);
 
-    private void Gemm<TO>(GemmKernel<TO> kernel, F16View a, F16View b, TO bias, TO residual, TO c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB)
+    private void Gemm<TO>(ByRows<GemmKernel<TO>> kernels, F16View a, F16View b, TO bias, TO residual, TO c, ArrayView<float> workspace, GemmShape s, bool vectorA, bool vectorB)
         where TO : struct, IElementView<TO>
     {
-        var split = GemmSplit(s);
-        LaunchGeometry.CheckedLength(split.WorkspaceLength((long)s.Batch * s.M * s.ProductColumns), "GEMM workspace");
+        var plan = GemmPlan(s);
+        LaunchGeometry.CheckedLength(plan.WorkspaceLength((long)s.Batch * s.M * s.ProductColumns), "GEMM workspace");
         var addresses = new OperandAddresses(GlobalAddress.Of(a.Bits), GlobalAddress.Of(b.Bits));
-        kernel(_accelerator.DefaultStream, Grid(s.ProductColumns, s.M, s.Batch * split.Count), a, b, bias, residual, c, Reduction(workspace, split), s, addresses,
+        kernels.For(s.M, plan)(_accelerator.DefaultStream, plan.Grid, a, b, bias, residual, c, Reduction(workspace, plan), s, addresses,
             SpecializedValue.New((int)s.Activation), SpecializedValue.New(s.Geglu), SpecializedValue.New(vectorA ? 1 : 0), SpecializedValue.New(vectorB ? 1 : 0),
             SpecializedValue.New(s.EpilogueFlags));
     }
@@ -143,10 +167,10 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     /// <summary>As <see cref="Conv2dLauncher{T}.Run"/>, with <paramref name="packedWeight"/> from <see cref="PackFilter"/> (16-byte aligned).</summary>
     public void Conv2d(F16View x, F16View packedWeight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace, Conv2dShape s)
     {
-        var split = CheckedConvSplit(s);
+        var plan = CheckedConvPlan(s);
         int stagePlane = HalfPatchOperand.StagePlane(s);
-        _conv.For(s.K)(_accelerator.DefaultStream, Grid(Pixels(s), s.K, split.Count), x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y,
-            Zeros(stagePlane == 0 ? 1 : HalfPatchOperand.ZeroLength(stagePlane)), Reduction(workspace, split), s,
+        _conv.For(s.K, plan)(_accelerator.DefaultStream, plan.Grid, x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y,
+            Zeros(stagePlane == 0 ? 1 : HalfPatchOperand.ZeroLength(stagePlane)), Reduction(workspace, plan), s,
             SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(stagePlane), SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
     }
 
@@ -169,20 +193,20 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     public void Conv2dBlocked(F16View x, F16View packedWeight, F16View bias, F16View sampleBias, F16View residual, F16View y, ArrayView<float> workspace, Conv2dShape s)
     {
         if (!BlockedPatchOperand<TC>.Supports(s)) throw new ArgumentException($"A channel-blocked image of {s.C} channels is not one the convolution reads.", nameof(s));
-        var split = CheckedConvSplit(s);
-        _blockedConv.For(s.K)(_accelerator.DefaultStream, Grid(Pixels(s), s.K, split.Count), x, GlobalAddress.Of(x.Bits), packedWeight, GlobalAddress.Of(packedWeight.Bits),
-            bias, sampleBias, residual, y, Reduction(workspace, split), s, SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(s.SourcePlane),
+        var plan = CheckedConvPlan(s);
+        _blockedConv.For(s.K, plan)(_accelerator.DefaultStream, plan.Grid, x, GlobalAddress.Of(x.Bits), packedWeight, GlobalAddress.Of(packedWeight.Bits),
+            bias, sampleBias, residual, y, Reduction(workspace, plan), s, SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(s.SourcePlane),
             SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
     }
 
-    /// <summary>The split of a convolution whose output and workspace are indexable.</summary>
-    private SplitK CheckedConvSplit(Conv2dShape s)
+    /// <summary>The plan of a convolution whose output and workspace are indexable.</summary>
+    private Plan CheckedConvPlan(Conv2dShape s)
     {
         long pixels = Pixels(s);
         LaunchGeometry.CheckedLength(pixels * s.K, "conv2d output");
-        var split = ConvSplit(s);
-        LaunchGeometry.CheckedLength(split.WorkspaceLength(pixels * s.K), "conv2d workspace");
-        return split;
+        var plan = ConvPlan(s);
+        LaunchGeometry.CheckedLength(plan.WorkspaceLength(pixels * s.K), "conv2d workspace");
+        return plan;
     }
 
     /// <summary>
@@ -202,5 +226,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         return new F16View(_zeros.View);
     }
 
-    private SplitReduction Reduction(ArrayView<float> workspace, SplitK split) => new(workspace, _tileCounters.View, split, _polls);
+    /// <summary>The reduction of <paramref name="plan"/>: stream-K's pieces do not run at once, so none waits for another (polls 0).</summary>
+    private SplitReduction Reduction(ArrayView<float> workspace, Plan plan) =>
+        new(workspace, _tileCounters.View, plan.Split, plan.Streams ? 0 : _polls, plan.Schedule);
 }

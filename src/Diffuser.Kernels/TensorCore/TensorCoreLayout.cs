@@ -24,6 +24,14 @@ public static class TensorCoreLayout
     public const int Size = 128;
     public const int Depth = 32;
     public const int Threads = 128;
+
+    /// <summary>
+    /// The warp of thread <paramref name="thread"/> of the (one-dimensional) group, as a shift: ILGPU's
+    /// <see cref="ILGPU.Warp.WarpIdx"/> divides, which ptxas expands into ~20 instructions wherever it is used (here, a
+    /// stream-K group's piece loop).
+    /// </summary>
+    public static int WarpOf(int thread) => thread >> 5;
+
     /// <summary>n8 tiles per warp (64 columns).</summary>
     public const int NTiles = 8;
     /// <summary>16-byte slots of one operand tile of one stage (128 rows × 4 chunks).</summary>
@@ -120,6 +128,6 @@ public static class TensorCoreLayout
     /// <summary>Byte offset of the lane's first staged pair (row lane/4, column 2·(lane%4)) in the group's staging.</summary>
     public static int StagingLaneOffset(int warp, int lane) => (warp * StagingFloats + lane / 4 * StagingPitch + 2 * (lane % 4)) * 4;
 
-    /// <summary>Tile column of staged column <paramref name="c"/> (0..63) of a warp.</summary>
-    public static int StagedColumn(int warpN, int c) => NTileColumn(warpN, c / 8) + c % 8;
+    /// <summary>Tile column of staged column <paramref name="c"/> (0..63) of a warp (shifts, not divisions: it is found in a stream-K group's piece loop).</summary>
+    public static int StagedColumn(int warpN, int c) => NTileColumn(warpN, c >> 3) + (c & 7);
 }

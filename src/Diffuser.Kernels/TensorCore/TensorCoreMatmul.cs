@@ -130,22 +130,22 @@ public static class TensorCoreMatmul
     /// (columns, start and split stride multiples of 8, a kernel constant) a thread's 8 columns of a split are two
     /// 16-byte loads. <paramref name="slot"/> is one int of shared memory.
     /// </summary>
-    public static void StoreSplitSums<TE>(in SplitReduction reduction, TE epilogue, int tile, int start, int splitStride, int rows, int columns,
+    public static void StoreSplitSums<TE>(in SplitReduction reduction, TE epilogue, int tile, int splits, int start, int splitStride, int rows, int columns,
         int row0, int col0, bool chunked, ArrayView<int> slot) where TE : struct, ITileEpilogue
     {
-        var sums = new SplitSums<TE>(reduction, epilogue, start, splitStride, rows, columns, row0, col0, chunked);
-        reduction.Finish(tile, ref sums, slot);
+        var sums = new SplitSums<TE>(reduction, epilogue, splits, start, splitStride, rows, columns, row0, col0, chunked);
+        reduction.Finish(tile, splits, ref sums, slot);
     }
 
     /// <summary>
     /// As <see cref="StoreSplitSums"/> for a GEGLU product tile: thread t takes value columns col0 + 8·(t%8) … +7 and
     /// their gates 64 columns on, in rows row0 + t/8 + 16·j.
     /// </summary>
-    public static void StoreGatedSplitSums<TE>(in SplitReduction reduction, TE epilogue, int tile, int start, int splitStride, int rows, int columns,
+    public static void StoreGatedSplitSums<TE>(in SplitReduction reduction, TE epilogue, int tile, int splits, int start, int splitStride, int rows, int columns,
         int row0, int col0, bool chunked, ArrayView<int> slot) where TE : struct, IGatedEpilogue
     {
-        var sums = new GatedSplitSums<TE>(reduction, epilogue, start, splitStride, rows, columns, row0, col0, chunked);
-        reduction.Finish(tile, ref sums, slot);
+        var sums = new GatedSplitSums<TE>(reduction, epilogue, splits, start, splitStride, rows, columns, row0, col0, chunked);
+        reduction.Finish(tile, splits, ref sums, slot);
     }
 
     /// <summary>A thread's 8 columns of rows row0 + t/16 + 8·step (16 steps) of a split tile, to an epilogue.</summary>
@@ -155,13 +155,13 @@ public static class TensorCoreMatmul
 
         private readonly SplitReduction _reduction;
         private TE _epilogue;
-        private readonly int _at, _first, _rows, _columns, _splitStride, _count;
+        private readonly int _splits, _at, _first, _rows, _columns, _splitStride, _count;
         private readonly bool _chunked;
 
-        public SplitSums(in SplitReduction reduction, TE epilogue, int start, int splitStride, int rows, int columns, int row0, int col0, bool chunked)
+        public SplitSums(in SplitReduction reduction, TE epilogue, int splits, int start, int splitStride, int rows, int columns, int row0, int col0, bool chunked)
         {
             int col = col0 + 8 * (Group.IdxX & (Chunks - 1));
-            (_reduction, _epilogue, _at, _first, _rows, _columns) = (reduction, epilogue, start + col, row0 + (Group.IdxX >> ChunkBits), rows, columns);
+            (_reduction, _epilogue, _splits, _at, _first, _rows, _columns) = (reduction, epilogue, splits, start + col, row0 + (Group.IdxX >> ChunkBits), rows, columns);
             (_splitStride, _count, _chunked) = (splitStride, XMath.Clamp(columns - col, 0, 8), chunked);
             _epilogue.BindChunk(col);
         }
@@ -173,7 +173,7 @@ public static class TensorCoreMatmul
             int row = _first + step * RowStep;
             if (row >= _rows) return;
             var inputs = _epilogue.LoadChunk(row);   // loaded before the sums, to wait on memory alongside them
-            _epilogue.StoreChunk(row, _reduction.Sums(_at + row * _columns, _splitStride, _count, _chunked), inputs);
+            _epilogue.StoreChunk(row, _reduction.Sums(_at + row * _columns, _splitStride, _splits, _count, _chunked), inputs);
         }
     }
 
@@ -184,13 +184,13 @@ public static class TensorCoreMatmul
 
         private readonly SplitReduction _reduction;
         private TE _epilogue;
-        private readonly int _at, _first, _rows, _columns, _splitStride, _count, _gateCount;
+        private readonly int _splits, _at, _first, _rows, _columns, _splitStride, _count, _gateCount;
         private readonly bool _chunked;
 
-        public GatedSplitSums(in SplitReduction reduction, TE epilogue, int start, int splitStride, int rows, int columns, int row0, int col0, bool chunked)
+        public GatedSplitSums(in SplitReduction reduction, TE epilogue, int splits, int start, int splitStride, int rows, int columns, int row0, int col0, bool chunked)
         {
             int col = col0 + 8 * (Group.IdxX & (Chunks - 1));
-            (_reduction, _epilogue, _at, _first, _rows, _columns) = (reduction, epilogue, start + col, row0 + (Group.IdxX >> ChunkBits), rows, columns);
+            (_reduction, _epilogue, _splits, _at, _first, _rows, _columns) = (reduction, epilogue, splits, start + col, row0 + (Group.IdxX >> ChunkBits), rows, columns);
             (_splitStride, _count, _gateCount, _chunked) = (splitStride, XMath.Clamp(columns - col, 0, 8), XMath.Clamp(columns - col - Gates, 0, 8), chunked);
             _epilogue.BindGatedChunk(col);
         }
@@ -201,7 +201,8 @@ public static class TensorCoreMatmul
         {
             int row = _first + step * RowStep, at = _at + row * _columns;
             if (row < _rows)
-                _epilogue.StoreGatedChunk(row, _reduction.Sums(at, _splitStride, _count, _chunked), _reduction.Sums(at + Gates, _splitStride, _gateCount, _chunked));
+                _epilogue.StoreGatedChunk(row, _reduction.Sums(at, _splitStride, _splits, _count, _chunked),
+                    _reduction.Sums(at + Gates, _splitStride, _splits, _gateCount, _chunked));
         }
     }
 
@@ -214,7 +215,7 @@ public static class TensorCoreMatmul
     {
         var staging = shared.Cast<float>();
         var quads = shared.Cast<Float4>();
-        int at = LoopInvariant.Keep((Warp.WarpIdx * TensorCoreLayout.StagingFloats + g * TensorCoreLayout.StagingPitch + c) >> 2);
+        int at = LoopInvariant.Keep((TensorCoreLayout.WarpOf(Group.IdxX) * TensorCoreLayout.StagingFloats + g * TensorCoreLayout.StagingPitch + c) >> 2);
         int rowBase = LoopInvariant.Keep(row0 + g);
         // The lane's first column in either column half, found once; a warp's tiles all have one (the test in the loop
         // then compares a value with itself, and the binding leaves the loop), a warp group's alternate.

@@ -10,10 +10,10 @@ public class KernelOptionsTests
     public void NamesEverySwitchedOffPartThatRunsOnTheDevice()
     {
         Assert.Empty(new KernelOptions().SwitchedOff(tensorCores: true));
-        Assert.Equal(["DIFFUSER_CP_ASYNC=0", "DIFFUSER_SHARED_SPLIT_SUMS=0", "DIFFUSER_ONE_PASS_GROUP_NORM=0"],
-            new KernelOptions(AsyncCopies: false, OnePassGroupNorm: false, SharedSplitSums: false).SwitchedOff(tensorCores: true));
+        Assert.Equal(["DIFFUSER_CP_ASYNC=0", "DIFFUSER_SHARED_SPLIT_SUMS=0", "DIFFUSER_STREAM_K=0", "DIFFUSER_ONE_PASS_GROUP_NORM=0"],
+            new KernelOptions(AsyncCopies: false, OnePassGroupNorm: false, SharedSplitSums: false, StreamK: false).SwitchedOff(tensorCores: true));
         // Without tensor cores their parts do not run: only the group norm's switch is worth naming.
-        Assert.Equal(["DIFFUSER_ONE_PASS_GROUP_NORM=0"], new KernelOptions(SplitK: false, OnePassGroupNorm: false).SwitchedOff(tensorCores: false));
+        Assert.Equal(["DIFFUSER_ONE_PASS_GROUP_NORM=0"], new KernelOptions(SplitK: false, OnePassGroupNorm: false, StreamK: false).SwitchedOff(tensorCores: false));
     }
 
     [Fact]

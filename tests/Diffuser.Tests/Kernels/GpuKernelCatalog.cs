@@ -39,8 +39,13 @@ public static class GpuKernelCatalog
 
     private static string TypeName(Type t) => t.IsGenericType ? t.Name[..t.Name.IndexOf('`')] + Arguments(t.GetGenericArguments()) : t.Name;
 
-    /// <summary>Every kernel, but a warp group cut to a tile's first rows, which no launcher loads (such products run on warps).</summary>
-    private static IEnumerable<MethodInfo> Find() => FromKernelsAssembly().Concat(typeof(SpecializedKernels).GetMethods(BindingFlags.Public | BindingFlags.Static))
+    /// <summary>
+    /// Every kernel, but a warp group cut to a tile's first rows, which no launcher loads (such products run on warps),
+    /// and the stream-K kernels unspecialised: they are held as SD specialises them (<see cref="SpecializedKernels"/>), as
+    /// every launch compiles them (unspecialised, the GEMM's every epilogue lives across the piece loop and spills).
+    /// </summary>
+    private static IEnumerable<MethodInfo> Find() => FromKernelsAssembly().Where(k => !Name(k).Contains(nameof(StreamKDeal), StringComparison.Ordinal))
+        .Concat(typeof(SpecializedKernels).GetMethods(BindingFlags.Public | BindingFlags.Static))
         .Where(k => !Name(k).Contains($"{nameof(FirstRowsMma<PtxWarpMma>)}<{nameof(WarpGroupMma)}>", StringComparison.Ordinal));
 
     private static IEnumerable<MethodInfo> FromKernelsAssembly()

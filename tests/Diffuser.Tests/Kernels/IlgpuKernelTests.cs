@@ -67,7 +67,8 @@ public class IlgpuKernelTests(KernelBackends backends) : IClassFixture<KernelBac
                 $"half 0x{i:X4}: got {actual[i]}, expected {(float)halves[i]}");
     }
 
-    private static (int[] Shape, float[] Values) Run(OpCase c, Backend backend)
+    /// <summary>The case's output on <paramref name="backend"/>, its inputs made there.</summary>
+    internal static (int[] Shape, float[] Values) Run(OpCase c, Backend backend)
     {
         var inputs = c.CreateInputs(backend);
         try

@@ -59,9 +59,9 @@ public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper o
                  {
                      "GemmKernels.Gemm<F16View>", "GemmKernels.Gemm<F32View>", "Conv2dKernels.Conv2d<F16View>", "NormKernels.GroupNormApply<F16View>",
                      "BlockedGroupNormKernels.GroupNormApplyBlocked<F16View>", "BlockedGroupNormKernels.GroupNormOnePassBlocked<F16View>",
-                     "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>", "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>",
-                     "TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View>", "TensorCoreKernels.Conv2d<WarpGroupMma, RegisterCopies>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies>", "TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>",
-                     "TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies>", "TensorCoreKernels.Conv2dBlocked<WarpGroupMma, AsyncCopies>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
+                     "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View, GridDeal>", "TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View, GridDeal>",
+                     "TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View, GridDeal>", "TensorCoreKernels.Conv2d<WarpGroupMma, RegisterCopies, GridDeal>", "TensorCoreKernels.Conv2d<PtxWarpMma, RegisterCopies, GridDeal>", "TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies, GridDeal>",
+                     "TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies, GridDeal>", "TensorCoreKernels.Conv2dBlocked<WarpGroupMma, AsyncCopies, GridDeal>", "FlashAttentionKernels.Attention<PtxWarpAttention160, AsyncCopies>",
                      "SamplerKernels.Step", "RandomKernels.Normal", "ConvertKernels.ToHalf",
                  })
             Assert.Contains(kernel, names);
@@ -115,6 +115,9 @@ public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper o
         { nameof(SpecializedKernels.TensorCoreConv3x3Blocked), 2.5 },
         { nameof(SpecializedKernels.TensorCoreConvFirstRowsBlocked), 6.5 },
         { nameof(SpecializedKernels.TensorCoreConvUpsampledBlocked), 2.6 },
+        { nameof(SpecializedKernels.TensorCoreGemmStreamK), 2.3 },   // stream-K's main loop is the by-grid kernel's
+        { nameof(SpecializedKernels.TensorCoreConv3x3StreamK), 3.3 },
+        { nameof(SpecializedKernels.TensorCoreConv3x3BlockedStreamK), 2.5 },
         { nameof(SpecializedKernels.Attention48), 7.1 },
         { nameof(SpecializedKernels.Attention64), 5.8 },
         { nameof(SpecializedKernels.Attention80), 5.2 },
@@ -392,11 +395,37 @@ public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper o
     [InlineData("SpecializedKernels.TensorCoreGemmToSingle"), InlineData("GemmKernels.Gemm<F32View>"), InlineData("Conv2dKernels.Conv2d<F32View>")]
     public void LoopsDoNotDivide(string name)
     {
-        var kernel = GpuKernelCatalog.All[name];
-        string ptx = compiler.Compile(kernel.DeclaringType!, kernel.Name, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, kernel.GetGenericArguments());
-        var loops = SassLoop.All(Ptxas.Assemble(ptx, "sm_90").Sass);
+        var loops = SassLoop.All(Sass(name));
         output.WriteLine($"{name}: loops of {string.Join(", ", loops.Select(l => l.Instructions.Count))} instructions");
         Assert.NotEmpty(loops);
         Assert.All(loops, l => Assert.Equal(0, l.Divisions));
+    }
+
+    /// <summary>
+    /// A stream-K kernel's loops divide no more than the by-grid kernel's, but for the loop of the group's pieces
+    /// (<c>TileSchedule</c>), which holds the main loop and the epilogue's: once a piece the convolution finds its tile's
+    /// pixels' images and rows (its patches' window, its epilogue's output pixel), 4 divisions against the piece's
+    /// thousands of instructions; the GEMM none.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(SpecializedKernels.TensorCoreGemmStreamK), 0), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3StreamK), 4)]
+    [InlineData(nameof(SpecializedKernels.TensorCoreConv3x3BlockedStreamK), 4)]
+    public void StreamKDividesOnlyOnceAPiece(string name, int pieceDivisions)
+    {
+        string sass = Sass($"{nameof(SpecializedKernels)}.{name}");
+        var loops = SassLoop.All(sass);
+        var pieces = loops.MaxBy(l => l.Instructions.Count)!;   // the loop that holds the others
+        var main = SassLoop.MainOf(sass);
+        output.WriteLine($"{name}: piece loop of {pieces.Instructions.Count} instructions, {pieces.Divisions} divisions; main loop {main.Instructions.Count}");
+        Assert.True(pieces.Instructions.Count > main.Instructions.Count && pieces.Count("HMMA") == main.Count("HMMA"), "the main loop lies in the piece loop");
+        Assert.InRange(pieces.Divisions, 0, pieceDivisions);
+        Assert.All(loops.Where(l => !ReferenceEquals(l, pieces)), l => Assert.Equal(0, l.Divisions));
+    }
+
+    /// <summary>The sm_90 machine code of catalog kernel <paramref name="name"/>.</summary>
+    private string Sass(string name)
+    {
+        var kernel = GpuKernelCatalog.All[name];
+        return Ptxas.Assemble(compiler.Compile(kernel.DeclaringType!, kernel.Name, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, kernel.GetGenericArguments()), "sm_90").Sass;
     }
 }

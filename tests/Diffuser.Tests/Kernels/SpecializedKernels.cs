@@ -14,7 +14,8 @@ namespace Diffuser.Tests.Kernels;
 /// per value of its <see cref="SpecializedValue{T}"/> parameters; a constant passed here is what the compiler then
 /// sees): the plain aligned fp16 GEMM, the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 32 on a
 /// 64×64 and a 32×32 image), an upsampler's 3×3 convolution, a conv_out of 3 filters, the 3×3 convolution and the
-/// conv_out of a channel-blocked image (what a resnet's norms write), and the aligned attention.
+/// conv_out of a channel-blocked image (what a resnet's norms write), the GEMM and 3×3 convolutions dealt stream-K, and
+/// the aligned attention.
 /// </summary>
 public static class SpecializedKernels
 {
@@ -25,63 +26,79 @@ public static class SpecializedKernels
 
     public static void TensorCoreGemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>As <see cref="TensorCoreGemm"/>, dealt stream-K (the 64×64 level's to_out and ff.net.2 fill 0.73 of their last wave on an H200).</summary>
+    public static void TensorCoreGemmStreamK(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses) =>
+        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>As <see cref="TensorCoreGemm"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
     public static void TensorCoreGemmWarpGroup(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+        TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>Composed attention's scores: fp32 results, no bias or residual, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemmToSingle(F16View a, F16View b, F32View bias, F32View residual, F32View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(ChunkedStores));
 
     public static void TensorCoreConv3x3(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         F16View zeros, SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies, GridDeal>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>As <see cref="TensorCoreConv3x3"/>, dealt stream-K (the 64×64 level's resnet convolutions).</summary>
+    public static void TensorCoreConv3x3StreamK(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        F16View zeros, SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies, StreamKDeal>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>As <see cref="TensorCoreConv3x3"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
     public static void TensorCoreConv3x3WarpGroup(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         F16View zeros, SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<WarpGroupMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+        TensorCoreKernels.Conv2d<WarpGroupMma, AsyncCopies, GridDeal>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     public static void TensorCoreConv1x1(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         F16View zeros, SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies, GridDeal>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(32 * 32), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>As <see cref="TensorCoreConv3x3"/>, of the channel-blocked image a resnet's norm writes for it (copied by cp.async as the filters are).</summary>
     public static void TensorCoreConv3x3Blocked(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+        TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies, GridDeal>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>As <see cref="TensorCoreConv3x3Blocked"/>, dealt stream-K.</summary>
+    public static void TensorCoreConv3x3BlockedStreamK(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
+        SplitReduction reduction, Conv2dShape s) =>
+        TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies, StreamKDeal>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>As <see cref="TensorCoreConv3x3Blocked"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
     public static void TensorCoreConv3x3BlockedWarpGroup(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2dBlocked<WarpGroupMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
+        TensorCoreKernels.Conv2dBlocked<WarpGroupMma, AsyncCopies, GridDeal>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(64 * 64), SpecializedValue.New(0), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>The VAE's conv_out (<see cref="TensorCoreConvFirstRows"/>) of the channel-blocked image its conv_norm_out writes.</summary>
     public static void TensorCoreConvFirstRowsBlocked(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2dBlocked<FirstRowsMma<PtxWarpMma>, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(0), SpecializedValue.New(1 | ChunkedStores));
+        TensorCoreKernels.Conv2dBlocked<FirstRowsMma<PtxWarpMma>, AsyncCopies, GridDeal>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(0), SpecializedValue.New(1 | ChunkedStores));
 
     /// <summary>An upsampler's conv (3×3, reading a 32×32 image upsampled to 64×64; bias, no residual).</summary>
     public static void TensorCoreConvUpsampled(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         F16View zeros, SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(32 * 32), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
+        TensorCoreKernels.Conv2d<PtxWarpMma, AsyncCopies, GridDeal>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(32 * 32), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
 
     /// <summary>As <see cref="TensorCoreConvUpsampled"/>, of its image copied channel-blocked first.</summary>
     public static void TensorCoreConvUpsampledBlocked(F16View x, long xAddress, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(32 * 32), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
+        TensorCoreKernels.Conv2dBlocked<PtxWarpMma, AsyncCopies, GridDeal>(x, xAddress, weight, weightAddress, bias, sampleBias, residual, y, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(32 * 32), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
 
     /// <summary>A conv_out (3×3, at most 16 filters: <see cref="FirstRowsMma{TM}"/>; bias, no residual) on the VAE's 512×512 image of 128 channels.</summary>
     public static void TensorCoreConvFirstRows(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         F16View zeros, SplitReduction reduction, Conv2dShape s) =>
-        TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(0), SpecializedValue.New(1 | ChunkedStores));
+        TensorCoreKernels.Conv2d<FirstRowsMma<PtxWarpMma>, AsyncCopies, GridDeal>(x, weight, weightAddress, bias, sampleBias, residual, y, zeros, reduction, s, SpecializedValue.New(3), SpecializedValue.New(3), SpecializedValue.New(512 * 512), SpecializedValue.New(0), SpecializedValue.New(1 | ChunkedStores));
 
     public static void Attention48(F16View q, F16View k, F16View v, F16View o, AttentionShape s, KeyValueAddresses addresses) =>
         FlashAttentionKernels.Attention<PtxWarpAttention48, AsyncCopies>(q, k, v, o, s, addresses, SpecializedValue.New((int)AttentionTileCopy.Chunks));

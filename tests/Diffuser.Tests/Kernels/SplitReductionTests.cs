@@ -48,7 +48,7 @@ public sealed class SplitReductionTests(SplitReductionTests.Device device) : ICl
     private static void Finish(ArrayView<int> counters, ArrayView<int> finished, SplitK split, int polls, int stepBits)
     {
         var rows = new CountedSteps(finished.SubView(Grid.IdxX * MostSteps, MostSteps), stepBits);
-        new SplitReduction(default, counters, split, polls).Finish(Grid.IdxX, ref rows, SharedMemory.Allocate<int>(1));
+        new SplitReduction(default, counters, split, polls).Finish(Grid.IdxX, split.Count, ref rows, SharedMemory.Allocate<int>(1));
     }
 
     private readonly struct CountedSteps(ArrayView<int> finished, int stepBits) : ISplitRows

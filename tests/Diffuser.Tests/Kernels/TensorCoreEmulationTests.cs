@@ -46,6 +46,39 @@ public sealed class TensorCoreEmulationTests(EmulatedBackends backends) : IClass
     ];
 
     /// <summary>
+    /// Products dealt stream-K on the test accelerator (4 multiprocessors, a wave of 8 groups: 6 tiles, 0.75 of it, of
+    /// 7 to 18 stages, so that a group works on the end of one tile and the start of the next), with the tiles and
+    /// stages by which the launcher takes them so: a GEMM with bias and residual, unaligned and in 16-byte rows, a
+    /// batched one, a GEGLU, a 3×3 convolution with residual and one of a channel-blocked image after its norm.
+    /// </summary>
+    private static readonly (OpCase Case, int Tiles, int Stages)[] StreamKCases =
+    [
+        (Half(Gemm("130x300x200_bias_residual_streamK", 1, 130, 300, 200, bias: true, residual: true)), 6, 7),
+        (Half(Gemm("130x296x200_residual_streamK", 1, 130, 296, 200, residual: true)), 6, 7),
+        (Half(Gemm("b3_20x200x160_streamK", 3, 20, 200, 160)), 6, 5),
+        (Half(GegluLinear("140x200_to_136_streamK", 140, 200, 136)), 6, 7),
+        (Half(Conv2d("12x12_c32k140_k3s1p1_residual_streamK", 2, 32, 12, 12, 140, 3, 1, Padding2d.Same(1), residual: true)), 6, 9),
+        (Half(GroupNormConv2d("2x64x12x12_g16_k140_streamK", 2, 64, 12, 12, 16, 140)), 6, 18),
+    ];
+
+    public static TheoryData<string> StreamKCaseIds() => new(StreamKCases.Select(c => c.Case.Id));
+
+    /// <summary>
+    /// Stream-K products (<see cref="Diffuser.Kernels.Launch.TileSchedule"/>) against the fp16 reference and against the
+    /// same products dealt by the grid (DIFFUSER_STREAM_K=0), on mma.sync's warps and on wgmma's warp group.
+    /// </summary>
+    [Theory, MemberData(nameof(StreamKCaseIds))]
+    public void StreamKMatchesTheReferenceAndTheGridsDeal(string id)
+    {
+        var (c, tiles, stages) = StreamKCases.Single(x => x.Case.Id == id);
+        Assert.Equal(8, Diffuser.Kernels.Launch.TileSchedule.StreamGroups(4, tiles, stages));
+        float[] streamed = Run(c, Emulated), reference = Run(c, Cpu);
+        Tolerance.AssertClose(streamed, reference, c.Atol, c.Rtol, c.Id);
+        Tolerance.AssertClose(streamed, Run(c, backends.Get(TensorCoreMode.Emulated, new KernelOptions(StreamK: false))), c.Atol, c.Rtol, c.Id);
+        Tolerance.AssertClose(Run(c, WarpGroup), reference, c.Atol, c.Rtol, c.Id);
+    }
+
+    /// <summary>
     /// The small fp16 matmuls (products of at most 16 rows, GEMMs' M or convolutions' filters, run on a tile's first 16
     /// rows alone, the others on the whole tile: the table has both), and the small fp16 attention cases the tensor cores take: non-causal ones of the fused
     /// kernel's head dims, and heads too wide for any fused kernel (composed from tensor-core GEMMs).

@@ -9,6 +9,10 @@ namespace Diffuser.Backends.Ilgpu;
 /// <param name="SharedSplitSums">
 /// A split tile's splits wait for each other and share the sums of its rows (else the last to arrive adds them alone).
 /// </param>
+/// <param name="StreamK">
+/// Tensor-core products whose tiles leave much of their last wave idle deal their tiles' stages evenly to one wave of
+/// groups, stream-K (else one group per tile).
+/// </param>
 /// <param name="OnePassGroupNorm">Group norms take the one launch that reads x once where their groups fit (else two launches).</param>
 /// <param name="BlockedConvInput">
 /// A group norm whose result a tensor-core convolution reads (a resnet's norm1 and norm2, conv_norm_out) writes it
@@ -16,15 +20,15 @@ namespace Diffuser.Backends.Ilgpu;
 /// dense image so first (else dense, gathered through registers).
 /// </param>
 internal sealed record KernelOptions(bool AsyncCopies = true, bool SplitK = true, bool OnePassGroupNorm = true, bool BlockedConvInput = true,
-    bool SharedSplitSums = true)
+    bool SharedSplitSums = true, bool StreamK = true)
 {
     /// <summary>
-    /// DIFFUSER_CP_ASYNC=0, DIFFUSER_SPLIT_K=0, DIFFUSER_ONE_PASS_GROUP_NORM=0, DIFFUSER_BLOCKED_CONV_INPUT=0 and
-    /// DIFFUSER_SHARED_SPLIT_SUMS=0 switch the parts off.
+    /// DIFFUSER_CP_ASYNC=0, DIFFUSER_SPLIT_K=0, DIFFUSER_ONE_PASS_GROUP_NORM=0, DIFFUSER_BLOCKED_CONV_INPUT=0,
+    /// DIFFUSER_SHARED_SPLIT_SUMS=0 and DIFFUSER_STREAM_K=0 switch the parts off.
     /// </summary>
     public static KernelOptions FromEnvironment() =>
         new(Enabled("DIFFUSER_CP_ASYNC"), Enabled("DIFFUSER_SPLIT_K"), Enabled("DIFFUSER_ONE_PASS_GROUP_NORM"), Enabled("DIFFUSER_BLOCKED_CONV_INPUT"),
-            Enabled("DIFFUSER_SHARED_SPLIT_SUMS"));
+            Enabled("DIFFUSER_SHARED_SPLIT_SUMS"), Enabled("DIFFUSER_STREAM_K"));
 
     /// <summary>The switches that turned a part off, as set (the tensor cores' parts only where they run).</summary>
     public IEnumerable<string> SwitchedOff(bool tensorCores)
@@ -32,6 +36,7 @@ internal sealed record KernelOptions(bool AsyncCopies = true, bool SplitK = true
         if (tensorCores && !AsyncCopies) yield return "DIFFUSER_CP_ASYNC=0";
         if (tensorCores && !SplitK) yield return "DIFFUSER_SPLIT_K=0";
         if (tensorCores && !SharedSplitSums) yield return "DIFFUSER_SHARED_SPLIT_SUMS=0";
+        if (tensorCores && !StreamK) yield return "DIFFUSER_STREAM_K=0";
         if (tensorCores && !BlockedConvInput) yield return "DIFFUSER_BLOCKED_CONV_INPUT=0";
         if (!OnePassGroupNorm) yield return "DIFFUSER_ONE_PASS_GROUP_NORM=0";
     }

@@ -25,12 +25,12 @@ internal sealed class TensorCoreKernelSet<TM, TR, TC> : IlgpuKernels<F16View> wh
 
     /// <param name="options">
     /// Whether products with fewer tiles than multiprocessors split their reduction (<see cref="KernelOptions.SplitK"/>)
-    /// and share a tile's sums (<see cref="KernelOptions.SharedSplitSums"/>), and the portable kernels' options.
+    /// and share a tile's sums (<see cref="KernelOptions.SharedSplitSums"/>), stream-K (<see cref="KernelOptions.StreamK"/>), and the portable kernels' options.
     /// </param>
     public TensorCoreKernelSet(Accelerator accelerator, Func<Tensor, F16View> view, Func<long, Tensor?> scratch, KernelOptions options)
         : base(accelerator, view, scratch, options)
     {
-        _tensorCores = new(() => new TensorCoreLauncher<TM, TR, TC>(Accelerator, options.SplitK, options.SharedSplitSums));
+        _tensorCores = new(() => new TensorCoreLauncher<TM, TR, TC>(Accelerator, options.SplitK, options.SharedSplitSums, options.StreamK));
         _blockedConvInput = options.BlockedConvInput;
         // The attention variants are types of their own, so the launcher only needs to know which kinds TR and TC are.
         _attention = new(() => new FlashAttentionLauncher(Accelerator, emulated: typeof(TR) == typeof(EmulatedWarpMma), asyncCopies: default(TC).Async));
