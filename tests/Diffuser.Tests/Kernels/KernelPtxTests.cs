@@ -20,19 +20,29 @@ public sealed class KernelPtxTests : IDisposable
 
     private static int Lines(string ptx, string fragment) => ptx.Split('\n').Count(l => l.Contains(fragment, StringComparison.Ordinal));
 
+    /// <summary>
+    /// The GEMMs as the launcher specialises them for aligned operands (<see cref="SpecializedKernels"/>): unspecialised,
+    /// which view a GEMM operand reads is a run-time choice, through which ILGPU's alignment analysis may lose the 16-byte
+    /// chunks' view (it did once the kernel's body became a loop over pieces; no launch compiles it so).
+    /// </summary>
     /// <param name="singleOutput">The GEMM that stores fp32 (composed attention's scores); else fp16.</param>
     [Theory, InlineData(nameof(TensorCoreKernels.Gemm), true, false), InlineData(nameof(TensorCoreKernels.Conv2d), true, false),
      InlineData(nameof(TensorCoreKernels.Gemm), false, false), InlineData(nameof(TensorCoreKernels.Conv2d), false, false),
      InlineData(nameof(TensorCoreKernels.Gemm), true, true)]
     public void TensorCoreKernelsUseMmaAndLdmatrixWithVectorLoads(string kernel, bool asyncCopies, bool singleOutput)
     {
-        Type[] types = [typeof(PtxWarpMma), asyncCopies ? typeof(AsyncCopies) : typeof(RegisterCopies)];
-        if (kernel == nameof(TensorCoreKernels.Gemm)) types = [.. types, singleOutput ? typeof(F32View) : typeof(F16View)];
-        string ptx = Ptx(typeof(TensorCoreKernels), kernel, types);
+        string gemm = singleOutput ? nameof(SpecializedKernels.TensorCoreGemmToSingle)
+            : asyncCopies ? nameof(SpecializedKernels.TensorCoreGemm) : nameof(SpecializedKernels.TensorCoreGemmRegisterCopies);
+        string ptx = kernel == nameof(TensorCoreKernels.Gemm) ? Ptx(typeof(SpecializedKernels), gemm)
+            : Ptx(typeof(TensorCoreKernels), kernel, typeof(PtxWarpMma), asyncCopies ? typeof(AsyncCopies) : typeof(RegisterCopies), typeof(GridDeal));
         Assert.True(Lines(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") >= 64, "two k16 steps of 32 mma per stage");
         Assert.True(Lines(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16") >= 16);
-        Assert.True(Lines(ptx, "ld.global.v4.b32") >= 2, "aligned k-contiguous operands load 8 halves at once");
-        Assert.True(Lines(ptx, "st.shared.v4.b32") >= 2, "chunks go to shared memory 16 bytes at a time");
+        if (!asyncCopies || kernel == nameof(TensorCoreKernels.Conv2d))
+        {
+            // What goes through registers (operands without cp.async; the convolution's gathered image either way).
+            Assert.True(Lines(ptx, "ld.global.v4.b32") >= 2, "aligned k-contiguous operands load 8 halves at once");
+            Assert.True(Lines(ptx, "st.shared.v4.b32") >= 2, "chunks go to shared memory 16 bytes at a time");
+        }
         if (asyncCopies)
         {
             // Operands with 16-byte rows are copied global → shared by cp.async two stages ahead, a commit group a

@@ -12,7 +12,7 @@ namespace Diffuser.Tests.Kernels;
 /// <summary>
 /// The tensor-core kernels as the launchers specialise them for Stable Diffusion's shapes (ILGPU compiles a kernel
 /// per value of its <see cref="SpecializedValue{T}"/> parameters; a constant passed here is what the compiler then
-/// sees): the plain aligned fp16 GEMM, the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 32 on a
+/// sees): the plain aligned fp16 GEMM (with cp.async, and through registers), the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 32 on a
 /// 64×64 and a 32×32 image), an upsampler's 3×3 convolution, a conv_out of 3 filters, the 3×3 convolution and the
 /// conv_out of a channel-blocked image (what a resnet's norms write), the GEMM and 3×3 convolutions dealt stream-K, and
 /// the aligned attention.
@@ -33,6 +33,12 @@ public static class SpecializedKernels
     public static void TensorCoreGemmStreamK(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
         TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>As <see cref="TensorCoreGemm"/>, its operands copied through registers (DIFFUSER_CP_ASYNC=0).</summary>
+    public static void TensorCoreGemmRegisterCopies(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses) =>
+        TensorCoreKernels.Gemm<PtxWarpMma, RegisterCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>As <see cref="TensorCoreGemm"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
