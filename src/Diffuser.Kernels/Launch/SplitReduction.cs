@@ -17,7 +17,8 @@ namespace Diffuser.Kernels.Launch;
 /// the others only a bounded while (<see cref="Polls"/>): where they do not all run at once (a CPU accelerator, or a
 /// GPU that holds fewer groups than counted on) it leaves, and the split that arrives last, which never waits, claims
 /// what is left: nothing ever waits for a group that cannot start. A product splits only when it has fewer tiles than
-/// the device has multiprocessors, so that many counters suffice.
+/// the device has multiprocessors, and stream-K deals at most <see cref="TileSchedule.MaxWaves"/> waves of tiles, so
+/// that a counter a tile of those waves suffices.
 /// </summary>
 /// <param name="polls">How often a split looks for the tile's last arrival before it leaves (<see cref="PollsOn"/>).</param>
 /// <param name="schedule">How the product's tiles are dealt to its groups (stream-K's pieces finish a tile as splits do).</param>
@@ -38,6 +39,7 @@ public readonly struct SplitReduction(ArrayView<float> workspace, ArrayView<int>
     /// <summary>How often a split looks for the tile's last arrival before it leaves.</summary>
     public readonly int Polls = polls;
 
+    /// <summary>Stream-K's deal (<see cref="TileSchedule.Groups"/> 0 where the grid deals the tiles).</summary>
     public readonly TileSchedule Schedule = schedule;
 
     /// <summary>
