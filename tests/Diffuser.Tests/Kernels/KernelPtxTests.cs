@@ -12,7 +12,7 @@ namespace Diffuser.Tests.Kernels;
 /// ldmatrix, load aligned operands 16 bytes at a time, declare their registers once and use only dynamic shared
 /// memory, declared 16-byte aligned (attention on the tensor cores too, per head width); fp16 results are rounded by the hardware conversion.
 /// </summary>
-public sealed class KernelPtxTests : IDisposable
+public sealed class KernelPtxTests
 {
     private readonly PtxCompiler _compiler = new();
 
@@ -127,6 +127,4 @@ public sealed class KernelPtxTests : IDisposable
         if (kernel != nameof(NormKernels.GroupNormPartials)) Assert.Contains("cvt.rn.f16.f32", ptx);
         Assert.Contains("cvt.f32.f16", ptx);
     }
-
-    public void Dispose() => _compiler.Dispose();
 }

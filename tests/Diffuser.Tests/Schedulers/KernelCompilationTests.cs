@@ -61,7 +61,6 @@ public class KernelCompilationTests : IDisposable
     public void Dispose()
     {
         _context.Dispose();
-        _ptx.Dispose();
         GC.SuppressFinalize(this);
     }
 }
