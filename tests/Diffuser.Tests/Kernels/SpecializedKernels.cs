@@ -26,25 +26,27 @@ public static class SpecializedKernels
 
     public static void TensorCoreGemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
-            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
+        AlignedGemm<PtxWarpMma, AsyncCopies, GridDeal>(a, b, bias, residual, c, reduction, s, addresses);
 
     /// <summary>As <see cref="TensorCoreGemm"/>, dealt stream-K (the 64×64 level's to_out and ff.net.2 fill 0.73 of their last wave on an H200).</summary>
     public static void TensorCoreGemmStreamK(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
-            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
+        AlignedGemm<PtxWarpMma, AsyncCopies, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses);
 
     /// <summary>As <see cref="TensorCoreGemm"/>, its operands copied through registers (DIFFUSER_CP_ASYNC=0).</summary>
     public static void TensorCoreGemmRegisterCopies(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<PtxWarpMma, RegisterCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
-            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
+        AlignedGemm<PtxWarpMma, RegisterCopies, GridDeal>(a, b, bias, residual, c, reduction, s, addresses);
 
     /// <summary>As <see cref="TensorCoreGemm"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
     public static void TensorCoreGemmWarpGroup(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<WarpGroupMma, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
+        AlignedGemm<WarpGroupMma, AsyncCopies, GridDeal>(a, b, bias, residual, c, reduction, s, addresses);
+
+    /// <summary>The aligned fp16 GEMM with bias and residual (to_out, ff.net.2), on <typeparamref name="TM"/>'s tensor cores, its operands copied by <typeparamref name="TC"/>, dealt by <typeparamref name="TD"/>.</summary>
+    private static void AlignedGemm<TM, TC, TD>(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses) where TM : struct, IWarpMma where TC : struct, IOperandCopies where TD : struct, ITileDeal =>
+        TensorCoreKernels.Gemm<TM, TC, F16View, TD>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
 
     /// <summary>Composed attention's scores: fp32 results, no bias or residual, stored in 16-byte chunks.</summary>
