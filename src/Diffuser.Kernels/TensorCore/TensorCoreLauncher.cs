@@ -65,7 +65,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     {
         private readonly Lazy<TK> _byGrid = new(() => whole(typeof(GridDeal))), _streamK = new(() => whole(typeof(StreamKDeal))), _firstRows = new(firstRows);
 
-        public TK For(int rows, Plan plan) => FirstRows(rows) ? _firstRows.Value : plan.Streams ? _streamK.Value : _byGrid.Value;
+        public TK For(Plan plan) => plan.FirstRows ? _firstRows.Value : plan.Streams ? _streamK.Value : _byGrid.Value;
     }
 
     private static bool FirstRows(int rows) => rows <= FirstRowsMma<TR>.Rows;
@@ -100,7 +100,8 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     /// How a product's tiles are dealt to its groups: its split (<see cref="SplitK"/>), its schedule, its grid, and
     /// how many splits or stream-K pieces of each output the workspace holds.
     /// </summary>
-    private readonly record struct Plan(SplitK Split, TileSchedule Schedule, KernelConfig Grid, int WorkspaceSplits)
+    /// <param name="FirstRows">The product has at most 16 rows: its tiles' first m16 rows run alone (<see cref="FirstRowsMma{TM}"/>).</param>
+    private readonly record struct Plan(SplitK Split, TileSchedule Schedule, KernelConfig Grid, int WorkspaceSplits, bool FirstRows)
     {
         public long WorkspaceLength(long outputs) => WorkspaceSplits > 1 ? WorkspaceSplits * outputs : 0;
 
@@ -114,12 +115,13 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         int columnTiles = LaunchGeometry.Tiles(columns, TensorCoreLayout.Size), rowTiles = LaunchGeometry.Tiles(rows, TensorCoreLayout.Size);
         long tiles = (long)columnTiles * rowTiles * batch;
         int stages = LaunchGeometry.Tiles(depth, TensorCoreLayout.Depth);
-        int streamGroups = _streamK && !FirstRows(rows) ? TileSchedule.StreamGroups(_accelerator.NumMultiprocessors, tiles, stages) : 0;
+        bool firstRows = FirstRows(rows);
+        int streamGroups = _streamK && !firstRows ? TileSchedule.StreamGroups(_accelerator.NumMultiprocessors, tiles, stages) : 0;
         if (streamGroups > 0)
             return new(new SplitK(1, depth), new TileSchedule(columnTiles, rowTiles, (int)tiles, stages, streamGroups),
-                Grid(streamGroups, 1, 1), TileSchedule.MaxPieces);
+                Grid(streamGroups, 1, 1), TileSchedule.MaxPieces, firstRows);
         var split = _splitK ? SplitK.Choose(_accelerator.NumMultiprocessors, tiles, depth, TensorCoreLayout.Depth) : new SplitK(1, depth);
-        return new(split, new TileSchedule(columnTiles, rowTiles, 0, 0, 0), Grid(columnTiles, rowTiles, batch * split.Count), split.Count);
+        return new(split, new TileSchedule(columnTiles, rowTiles, 0, 0, 0), Grid(columnTiles, rowTiles, batch * split.Count), split.Count, firstRows);
     }
 
     private static KernelConfig Grid(int x, int y, int z) =>
@@ -152,7 +154,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         var plan = GemmPlan(s);
         LaunchGeometry.CheckedLength(plan.WorkspaceLength((long)s.Batch * s.M * s.ProductColumns), "GEMM workspace");
         var addresses = new OperandAddresses(GlobalAddress.Of(a.Bits), GlobalAddress.Of(b.Bits));
-        kernels.For(s.M, plan)(_accelerator.DefaultStream, plan.Grid, a, b, bias, residual, c, Reduction(workspace, plan), s, addresses,
+        kernels.For(plan)(_accelerator.DefaultStream, plan.Grid, a, b, bias, residual, c, Reduction(workspace, plan), s, addresses,
             SpecializedValue.New((int)s.Activation), SpecializedValue.New(s.Geglu), SpecializedValue.New(vectorA ? 1 : 0), SpecializedValue.New(vectorB ? 1 : 0),
             SpecializedValue.New(s.EpilogueFlags));
     }
@@ -169,7 +171,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     {
         var plan = CheckedConvPlan(s);
         int stagePlane = HalfPatchOperand.StagePlane(s);
-        _conv.For(s.K, plan)(_accelerator.DefaultStream, plan.Grid, x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y,
+        _conv.For(plan)(_accelerator.DefaultStream, plan.Grid, x, packedWeight, GlobalAddress.Of(packedWeight.Bits), bias, sampleBias, residual, y,
             Zeros(stagePlane == 0 ? 1 : HalfPatchOperand.ZeroLength(stagePlane)), Reduction(workspace, plan), s,
             SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(stagePlane), SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
     }
@@ -194,7 +196,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     {
         if (!BlockedPatchOperand<TC>.Supports(s)) throw new ArgumentException($"A channel-blocked image of {s.C} channels is not one the convolution reads.", nameof(s));
         var plan = CheckedConvPlan(s);
-        _blockedConv.For(s.K, plan)(_accelerator.DefaultStream, plan.Grid, x, GlobalAddress.Of(x.Bits), packedWeight, GlobalAddress.Of(packedWeight.Bits),
+        _blockedConv.For(plan)(_accelerator.DefaultStream, plan.Grid, x, GlobalAddress.Of(x.Bits), packedWeight, GlobalAddress.Of(packedWeight.Bits),
             bias, sampleBias, residual, y, Reduction(workspace, plan), s, SpecializedValue.New(s.R), SpecializedValue.New(s.S), SpecializedValue.New(s.SourcePlane),
             SpecializedValue.New(s.Upsample), SpecializedValue.New(s.EpilogueFlags));
     }
