@@ -33,6 +33,10 @@ public static class TensorCoreKernels
         mma.Declare();
         var shared = SharedMemory.GetDynamic<Half8>();
         var schedule = reduction.Schedule;
+        var flagged = s.WithEpilogueFlags(epilogue);
+        bool chunked = flagged.ChunkedStores != 0;   // product columns a multiple of 8
+        // Split (or piece) k's raw sums of batch entry b: [M, product columns] at (k·Batch + b)·size.
+        int size = s.M * s.ProductColumns, splitStride = s.Batch * size;
         var deal = default(TD);
         for (var piece = deal.First(reduction, s.K); piece.Count > 0; piece = deal.Next(reduction, piece, s.K))
         {
@@ -46,10 +50,7 @@ public static class TensorCoreKernels
             }
             else TensorCoreMatmul.Accumulate(ref opA, ref opB, ref mma, piece.KBegin, piece.KEnd, row0, col0, s.M, shared);
 
-            // Split (or piece) k's raw sums of batch entry b: [M, product columns] at (k·Batch + b)·size.
-            int size = s.M * s.ProductColumns, start = batch * size, splitStride = s.Batch * size;
-            var flagged = s.WithEpilogueFlags(epilogue);
-            bool chunked = flagged.ChunkedStores != 0;   // product columns a multiple of 8
+            int start = batch * size;
             if (pieces > 1)
             {
                 var partial = new PartialEpilogue(reduction.Workspace, piece.Index * splitStride + start, s.M, s.ProductColumns, chunked);
@@ -129,6 +130,9 @@ public static class TensorCoreKernels
         var shared = SharedMemory.GetDynamic<Half8>();
         int depth = taps * TapMajorFilter.Channels(s.C), pixels = s.N * s.OH * s.OW;
         var schedule = reduction.Schedule;
+        var flagged = s.WithEpilogueFlags(epilogue);
+        bool chunked = flagged.ChunkedStores != 0;   // pixels a multiple of 8
+        int splitStride = s.K * pixels;   // split (or piece) k's raw sums: [filters, pixels] at k·K·pixels
         var deal = default(TD);
         for (var piece = deal.First(reduction, depth); piece.Count > 0; piece = deal.Next(reduction, piece, depth))
         {
@@ -136,10 +140,6 @@ public static class TensorCoreKernels
             var patches = source.Of(col0);
             var filters = new HalfMatrixOperand<TC>(weight.Bits, weightAddress, 0, s.K, depth, kContiguous: true, vector: true);
             TensorCoreMatmul.Accumulate(ref filters, ref patches, ref mma, piece.KBegin, piece.KEnd, row0, col0, s.K, shared);
-            // Split (or piece) k's raw sums: [filters, pixels] at k·K·pixels.
-            int splitStride = s.K * pixels;
-            var flagged = s.WithEpilogueFlags(epilogue);
-            bool chunked = flagged.ChunkedStores != 0;   // pixels a multiple of 8
             if (pieces > 1)
             {
                 var partial = new PartialEpilogue(reduction.Workspace, piece.Index * splitStride, s.K, pixels, chunked);
