@@ -41,10 +41,13 @@ public static class GpuKernelCatalog
 
     /// <summary>
     /// Every kernel, but a warp group cut to a tile's first rows, which no launcher loads (such products run on warps),
-    /// and the stream-K kernels unspecialised: they are held as SD specialises them (<see cref="SpecializedKernels"/>), as
-    /// every launch compiles them (unspecialised, the GEMM's every epilogue lives across the piece loop and spills).
+    /// and unspecialised the tensor-core GEMMs and the stream-K kernels: they are held as SD specialises them
+    /// (<see cref="SpecializedKernels"/>), as every launch compiles them. Unspecialised, every epilogue path (GEGLU,
+    /// activations, bias, residual, both operand layouts) is live at once: the stream-K GEMM spilled, and the GEMM by
+    /// the grid sat at 255 registers, spilling or not with the kernels compiled before it in its ILGPU context.
     /// </summary>
-    private static IEnumerable<MethodInfo> Find() => FromKernelsAssembly().Where(k => !Name(k).Contains(nameof(StreamKDeal), StringComparison.Ordinal))
+    private static IEnumerable<MethodInfo> Find() => FromKernelsAssembly()
+        .Where(k => !Name(k).Contains(nameof(StreamKDeal), StringComparison.Ordinal) && !(k.DeclaringType == typeof(TensorCoreKernels) && k.Name == nameof(TensorCoreKernels.Gemm)))
         .Concat(typeof(SpecializedKernels).GetMethods(BindingFlags.Public | BindingFlags.Static))
         .Where(k => !Name(k).Contains($"{nameof(FirstRowsMma<PtxWarpMma>)}<{nameof(WarpGroupMma)}>", StringComparison.Ordinal));
 

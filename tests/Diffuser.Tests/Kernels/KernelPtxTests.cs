@@ -12,11 +12,9 @@ namespace Diffuser.Tests.Kernels;
 /// ldmatrix, load aligned operands 16 bytes at a time, declare their registers once and use only dynamic shared
 /// memory, declared 16-byte aligned (attention on the tensor cores too, per head width); fp16 results are rounded by the hardware conversion.
 /// </summary>
-public sealed class KernelPtxTests
+public sealed class KernelPtxTests(PtxCompiler compiler)
 {
-    private readonly PtxCompiler _compiler = new();
-
-    private string Ptx(Type type, string name, params Type[] typeArguments) => _compiler.Compile(type, name, typeArguments);
+    private string Ptx(Type type, string name, params Type[] typeArguments) => compiler.Compile(type, name, typeArguments);
 
     private static int Lines(string ptx, string fragment) => ptx.Split('\n').Count(l => l.Contains(fragment, StringComparison.Ordinal));
 

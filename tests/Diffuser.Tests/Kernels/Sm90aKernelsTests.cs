@@ -11,7 +11,7 @@ namespace Diffuser.Tests.Kernels;
 /// kernel rebuilt through ILGPU's internal constructor (fails here, not on a GPU, should an ILGPU update move it), and
 /// its specialising launcher, which ILGPU's CPU accelerator runs (the CUDA load itself only the GPU run can show).
 /// </summary>
-public sealed class Sm90aKernelsTests(PtxCompiler compiler) : IClassFixture<PtxCompiler>
+public sealed class Sm90aKernelsTests(PtxCompiler compiler)
 {
     [Fact]
     public void IlgpusPtxIsRetargetedToSm90a()

@@ -1,5 +1,6 @@
 using Diffuser.Kernels.Attention;
 using Diffuser.Kernels.Conv;
+using Diffuser.Kernels.Elementwise;
 using Diffuser.Kernels.Gemm;
 using Diffuser.Kernels.Launch;
 using Diffuser.Kernels.Norm;
@@ -12,7 +13,7 @@ namespace Diffuser.Tests.Kernels;
 /// <summary>
 /// The tensor-core kernels as the launchers specialise them for Stable Diffusion's shapes (ILGPU compiles a kernel
 /// per value of its <see cref="SpecializedValue{T}"/> parameters; a constant passed here is what the compiler then
-/// sees): the plain aligned fp16 GEMM (with cp.async, and through registers), the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 32 on a
+/// sees): the plain aligned fp16 GEMM (with cp.async, and through registers), a GEGLU's GEMM, the time embedding's GEMM of 2 rows, the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 32 on a
 /// 64×64 and a 32×32 image), an upsampler's 3×3 convolution, a conv_out of 3 filters, the 3×3 convolution and the
 /// conv_out of a channel-blocked image (what a resnet's norms write), the GEMM and 3×3 convolutions dealt stream-K, and
 /// the aligned attention.
@@ -48,6 +49,18 @@ public static class SpecializedKernels
         OperandAddresses addresses) where TM : struct, IWarpMma where TC : struct, IOperandCopies where TD : struct, ITileDeal =>
         TensorCoreKernels.Gemm<TM, TC, F16View, TD>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
+
+    /// <summary>ff.net.0.proj: the aligned fp16 GEMM of a GEGLU (a column block's values and gates in one tile), with bias, stored in 16-byte chunks.</summary>
+    public static void TensorCoreGemmGeglu(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses) =>
+        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(1),
+            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
+
+    /// <summary>The time embedding's linear_1 at batch 2 (at most 16 rows: <see cref="FirstRowsMma{TM}"/>): bias and SiLU, stored in 16-byte chunks.</summary>
+    public static void TensorCoreGemmFirstRows(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses) =>
+        TensorCoreKernels.Gemm<FirstRowsMma<PtxWarpMma>, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses,
+            SpecializedValue.New((int)ActivationKind.Silu), SpecializedValue.New(0), SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
 
     /// <summary>Composed attention's scores: fp32 results, no bias or residual, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemmToSingle(F16View a, F16View b, F32View bias, F32View residual, F32View c, SplitReduction reduction, GemmShape s,

@@ -18,10 +18,9 @@ namespace Diffuser.Tests.Schedulers;
 /// The sampler and noise kernels compiled by ILGPU's CUDA (PTX) and OpenCL backends without a device: the GPU
 /// frontends accept them, and the noise kernel's float work is only what keeps it bit-identical everywhere.
 /// </summary>
-public class KernelCompilationTests : IDisposable
+public class KernelCompilationTests(PtxCompiler ptx) : IDisposable
 {
     private readonly Context _context = Context.Create(builder => builder.CPU());
-    private readonly PtxCompiler _ptx = new();
 
     public static TheoryData<string> Kernels() => new(nameof(SamplerKernels.Step), nameof(RandomKernels.Normal));
 
@@ -29,7 +28,7 @@ public class KernelCompilationTests : IDisposable
         ? typeof(SamplerKernels).GetMethod(name)! : typeof(RandomKernels).GetMethod(name)!;
 
     private string Ptx(string name) =>
-        _ptx.Compile(Kernel(name).DeclaringType!, name, CudaArchitecture.SM_75, CudaInstructionSet.ISA_75);
+        ptx.Compile(Kernel(name).DeclaringType!, name, CudaArchitecture.SM_75, CudaInstructionSet.ISA_75);
 
     private string OpenCl(string name)
     {
