@@ -120,6 +120,7 @@ public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper o
         { nameof(SpecializedKernels.TensorCoreConvUpsampledBlocked), 2.6 },
         { nameof(SpecializedKernels.TensorCoreGemmStreamK), 2.3 },   // stream-K's main loop is the by-grid kernel's
         { nameof(SpecializedKernels.TensorCoreGemmGegluStreamK), 2.3 },
+        { nameof(SpecializedKernels.TensorCoreGemmToSingleStreamK), 2.3 },
         { nameof(SpecializedKernels.TensorCoreConv3x3StreamK), 3.3 },
         { nameof(SpecializedKernels.TensorCoreConv3x3BlockedStreamK), 2.5 },
         { nameof(SpecializedKernels.Attention48), 7.1 },
@@ -414,6 +415,7 @@ public sealed partial class PtxasTests(PtxCompiler compiler, ITestOutputHelper o
     [Theory]
     [InlineData(nameof(SpecializedKernels.TensorCoreGemmStreamK), 0), InlineData(nameof(SpecializedKernels.TensorCoreConv3x3StreamK), 4)]
     [InlineData(nameof(SpecializedKernels.TensorCoreConv3x3BlockedStreamK), 4), InlineData(nameof(SpecializedKernels.TensorCoreGemmGegluStreamK), 0)]
+    [InlineData(nameof(SpecializedKernels.TensorCoreGemmToSingleStreamK), 0)]
     public void StreamKDividesOnlyOnceAPiece(string name, int pieceDivisions)
     {
         string sass = Sass($"{nameof(SpecializedKernels)}.{name}");

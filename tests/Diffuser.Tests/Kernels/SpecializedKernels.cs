@@ -15,7 +15,7 @@ namespace Diffuser.Tests.Kernels;
 /// per value of its <see cref="SpecializedValue{T}"/> parameters; a constant passed here is what the compiler then
 /// sees): the plain aligned fp16 GEMM (with cp.async, and through registers), a GEGLU's GEMM, the time embedding's GEMM of 2 rows, the 3×3 and 1×1 convolutions (packed filters, channels a multiple of 32 on a
 /// 64×64 and a 32×32 image), an upsampler's 3×3 convolution, a conv_out of 3 filters, the 3×3 convolution and the
-/// conv_out of a channel-blocked image (what a resnet's norms write), the GEMM, GEGLU's GEMM and the 3×3 convolutions dealt stream-K, and
+/// conv_out of a channel-blocked image (what a resnet's norms write), the GEMM, GEGLU's GEMM, the scores' GEMM and the 3×3 convolutions dealt stream-K, and
 /// the aligned attention.
 /// </summary>
 public static class SpecializedKernels
@@ -53,17 +53,12 @@ public static class SpecializedKernels
     /// <summary>ff.net.0.proj: the aligned fp16 GEMM of a GEGLU (a column block's values and gates in one tile), with bias, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemmGeglu(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        GegluGemm<GridDeal>(a, b, bias, residual, c, reduction, s, addresses);
+        PtxGemm<F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 1, epilogue: 1 | ChunkedStores);
 
     /// <summary>As <see cref="TensorCoreGemmGeglu"/>, dealt stream-K (the 16×16 level's: 320 tiles, 1.2 waves on an H200).</summary>
     public static void TensorCoreGemmGegluStreamK(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        GegluGemm<StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses);
-
-    private static void GegluGemm<TD>(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
-        OperandAddresses addresses) where TD : struct, ITileDeal =>
-        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F16View, TD>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(1),
-            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
+        PtxGemm<F16View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 1, epilogue: 1 | ChunkedStores);
 
     /// <summary>The time embedding's linear_1 at batch 2 (at most 16 rows: <see cref="FirstRowsMma{TM}"/>): bias and SiLU, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemmFirstRows(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
@@ -74,8 +69,18 @@ public static class SpecializedKernels
     /// <summary>Composed attention's scores: fp32 results, no bias or residual, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemmToSingle(F16View a, F16View b, F32View bias, F32View residual, F32View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, F32View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
-            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(ChunkedStores));
+        PtxGemm<F32View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 0, epilogue: ChunkedStores);
+
+    /// <summary>As <see cref="TensorCoreGemmToSingle"/>, dealt stream-K (the VAE's 512-wide attention at a 64×64 latent: 1024 tiles, 3.9 waves on an H200).</summary>
+    public static void TensorCoreGemmToSingleStreamK(F16View a, F16View b, F32View bias, F32View residual, F32View c, SplitReduction reduction, GemmShape s,
+        OperandAddresses addresses) =>
+        PtxGemm<F32View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 0, epilogue: ChunkedStores);
+
+    /// <summary>The aligned GEMM on the mma.sync tensor cores with cp.async, no activation: <paramref name="geglu"/> and <paramref name="epilogue"/> are the kernel's constants.</summary>
+    private static void PtxGemm<TO, TD>(F16View a, F16View b, TO bias, TO residual, TO c, SplitReduction reduction, GemmShape s, OperandAddresses addresses,
+        int geglu, int epilogue) where TO : struct, IElementView<TO> where TD : struct, ITileDeal =>
+        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, TO, TD>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(geglu),
+            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(epilogue));
 
     public static void TensorCoreConv3x3(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
         F16View zeros, SplitReduction reduction, Conv2dShape s) =>
