@@ -71,7 +71,7 @@ public static class SpecializedKernels
         OperandAddresses addresses) =>
         PtxGemm<F32View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 0, epilogue: ChunkedStores);
 
-    /// <summary>As <see cref="TensorCoreGemmToSingle"/>, dealt stream-K (the VAE's 512-wide attention at a 64×64 latent: 1024 tiles, 3.9 waves on an H200).</summary>
+    /// <summary>As <see cref="TensorCoreGemmToSingle"/>, dealt stream-K (the VAE's 512-wide attention at a 48×48 latent, a 384² image: 324 tiles, 1.2 waves on an H200; at 512², 1024 tiles fill 0.97 of 4 waves and go by the grid).</summary>
     public static void TensorCoreGemmToSingleStreamK(F16View a, F16View b, F32View bias, F32View residual, F32View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
         PtxGemm<F32View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 0, epilogue: ChunkedStores);
