@@ -25,61 +25,62 @@ public static class SpecializedKernels
 
     private const int ChunkedStores = 1 << 3;
 
+    /// <summary>to_out and ff.net.2: the aligned fp16 GEMM with bias and residual, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemm(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        AlignedGemm<PtxWarpMma, AsyncCopies, GridDeal>(a, b, bias, residual, c, reduction, s, addresses);
+        AlignedGemm<PtxWarpMma, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, ActivationKind.None, geglu: 0, epilogue: BiasAndResidual);
 
     /// <summary>As <see cref="TensorCoreGemm"/>, dealt stream-K (the 64×64 level's to_out and ff.net.2 fill 0.73 of their last wave on an H200).</summary>
     public static void TensorCoreGemmStreamK(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        AlignedGemm<PtxWarpMma, AsyncCopies, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses);
+        AlignedGemm<PtxWarpMma, AsyncCopies, F16View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, ActivationKind.None, geglu: 0, epilogue: BiasAndResidual);
 
     /// <summary>As <see cref="TensorCoreGemm"/>, its operands copied through registers (DIFFUSER_CP_ASYNC=0).</summary>
     public static void TensorCoreGemmRegisterCopies(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        AlignedGemm<PtxWarpMma, RegisterCopies, GridDeal>(a, b, bias, residual, c, reduction, s, addresses);
+        AlignedGemm<PtxWarpMma, RegisterCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, ActivationKind.None, geglu: 0, epilogue: BiasAndResidual);
 
     /// <summary>As <see cref="TensorCoreGemm"/>, on Hopper's warp-group instructions (DIFFUSER_WGMMA=1).</summary>
     public static void TensorCoreGemmWarpGroup(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        AlignedGemm<WarpGroupMma, AsyncCopies, GridDeal>(a, b, bias, residual, c, reduction, s, addresses);
-
-    /// <summary>The aligned fp16 GEMM with bias and residual (to_out, ff.net.2), on <typeparamref name="TM"/>'s tensor cores, its operands copied by <typeparamref name="TC"/>, dealt by <typeparamref name="TD"/>.</summary>
-    private static void AlignedGemm<TM, TC, TD>(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
-        OperandAddresses addresses) where TM : struct, IWarpMma where TC : struct, IOperandCopies where TD : struct, ITileDeal =>
-        TensorCoreKernels.Gemm<TM, TC, F16View, TD>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(0),
-            SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(BiasAndResidual));
+        AlignedGemm<WarpGroupMma, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, ActivationKind.None, geglu: 0, epilogue: BiasAndResidual);
 
     /// <summary>ff.net.0.proj: the aligned fp16 GEMM of a GEGLU (a column block's values and gates in one tile), with bias, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemmGeglu(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        PtxGemm<F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 1, epilogue: 1 | ChunkedStores);
+        AlignedGemm<PtxWarpMma, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, ActivationKind.None, geglu: 1, epilogue: 1 | ChunkedStores);
 
     /// <summary>As <see cref="TensorCoreGemmGeglu"/>, dealt stream-K (the 16×16 level's: 320 tiles, 1.2 waves on an H200).</summary>
     public static void TensorCoreGemmGegluStreamK(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        PtxGemm<F16View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 1, epilogue: 1 | ChunkedStores);
+        AlignedGemm<PtxWarpMma, AsyncCopies, F16View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, ActivationKind.None, geglu: 1, epilogue: 1 | ChunkedStores);
 
     /// <summary>The time embedding's linear_1 at batch 2 (at most 16 rows: <see cref="FirstRowsMma{TM}"/>): bias and SiLU, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemmFirstRows(F16View a, F16View b, F16View bias, F16View residual, F16View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        TensorCoreKernels.Gemm<FirstRowsMma<PtxWarpMma>, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses,
-            SpecializedValue.New((int)ActivationKind.Silu), SpecializedValue.New(0), SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(1 | ChunkedStores));
+        AlignedGemm<FirstRowsMma<PtxWarpMma>, AsyncCopies, F16View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, ActivationKind.Silu, geglu: 0,
+            epilogue: 1 | ChunkedStores);
 
     /// <summary>Composed attention's scores: fp32 results, no bias or residual, stored in 16-byte chunks.</summary>
     public static void TensorCoreGemmToSingle(F16View a, F16View b, F32View bias, F32View residual, F32View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        PtxGemm<F32View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 0, epilogue: ChunkedStores);
+        AlignedGemm<PtxWarpMma, AsyncCopies, F32View, GridDeal>(a, b, bias, residual, c, reduction, s, addresses, ActivationKind.None, geglu: 0, epilogue: ChunkedStores);
 
     /// <summary>As <see cref="TensorCoreGemmToSingle"/>, dealt stream-K (the VAE's 512-wide attention at a 48×48 latent, a 384² image: 324 tiles, 1.2 waves on an H200; at 512², 1024 tiles fill 0.97 of 4 waves and go by the grid).</summary>
     public static void TensorCoreGemmToSingleStreamK(F16View a, F16View b, F32View bias, F32View residual, F32View c, SplitReduction reduction, GemmShape s,
         OperandAddresses addresses) =>
-        PtxGemm<F32View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, geglu: 0, epilogue: ChunkedStores);
+        AlignedGemm<PtxWarpMma, AsyncCopies, F32View, StreamKDeal>(a, b, bias, residual, c, reduction, s, addresses, ActivationKind.None, geglu: 0, epilogue: ChunkedStores);
 
-    /// <summary>The aligned GEMM on the mma.sync tensor cores with cp.async, no activation: <paramref name="geglu"/> and <paramref name="epilogue"/> are the kernel's constants.</summary>
-    private static void PtxGemm<TO, TD>(F16View a, F16View b, TO bias, TO residual, TO c, SplitReduction reduction, GemmShape s, OperandAddresses addresses,
-        int geglu, int epilogue) where TO : struct, IElementView<TO> where TD : struct, ITileDeal =>
-        TensorCoreKernels.Gemm<PtxWarpMma, AsyncCopies, TO, TD>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New(0), SpecializedValue.New(geglu),
+    /// <summary>
+    /// The GEMM of aligned k-contiguous operands on <typeparamref name="TM"/>'s tensor
+    /// cores, its operands copied by <typeparamref name="TC"/>, its result as <typeparamref name="TO"/>, dealt by
+    /// <typeparamref name="TD"/>: <paramref name="activation"/>, <paramref name="geglu"/> and <paramref name="epilogue"/>
+    /// are the kernel's constants once ILGPU inlines this into each wrapper.
+    /// </summary>
+    private static void AlignedGemm<TM, TC, TO, TD>(F16View a, F16View b, TO bias, TO residual, TO c, SplitReduction reduction, GemmShape s, OperandAddresses addresses,
+        ActivationKind activation, int geglu, int epilogue)
+        where TM : struct, IWarpMma where TC : struct, IOperandCopies where TO : struct, IElementView<TO> where TD : struct, ITileDeal =>
+        TensorCoreKernels.Gemm<TM, TC, TO, TD>(a, b, bias, residual, c, reduction, s, addresses, SpecializedValue.New((int)activation), SpecializedValue.New(geglu),
             SpecializedValue.New(1), SpecializedValue.New(1), SpecializedValue.New(epilogue));
 
     public static void TensorCoreConv3x3(F16View x, F16View weight, long weightAddress, F16View bias, F16View sampleBias, F16View residual, F16View y,
