@@ -1,22 +1,28 @@
 using System.Buffers;
+using System.Numerics;
 using Diffuser.Kernels.Gemm;
 
 namespace Diffuser.Kernels.Attention;
 
-/// <summary>Managed attention: one (batch, head, query) row at a time, scores, a max-subtracted softmax, then ·V.</summary>
+/// <summary>
+/// Managed attention: one (batch, head, query) row at a time, scores, a max-subtracted softmax, then ·V. Rows run in
+/// parallel by runs of <see cref="RowsPerJob"/> queries of one head, so that a single head (the VAE's) uses every core.
+/// </summary>
 public static class AttentionManaged
 {
+    private const int RowsPerJob = 64;
+
     public static void Run(ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v, Memory<float> output, AttentionShape s)
     {
-        int width = s.Width;
-        Parallel.For(0, s.Batch * s.Heads, job =>
+        int width = s.Width, runs = (s.QueryLength + RowsPerJob - 1) / RowsPerJob;
+        Parallel.For(0, s.Batch * s.Heads * runs, job =>
         {
-            int b = job / s.Heads, h = job % s.Heads;
+            int b = job / runs / s.Heads, h = job / runs % s.Heads, first = job % runs * RowsPerJob;
             float[] scores = ArrayPool<float>.Shared.Rent(s.KeyLength);
             float[] acc = ArrayPool<float>.Shared.Rent(s.HeadDim);
             try
             {
-                for (int l = 0; l < s.QueryLength; l++)
+                for (int l = first; l < Math.Min(first + RowsPerJob, s.QueryLength); l++)
                 {
                     var qRow = q.Span.Slice((b * s.QueryLength + l) * s.QueryStride + s.QueryOffset + h * s.HeadDim, s.HeadDim);
                     int keys = s.Causal != 0 ? Math.Min(l + 1, s.KeyLength) : s.KeyLength;
@@ -29,11 +35,7 @@ public static class AttentionManaged
                     a.Clear();
                     var vSpan = v.Span;
                     for (int j = 0; j < keys; j++)
-                    {
-                        var vRow = vSpan.Slice((b * s.KeyLength + j) * s.KeyStride + s.ValueOffset + h * s.HeadDim, s.HeadDim);
-                        float p = scores[j];
-                        for (int d = 0; d < s.HeadDim; d++) a[d] += p * vRow[d];
-                    }
+                        AddScaled(a, scores[j], vSpan.Slice((b * s.KeyLength + j) * s.KeyStride + s.ValueOffset + h * s.HeadDim, s.HeadDim));
                     a.CopyTo(output.Span.Slice((b * s.QueryLength + l) * width + h * s.HeadDim, s.HeadDim));
                 }
             }
@@ -43,6 +45,16 @@ public static class AttentionManaged
                 ArrayPool<float>.Shared.Return(acc);
             }
         });
+    }
+
+    /// <summary>a += p·x element by element (SIMD lanes compute each element exactly as the scalar loop would).</summary>
+    private static void AddScaled(Span<float> a, float p, ReadOnlySpan<float> x)
+    {
+        int d = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; d <= a.Length - Vector<float>.Count; d += Vector<float>.Count)
+                (new Vector<float>(a[d..]) + p * new Vector<float>(x[d..])).CopyTo(a[d..]);
+        for (; d < a.Length; d++) a[d] += p * x[d];
     }
 
     /// <summary>Softmax of every row of <paramref name="cols"/> values of x into y.</summary>
