@@ -100,7 +100,38 @@ def torch_entry(torch_cases, case_id):
     return torch_cases.get(case_id, {}).get("fp32_ms"), "fp32"
 
 
-def kernels_section(ops, torch_report):
+def verify_section(report, asked):
+    """bench --ops --verify: each case's largest error against the managed cpu backend, relative to the reference's largest value."""
+    if not asked:
+        return []
+    lines = ["## SD-shape results against the managed cpu backend", ""]
+    if report is None:
+        return lines + ["No report (the verify stage did not run, or stopped before its first case: see run.log).", ""]
+    cases, failures = report.get("cases", []), report.get("failures", [])
+    wrong = [c for c in cases if not c["passed"]]
+    within = [c for c in cases if c["passed"]]
+    worst = max(within, key=lambda c: float(c["relative_error"]), default=None)
+    lines.append(f"`diffuser bench --ops --verify` on {report['device_name']} ({report['backend']}), table '{report['table']}': "
+                 f"**{len(within)} of {len(cases) + len(failures)} cases within their limit** (largest error ÷ the reference's "
+                 f"largest value, from the same inputs: ≤ 1e-2 for fp16 cases, ≤ 1e-4 for fp32)"
+                 + (f"; the largest, `{worst['id']}`: {float(worst['relative_error']):.1e}." if worst else "."))
+    if wrong or failures:
+        lines += ["", "| case | error ÷ reference | limit | max error | max reference |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {c['id']} | {float(c['relative_error']):.2e} | {float(c['limit']):.0e} | {float(c['max_error']):.3g} | "
+                  f"{float(c['max_reference']):.3g} |" for c in wrong]
+        lines += [f"| {f['id']} | threw: {f['error'][:200]} | | | |" for f in failures]
+    return lines + [""]
+
+
+def check_cell(checks, case_id):
+    check = checks.get(case_id)
+    if check is None:
+        return "–"
+    error = float(check["relative_error"])
+    return f"{error:.0e}" if check["passed"] else f"**{error:.1e} wrong**"
+
+
+def kernels_section(ops, torch_report, checks):
     if ops is None:
         return ["## Kernels", "", "No op case report (see run.log).", ""]
     table = "SD 1.5 at 512², batch 2, fp32 and fp16 (OpCases.StableDiffusion + StableDiffusionHalf)" if ops["table"].startswith("sd15") \
@@ -113,9 +144,10 @@ def kernels_section(ops, torch_report):
               f"PyTorch fp32 with TF32 off, `_f16` cases against PyTorch fp16 (cuBLAS/cuDNN tensor cores, SDPA). "
               f"**ours ÷ torch** = our median ÷ PyTorch's (above 1: slower). **roofline** = max(FLOPs ÷ peak, bytes ÷ "
               f"{bandwidth:.0f} GB/s) ÷ our time, peak {PEAK_FP32_TFLOPS:.0f} TFLOP/s fp32 or {PEAK_FP16_TFLOPS:.0f} fp16 "
-              f"({'measured copy' if 'copy_gbps' in peaks else 'datasheet'} bandwidth).", "",
-              "| case | ours ms | torch ms | vs | ours ÷ torch | ours TFLOP/s | ours GB/s | roofline |",
-              "|---|---:|---:|---|---:|---:|---:|---:|"]
+              f"({'measured copy' if 'copy_gbps' in peaks else 'datasheet'} bandwidth). **error** = the verify stage's largest "
+              f"error ÷ the reference's largest value (– where not checked).", "",
+              "| case | ours ms | torch ms | vs | ours ÷ torch | ours TFLOP/s | ours GB/s | roofline | error |",
+              "|---|---:|---:|---|---:|---:|---:|---:|---:|"]
     for c in ops["cases"]:
         s = c["stats"]
         reference, label = torch_entry(torch_cases, c["id"])
@@ -123,7 +155,7 @@ def kernels_section(ops, torch_report):
         floor = max(s["flops"] / (peak * 1e12), s["bytes"] / (bandwidth * 1e9))
         ratio = f"{s['median_ms'] / reference:.2f}" if reference else "–"
         lines.append(f"| {c['id']} | {ms(s['median_ms'])} | {ms(reference)} | {label} | {ratio} | {s['tflops']:.2f} | "
-                     f"{s['gigabytes_per_second']:.0f} | {100 * floor / (s['median_ms'] * 1e-3):.0f}% |")
+                     f"{s['gigabytes_per_second']:.0f} | {100 * floor / (s['median_ms'] * 1e-3):.0f}% | {check_cell(checks, c['id'])} |")
     lines.append("")
     failures = ops.get("failures") or []
     if failures:
@@ -242,6 +274,7 @@ def main():
     p.add_argument("--switch-why", default="the kernel tests failed without it and passed with it", help="why the switch was set")
     p.add_argument("--fallback-xml", action="append", default=[], help="the kernel tests' XML under a switch (tests-kernels-NAME.xml)")
     p.add_argument("--ab", action="append", default=[], help="op case JSON of key cases run with a switch (ab-NAME-vVALUE-i.json)")
+    p.add_argument("--verify", default="", help="bench --ops --verify JSON: the cases against the managed cpu backend")
     a = p.parse_args()
     d = lambda name: os.path.join(a.dir, name)
     out = [f"# Diffuser GPU run: {a.gpu}", "", f"Commit {a.commit}. Produced by bench/gpu/run.sh (see bench/README.md).", "",
@@ -263,8 +296,10 @@ def main():
                               (torch_report or {}).get("unet_step"))
     ops = load(d("ops-cuda.json"))
     out += targets_section(load(d("bench-fp16.json")), ops, torch_report)
+    verified = load(a.verify) if a.verify else None
+    out += verify_section(verified, bool(a.verify))
     out += switches_section(ops, a.ab)
-    out += kernels_section(ops, torch_report)
+    out += kernels_section(ops, torch_report, {c["id"]: c for c in (verified or {}).get("cases", [])})
     print("\n".join(out))
 
 

@@ -49,6 +49,20 @@ public static class BenchView
         foreach (var f in r.Failures) console.MarkupLine($"[red]failed[/] {Esc(f.Id)}: {Esc(f.Error)}");
     }
 
+    public static void Render(IAnsiConsole console, OpCaseCheckReport r)
+    {
+        var table = new Table().AddColumns("Op case", "Max error", "Max reference", "Error ÷ reference", "Limit", "")
+            .Title($"op cases '{Esc(r.Table)}' on {Esc(r.Backend)} ({Esc(r.DeviceName)}) against the cpu backend");
+        for (int i = 1; i < 5; i++) table.Columns[i].RightAligned();
+        foreach (var c in r.Cases)
+            table.AddRow(Cell(c.Id), Num(c.MaxError, "0.###e0"), Num(c.MaxReference, "0.###e0"), Num(c.RelativeError, "0.###e0"), Num(c.Limit, "0.#e0"),
+                new Markup(c.Passed ? "[green]ok[/]" : "[red]beyond[/]"));
+        console.Write(table);
+        foreach (var f in r.Failures) console.MarkupLine($"[red]failed[/] {Esc(f.Id)}: {Esc(f.Error)}");
+        int passed = r.Cases.Count(c => c.Passed);
+        console.MarkupLine($"{passed} of {r.Cases.Count + r.Failures.Count} cases within their limit");
+    }
+
     private static void RenderKernels(IAnsiConsole console, string title, IReadOnlyList<OpSummary> ops)
     {
         var total = OpProfiler.Total(ops.Select(o => new OpRecord(o.Op, "", o.Flops, o.Bytes, o.Seconds, "")));

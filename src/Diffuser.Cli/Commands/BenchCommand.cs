@@ -9,8 +9,9 @@ namespace Diffuser.Cli.Commands;
 
 /// <summary>
 /// <c>diffuser bench --model FOLDER</c>: a text-to-image generation on random weights of the model's exact shapes, with
-/// per-component latencies and a per-kernel breakdown. <c>--ops</c> times the op case table instead, and
-/// <c>--export-cases FILE</c> writes that table's shapes for other tools (the PyTorch comparison).
+/// per-component latencies and a per-kernel breakdown. <c>--ops</c> times the op case table instead (with
+/// <c>--verify</c>, checks it against the managed cpu backend), and <c>--export-cases FILE</c> writes that table's
+/// shapes for other tools (the PyTorch comparison).
 /// </summary>
 public sealed class BenchCommand : DiffuserCommand
 {
@@ -24,6 +25,11 @@ public sealed class BenchCommand : DiffuserCommand
     private readonly Option<int> _warmup = new("--warmup") { Description = "Untimed generations (of at most 2 steps) first; for --ops, warm-up runs per case.", DefaultValueFactory = _ => 1 };
     private readonly Option<string?> _json = new("--json") { Description = "Also write the full report as JSON to this file." };
     private readonly Option<bool> _ops = new("--ops") { Description = "Time each op case (kernels at fixed shapes) instead of a generation." };
+    private readonly Option<bool> _verify = new("--verify")
+    {
+        Description = "With --ops: run each case once on the device and on the managed cpu backend from the same inputs instead of timing it, " +
+                      $"and fail where the largest error exceeds {OpCaseChecks.HalfLimit:0.##e0} (fp16 cases) or {OpCaseChecks.SingleLimit:0.##e0} (fp32) of the reference's largest value.",
+    };
     private readonly Option<string> _cases = new("--cases") { Description = $"Op case table(s) for --ops and --export-cases, comma-separated: {string.Join(", ", OpCaseBenchmark.Tables)}.", DefaultValueFactory = _ => "sd15" };
     private readonly Option<string?> _filter = new("--filter") { Description = "Only op cases whose id (family/name) contains this text." };
     private readonly Option<double> _seconds = new("--seconds") { Description = "Sampling time per op case for --ops.", DefaultValueFactory = _ => 0.5 };
@@ -32,7 +38,7 @@ public sealed class BenchCommand : DiffuserCommand
     public BenchCommand(CliContext context)
         : base(context, "bench", "Benchmark a model's generation on synthetic weights, or the kernels at fixed shapes (--ops).")
     {
-        foreach (var option in new Option[] { _model, _device, _dtype, _vaeDtype, _batch, _size, _steps, _warmup, _json, _ops, _cases, _filter, _seconds, _exportCases })
+        foreach (var option in new Option[] { _model, _device, _dtype, _vaeDtype, _batch, _size, _steps, _warmup, _json, _ops, _verify, _cases, _filter, _seconds, _exportCases })
             Options.Add(option);
     }
 
@@ -45,7 +51,8 @@ public sealed class BenchCommand : DiffuserCommand
             Context.Console.MarkupLine($"wrote {cases.Count} op cases to {Markup.Escape(export)}");
             return 0;
         }
-        return result.GetValue(_ops) ? RunOps(result, cancellation) : RunGeneration(result);
+        if (result.GetValue(_verify) && !result.GetValue(_ops)) throw new DiffuserException("--verify checks the op cases: use it with --ops.");
+        return !result.GetValue(_ops) ? RunGeneration(result) : result.GetValue(_verify) ? VerifyOps(result, cancellation) : RunOps(result, cancellation);
     }
 
     private int RunGeneration(ParseResult result)
@@ -82,6 +89,25 @@ public sealed class BenchCommand : DiffuserCommand
         BenchView.Render(Context.Console, report);
         WriteJson(result, report.ToJson());
         return report.Failures.Count == 0 ? 0 : 1;
+    }
+
+    private int VerifyOps(ParseResult result, CancellationToken cancellation)
+    {
+        var cases = OpCaseBenchmark.Select(result.GetValue(_cases)!, result.GetValue(_filter));
+        using var backend = BackendFactory.Create(result.GetValue(_device)!);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var report = OpCaseChecks.CheckAll(backend, result.GetValue(_cases)!, cases, (done, sofar) =>
+        {
+            string id = $"{Markup.Escape(done.Id)} ({clock.Elapsed.TotalSeconds:F1} s)";
+            Context.ErrorConsole.MarkupLine(sofar.Failures.LastOrDefault(f => f.Id == done.Id) is { } failure
+                ? $"[red]{id}: {Markup.Escape(failure.Error)}[/]"
+                : sofar.Cases[^1].Passed ? $"[grey]{id}[/]" : $"[red]{id}: beyond its limit[/]");
+            WriteJson(result, sofar.ToJson(), quiet: true);
+            clock.Restart();
+        }, cancellation);
+        BenchView.Render(Context.Console, report);
+        WriteJson(result, report.ToJson());
+        return report.AllPassed ? 0 : 1;
     }
 
     private void WriteJson(ParseResult result, string json, bool quiet = false)

@@ -73,20 +73,30 @@ public static class OpCaseBenchmark
         var timings = new List<OpCaseTiming>();
         var failures = new List<OpCaseFailure>();
         var report = new OpCaseBenchmarkReport(backend.Name, backend.Device.Name, table, timings, failures);
+        EachCase(cases, opCase => Time(backend, opCase, warmup, seconds), timings, failures, opCase => progress?.Invoke(opCase, report), cancellation);
+        return report;
+    }
+
+    /// <summary>
+    /// <paramref name="run"/> of each case in order into <paramref name="results"/>; a case that throws (an op the
+    /// device cannot run, a kernel that faults) goes to <paramref name="failures"/> instead, and the next one runs.
+    /// </summary>
+    internal static void EachCase<T>(IReadOnlyList<OpCase> cases, Func<OpCase, T> run, List<T> results, List<OpCaseFailure> failures,
+        Action<OpCase> done, CancellationToken cancellation)
+    {
         foreach (var opCase in cases)
         {
             cancellation.ThrowIfCancellationRequested();
             try
             {
-                timings.Add(Time(backend, opCase, warmup, seconds));
+                results.Add(run(opCase));
             }
             catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
             {
                 failures.Add(new OpCaseFailure(opCase.Id, e.Message));
             }
-            progress?.Invoke(opCase, report);
+            done(opCase);
         }
-        return report;
     }
 
     /// <summary>Times one case: <paramref name="warmup"/> runs, then samples until <paramref name="seconds"/> have passed

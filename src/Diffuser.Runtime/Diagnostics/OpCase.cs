@@ -38,6 +38,21 @@ public sealed record OpCase(string Family, string Name, IReadOnlyList<OpInput> I
         return tensors;
     }
 
+    /// <summary>The case run once on <paramref name="backend"/> from <see cref="CreateInputs"/>'s inputs: its result's shape and values, on the host.</summary>
+    public (TensorShape Shape, float[] Values) RunOnce(Backend backend, int seed = 1234)
+    {
+        var inputs = CreateInputs(backend, seed);
+        try
+        {
+            using var result = Run(backend, inputs);
+            return (result.Shape, result.ToArray());
+        }
+        finally
+        {
+            foreach (var t in inputs) t.Dispose();
+        }
+    }
+
     public override string ToString() => Id;
 
     private static Tensor Packed(Backend backend, Tensor weight)

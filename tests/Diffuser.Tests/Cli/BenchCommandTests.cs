@@ -52,6 +52,23 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public void VerifyChecksTheSelectedCasesAgainstTheManagedBackend()
+    {
+        string json = _dir.File("verify.json");
+        var result = CliRunner.Run("bench", "--ops", "--verify", "--cases", "small-f16,small", "--filter", "gemm/37x29x45_tB", "--device", "cpu", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("2 of 2 cases within their limit", result.Output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var checks = doc.RootElement.GetProperty("cases");
+        Assert.Equal(["gemm/37x29x45_tB_f16", "gemm/37x29x45_tB"], checks.EnumerateArray().Select(c => c.GetProperty("id").GetString()));
+        Assert.All(checks.EnumerateArray(), c => Assert.True(c.GetProperty("passed").GetBoolean()));
+
+        var withoutOps = CliRunner.Run("bench", "--verify", "--device", "cpu");
+        Assert.Equal(1, withoutOps.ExitCode);
+        Assert.Contains("use it with --ops", withoutOps.Error);
+    }
+
+    [Fact]
     public void MissingModelAndUnknownTablesAreOneLineErrors()
     {
         var noModel = CliRunner.Run("bench", "--device", "cpu");
