@@ -100,27 +100,31 @@ def torch_entry(torch_cases, case_id):
     return torch_cases.get(case_id, {}).get("fp32_ms"), "fp32"
 
 
-def verify_section(report, asked):
-    """bench --ops --verify: each case's largest error against the managed cpu backend, relative to the reference's largest value."""
-    if not asked:
+def verify_section(reports):
+    """bench --verify: each case's (an op case's, a whole UNet step's) largest error against the managed cpu backend,
+    relative to the reference's largest value."""
+    if not reports:
         return []
     lines = ["## SD-shape results against the managed cpu backend", ""]
-    if report is None:
-        return lines + ["No report (the verify stage did not run, or stopped before its first case: see run.log).", ""]
-    cases, failures = report.get("cases", []), report.get("failures", [])
-    wrong = [c for c in cases if not c["passed"]]
-    within = [c for c in cases if c["passed"]]
-    worst = max(within, key=lambda c: float(c["relative_error"]), default=None)
-    lines.append(f"`diffuser bench --ops --verify` on {report['device_name']} ({report['backend']}), table '{report['table']}': "
-                 f"**{len(within)} of {len(cases) + len(failures)} cases within their limit** (largest error ÷ the reference's "
-                 f"largest value, from the same inputs: ≤ 1e-2 for fp16 cases, ≤ 1e-4 for fp32)"
-                 + (f"; the largest, `{worst['id']}`: {float(worst['relative_error']):.1e}." if worst else "."))
-    if wrong or failures:
-        lines += ["", "| case | error ÷ reference | limit | max error | max reference |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {c['id']} | {float(c['relative_error']):.2e} | {float(c['limit']):.0e} | {float(c['max_error']):.3g} | "
-                  f"{float(c['max_reference']):.3g} |" for c in wrong]
-        lines += [f"| {f['id']} | threw: {f['error'][:200]} | | | |" for f in failures]
-    return lines + [""]
+    for path, report in reports:
+        if report is None:
+            lines += [f"- `{os.path.basename(path)}`: no report (its stage did not run, or stopped before its first case: see run.log).", ""]
+            continue
+        cases, failures = report.get("cases", []), report.get("failures", [])
+        wrong = [c for c in cases if not c["passed"]]
+        within = [c for c in cases if c["passed"]]
+        worst = max(within, key=lambda c: float(c["relative_error"]), default=None)
+        lines.append(f"- `diffuser bench --verify` on {report['device_name']} ({report['backend']}), '{report['table']}': "
+                     f"**{len(within)} of {len(cases) + len(failures)} within their limit** (largest error ÷ the reference's "
+                     f"largest value, from the same inputs: ≤ 1e-2 fp16, ≤ 1e-4 fp32)"
+                     + (f"; the largest, `{worst['id']}`: {float(worst['relative_error']):.1e}." if worst else "."))
+        if wrong or failures:
+            lines += ["", "| case | error ÷ reference | limit | max error | max reference |", "|---|---:|---:|---:|---:|"]
+            lines += [f"| {c['id']} | {float(c['relative_error']):.2e} | {float(c['limit']):.0e} | {float(c['max_error']):.3g} | "
+                      f"{float(c['max_reference']):.3g} |" for c in wrong]
+            lines += [f"| {f['id']} | threw: {f['error'][:200]} | | | |" for f in failures]
+        lines.append("")
+    return lines
 
 
 def check_cell(checks, case_id):
@@ -274,7 +278,7 @@ def main():
     p.add_argument("--switch-why", default="the kernel tests failed without it and passed with it", help="why the switch was set")
     p.add_argument("--fallback-xml", action="append", default=[], help="the kernel tests' XML under a switch (tests-kernels-NAME.xml)")
     p.add_argument("--ab", action="append", default=[], help="op case JSON of key cases run with a switch (ab-NAME-vVALUE-i.json)")
-    p.add_argument("--verify", default="", help="bench --ops --verify JSON: the cases against the managed cpu backend")
+    p.add_argument("--verify", action="append", default=[], help="bench --verify JSON (op cases, or a UNet step) against the managed cpu backend")
     a = p.parse_args()
     d = lambda name: os.path.join(a.dir, name)
     out = [f"# Diffuser GPU run: {a.gpu}", "", f"Commit {a.commit}. Produced by bench/gpu/run.sh (see bench/README.md).", "",
@@ -296,10 +300,10 @@ def main():
                               (torch_report or {}).get("unet_step"))
     ops = load(d("ops-cuda.json"))
     out += targets_section(load(d("bench-fp16.json")), ops, torch_report)
-    verified = load(a.verify) if a.verify else None
-    out += verify_section(verified, bool(a.verify))
+    verified = [(path, load(path)) for path in a.verify]
+    out += verify_section(verified)
     out += switches_section(ops, a.ab)
-    out += kernels_section(ops, torch_report, {c["id"]: c for c in (verified or {}).get("cases", [])})
+    out += kernels_section(ops, torch_report, {c["id"]: c for _, report in verified for c in (report or {}).get("cases", [])})
     print("\n".join(out))
 
 

@@ -8,7 +8,7 @@
 #   the channel-blocked image off), cp.async off, split-K off, the tensor cores off, and the first switch that passes
 #   holds for the rest; out of time, the one-pass group norms are off for the rest if a small one does not finish alone) →
 #   diffuser bench fp16 (SD 1.5 shapes, 512², batch 2, the VAE too) → op cases fp16 and fp32 on CUDA → PyTorch on the
-#   same shapes → the fp16 op cases against the managed cpu backend → model/scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → diffuser bench fp32 →
+#   same shapes → the fp16 op cases and one fp16 UNet step against the managed cpu backend → model/scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → diffuser bench fp32 →
 #   Nsight Compute on four key fp16 kernels, compute-sanitizer on seven small ones (if there) → OpenCL (if usable) →
 #   the GEMM and convolution tests on Hopper's wgmma (DIFFUSER_WGMMA=1, opt-in) → cp.async, the one-pass group norm
 #   and (where its tests passed) wgmma against the default → $OUT/RESULTS.md (printed last), with run.log, the test
@@ -39,7 +39,7 @@ start=$SECONDS
 deadline=$((start + 500))   # every stage ends by then; RESULTS.md is written after it (call with timeout_s=580)
 stages="$work.stages"
 : > "$stages"
-rm -f "$work".ab-*.json "$work.verify.json"
+rm -f "$work".ab-*.json "$work".verify*.json
 
 # stage NAME LIMIT COMMAND...: runs COMMAND under min(LIMIT, time left) seconds and records name|exit|seconds.
 stage() {
@@ -287,6 +287,9 @@ stage torch 70 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases
 # keys) can compute wrong where the tests' small shapes passed, which the timings alone would not show. The JSON is
 # rewritten after every case (a stage stopped at its limit keeps what it checked) and stays beside the stage log ($OUT is full).
 stage verify 75 "$app/diffuser" bench --ops --verify --device "$device" --cases "$cases-f16" --json "$work.verify.json"
+# And one whole fp16 UNet step at the benchmark's size (the same synthetic weights and inputs on both sides), every
+# kernel in its place: the norms' channel-blocked images, the time embedding's first-rows products, the skips.
+stage verify-unet 60 bench --dtype fp16 --verify --json "$work.verify-unet.json"
 # The taesd-arch-random weights do not travel (64 MiB): its tests are left out.
 stage tests-goldens 100 tests "$out/tests-goldens.xml" "$device" \
     -namespace Diffuser.Tests.Models -namespace Diffuser.Tests.Schedulers -namespace Diffuser.Tests.Pipelines \
@@ -305,7 +308,7 @@ ab_json=()
 for f in "$work".ab-*.json; do [ -f "$f" ] && ab_json+=(--ab "$f"); done
 "$python" bench/gpu/results.py --dir "$out" --stages "$stages" --gpu "${gpu:-$device (no nvidia-smi)}" \
     --commit "$(cat .gpu/commit 2>/dev/null)" --switch "$switch" --switch-why "$switch_why" "${fallback_xml[@]}" "${ab_json[@]}" \
-    --verify "$work.verify.json" > "$out/RESULTS.md"
+    --verify "$work.verify.json" --verify "$work.verify-unet.json" > "$out/RESULTS.md"
 echo "== [$((SECONDS - start)) s] done; files in $out: $(ls "$out" | tr '\n' ' ')"
 echo
 cat "$out/RESULTS.md"

@@ -51,8 +51,8 @@ public static class BenchView
 
     public static void Render(IAnsiConsole console, OpCaseCheckReport r)
     {
-        var table = new Table().AddColumns("Op case", "Max error", "Max reference", "Error ÷ reference", "Limit", "")
-            .Title($"op cases '{Esc(r.Table)}' on {Esc(r.Backend)} ({Esc(r.DeviceName)}) against the cpu backend");
+        var table = new Table().AddColumns("Case", "Max error", "Max reference", "Error ÷ reference", "Limit", "")
+            .Title($"'{Esc(r.Table)}' on {Esc(r.Backend)} ({Esc(r.DeviceName)}) against the cpu backend");
         for (int i = 1; i < 5; i++) table.Columns[i].RightAligned();
         foreach (var c in r.Cases)
             table.AddRow(Cell(c.Id), Num(c.MaxError, "0.###e0"), Num(c.MaxReference, "0.###e0"), Num(c.RelativeError, "0.###e0"), Num(c.Limit, "0.#e0"),

@@ -10,8 +10,8 @@ namespace Diffuser.Cli.Commands;
 /// <summary>
 /// <c>diffuser bench --model FOLDER</c>: a text-to-image generation on random weights of the model's exact shapes, with
 /// per-component latencies and a per-kernel breakdown. <c>--ops</c> times the op case table instead (with
-/// <c>--verify</c>, checks it against the managed cpu backend), and <c>--export-cases FILE</c> writes that table's
-/// shapes for other tools (the PyTorch comparison).
+/// <c>--verify</c>, checks it against the managed cpu backend; without <c>--ops</c>, <c>--verify</c> checks one UNet
+/// step), and <c>--export-cases FILE</c> writes that table's shapes for other tools (the PyTorch comparison).
 /// </summary>
 public sealed class BenchCommand : DiffuserCommand
 {
@@ -27,8 +27,9 @@ public sealed class BenchCommand : DiffuserCommand
     private readonly Option<bool> _ops = new("--ops") { Description = "Time each op case (kernels at fixed shapes) instead of a generation." };
     private readonly Option<bool> _verify = new("--verify")
     {
-        Description = "With --ops: run each case once on the device and on the managed cpu backend from the same inputs instead of timing it, " +
-                      $"and fail where the largest error exceeds {OpCaseChecks.HalfLimit:0.##e0} (fp16 cases) or {OpCaseChecks.SingleLimit:0.##e0} (fp32) of the reference's largest value.",
+        Description = "Instead of timing: run each op case (with --ops) or one UNet step of the model (--model, --dtype, --batch, --size) once on the device " +
+                      "and on the managed cpu backend from the same inputs (and weights), and fail where the largest error exceeds " +
+                      $"{OpCaseChecks.HalfLimit:0.##e0} (fp16) or {OpCaseChecks.SingleLimit:0.##e0} (fp32) of the reference's largest value.",
     };
     private readonly Option<string> _cases = new("--cases") { Description = $"Op case table(s) for --ops and --export-cases, comma-separated: {string.Join(", ", OpCaseBenchmark.Tables)}.", DefaultValueFactory = _ => "sd15" };
     private readonly Option<string?> _filter = new("--filter") { Description = "Only op cases whose id (family/name) contains this text." };
@@ -51,8 +52,8 @@ public sealed class BenchCommand : DiffuserCommand
             Context.Console.MarkupLine($"wrote {cases.Count} op cases to {Markup.Escape(export)}");
             return 0;
         }
-        if (result.GetValue(_verify) && !result.GetValue(_ops)) throw new DiffuserException("--verify checks the op cases: use it with --ops.");
-        return !result.GetValue(_ops) ? RunGeneration(result) : result.GetValue(_verify) ? VerifyOps(result, cancellation) : RunOps(result, cancellation);
+        if (result.GetValue(_ops)) return result.GetValue(_verify) ? VerifyOps(result, cancellation) : RunOps(result, cancellation);
+        return result.GetValue(_verify) ? VerifyUNetStep(result) : RunGeneration(result);
     }
 
     private int RunGeneration(ParseResult result)
@@ -89,6 +90,17 @@ public sealed class BenchCommand : DiffuserCommand
         BenchView.Render(Context.Console, report);
         WriteJson(result, report.ToJson());
         return report.Failures.Count == 0 ? 0 : 1;
+    }
+
+    private int VerifyUNetStep(ParseResult result)
+    {
+        string model = result.GetValue(_model) ?? throw new DiffuserException("bench --verify needs --model FOLDER (or --ops to check the op cases).");
+        using var backend = BackendFactory.Create(result.GetValue(_device)!);
+        var report = UNetStepCheck.Run(model, backend, DTypeExtensions.Parse(result.GetValue(_dtype)!), result.GetValue(_batch), result.GetValue(_size),
+            message => Context.ErrorConsole.MarkupLine($"[grey]{Markup.Escape(message)}…[/]"));
+        BenchView.Render(Context.Console, report);
+        WriteJson(result, report.ToJson());
+        return report.AllPassed ? 0 : 1;
     }
 
     private int VerifyOps(ParseResult result, CancellationToken cancellation)

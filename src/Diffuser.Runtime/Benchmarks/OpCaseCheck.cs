@@ -65,6 +65,12 @@ public static class OpCaseChecks
         float[] actual = opCase.RunOnce(device, seed).Values, expected = opCase.RunOnce(reference, seed).Values;
         if (actual.Length != expected.Length)
             throw new DiffuserException($"{opCase.Id}: {actual.Length} results on {device.Name}, {expected.Length} on {reference.Name}.");
+        return Compare(opCase.Id, actual, expected, LimitOf(opCase));
+    }
+
+    /// <summary><paramref name="actual"/> against <paramref name="expected"/> (of the same length), as <see cref="OpCaseCheck"/> measures it.</summary>
+    public static OpCaseCheck Compare(string id, ReadOnlySpan<float> actual, ReadOnlySpan<float> expected, double limit)
+    {
         double maxError = 0, maxReference = 0;
         for (int i = 0; i < actual.Length; i++)
         {
@@ -72,6 +78,6 @@ public static class OpCaseChecks
             maxError = double.IsNaN(error) ? double.PositiveInfinity : Math.Max(maxError, error);
             maxReference = Math.Max(maxReference, Math.Abs((double)expected[i]));
         }
-        return new OpCaseCheck(opCase.Id, maxError, maxReference, LimitOf(opCase));
+        return new OpCaseCheck(id, maxError, maxReference, limit);
     }
 }

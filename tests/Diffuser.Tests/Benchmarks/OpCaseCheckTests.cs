@@ -70,6 +70,21 @@ public sealed class OpCaseCheckTests : IDisposable
         Assert.Equal("no kernel for this", json.RootElement.GetProperty("failures")[0].GetProperty("error").GetString());
     }
 
+    /// <summary>
+    /// A whole UNet step, the same synthetic weights and inputs on both sides: the managed backend in fp16 against itself
+    /// exactly, with the fp16 limit (tiny-sd's shapes; the GPU run checks SD 1.5's at 512²).
+    /// </summary>
+    [Fact]
+    public void AUNetStepIsCheckedWholeInItsDtype()
+    {
+        var report = UNetStepCheck.Run(Infrastructure.TestPaths.Model("tiny-sd"), _device, DType.F16, batch: 2, imageSize: 32);
+        var check = Assert.Single(report.Cases);
+        Assert.Equal("unet_step/tiny-sd_b2_16x16_f16", check.Id);
+        Assert.Equal(OpCaseChecks.HalfLimit, check.Limit);
+        Assert.Equal(0, check.MaxError);
+        Assert.True(check.MaxReference > 0 && report.AllPassed);
+    }
+
     /// <summary>The case, with <paramref name="spoil"/> applied to the device's result only.</summary>
     private OpCaseCheck Check(OpCase opCase, Func<Backend, Tensor, Tensor> spoil) =>
         OpCaseChecks.Check(_device, _reference, opCase with

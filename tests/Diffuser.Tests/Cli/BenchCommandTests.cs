@@ -63,9 +63,25 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(["gemm/37x29x45_tB_f16", "gemm/37x29x45_tB"], checks.EnumerateArray().Select(c => c.GetProperty("id").GetString()));
         Assert.All(checks.EnumerateArray(), c => Assert.True(c.GetProperty("passed").GetBoolean()));
 
-        var withoutOps = CliRunner.Run("bench", "--verify", "--device", "cpu");
-        Assert.Equal(1, withoutOps.ExitCode);
-        Assert.Contains("use it with --ops", withoutOps.Error);
+    }
+
+    [Fact]
+    public void VerifyWithAModelChecksOneUNetStep()
+    {
+        string json = _dir.File("verify-unet.json");
+        var result = CliRunner.Run("bench", "--model", TestPaths.Model("tiny-sd"), "--verify", "--device", "cpu", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("1 of 1 cases within their limit", result.Output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var check = Assert.Single(doc.RootElement.GetProperty("cases").EnumerateArray());
+        Assert.Equal("unet_step/tiny-sd_b2_8x8_f32", check.GetProperty("id").GetString());   // tiny-sd's sample_size 8
+
+        var noModel = CliRunner.Run("bench", "--verify", "--device", "cpu");
+        Assert.Equal(1, noModel.ExitCode);
+        Assert.Contains("needs --model", noModel.Error);
+        var badSize = CliRunner.Run("bench", "--model", TestPaths.Model("tiny-sd"), "--verify", "--device", "cpu", "--size", "15");
+        Assert.Equal(1, badSize.ExitCode);
+        Assert.Contains("multiple of the VAE factor", badSize.Error);
     }
 
     [Fact]
