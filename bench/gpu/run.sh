@@ -8,7 +8,8 @@
 #   the channel-blocked image off), cp.async off, split-K off, the tensor cores off, and the first switch that passes
 #   holds for the rest; out of time, the one-pass group norms are off for the rest if a small one does not finish alone) →
 #   diffuser bench fp16 (SD 1.5 shapes, 512², batch 2, the VAE too) → op cases fp16 and fp32 on CUDA → PyTorch on the
-#   same shapes → the fp16 op cases and one fp16 UNet step against the managed cpu backend → model/scheduler/pipeline goldens on CUDA (fp16 pipelines against fp32) → diffuser bench fp32 →
+#   same shapes → the fp16 op cases and one fp16 UNet step against the managed cpu backend → model/scheduler/pipeline
+#   goldens on CUDA (fp16 pipelines against fp32) → diffuser bench fp32 →
 #   Nsight Compute on four key fp16 kernels, compute-sanitizer on seven small ones (if there) → OpenCL (if usable) →
 #   the GEMM and convolution tests on Hopper's wgmma (DIFFUSER_WGMMA=1, opt-in) → cp.async, the one-pass group norm
 #   and (where its tests passed) wgmma against the default → $OUT/RESULTS.md (printed last), with run.log, the test

@@ -20,7 +20,7 @@ public sealed record OpCaseCheck(string Id, double MaxError, double MaxReference
     public bool Passed => RelativeError <= Limit;
 }
 
-/// <summary>What <c>diffuser bench --ops --verify --json</c> writes: every case checked, and those that threw instead.</summary>
+/// <summary>What <c>diffuser bench --verify --json</c> writes: every case checked (op cases, or a UNet step), and those that threw instead.</summary>
 public sealed record OpCaseCheckReport(string Backend, string DeviceName, string Table, IReadOnlyList<OpCaseCheck> Cases,
     IReadOnlyList<OpCaseFailure> Failures)
 {

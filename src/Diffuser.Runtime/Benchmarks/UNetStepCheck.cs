@@ -12,7 +12,7 @@ namespace Diffuser.Benchmarks;
 /// One UNet step of a model folder's exact shapes on a device against the managed cpu backend's, in the same dtype,
 /// from the same synthetic weights and inputs: every kernel of the step in its place (the norms' channel-blocked images
 /// for the convolutions after them, the time embedding's first-rows products, the resnets' joined time projections,
-/// the skip connections, the kept k|v projections), at the size the benchmark times it.
+/// the skip connections, the text's k|v projections), at the size the benchmark times it.
 /// </summary>
 public static class UNetStepCheck
 {
