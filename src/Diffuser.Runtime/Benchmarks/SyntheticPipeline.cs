@@ -121,7 +121,8 @@ public sealed class SyntheticPipeline : IDisposable
     private static SyntheticWeightSource Synthetic(string modelFolder, string component, string weightsName, ulong seed) =>
         new(ShapesOf(modelFolder, component, weightsName), seed);
 
-    private static string ConfigOf(string modelFolder, string component, string file = "config.json")
+    /// <summary>A component's config file in a pipeline folder, or an error that says what the benchmark needs.</summary>
+    internal static string ConfigOf(string modelFolder, string component, string file = "config.json")
     {
         string path = Path.Combine(modelFolder, component, file);
         return File.Exists(path) ? path

@@ -26,14 +26,13 @@ public static class UNetStepCheck
     /// </summary>
     public static OpCaseCheckReport Run(string modelFolder, Backend device, DType dtype, int batch, int? imageSize, Action<string>? progress = null)
     {
-        if (!Directory.Exists(modelFolder)) throw new DiffuserException($"Model folder not found: {modelFolder}");
         if (batch < 1) throw new DiffuserException($"--batch must be ≥ 1, got {batch}.");
-        var config = UNet2DConditionConfig.Load(Path.Combine(modelFolder, "unet", "config.json")).Validate();
-        int scale = AutoencoderKLConfig.Load(Path.Combine(modelFolder, "vae", "config.json")).ScaleFactor;
+        var config = UNet2DConditionConfig.Load(SyntheticPipeline.ConfigOf(modelFolder, "unet")).Validate();
+        int scale = AutoencoderKLConfig.Load(SyntheticPipeline.ConfigOf(modelFolder, "vae")).ScaleFactor;
         int size = imageSize ?? (config.DefaultLatentSize?.Height ?? 64) * scale;
         if (size < scale || size % scale != 0) throw new DiffuserException($"--size {size} must be a positive multiple of the VAE factor {scale}.");
         int latentSize = size / scale;
-        int tokens = ClipTextConfig.Load(Path.Combine(modelFolder, "text_encoder", "config.json")).MaxPositionEmbeddings;
+        int tokens = ClipTextConfig.Load(SyntheticPipeline.ConfigOf(modelFolder, "text_encoder")).MaxPositionEmbeddings;
         using var reference = new CpuBackend();
         var sampleShape = new TensorShape(batch, config.InChannels, latentSize, latentSize);
         var statesShape = new TensorShape(batch, tokens, config.CrossAttentionDim!.Values[^1]);
