@@ -59,7 +59,7 @@ public static class BackendFactory
     {
         try
         {
-            return device.CreateAccelerator(IlgpuDevices.Context);
+            return device.CreateAccelerator(IlgpuDevices.ContextOf(device));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
