@@ -1,3 +1,4 @@
+using Diffuser.Tests.Kernels;
 using System.Text.Json;
 using Diffuser.Backends;
 using Diffuser.Backends.Cpu;
@@ -11,6 +12,7 @@ namespace Diffuser.Tests.Benchmarks;
 /// <see cref="OpCaseChecks"/>, what `diffuser bench --ops --verify` runs on the GPU at SD's shapes: results within
 /// rounding of the managed backend's pass, a result off by a fraction of its scale, a NaN or a case that throws fail.
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public sealed class OpCaseCheckTests : IDisposable
 {
     private readonly CpuBackend _device = new(), _reference = new();

@@ -17,6 +17,7 @@ namespace Diffuser.Tests.Kernels;
 /// 8 pixels, 7 partial sums a group), x around 3 (the shift by x₀ matters). One accelerator and its launchers serve
 /// every case (a kernel is compiled once per specialisation, not per case). fp32 on two of the shapes.
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public sealed class BlockedGroupNormTests(BlockedGroupNormTests.Device device) : IClassFixture<BlockedGroupNormTests.Device>
 {
     private readonly Accelerator _accelerator = device.Accelerator;

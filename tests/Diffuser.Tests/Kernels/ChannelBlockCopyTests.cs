@@ -11,6 +11,7 @@ namespace Diffuser.Tests.Kernels;
 /// what an upsampler's convolution reads on the tensor cores) on ILGPU's CPU accelerator, bit for bit against the
 /// managed layout (<see cref="ChannelBlocks.FromDense"/>). The convolution of the copy is <c>TensorCoreEmulationTests</c>'.
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public sealed class ChannelBlockCopyTests(ChannelBlockCopyTests.Device device) : IClassFixture<ChannelBlockCopyTests.Device>
 {
     [Theory]

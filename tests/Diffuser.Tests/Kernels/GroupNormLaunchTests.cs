@@ -13,6 +13,7 @@ namespace Diffuser.Tests.Kernels;
 /// output and for the channel-blocked one. One accelerator and its two launchers serve every case (a kernel is
 /// compiled once per specialisation, and its 512 threads started once, not per case).
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public sealed class GroupNormLaunchTests(GroupNormLaunchTests.Device device) : IClassFixture<GroupNormLaunchTests.Device>
 {
     private readonly Accelerator _accelerator = device.Accelerator;

@@ -9,6 +9,7 @@ namespace Diffuser.Tests.Kernels;
 /// Every small op case, fp32 and fp16, run through <c>IlgpuBackend</c> on ILGPU's CPU accelerator and compared with
 /// the managed backend at the case's tolerance.
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public class IlgpuKernelTests(KernelBackends backends) : IClassFixture<KernelBackends>
 {
     public static TheoryData<string> SmallCases() => new(OpCases.Small.Concat(OpCases.SmallHalf).Select(c => c.Id));

@@ -14,6 +14,7 @@ namespace Diffuser.Tests.Kernels;
 /// product as unsplit, with rows of whole 16-byte chunks (two 16-byte loads a split) and without (a load an element).
 /// The 4 multiprocessors of the other emulation tests split at most 8 ways.
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public sealed class ManySplitsTests(ManySplitsTests.Device device) : IClassFixture<ManySplitsTests.Device>
 {
     private const int Rows = 9, Depth = 2048;

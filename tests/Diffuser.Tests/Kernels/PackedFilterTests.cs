@@ -13,6 +13,7 @@ namespace Diffuser.Tests.Kernels;
 /// which backends pack, models loading their filters packed, and the errors a packed tensor gives elsewhere. The
 /// convolution's values against the reference are <see cref="TensorCoreEmulationTests"/>' conv2d cases (packed as a model load packs).
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public sealed class PackedFilterTests : IDisposable
 {
     private readonly Backend _tensorCores = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated);

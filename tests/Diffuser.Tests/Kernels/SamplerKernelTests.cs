@@ -8,6 +8,7 @@ namespace Diffuser.Tests.Kernels;
 /// The fused sampler step and the Philox noise through <c>IlgpuBackend</c> against the managed backend, bit for bit:
 /// the same seed must give the same latents on every device.
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public class SamplerKernelTests(KernelBackends backends) : IClassFixture<KernelBackends>
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace Diffuser.Tests.Kernels;
 /// than multiprocessors: who waits in vain leaves, and the last to arrive claims the rest), or nobody waits; and the
 /// counters are back at zero for the next launch.
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public sealed class SplitReductionTests(SplitReductionTests.Device device) : IClassFixture<SplitReductionTests.Device>
 {
     private const int MostSteps = 16;

@@ -14,6 +14,7 @@ namespace Diffuser.Tests.Kernels;
 /// which the GPU script's kernel tests run.
 /// </summary>
 [Trait("Category", "DeviceRun")]
+[Collection(CpuAcceleratorCollection.Name)]
 public class StreamKOnDeviceTests(KernelBackends backends) : IClassFixture<KernelBackends>
 {
     private static readonly OpCase[] Cases =

@@ -16,6 +16,7 @@ namespace Diffuser.Tests.Kernels;
 /// and predicate the GPU's copy gets (<c>EmulatedAsyncCopies</c>), so the copies' addressing is tested too. The PTX itself is
 /// checked by <c>TensorCorePtxTests</c> and <c>FlashAttentionPtxTests</c>.
 /// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
 public sealed class TensorCoreEmulationTests(EmulatedBackends backends) : IClassFixture<EmulatedBackends>
 {
     private Backend Emulated => backends.Get(TensorCoreMode.Emulated);

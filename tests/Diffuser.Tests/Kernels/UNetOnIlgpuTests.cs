@@ -11,6 +11,7 @@ namespace Diffuser.Tests.Kernels;
 /// runs it anywhere.
 /// </summary>
 [Trait("Category", "DeviceRun")]
+[Collection(CpuAcceleratorCollection.Name)]
 public class UNetOnIlgpuTests(KernelBackends backends) : IClassFixture<KernelBackends>
 {
     [Fact]
