@@ -1,10 +1,10 @@
-using Diffuser.Tests.Kernels;
 using System.Text.Json;
 using Diffuser.Backends;
 using Diffuser.Backends.Cpu;
 using Diffuser.Benchmarks;
 using Diffuser.Diagnostics;
 using Diffuser.Tensors;
+using Diffuser.Tests.Kernels;
 
 namespace Diffuser.Tests.Benchmarks;
 

@@ -29,7 +29,7 @@ internal static class IlgpuDevices
 
     /// <summary>
     /// The CPU accelerator's context, apart: it runs a kernel's own .NET code, so ILGPU's optimisation level only
-    /// changes how long a kernel takes to load there (a tensor-core GEMM 4.0 s at O0, 11.0 s at O2; the same run time).
+    /// changes how long a kernel takes to load there (a tensor-core GEMM about 5 s at O0, 11 s at O2; the same run time).
     /// </summary>
     private static readonly Lazy<Context> CpuContext = new(() => Context.Create(builder =>
         builder.CPU(TestCpu).EnableAlgorithms().Optimize(OptimizationLevel.O0)));
