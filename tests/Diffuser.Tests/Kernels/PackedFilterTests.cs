@@ -14,9 +14,9 @@ namespace Diffuser.Tests.Kernels;
 /// convolution's values against the reference are <see cref="TensorCoreEmulationTests"/>' conv2d cases (packed as a model load packs).
 /// </summary>
 [Collection(CpuAcceleratorCollection.Name)]
-public sealed class PackedFilterTests : IDisposable
+public sealed class PackedFilterTests(EmulatedBackends backends) : IClassFixture<EmulatedBackends>
 {
-    private readonly Backend _tensorCores = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated);
+    private Backend TensorCores => backends.Get(TensorCoreMode.Emulated);
 
     [Theory]
     [InlineData(5, 3, 3)]    // channels padded 3 → 8
@@ -24,8 +24,8 @@ public sealed class PackedFilterTests : IDisposable
     [InlineData(3, 12, 3)]   // padded 12 → 16
     public void PacksChannelsInnermostPaddedWithZeros(int filters, int channels, int size)
     {
-        using var weight = Random(_tensorCores, 7, [filters, channels, size, size]);
-        using var packed = _tensorCores.PackConv2dFilter(weight);
+        using var weight = Random(TensorCores, 7, [filters, channels, size, size]);
+        using var packed = TensorCores.PackConv2dFilter(weight);
         int padded = (channels + 7) / 8 * 8;
         Assert.Equal(TensorLayout.TapMajorFilter, packed.Layout);
         Assert.Equal(new TensorShape(filters, size, size, padded), packed.Shape);
@@ -41,12 +41,12 @@ public sealed class PackedFilterTests : IDisposable
     [Fact]
     public void DenseFiltersPackedPerCallGiveTheSameBits()
     {
-        using var x = Random(_tensorCores, 1, [2, 12, 5, 6]);
-        using var weight = Random(_tensorCores, 2, [7, 12, 3, 3]);
-        using var bias = Random(_tensorCores, 3, [7]);
-        using var packed = _tensorCores.PackConv2dFilter(weight);
-        using var fromDense = _tensorCores.Conv2d(x, weight, bias, 1, Padding2d.Same(1));
-        using var fromPacked = _tensorCores.Conv2d(x, packed, bias, 1, Padding2d.Same(1));
+        using var x = Random(TensorCores, 1, [2, 12, 5, 6]);
+        using var weight = Random(TensorCores, 2, [7, 12, 3, 3]);
+        using var bias = Random(TensorCores, 3, [7]);
+        using var packed = TensorCores.PackConv2dFilter(weight);
+        using var fromDense = TensorCores.Conv2d(x, weight, bias, 1, Padding2d.Same(1));
+        using var fromPacked = TensorCores.Conv2d(x, packed, bias, 1, Padding2d.Same(1));
         Assert.Equal(fromDense.ToArray(), fromPacked.ToArray());
     }
 
@@ -56,30 +56,31 @@ public sealed class PackedFilterTests : IDisposable
         using var cpu = new CpuBackend();
         using var cpuWeight = Random(cpu, 1, [4, 8, 3, 3]);
         Assert.Same(cpuWeight, cpu.PackConv2dFilter(cpuWeight));
-        using var single = Random(_tensorCores, 1, [4, 8, 3, 3], DType.F32);
-        Assert.Same(single, _tensorCores.PackConv2dFilter(single));              // fp32 runs the portable kernels
-        using var wide = Random(_tensorCores, 1, [4, 8, 7, 7]);
-        Assert.Same(wide, _tensorCores.PackConv2dFilter(wide));                  // 49 taps: more than the gather's mask holds
+        using var single = Random(TensorCores, 1, [4, 8, 3, 3], DType.F32);
+        Assert.Same(single, TensorCores.PackConv2dFilter(single));              // fp32 runs the portable kernels
+        using var wide = Random(TensorCores, 1, [4, 8, 7, 7]);
+        Assert.Same(wide, TensorCores.PackConv2dFilter(wide));                  // 49 taps: more than the gather's mask holds
     }
 
     [Fact]
     public void PackedFiltersAreReadOnlyByConv2d()
     {
-        using var weight = Random(_tensorCores, 1, [4, 12, 3, 3]);
-        using var packed = _tensorCores.PackConv2dFilter(weight);
-        using var x = Random(_tensorCores, 2, [1, 8, 4, 4]);
-        var mismatch = Assert.Throws<DiffuserException>(() => _tensorCores.Conv2d(x, packed, null, 1, Padding2d.Same(1)));
+        using var weight = Random(TensorCores, 1, [4, 12, 3, 3]);
+        using var packed = TensorCores.PackConv2dFilter(weight);
+        using var x = Random(TensorCores, 2, [1, 8, 4, 4]);
+        var mismatch = Assert.Throws<DiffuserException>(() => TensorCores.Conv2d(x, packed, null, 1, Padding2d.Same(1)));
         Assert.Contains("packed filter", mismatch.Message);
         Assert.Throws<DiffuserException>(() => packed.Reshape(4, -1));
         Assert.Throws<DiffuserException>(() => packed.Slice(0, 1));
-        Assert.Throws<DiffuserException>(() => _tensorCores.PackConv2dFilter(packed));
+        Assert.Throws<DiffuserException>(() => TensorCores.PackConv2dFilter(packed));
     }
 
     [Fact]
     public void ModelsLoadTheirConvolutionFiltersPacked()
     {
+        using var tensorCores = BackendFactory.CreateIlgpu("ilgpu-cpu", TensorCoreMode.Emulated);   // a pool of its own, counted below
         using var dense = UNet2DConditionModel.FromModelFolder(TestPaths.Model("tiny-sd2"), new CpuBackend(), dtype: DType.F16);
-        using var unet = UNet2DConditionModel.FromModelFolder(TestPaths.Model("tiny-sd2"), _tensorCores, dtype: DType.F16);
+        using var unet = UNet2DConditionModel.FromModelFolder(TestPaths.Model("tiny-sd2"), tensorCores, dtype: DType.F16);
         var packed = unet.Weights.Tensors.Where(t => t.Layout == TensorLayout.TapMajorFilter).ToList();
         int convolutions = dense.Weights.Tensors.Count(t => t.Rank == 4);
         Assert.Equal(convolutions, packed.Count);          // tiny-sd2's projections are Linear, so every 4-D weight is a conv filter
@@ -88,8 +89,8 @@ public sealed class PackedFilterTests : IDisposable
         Assert.Equal(dense.Weights.Tensors.Count, unet.Weights.Tensors.Count);
         // The dense copies are freed once packed, not kept by the pool (a size nothing asks for again): the backend
         // holds the weights and nothing else.
-        Assert.Equal(0, _tensorCores.Pool.BytesFree);
-        Assert.Equal(unet.Weights.SizeInBytes, _tensorCores.Pool.BytesAllocated);
+        Assert.Equal(0, tensorCores.Pool.BytesFree);
+        Assert.Equal(unet.Weights.SizeInBytes, tensorCores.Pool.BytesAllocated);
     }
 
     private static Tensor Random(Backend backend, int seed, int[] shape, DType dtype = DType.F16)
@@ -99,6 +100,4 @@ public sealed class PackedFilterTests : IDisposable
         for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
         return backend.FromHost(values, new TensorShape(shape), dtype);
     }
-
-    public void Dispose() => _tensorCores.Dispose();
 }
