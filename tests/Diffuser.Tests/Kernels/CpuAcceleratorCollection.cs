@@ -19,7 +19,7 @@ public sealed class CpuAcceleratorCollection
 }
 
 /// <summary>
-/// Starts <see cref="CpuAcceleratorCollection"/> first: it is the suite's longest (about 11 of its 15 minutes on 2
+/// Starts <see cref="CpuAcceleratorCollection"/> first: it is the suite's longest (nearly all of its 14–15 minutes on 2
 /// cores), so the rest fills the other core beside it instead of it starting late and running alone at the end.
 /// </summary>
 public sealed class CpuAcceleratorFirst : ITestCollectionOrderer
