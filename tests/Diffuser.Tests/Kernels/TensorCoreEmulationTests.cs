@@ -1,5 +1,6 @@
 using Diffuser.Backends;
 using Diffuser.Backends.Ilgpu;
+using Diffuser.Benchmarks;
 using Diffuser.Diagnostics;
 using Diffuser.Kernels.Attention;
 using Diffuser.Tensors;
@@ -267,6 +268,23 @@ public sealed class TensorCoreEmulationTests(EmulatedBackends backends) : IClass
         var supported = TensorCoreCases.First(c => c.Family == "attention");
         Assert.NotEqual(Run(supported, portable), Run(supported, Emulated));
         Assert.False(FlashAttentionLauncher.Supports(new(1, 1, 8, 8, 64, 0.125f, Causal: 1)));
+    }
+
+    /// <summary>
+    /// A whole fp16 UNet step on the emulated tensor cores against the managed backend's fp16 step, from the same
+    /// synthetic weights and inputs (tiny-sd, batch 2 as under guidance, 8×8 latents; what the GPU run's verify-unet
+    /// stage checks at SD 1.5's 512²): every kernel in its real context, the norms' channel-blocked images feeding the
+    /// convolutions, the resnets' joined time projections, skips and concats, the cross-attention k|v projections.
+    /// Within the fp16 limit of the GPU run's checks (measured: 1.7e-3 of the output's largest value; a wrong kernel is
+    /// off by a whole term).
+    /// </summary>
+    [Fact]
+    public void AWholeFp16UNetStepMatchesTheManagedBackend()
+    {
+        var report = UNetStepCheck.Run(TestPaths.Model("tiny-sd"), Emulated, DType.F16, batch: 2, imageSize: null);
+        var check = Assert.Single(report.Cases);
+        Assert.Equal("unet_step/tiny-sd_b2_8x8_f16", check.Id);
+        Assert.True(check.MaxReference > 0 && check.Passed, $"{check.Id}: {check.RelativeError:e2} of the largest value, limit {check.Limit:e0}");
     }
 
     private static float[] Run(OpCase c, Backend backend, int seed = 1234) => c.RunOnce(backend, seed).Values;
