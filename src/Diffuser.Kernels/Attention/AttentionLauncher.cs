@@ -18,11 +18,11 @@ public sealed class AttentionLauncher<T> where T : struct, IElementView<T>
     public AttentionLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _softmax = new(() => accelerator.LoadStreamKernel<T, T, int, int>(SoftmaxKernels.RowSoftmax));
-        _softmaxOfSingle = new(() => accelerator.LoadStreamKernel<F32View, T, int, int>(SoftmaxKernels.RowSoftmax));
+        _softmax = new(() => accelerator.LoadStream<T, T, int, int>(SoftmaxKernels.RowSoftmax));
+        _softmaxOfSingle = new(() => accelerator.LoadStream<F32View, T, int, int>(SoftmaxKernels.RowSoftmax));
         if (accelerator.WarpSize < AttentionKernels.TeamLanes)
             throw new NotSupportedException($"Fused attention needs a warp of at least {AttentionKernels.TeamLanes} lanes; {accelerator.Name} has {accelerator.WarpSize}.");
-        _attention = accelerator.LoadStreamKernel<T, T, T, T, AttentionShape, SpecializedValue<int>>(AttentionKernels.Attention);
+        _attention = accelerator.LoadStream<T, T, T, T, AttentionShape, SpecializedValue<int>>(AttentionKernels.Attention);
     }
 
     /// <summary>o = softmax(scale · q·kᵀ)·v per head (see <see cref="AttentionShape"/> for the layout); head dims 1 to <see cref="AttentionKernels.MaxHeadDim"/>.</summary>

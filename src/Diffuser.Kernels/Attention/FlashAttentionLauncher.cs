@@ -52,7 +52,7 @@ public sealed class FlashAttentionLauncher(Accelerator accelerator, bool emulate
         };
 
         private AttentionKernel Load<TA, TC>() where TA : struct, IWarpAttention where TC : struct, IOperandCopies =>
-            accelerator.LoadStreamKernel<F16View, F16View, F16View, F16View, AttentionShape, KeyValueAddresses, SpecializedValue<int>>(
+            accelerator.LoadStream<F16View, F16View, F16View, F16View, AttentionShape, KeyValueAddresses, SpecializedValue<int>>(
                 FlashAttentionKernels.Attention<TA, TC>);
     }
 }

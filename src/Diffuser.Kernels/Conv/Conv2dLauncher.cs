@@ -17,9 +17,9 @@ public sealed class Conv2dLauncher<T> where T : struct, IElementView<T>
     public Conv2dLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _conv = accelerator.LoadStreamKernel<T, T, T, T, T, T, ArrayView<float>, Conv2dShape, SplitK, SpecializedValue<int>, SpecializedValue<int>>(
+        _conv = accelerator.LoadStream<T, T, T, T, T, T, ArrayView<float>, Conv2dShape, SplitK, SpecializedValue<int>, SpecializedValue<int>>(
             Conv2dKernels.Conv2d);
-        _reduce = accelerator.LoadStreamKernel<ArrayView<float>, T, T, T, T, Conv2dShape, int>(Conv2dKernels.ReduceSplits);
+        _reduce = accelerator.LoadStream<ArrayView<float>, T, T, T, T, Conv2dShape, int>(Conv2dKernels.ReduceSplits);
     }
 
     private static long Pixels(Conv2dShape s) => (long)s.N * s.OH * s.OW;

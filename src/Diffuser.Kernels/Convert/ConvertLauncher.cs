@@ -15,8 +15,8 @@ public sealed class ConvertLauncher
     public ConvertLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _toHalf = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<ushort>, int>(ConvertKernels.ToHalf);
-        _toSingle = accelerator.LoadStreamKernel<ArrayView<Half>, ArrayView<float>, int>(ConvertKernels.ToSingle);
+        _toHalf = accelerator.LoadStream<ArrayView<float>, ArrayView<ushort>, int>(ConvertKernels.ToHalf);
+        _toSingle = accelerator.LoadStream<ArrayView<Half>, ArrayView<float>, int>(ConvertKernels.ToSingle);
     }
 
     public void ToHalf(ArrayView<float> x, ArrayView<Half> y) =>

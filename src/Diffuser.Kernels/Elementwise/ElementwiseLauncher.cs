@@ -17,11 +17,11 @@ public sealed class ElementwiseLauncher<T> where T : struct, IElementView<T>
     public ElementwiseLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _activate = accelerator.LoadStreamKernel<T, T, int, ActivationKind>(ElementwiseKernels.Activate);
-        _binary = accelerator.LoadStreamKernel<T, T, T, int, BinaryOp>(ElementwiseKernels.Binary);
-        _affine = accelerator.LoadStreamKernel<T, T, int, float, float, float, float>(ElementwiseKernels.Affine);
-        _channelBias = accelerator.LoadStreamKernel<T, T, T, int, int, int, int>(ElementwiseKernels.AddChannelBias);
-        _geglu = accelerator.LoadStreamKernel<T, T, int, int>(ElementwiseKernels.Geglu);
+        _activate = accelerator.LoadStream<T, T, int, ActivationKind>(ElementwiseKernels.Activate);
+        _binary = accelerator.LoadStream<T, T, T, int, BinaryOp>(ElementwiseKernels.Binary);
+        _affine = accelerator.LoadStream<T, T, int, float, float, float, float>(ElementwiseKernels.Affine);
+        _channelBias = accelerator.LoadStream<T, T, T, int, int, int, int>(ElementwiseKernels.AddChannelBias);
+        _geglu = accelerator.LoadStream<T, T, int, int>(ElementwiseKernels.Geglu);
     }
 
     private KernelConfig Grid(long count) => LaunchGeometry.Elements(_accelerator, count);

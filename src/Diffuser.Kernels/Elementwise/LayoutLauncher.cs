@@ -15,9 +15,9 @@ public sealed class LayoutLauncher<T> where T : struct, IElementView<T>
     public LayoutLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _concat = accelerator.LoadStreamKernel<T, T, T, int, int, int>(LayoutKernels.Concat);
-        _narrow = accelerator.LoadStreamKernel<T, T, int, int, int, int>(LayoutKernels.Narrow);
-        _transpose = accelerator.LoadStreamKernel<T, T, int, int>(LayoutKernels.Transpose);
+        _concat = accelerator.LoadStream<T, T, T, int, int, int>(LayoutKernels.Concat);
+        _narrow = accelerator.LoadStream<T, T, int, int, int, int>(LayoutKernels.Narrow);
+        _transpose = accelerator.LoadStream<T, T, int, int>(LayoutKernels.Transpose);
     }
 
     public void Concat(T a, T b, T y, long count, int innerA, int innerB) =>

@@ -17,8 +17,8 @@ public sealed class EmbeddingLauncher<T> where T : struct, IElementView<T>
     public EmbeddingLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _timestep = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(EmbeddingKernels.Timestep));
-        _token = accelerator.LoadStreamKernel<ArrayView<int>, T, T, T, int, int, int, int>(EmbeddingKernels.Token);
+        _timestep = new(() => accelerator.LoadStream<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(EmbeddingKernels.Timestep));
+        _token = accelerator.LoadStream<ArrayView<int>, T, T, T, int, int, int, int>(EmbeddingKernels.Token);
     }
 
     /// <summary>Host side of the timestep embedding: the <paramref name="half"/> frequencies, bit-exact with torch.</summary>

@@ -17,9 +17,9 @@ public sealed class GemmLauncher<T> where T : struct, IElementView<T>
     public GemmLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _gemm = accelerator.LoadStreamKernel<T, T, T, T, T, ArrayView<float>, GemmShape, SplitK, SpecializedValue<int>, SpecializedValue<int>>(
+        _gemm = accelerator.LoadStream<T, T, T, T, T, ArrayView<float>, GemmShape, SplitK, SpecializedValue<int>, SpecializedValue<int>>(
             GemmKernels.Gemm);
-        _reduce = accelerator.LoadStreamKernel<ArrayView<float>, T, T, T, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>>(
+        _reduce = accelerator.LoadStream<ArrayView<float>, T, T, T, GemmShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             GemmKernels.ReduceSplits);
     }
 

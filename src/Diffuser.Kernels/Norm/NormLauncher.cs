@@ -44,15 +44,15 @@ public sealed class NormLauncher<T> where T : struct, IElementView<T>
             _onePassCounters = accelerator.Allocate1D<int>(MaxOnePassGroups + 1);
             _onePassCounters.MemSetToZero();
         }
-        _partials = accelerator.LoadStreamKernel<T, ArrayView<float>, GroupNormShape, int, SpecializedValue<int>>(NormKernels.GroupNormPartials);
-        _apply = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>>(
+        _partials = accelerator.LoadStream<T, ArrayView<float>, GroupNormShape, int, SpecializedValue<int>>(NormKernels.GroupNormPartials);
+        _apply = accelerator.LoadStream<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             NormKernels.GroupNormApply);
-        _onePass = accelerator.LoadStreamKernel<T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>>(
+        _onePass = accelerator.LoadStream<T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, SpecializedValue<int>, SpecializedValue<int>>(
             NormKernels.GroupNormOnePass);
-        _layerNorm = accelerator.LoadStreamKernel<T, T, T, T, LayerNormShape, SpecializedValue<int>>(NormKernels.LayerNorm);
-        _applyBlocked = accelerator.LoadStreamKernel<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>>(
+        _layerNorm = accelerator.LoadStream<T, T, T, T, LayerNormShape, SpecializedValue<int>>(NormKernels.LayerNorm);
+        _applyBlocked = accelerator.LoadStream<T, T, T, ArrayView<float>, T, GroupNormShape, int, SpecializedValue<int>>(
             BlockedGroupNormKernels.GroupNormApplyBlocked);
-        _onePassBlocked = accelerator.LoadStreamKernel<T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, int, SpecializedValue<int>>(
+        _onePassBlocked = accelerator.LoadStream<T, T, T, T, ArrayView<float>, ArrayView<int>, GroupNormShape, int, int, SpecializedValue<int>>(
             BlockedGroupNormKernels.GroupNormOnePassBlocked);
     }
 

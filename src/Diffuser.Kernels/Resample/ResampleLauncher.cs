@@ -14,8 +14,8 @@ public sealed class ResampleLauncher<T> where T : struct, IElementView<T>
     public ResampleLauncher(Accelerator accelerator)
     {
         _accelerator = accelerator;
-        _upsample = accelerator.LoadStreamKernel<T, T, int, int, int, int, int>(ResampleKernels.UpsampleNearest);
-        _avgPool = accelerator.LoadStreamKernel<T, T, int, int, int>(ResampleKernels.AvgPool2x2);
+        _upsample = accelerator.LoadStream<T, T, int, int, int, int, int>(ResampleKernels.UpsampleNearest);
+        _avgPool = accelerator.LoadStream<T, T, int, int, int>(ResampleKernels.AvgPool2x2);
     }
 
     public void UpsampleNearest(T x, T y, long count, int height, int width, int outHeight, int outWidth) =>

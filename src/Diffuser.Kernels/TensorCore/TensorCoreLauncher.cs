@@ -43,8 +43,8 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
         _gemmToSingle = new(deal => LoadGemm<TM, F32View>(accelerator, deal), () => LoadGemm<FirstRowsMma<TR>, F32View>(accelerator, typeof(GridDeal)));   // composed attention's
         _conv = new(deal => LoadConv<TM>(accelerator, deal), () => LoadConv<FirstRowsMma<TR>>(accelerator, typeof(GridDeal)));
         _blockedConv = new(deal => LoadBlockedConv<TM>(accelerator, deal), () => LoadBlockedConv<FirstRowsMma<TR>>(accelerator, typeof(GridDeal)));
-        _packFilter = accelerator.LoadStreamKernel<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
-        _toChannelBlocks = accelerator.LoadStreamKernel<F16View, F16View, int, int>(TensorCoreKernels.ToChannelBlocks);
+        _packFilter = accelerator.LoadStream<F16View, F16View, int, int, int>(TensorCoreKernels.PackFilter);
+        _toChannelBlocks = accelerator.LoadStream<F16View, F16View, int, int>(TensorCoreKernels.ToChannelBlocks);
         // A product splits only when it has fewer tiles than multiprocessors (SplitK.Choose), and stream-K deals at most
         // TileSchedule.MaxWaves waves of tiles: a counter per tile.
         _tileCounters = accelerator.Allocate1D<int>(Math.Max(TileSchedule.MaxWaves * SplitK.GroupsPerMultiprocessor * accelerator.NumMultiprocessors, 1));
@@ -93,7 +93,7 @@ public sealed class TensorCoreLauncher<TM, TR, TC> where TM : struct, IWarpMma w
     private static TK Load<TK, TW>(Accelerator accelerator, string name, params Type[] types) where TK : Delegate where TW : struct, IWarpMma
     {
         var kernel = typeof(TensorCoreKernels).GetMethod(name)!.MakeGenericMethod(types);
-        return default(TW).WarpGroup ? Sm90aKernels.Load<TK>(accelerator, kernel) : accelerator.LoadKernel<TK>(kernel);
+        return KernelLoading.Load<TK>(accelerator, kernel, forSm90a: default(TW).WarpGroup);
     }
 
     /// <summary>

@@ -7,8 +7,8 @@ using ILGPU.Runtime.CPU;
 namespace Diffuser.Tests.Kernels;
 
 /// <summary>
-/// <see cref="Sm90aKernels"/>, which loads wgmma kernels past ILGPU's sm_80 target: the PTX rewrite, the compiled
-/// kernel rebuilt through ILGPU's internal constructor (fails here, not on a GPU, should an ILGPU update move it), and
+/// <see cref="Sm90aKernels"/>, which retargets wgmma kernels past ILGPU's sm_80 target, loaded by
+/// <see cref="KernelLoading.Load{TDelegate}"/>: the PTX rewrite, the compiled kernel rebuilt through ILGPU's internal constructor (fails here, not on a GPU, should an ILGPU update move it), and
 /// its specialising launcher, which ILGPU's CPU accelerator runs (the CUDA load itself only the GPU run can show).
 /// </summary>
 public sealed class Sm90aKernelsTests(PtxCompiler compiler)
@@ -42,7 +42,7 @@ public sealed class Sm90aKernelsTests(PtxCompiler compiler)
     {
         using var context = Context.Create(builder => builder.CPU());
         using var accelerator = context.CreateCPUAccelerator(0);
-        var kernel = Sm90aKernels.Load<AddConstantKernel>(accelerator, typeof(Sm90aTestKernel).GetMethod(nameof(Sm90aTestKernel.AddConstant))!);
+        var kernel = KernelLoading.Load<AddConstantKernel>(accelerator, typeof(Sm90aTestKernel).GetMethod(nameof(Sm90aTestKernel.AddConstant))!, forSm90a: true);
         using var data = accelerator.Allocate1D(new[] { 1, 2, 3, 4 });
         kernel(accelerator.DefaultStream, new KernelConfig(1, 4), data.View, SpecializedValue.New(10));
         kernel(accelerator.DefaultStream, new KernelConfig(1, 4), data.View, SpecializedValue.New(100));

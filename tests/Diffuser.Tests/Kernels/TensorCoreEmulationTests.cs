@@ -187,6 +187,24 @@ public sealed class TensorCoreEmulationTests(EmulatedBackends backends) : IClass
         Tolerance.AssertClose(second, Run(c, Cpu, seed: 99), c.Atol, c.Rtol, c.Id);
     }
 
+    /// <summary>
+    /// Ops whose kernels load through a kernel cache (<see cref="Diffuser.Kernels.Launch.KernelCache"/>, DIFFUSER_KERNEL_CACHE)
+    /// give the very results of those ILGPU loads directly: the tensor-core GEMM and convolution (launchers with the
+    /// stream first), the attention and the norm before a convolution (on the default stream), each a kernel per set of
+    /// SpecializedValue arguments. Nothing is kept from the CPU accelerator (its kernels are .NET code).
+    /// </summary>
+    [Theory, InlineData("gemm/b2_9x20x300_residual_splitK_f16"), InlineData("geglu_linear/17x300_to_40_splitK_f16"),
+     InlineData("conv2d/3x4_c32k20_k3s1p1_residual_splitK_f16"), InlineData("attention/self_packed_b2h2_l21_d40_f16"),
+     InlineData("group_norm_conv2d/1x160x4x6_g16_k24_splitK_f16")]
+    public void KernelsLoadedThroughTheCacheGiveTheSameResults(string id)
+    {
+        var c = TensorCoreCases.Single(x => x.Id == id);
+        Assert.Equal(Run(c, Emulated), Run(c, backends.Get(TensorCoreMode.Emulated, new KernelOptions(KernelCache: UnusedKernelCache))));
+        Assert.False(Directory.Exists(UnusedKernelCache));
+    }
+
+    private static readonly string UnusedKernelCache = Path.Combine(Path.GetTempPath(), $"diffuser-kernel-cache-{Guid.NewGuid():N}");
+
     /// <summary>Products the tensor cores would split, with splitting off (DIFFUSER_SPLIT_K=0, a fallback): one group per tile.</summary>
     [Theory, InlineData("gemm/b2_9x20x300_residual_splitK_f16"), InlineData("geglu_linear/17x300_to_40_splitK_f16"),
      InlineData("conv2d/3x4_c30k9_k3s1p1_sample_bias_splitK_f16"), InlineData("conv2d/3x4_c32k20_k3s1p1_residual_splitK_f16")]

@@ -38,6 +38,7 @@ public sealed partial class IlgpuBackend : Backend
         Name = name;
         TensorCores = tensorCores ?? DefaultTensorCores(accelerator);
         Options = options ?? KernelOptions.FromEnvironment();
+        if (Options.KernelCache is { } folder) KernelCache.Attach(accelerator, new KernelCache(folder));
         Device = device with { Capability = device.Capability + CapabilityNote(device) };
         _single = new(accelerator, t => new F32View(Floats(t)), Scratch, Options);
         Func<Tensor, F16View> half = t => new F16View(HalfView(t).Cast<ushort>());
@@ -71,7 +72,8 @@ public sealed partial class IlgpuBackend : Backend
         bool tensorCoresOff = device.Capability.Contains("tensor cores", StringComparison.Ordinal) && TensorCores == TensorCoreMode.None;
         string[] off = [.. tensorCoresOff ? ["DIFFUSER_TENSOR_CORES=0"] : Array.Empty<string>(), .. Options.SwitchedOff(TensorCores != TensorCoreMode.None)];
         string on = TensorCores == TensorCoreMode.WarpGroup ? $" (on: {WarpGroupSwitch}=1)" : "";
-        return on + (off.Length == 0 ? "" : $" (off: {string.Join(", ", off)})");
+        string cache = Options.KernelCache is { } folder ? $" (kernel cache: {folder})" : "";
+        return on + (off.Length == 0 ? "" : $" (off: {string.Join(", ", off)})") + cache;
     }
 
     /// <typeparam name="TM">The warps' tensor cores.</typeparam>

@@ -19,16 +19,22 @@ namespace Diffuser.Backends.Ilgpu;
 /// channel-blocked, so that the convolution copies its image by cp.async, and an upsampler's convolution copies its
 /// dense image so first (else dense, gathered through registers).
 /// </param>
+/// <param name="KernelCache">
+/// A folder where CUDA kernels' PTX is kept from process to process (<see cref="Diffuser.Kernels.Launch.KernelCache"/>;
+/// null: each process compiles its kernels again).
+/// </param>
 internal sealed record KernelOptions(bool AsyncCopies = true, bool SplitK = true, bool OnePassGroupNorm = true, bool BlockedConvInput = true,
-    bool SharedSplitSums = true, bool StreamK = true)
+    bool SharedSplitSums = true, bool StreamK = true, string? KernelCache = null)
 {
     /// <summary>
     /// DIFFUSER_CP_ASYNC=0, DIFFUSER_SPLIT_K=0, DIFFUSER_ONE_PASS_GROUP_NORM=0, DIFFUSER_BLOCKED_CONV_INPUT=0,
-    /// DIFFUSER_SHARED_SPLIT_SUMS=0 and DIFFUSER_STREAM_K=0 switch the parts off.
+    /// DIFFUSER_SHARED_SPLIT_SUMS=0 and DIFFUSER_STREAM_K=0 switch the parts off; DIFFUSER_KERNEL_CACHE names the
+    /// kernel cache's folder (not yet the default: its loading of PTX has not run on a GPU).
     /// </summary>
     public static KernelOptions FromEnvironment() =>
         new(Enabled("DIFFUSER_CP_ASYNC"), Enabled("DIFFUSER_SPLIT_K"), Enabled("DIFFUSER_ONE_PASS_GROUP_NORM"), Enabled("DIFFUSER_BLOCKED_CONV_INPUT"),
-            Enabled("DIFFUSER_SHARED_SPLIT_SUMS"), Enabled("DIFFUSER_STREAM_K"));
+            Enabled("DIFFUSER_SHARED_SPLIT_SUMS"), Enabled("DIFFUSER_STREAM_K"),
+            Environment.GetEnvironmentVariable("DIFFUSER_KERNEL_CACHE") is { Length: > 0 } folder ? folder : null);
 
     /// <summary>The switches that turned a part off, as set (the tensor cores' parts only where they run).</summary>
     public IEnumerable<string> SwitchedOff(bool tensorCores)

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using ILGPU.Backends;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace Diffuser.Kernels.Launch;
+
+/// <summary>
+/// A folder of the PTX that ILGPU wrote for each kernel, so that a later process loads it instead of compiling it
+/// again (ILGPU keeps compiled kernels in memory only: a process's first generation spends about 0.3 s on each of
+/// its ~70 kernels). A file holds one kernel as one specialisation made it, named by the hash of everything its code
+/// depends on (<see cref="KeyOf"/>): the kernel method and its type arguments (their assemblies' module ids, so
+/// that any change to the kernels' code misses), the SpecializedValue arguments, the target architecture and ISA,
+/// the ILGPU version and the context's compilation settings. Only CUDA accelerators read and write it (the CPU
+/// accelerator's kernels are .NET code); a file that cannot be read, or whose PTX the driver refuses, is compiled
+/// again and rewritten. Files are written whole (to a temporary name, then moved), so processes can share a folder.
+/// </summary>
+public sealed class KernelCache(string folder)
+{
+    private const string Header = "diffuser-kernel-cache 1";
+
+    private static readonly ConditionalWeakTable<Accelerator, KernelCache> Attached = new();
+
+    public string Folder { get; } = Path.GetFullPath(folder);
+
+    /// <summary>Makes the kernels that <see cref="KernelLoading"/> loads for <paramref name="accelerator"/> go through this cache.</summary>
+    public static void Attach(Accelerator accelerator, KernelCache cache) => Attached.AddOrUpdate(accelerator, cache);
+
+    /// <summary>The cache attached to <paramref name="accelerator"/>, if any.</summary>
+    public static KernelCache? Of(Accelerator accelerator) => Attached.TryGetValue(accelerator, out var cache) ? cache : null;
+
+    /// <summary>
+    /// What the code of <paramref name="kernel"/> specialised with <paramref name="specializedValues"/> depends on, as
+    /// text (the file name is its hash; the file repeats it, so that a collision reads as a miss).
+    /// </summary>
+    public static string KeyOf(Accelerator accelerator, MethodInfo kernel, bool forSm90a, IEnumerable<object> specializedValues)
+    {
+        var types = kernel.GetGenericArguments().Concat(kernel.DeclaringType!.GetGenericArguments()).ToArray();
+        var modules = types.Select(t => t.Module).Prepend(kernel.Module).Distinct().Select(m => $"{m.Name}:{m.ModuleVersionId}");
+        var properties = accelerator.Context.Properties;
+        string target = accelerator is CudaAccelerator cuda ? $"{cuda.Architecture} {cuda.InstructionSet}" : accelerator.AcceleratorType.ToString();
+        return string.Join(" | ",
+            $"{kernel.DeclaringType.FullName}.{kernel.Name}<{string.Join(", ", types.Select(t => t.FullName))}>",
+            string.Join(", ", modules),
+            "values " + string.Join(", ", specializedValues.Select(SpecializedText)),
+            $"target {target}{(forSm90a ? " sm_90a" : "")}",
+            $"ILGPU {typeof(Accelerator).Assembly.GetName().Version}",
+            $"{properties.OptimizationLevel} {properties.DebugSymbolsMode} {properties.InliningMode} {properties.MathMode} {properties.StaticFieldMode} " +
+            $"{properties.ArrayMode} assertions {properties.EnableAssertions} io {properties.EnableIOOperations}");
+    }
+
+    /// <summary>The file of <paramref name="key"/>.</summary>
+    public string PathOf(string key) =>
+        Path.Combine(Folder, System.Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32] + ".ptx");
+
+    /// <summary>The kernel of <paramref name="key"/> compiled earlier, for <paramref name="accelerator"/> if it is a CUDA one; else null.</summary>
+    public CompiledKernel? TryLoad(Accelerator accelerator, in EntryPointDescription entry, string key) =>
+        accelerator is CudaAccelerator && Read(key) is { } kept ? FromPtx(accelerator.Context, entry, kept.Shared, kept.Ptx) : null;
+
+    /// <summary>The shared memory and PTX kept for <paramref name="key"/>; null if there is no such file, or it is not one <see cref="Save"/> wrote for that key.</summary>
+    public (SharedMemorySpecification Shared, string Ptx)? Read(string key)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(PathOf(key));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        var lines = text.Split('\n', 4);
+        if (lines.Length < 4 || lines[0] != Header || lines[1] != key) return null;
+        var shared = lines[2].Split(' ');
+        if (shared.Length != 3 || shared[0] != "shared" || !int.TryParse(shared[1], NumberStyles.None, CultureInfo.InvariantCulture, out int size)) return null;
+        return (new SharedMemorySpecification(size, shared[2] == "1"), lines[3]);
+    }
+
+    /// <summary>Keeps <paramref name="compiled"/> as the kernel of <paramref name="key"/>, if it is PTX.</summary>
+    public void Save(string key, CompiledKernel compiled)
+    {
+        if (compiled is not PTXCompiledKernel ptx) return;
+        var shared = compiled.EntryPoint().SharedMemory;
+        string text = $"{Header}\n{key}\nshared {shared.StaticSize} {(shared.HasDynamicMemory ? 1 : 0)}\n{ptx.PTXAssembly}";
+        string path = PathOf(key);
+        Directory.CreateDirectory(Folder);
+        string temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
+        File.WriteAllText(temporary, text);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Forgets the kernel of <paramref name="key"/> (one the driver refused).</summary>
+    public void Remove(string key) => File.Delete(PathOf(key));
+
+    /// <summary>A PTX kernel of <paramref name="entry"/> as ILGPU's backend makes it (its entry point from the description, its shared memory and no group-size specialisation).</summary>
+    public static CompiledKernel FromPtx(ILGPU.Context context, in EntryPointDescription entry, SharedMemorySpecification shared, string ptx) =>
+        IlgpuInternals.NewPtxKernel(context, new EntryPoint(entry, shared, KernelSpecialization.Empty), null, ptx);
+
+    /// <summary>A SpecializedValue&lt;T&gt; argument as its type and value.</summary>
+    private static string SpecializedText(object value)
+    {
+        object inner = value.GetType().GetProperty("Value")!.GetValue(value)!;
+        return $"{inner.GetType().Name} {System.Convert.ToString(inner, CultureInfo.InvariantCulture)}";
+    }
+}
