@@ -283,12 +283,16 @@ def main():
     d = lambda name: os.path.join(a.dir, name)
     out = [f"# Diffuser GPU run: {a.gpu}", "", f"Commit {a.commit}. Produced by bench/gpu/run.sh (see bench/README.md).", "",
            "## Stages", "", "| stage | exit | seconds |", "|---|---:|---:|"]
-    if os.path.exists(a.stages):
-        for line in open(a.stages):
-            name, rc, secs = line.strip().split("|")
-            note = " (killed at its time limit)" if rc in ("124", "137") else ""
-            out.append(f"| {name} | {rc}{note} | {secs} |")
+    stages = [line.strip().split("|") for line in open(a.stages)] if os.path.exists(a.stages) else []
+    for name, rc, secs in stages:
+        note = " (killed at its time limit)" if rc in ("124", "137") else ""
+        out.append(f"| {name} | {rc}{note} | {secs} |")
     out.append("")
+    cache = {name: (rc, secs) for name, rc, secs in stages if name.startswith("kernel-cache")}
+    if cache.get("kernel-cache (compile)", ("1",))[0] == "0" and cache.get("kernel-cache (load)", ("1",))[0] == "0":
+        out += [f"**The kernel cache (`DIFFUSER_KERNEL_CACHE`) passed**: the small fp16 split products verified with their kernels "
+                f"compiled and kept ({cache['kernel-cache (compile)'][1]} s), then loaded from it ({cache['kernel-cache (load)'][1]} s); "
+                "every later stage loaded its kernels through it.", ""]
     if a.switch:
         out += [f"**Every stage after the kernel tests ran with `{a.switch}`**: {a.switch_why} (see the tests below; "
                 "bench/README.md, \"What the GPU run must confirm first\").", ""]

@@ -7,6 +7,7 @@
 #   again with the one-pass group norms off (when only group norms, or norm + convolution pairs, fail; for pairs then
 #   the channel-blocked image off), cp.async off, split-K off, the tensor cores off, and the first switch that passes
 #   holds for the rest; out of time, the one-pass group norms are off for the rest if a small one does not finish alone) →
+#   the kernel cache (small fp16 split products verified, compiled and kept, then loaded; if both pass, it holds for the rest) →
 #   diffuser bench fp16 (SD 1.5 shapes, 512², batch 2, the VAE too) → op cases fp16 and fp32 on CUDA → PyTorch on the
 #   same shapes → the fp16 op cases and one fp16 UNet step against the managed cpu backend → model/scheduler/pipeline
 #   goldens on CUDA (fp16 pipelines against fp32) → diffuser bench fp32 →
@@ -108,6 +109,11 @@ failed() {
     [ "$1" -ne 0 ] && [ "$1" -ne 124 ] && [ "$1" -ne 137 ]
 }
 
+# kernel_cache FOLDER JSON: the small fp16 split products checked against the managed backend, their kernels through the cache in FOLDER.
+kernel_cache() {
+    DIFFUSER_KERNEL_CACHE="$1" "$work/app/diffuser" bench --ops --verify --device "$device" --cases small-f16 --filter splitK --json "$2"
+}
+
 # with_env NAME=VALUE COMMAND...: runs COMMAND (a program or one of these functions) with NAME set.
 with_env() {
     export "$1"
@@ -207,7 +213,7 @@ wgmma_tests() {
         && touch "$work.wgmma-passed"
 }
 
-export -f unpack gpu_info tests opencl bench with_env profile_kernels sanitize_kernels switches_ab switch_ab wgmma_tests
+export -f unpack gpu_info tests opencl bench kernel_cache with_env profile_kernels sanitize_kernels switches_ab switch_ab wgmma_tests
 stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
@@ -269,14 +275,25 @@ elif [ "$rc" -ne 0 ]; then
         export "${switch?}"
     fi
 fi
+# The kernel cache (DIFFUSER_KERNEL_CACHE; opt-in until it has passed here): the small fp16 table's split products
+# (tensor-core GEMMs, GEGLU, convolutions, norm + convolution pairs), checked against the managed cpu backend, their
+# kernels compiled and kept, then in a second process loaded from the folder. If both pass and it holds files, every
+# later stage loads its kernels through it (their first generations compile less); the stage table gives both times.
+kernels="$work.kernels"
+rm -rf "$kernels"
+if stage "kernel-cache (compile)" 30 kernel_cache "$kernels" "$work.verify-cache-1.json" && compgen -G "$kernels/*.ptx" >/dev/null \
+    && stage "kernel-cache (load)" 20 kernel_cache "$kernels" "$work.verify-cache-2.json"; then
+    export DIFFUSER_KERNEL_CACHE="$kernels"
+    echo "$(ls "$kernels" | wc -l) kernels kept in $kernels; every later stage loads its kernels through it"
+fi
 # Issue 7's numbers first (fp16 generation, the op table, PyTorch on the same shapes), so that a run squeezed by
 # fallbacks or slow kernel compilation still yields them; the model goldens, fp32 and the probes follow.
 # fp16 all the way, the VAE too (the default, as diffusers' SD 1.x/2.x pipelines; the 15 ms VAE target needs fp16).
 stage bench-fp16 65 bench --dtype fp16 --json "$out/bench-fp16.json"
 # SD's shapes can fault where the test shapes passed: then once more with cp.async and split-K off (its report says so).
 if failed $? && [ -z "$switch" ]; then
-    stage "bench-fp16 (DIFFUSER_CP_ASYNC=0 DIFFUSER_SPLIT_K=0)" 65 with_env DIFFUSER_CP_ASYNC=0 with_env DIFFUSER_SPLIT_K=0 \
-        bench --dtype fp16 --json "$out/bench-fp16.json"
+    stage "bench-fp16 (DIFFUSER_CP_ASYNC=0 DIFFUSER_SPLIT_K=0, no kernel cache)" 65 with_env DIFFUSER_CP_ASYNC=0 with_env DIFFUSER_SPLIT_K=0 \
+        with_env DIFFUSER_KERNEL_CACHE= bench --dtype fp16 --json "$out/bench-fp16.json"
 fi
 # fp16 first (issue 7's table); the JSON is rewritten after every case, so a stage stopped at its limit keeps what it timed.
 stage ops 60 "$app/diffuser" bench --ops --device "$device" --cases "$cases-f16,$cases" --seconds 0.2 --json "$out/ops-cuda.json"
