@@ -218,7 +218,7 @@ stage unpack 40 unpack || { echo "cannot continue without the bundle"; exit 1; }
 app="$work/app"
 stage nvidia-smi 15 gpu_info
 # Left out: tests that do not touch the device (PTX text checks, ptxas (not on that machine); the tensor-core kernels emulated on ILGPU's CPU
-# accelerator, ~50 s of CPU; the norm launchers and the kernel cache's loaders on ILGPU's CPU accelerator; the kernel
+# accelerator, ~50 s of CPU, and a whole UNet step on them, ~165 s; the norm launchers and the kernel cache's loaders on ILGPU's CPU accelerator; the kernel
 # cache's files and the sm_90a retargeting, which compile the tensor-core GEMMs' class to PTX, ~70 s of one core;
 # wgmma's CUDA load is the tests-kernels (DIFFUSER_WGMMA=1) stage): CI runs them.
 kernel_tests=(-namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops
@@ -226,7 +226,8 @@ kernel_tests=(-namespace Diffuser.Tests.Kernels -namespace Diffuser.Tests.Ops
     -class- Diffuser.Tests.Kernels.FlashAttentionPtxTests -class- Diffuser.Tests.Kernels.GeneratedPtxTests
     -class- Diffuser.Tests.Kernels.PtxasTests -class- Diffuser.Tests.Kernels.GroupNormLaunchTests
     -class- Diffuser.Tests.Kernels.BlockedGroupNormTests -class- Diffuser.Tests.Kernels.KernelCacheTests
-    -class- Diffuser.Tests.Kernels.KernelLoadingTests -class- Diffuser.Tests.Kernels.Sm90aKernelsTests)
+    -class- Diffuser.Tests.Kernels.KernelLoadingTests -class- Diffuser.Tests.Kernels.Sm90aKernelsTests
+    -class- Diffuser.Tests.Kernels.EmulatedUNetStepTests)
 switch=""
 switch_why=""
 fallback_xml=()

@@ -1,3 +1,5 @@
+using Diffuser.Backends.Ilgpu;
+using Diffuser.Diagnostics;
 using Diffuser.Kernels.Elementwise;
 using Diffuser.Kernels.Launch;
 using ILGPU;
@@ -9,10 +11,11 @@ namespace Diffuser.Tests.Kernels;
 /// <see cref="KernelLoading"/>'s launchers through a <see cref="KernelCache"/> on ILGPU's CPU accelerator: a kernel
 /// without specialised parameters (compiled when loaded) and one whose SpecializedValue arguments each make a kernel
 /// (compiled when first launched) run as ILGPU's own launchers do. The CPU accelerator's kernels are .NET code, so
-/// nothing is kept; whole ops through the cache are in <see cref="TensorCoreEmulationTests"/>.
+/// nothing is kept. And whole ops on the emulated tensor cores through a cache against the same without one.
 /// </summary>
 [Collection(CpuAcceleratorCollection.Name)]
-public sealed class KernelLoadingTests(KernelLoadingTests.Device device) : IClassFixture<KernelLoadingTests.Device>
+public sealed class KernelLoadingTests(KernelLoadingTests.Device device, EmulatedBackends backends)
+    : IClassFixture<KernelLoadingTests.Device>, IClassFixture<EmulatedBackends>
 {
     private delegate void AddConstantKernel(AcceleratorStream stream, KernelConfig config, ArrayView<int> data, SpecializedValue<int> constant);
 
@@ -40,6 +43,22 @@ public sealed class KernelLoadingTests(KernelLoadingTests.Device device) : IClas
         foreach (int constant in new[] { 10, 100, 10 }) kernel(accelerator.DefaultStream, new KernelConfig(1, 4), data.View, SpecializedValue.New(constant));
         accelerator.Synchronize();
         Assert.Equal([121, 122, 123, 124], data.GetAsArray1D());
+        Assert.False(Directory.Exists(device.Cache.Folder));
+    }
+
+    /// <summary>
+    /// Ops whose kernels load through a kernel cache (DIFFUSER_KERNEL_CACHE) give the very results of those ILGPU loads
+    /// directly: the tensor-core GEMM and convolution (launchers with the stream first), the attention and the norm
+    /// before a convolution (on the default stream), each a kernel per set of SpecializedValue arguments.
+    /// </summary>
+    [Theory, InlineData("gemm/b2_9x20x300_residual_splitK_f16"), InlineData("geglu_linear/17x300_to_40_splitK_f16"),
+     InlineData("conv2d/3x4_c32k20_k3s1p1_residual_splitK_f16"), InlineData("attention/cross_b2h2_l19_s77_d40_f16"),
+     InlineData("group_norm_conv2d/1x160x4x6_g16_k24_splitK_f16")]
+    public void OpsThroughTheCacheGiveTheSameResults(string id)
+    {
+        var c = OpCases.SmallHalf.Single(x => x.Id == id);
+        var cached = backends.Get(TensorCoreMode.Emulated, new KernelOptions(KernelCache: device.Cache.Folder));
+        Assert.Equal(c.RunOnce(backends.Get(TensorCoreMode.Emulated), 1234).Values, c.RunOnce(cached, 1234).Values);
         Assert.False(Directory.Exists(device.Cache.Folder));
     }
 

@@ -9,7 +9,7 @@ namespace Diffuser.Tests.Kernels;
 /// On ILGPU's CPU accelerator this fp32 pass takes 3 minutes on 2 cores alone (7–13 beside other tests), half the
 /// default run's time, so it carries the <c>DeviceRun</c> category: the GPU script runs it on CUDA, and
 /// `dotnet test --filter Category=DeviceRun` runs it anywhere. The default run checks a whole fp16 step on the emulated
-/// tensor cores instead (<see cref="TensorCoreEmulationTests.AWholeFp16UNetStepMatchesTheManagedBackend"/>).
+/// tensor cores instead (<see cref="EmulatedUNetStepTests"/>).
 /// </summary>
 [Trait("Category", "DeviceRun")]
 [Collection(CpuAcceleratorCollection.Name)]
