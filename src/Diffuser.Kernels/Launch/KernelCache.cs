@@ -71,7 +71,7 @@ public sealed class KernelCache(string folder)
         {
             text = File.ReadAllText(PathOf(key));
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
@@ -82,21 +82,43 @@ public sealed class KernelCache(string folder)
         return (new SharedMemorySpecification(size, shared[2] == "1"), lines[3]);
     }
 
-    /// <summary>Keeps <paramref name="compiled"/> as the kernel of <paramref name="key"/>, if it is PTX.</summary>
+    /// <summary>
+    /// Keeps <paramref name="compiled"/> as the kernel of <paramref name="key"/>, if it is PTX. A folder that cannot be
+    /// written only costs the next process the compilation: the kernel at hand loads either way.
+    /// </summary>
     public void Save(string key, CompiledKernel compiled)
     {
         if (compiled is not PTXCompiledKernel ptx) return;
         var shared = compiled.EntryPoint().SharedMemory;
         string text = $"{Header}\n{key}\nshared {shared.StaticSize} {(shared.HasDynamicMemory ? 1 : 0)}\n{ptx.PTXAssembly}";
         string path = PathOf(key);
-        Directory.CreateDirectory(Folder);
         string temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
-        File.WriteAllText(temporary, text);
-        File.Move(temporary, path, overwrite: true);
+        try
+        {
+            Directory.CreateDirectory(Folder);
+            File.WriteAllText(temporary, text);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Forget(temporary);
+        }
     }
 
     /// <summary>Forgets the kernel of <paramref name="key"/> (one the driver refused).</summary>
-    public void Remove(string key) => File.Delete(PathOf(key));
+    public void Remove(string key) => Forget(PathOf(key));
+
+    private static void Forget(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next process, which reads it as a miss or has the driver refuse it again.
+        }
+    }
 
     /// <summary>A PTX kernel of <paramref name="entry"/> as ILGPU's backend makes it (its entry point from the description, its shared memory and no group-size specialisation).</summary>
     public static CompiledKernel FromPtx(ILGPU.Context context, in EntryPointDescription entry, SharedMemorySpecification shared, string ptx) =>
