@@ -20,14 +20,26 @@ namespace Diffuser.Kernels.Launch;
 /// the ILGPU version and the context's compilation settings. Only CUDA accelerators read and write it (the CPU
 /// accelerator's kernels are .NET code); a file that cannot be read, or whose PTX the driver refuses, is compiled
 /// again and rewritten. Files are written whole (to a temporary name, then moved), so processes can share a folder.
+/// Every build of the kernels' assembly adds a new set of files: <see cref="Prune"/> keeps the folder to its
+/// capacity, the files read or written last kept first.
 /// </summary>
-public sealed class KernelCache(string folder)
+/// <param name="folder">The folder (made when the first kernel is kept).</param>
+/// <param name="capacity">The bytes of kernels <see cref="Prune"/> leaves in the folder.</param>
+public sealed class KernelCache(string folder, long capacity = KernelCache.DefaultCapacity)
 {
+    /// <summary>256 MiB: about a dozen builds' kernels (a first fp16 generation compiles ≈70, each tens of KiB of PTX).</summary>
+    public const long DefaultCapacity = 256L << 20;
+
     private const string Header = "diffuser-kernel-cache 1";
+
+    /// <summary>How old a temporary file must be before <see cref="Prune"/> takes it for one a killed process left.</summary>
+    private static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
 
     private static readonly ConditionalWeakTable<Accelerator, KernelCache> Attached = new();
 
     public string Folder { get; } = Path.GetFullPath(folder);
+
+    public long Capacity { get; } = capacity;
 
     /// <summary>Makes the kernels that <see cref="KernelLoading"/> loads for <paramref name="accelerator"/> go through this cache.</summary>
     public static void Attach(Accelerator accelerator, KernelCache cache) => Attached.AddOrUpdate(accelerator, cache);
@@ -66,15 +78,10 @@ public sealed class KernelCache(string folder)
     /// <summary>The shared memory and PTX kept for <paramref name="key"/>; null if there is no such file, or it is not one <see cref="Save"/> wrote for that key.</summary>
     public (SharedMemorySpecification Shared, string Ptx)? Read(string key)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(PathOf(key));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        string path = PathOf(key);
+        string text = "";
+        if (!TryIo(() => text = File.ReadAllText(path))) return null;
+        TryIo(() => File.SetLastWriteTimeUtc(path, DateTime.UtcNow));   // in use: the last file Prune takes (a read-only folder keeps its dates)
         var lines = text.Split('\n', 4);
         if (lines.Length < 4 || lines[0] != Header || lines[1] != key) return null;
         var shared = lines[2].Split(' ');
@@ -83,8 +90,7 @@ public sealed class KernelCache(string folder)
     }
 
     /// <summary>
-    /// Keeps <paramref name="compiled"/> as the kernel of <paramref name="key"/>, if it is PTX. A folder that cannot be
-    /// written only costs the next process the compilation: the kernel at hand loads either way.
+    /// Keeps <paramref name="compiled"/> as the kernel of <paramref name="key"/>, if it is PTX (unless the folder cannot be written).
     /// </summary>
     public void Save(string key, CompiledKernel compiled)
     {
@@ -93,30 +99,53 @@ public sealed class KernelCache(string folder)
         string text = $"{Header}\n{key}\nshared {shared.StaticSize} {(shared.HasDynamicMemory ? 1 : 0)}\n{ptx.PTXAssembly}";
         string path = PathOf(key);
         string temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
-        try
+        bool saved = TryIo(() =>
         {
             Directory.CreateDirectory(Folder);
             File.WriteAllText(temporary, text);
             File.Move(temporary, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        });
+        if (!saved) Forget(temporary);
+    }
+
+    /// <summary>
+    /// Deletes the kernels used least recently (by the time they were last read or written) until the rest fit the
+    /// capacity, and temporary files older than an hour (a process killed while writing leaves one).
+    /// </summary>
+    public void Prune()
+    {
+        FileInfo[] files = [];
+        if (!TryIo(() => files = Directory.Exists(Folder) ? new DirectoryInfo(Folder).GetFiles() : [])) return;
+        long kept = 0;
+        foreach (var file in files.Where(f => f.Extension == ".ptx").OrderByDescending(f => f.LastWriteTimeUtc))
         {
-            Forget(temporary);
+            kept += file.Length;
+            if (kept > Capacity) Forget(file.FullName);
         }
+        foreach (var file in files.Where(f => f.Extension == ".tmp" && DateTime.UtcNow - f.LastWriteTimeUtc > AbandonedAfter))
+            Forget(file.FullName);
     }
 
     /// <summary>Forgets the kernel of <paramref name="key"/> (one the driver refused).</summary>
     public void Remove(string key) => Forget(PathOf(key));
 
-    private static void Forget(string path)
+    /// <summary>Deletes <paramref name="path"/> if it can (else the next process reads it as a miss, or has the driver refuse it again).</summary>
+    private static void Forget(string path) => TryIo(() => File.Delete(path));
+
+    /// <summary>
+    /// Runs a file operation; false if the file system refused it. A folder that cannot be read or written costs
+    /// compile time only: the kernel at hand loads either way.
+    /// </summary>
+    private static bool TryIo(Action operation)
     {
         try
         {
-            File.Delete(path);
+            operation();
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Left for the next process, which reads it as a miss or has the driver refuse it again.
+            return false;
         }
     }
 

@@ -58,6 +58,52 @@ public sealed class KernelCacheTests(PtxCompiler compiler) : IDisposable
     }
 
     [Fact]
+    public void PruningKeepsTheKernelsUsedLastWithinTheCapacity()
+    {
+        var gemm = compiler.CompileKernel(typeof(SpecializedKernels), nameof(SpecializedKernels.TensorCoreGemm));
+        _cache.Save("probe", gemm);
+        long size = new FileInfo(_cache.PathOf("probe")).Length;
+        var cache = new KernelCache(_cache.Folder, capacity: 2 * size + 100);   // two such files (their keys differ in length)
+        var now = DateTime.UtcNow;
+        string[] keys = ["oldest", "older", "newest"];
+        foreach (var (key, hoursAgo) in keys.Zip([3, 2, 1]))
+        {
+            cache.Save(key, gemm);
+            File.SetLastWriteTimeUtc(cache.PathOf(key), now.AddHours(-hoursAgo));
+        }
+        File.Delete(_cache.PathOf("probe"));
+        Assert.NotNull(cache.Read("oldest"));   // read: now the one used last
+        string abandoned = cache.PathOf("killed") + ".1.1.tmp", writing = cache.PathOf("writing") + ".2.1.tmp";
+        File.WriteAllText(abandoned, "a process killed while writing");
+        File.SetLastWriteTimeUtc(abandoned, now.AddHours(-2));
+        File.WriteAllText(writing, "a process writing now");
+
+        cache.Prune();
+
+        Assert.Equal(new[] { cache.PathOf("oldest"), cache.PathOf("newest"), writing }.Order(), Directory.GetFiles(cache.Folder).Order());
+        Assert.NotNull(cache.Read("oldest"));
+        Assert.Null(cache.Read("older"));
+    }
+
+    [Fact]
+    public void AFolderThatCannotBeWrittenCostsOnlyTheCompilation()
+    {
+        File.WriteAllText(_cache.Folder, "a file where the folder should be");
+        try
+        {
+            _cache.Save("gemm", compiler.CompileKernel(typeof(SpecializedKernels), nameof(SpecializedKernels.TensorCoreGemm)));
+            Assert.Null(_cache.Read("gemm"));
+            _cache.Remove("gemm");
+            _cache.Prune();
+            Assert.True(File.Exists(_cache.Folder) && !Directory.Exists(_cache.Folder), "the file in the folder's place is left as it was");
+        }
+        finally
+        {
+            File.Delete(_cache.Folder);
+        }
+    }
+
+    [Fact]
     public void KeysDifferByKernelValuesTargetAndSettings()
     {
         using var context = Context.Create(builder => builder.CPU());

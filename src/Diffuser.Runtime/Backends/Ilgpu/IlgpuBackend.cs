@@ -38,7 +38,12 @@ public sealed partial class IlgpuBackend : Backend
         Name = name;
         TensorCores = tensorCores ?? DefaultTensorCores(accelerator);
         Options = options ?? KernelOptions.FromEnvironment();
-        if (Options.KernelCache is { } folder) KernelCache.Attach(accelerator, new KernelCache(folder));
+        if (Options.KernelCache is { } folder)
+        {
+            var cache = new KernelCache(folder);
+            cache.Prune();   // each build of the kernels adds files of its own
+            KernelCache.Attach(accelerator, cache);
+        }
         Device = device with { Capability = device.Capability + CapabilityNote(device) };
         _single = new(accelerator, t => new F32View(Floats(t)), Scratch, Options);
         Func<Tensor, F16View> half = t => new F16View(HalfView(t).Cast<ushort>());
