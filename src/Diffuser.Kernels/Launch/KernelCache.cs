@@ -81,11 +81,11 @@ public sealed class KernelCache(string folder, long capacity = KernelCache.Defau
         string path = PathOf(key);
         string text = "";
         if (!TryIo(() => text = File.ReadAllText(path))) return null;
-        TryIo(() => File.SetLastWriteTimeUtc(path, DateTime.UtcNow));   // in use: the last file Prune takes (a read-only folder keeps its dates)
         var lines = text.Split('\n', 4);
         if (lines.Length < 4 || lines[0] != Header || lines[1] != key) return null;
         var shared = lines[2].Split(' ');
         if (shared.Length != 3 || shared[0] != "shared" || !int.TryParse(shared[1], NumberStyles.None, CultureInfo.InvariantCulture, out int size)) return null;
+        TryIo(() => File.SetLastWriteTimeUtc(path, DateTime.UtcNow));   // in use: the last file Prune takes (a read-only folder keeps its dates)
         return (new SharedMemorySpecification(size, shared[2] == "1"), lines[3]);
     }
 

@@ -50,7 +50,10 @@ public sealed class KernelCacheTests(PtxCompiler compiler) : IDisposable
         Assert.Null(_cache.Read("never kept"));
         _cache.Save("a", compiler.CompileKernel(typeof(SpecializedKernels), nameof(SpecializedKernels.TensorCoreGemm)));
         File.Copy(_cache.PathOf("a"), _cache.PathOf("b"));   // as if two keys had one hash
+        var longAgo = DateTime.UtcNow.AddHours(-5);
+        File.SetLastWriteTimeUtc(_cache.PathOf("b"), longAgo);
         Assert.Null(_cache.Read("b"));
+        Assert.Equal(longAgo, File.GetLastWriteTimeUtc(_cache.PathOf("b")));   // not marked used: Prune takes it first
         File.WriteAllText(_cache.PathOf("a"), "not a kept kernel");
         Assert.Null(_cache.Read("a"));
         _cache.Remove("a");
