@@ -63,11 +63,12 @@ def generation_section(benches, torch_unet):
                   f"UNet {bench['unet_flops_per_pass'] / 1e12:.3f} TFLOP per pass at batch 1; weights synthesised in "
                   f"{bench['weight_synthesis_seconds']:.1f} s; warm-up generations (the first compiles every kernel) "
                   f"{', '.join(f'{w / 1e3:.1f}' for w in bench.get('warmup_ms', [])) or '–'} s.", "",
-                  "| component | runs | median ms | p90 ms | TFLOP/s | % of peak (fp32 or fp16) |", "|---|---:|---:|---:|---:|---:|"]
+                  "| component | runs | median ms | p90 ms | host ms | TFLOP/s | % of peak (fp32 or fp16) |", "|---|---:|---:|---:|---:|---:|---:|"]
         peak = PEAK_FP16_TFLOPS if bench.get("dtype") == "f16" else PEAK_FP32_TFLOPS
+        host = bench.get("host_issue", {})
         for name, s in c.items():
-            lines.append(f"| {name} | {s['runs']} | {ms(s['median_ms'])} | {ms(s['p90_ms'])} | {s['tflops']:.2f} | "
-                         f"{100 * s['tflops'] / peak:.1f}% |")
+            lines.append(f"| {name} | {s['runs']} | {ms(s['median_ms'])} | {ms(s['p90_ms'])} | {ms(host.get(name, {}).get('median_ms'))} | "
+                         f"{s['tflops']:.2f} | {100 * s['tflops'] / peak:.1f}% |")
         lines.append("")
         kernels = bench.get("kernels", {}).get("unet_step", [])
         if kernels:
@@ -232,16 +233,24 @@ def group_norm_bandwidth(cases, torch_cases, bandwidth):
 
 def launch_cost_lines(bench16, cases, torch_cases):
     """What one op costs the host (a one-element add, back to back) × the ops of one UNet step: the step's floor
-    when the GPU waits for the host."""
+    when the GPU waits for the host; and the fp16 UNet step's host time (until its ops were all queued) against its
+    wall time, measured."""
+    lines = []
+    step = (bench16 or {}).get("components", {}).get("unet_step", {}).get("median_ms")
+    host = (bench16 or {}).get("host_issue", {}).get("unet_step", {}).get("median_ms")
+    if step and host is not None:
+        bound = "the host, launching, is the bound: CUDA graphs would pay" if host >= 0.9 * step else "the device's kernels are the bound"
+        lines += [f"fp16 UNet step: the host had queued its ops after {ms(host)} ms of its {ms(step)} ms median "
+                  f"({100 * host / step:.0f}%): {bound}.", ""]
     case_id = "binary/launch_latency_add_1_f16"
     ours = (cases.get(case_id) or {}).get("median_ms")
     if ours is None:
-        return []
+        return lines
     reference, _ = torch_entry(torch_cases, case_id)
     ops = sum(k["count"] for k in (bench16 or {}).get("kernels", {}).get("unet_step", []))
     floor = f"; × {ops} ops per fp16 UNet step = {ms(ours * ops)} ms" if ops else ""
-    return [f"Host cost of one op (`{case_id}`): ours {1000 * ours:.1f} µs, PyTorch eager "
-            f"{f'{1000 * reference:.1f} µs' if reference else '–'}{floor} (the part of a step that CUDA graphs would remove).", ""]
+    return lines + [f"Host cost of one op (`{case_id}`): ours {1000 * ours:.1f} µs, PyTorch eager "
+                    f"{f'{1000 * reference:.1f} µs' if reference else '–'}{floor} (the part of a step that CUDA graphs would remove).", ""]
 
 
 def switches_section(ops, ab_paths):

@@ -19,14 +19,15 @@ public static class BenchView
         if (r.WarmupMs.Count > 0)
             console.MarkupLine($"warm-up: {string.Join(", ", r.WarmupMs.Select(w => $"{w / 1e3:F1} s"))} (on a GPU the first compiles every kernel it runs)");
 
-        var table = new Table().AddColumns("Component", "Runs", "Median ms", "p90 ms", "Min ms", "GFLOP/run", "TFLOP/s", "GB/s");
-        for (int i = 1; i < 8; i++) table.Columns[i].RightAligned();
+        var table = new Table().AddColumns("Component", "Runs", "Median ms", "p90 ms", "Min ms", "Host ms", "GFLOP/run", "TFLOP/s", "GB/s");
+        for (int i = 1; i < 9; i++) table.Columns[i].RightAligned();
         foreach (var (name, s) in r.Components)
             table.AddRow(Cell(name), Num(s.Runs, "0"), Num(s.MedianMs, "0.000"), Num(s.P90Ms, "0.000"), Num(s.MinMs, "0.000"),
-                Num(s.Flops / 1e9, "0.00"), Num(s.Tflops, "0.000"), Num(s.GigabytesPerSecond, "0.0"));
+                Num(r.HostIssue[name].MedianMs, "0.000"), Num(s.Flops / 1e9, "0.00"), Num(s.Tflops, "0.000"), Num(s.GigabytesPerSecond, "0.0"));
         console.Write(table);
         var unet = r.Components[GenerationBenchmark.UNetStep];
-        console.MarkupLine($"UNet step latency: median {unet.MedianMs:F2} ms, p90 {unet.P90Ms:F2} ms over {unet.Runs} steps; " +
+        console.MarkupLine($"UNet step latency: median {unet.MedianMs:F2} ms, p90 {unet.P90Ms:F2} ms over {unet.Runs} steps " +
+                           $"(its host time {r.HostIssue[GenerationBenchmark.UNetStep].MedianMs:F2} ms: where launches are queued, as on a GPU, near the median means the host is the bound); " +
                            $"whole generation {r.GenerationMs:F1} ms");
         console.MarkupLine($"UNet FLOPs per pass (batch 1): {r.UNetFlopsPerPass / 1e9:F2} GFLOP at {r.LatentSize}×{r.LatentSize} latents; " +
                            $"[bold]{r.UNetFlopsAtSampleSize / 1e12:F3} TFLOP[/] at the model's {r.SampleSize}×{r.SampleSize}");

@@ -62,7 +62,7 @@ public static class GenerationBenchmark
             warmupSeconds.Add(warmup.Elapsed.TotalSeconds);
         }
         progress?.Invoke($"timed generation of {options.Steps} steps");
-        var timings = new Dictionary<string, List<double>>();
+        var timings = new ComponentTimings();
         var clock = Stopwatch.StartNew();
         run.Generate(options.Steps, timings);
         double generationSeconds = clock.Elapsed.TotalSeconds;
@@ -103,9 +103,9 @@ internal sealed class GenerationRun(SyntheticPipeline pipe, int batch, int laten
     public int ImageBatch => Guided ? batch / 2 : batch;
     public int LatentSize => latentSize;
 
-    /// <summary>Runs text encoder, <paramref name="steps"/> denoising steps and the VAE decode; appends each
-    /// component's seconds to <paramref name="timings"/> (when given) and labels profiler sections.</summary>
-    public void Generate(int steps, Dictionary<string, List<double>>? timings)
+    /// <summary>Runs text encoder, <paramref name="steps"/> denoising steps and the VAE decode; records each
+    /// component's wall and host times in <paramref name="timings"/> (when given) and labels profiler sections.</summary>
+    public void Generate(int steps, ComponentTimings? timings)
     {
         var unet = pipe.UNet;
         using var text = Timed(timings, GenerationBenchmark.TextEncoder, () => pipe.TextEncoder.EncodePrompt(_ids, batch));
@@ -143,18 +143,13 @@ internal sealed class GenerationRun(SyntheticPipeline pipe, int batch, int laten
         using (scaled) return _backend.Concat(scaled, scaled, axis: 0);
     }
 
-    private T Timed<T>(Dictionary<string, List<double>>? timings, string component, Func<T> work)
+    private T Timed<T>(ComponentTimings? timings, string component, Func<T> work)
     {
         if (_backend.Profiler is { } profiler) profiler.Section = component;
+        if (timings is not null) return timings.Time(component, _backend.Synchronize, work);
         _backend.Synchronize();
-        long start = Stopwatch.GetTimestamp();
         var result = work();
         _backend.Synchronize();
-        if (timings is not null)
-        {
-            if (!timings.TryGetValue(component, out var list)) timings[component] = list = new List<double>();
-            list.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
-        }
         return result;
     }
 }

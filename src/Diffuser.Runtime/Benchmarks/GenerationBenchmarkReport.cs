@@ -37,6 +37,12 @@ public sealed record GenerationBenchmarkReport
     /// generation, with the FLOPs and bytes of one run from the profiled generation.</summary>
     public required IReadOnlyDictionary<string, TimingStats> Components { get; init; }
 
+    /// <summary>
+    /// Per component, its host times in the timed generation: until its work returned, the device left running (see
+    /// <see cref="ComponentTimings"/>). Near the component's median: bound by issuing launches.
+    /// </summary>
+    public required IReadOnlyDictionary<string, TimingStats> HostIssue { get; init; }
+
     /// <summary>Wall time of the whole timed generation (text encoder to decoded image).</summary>
     public required double GenerationMs { get; init; }
 
@@ -65,7 +71,7 @@ public sealed record GenerationBenchmarkReport
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     internal static GenerationBenchmarkReport Create(GenerationBenchmarkOptions options, SyntheticPipeline pipe, int size, GenerationRun run,
-        IReadOnlyList<double> warmupSeconds, Dictionary<string, List<double>> timings, double generationSeconds, IReadOnlyList<OpRecord> profile, long flopsAtSampleSize,
+        IReadOnlyList<double> warmupSeconds, ComponentTimings timings, double generationSeconds, IReadOnlyList<OpRecord> profile, long flopsAtSampleSize,
         (int Height, int Width) sampleSize)
     {
         var sections = profile.GroupBy(r => r.Section).ToDictionary(g => g.Key, g => g.ToList());
@@ -74,11 +80,12 @@ public sealed record GenerationBenchmarkReport
         {
             var records = sections.GetValueOrDefault(component) ?? [];
             int runsInProfile = component == GenerationBenchmark.LatentPrep ? 2 : 1;
-            return TimingStats.From(timings.GetValueOrDefault(component) ?? [], records.Sum(r => r.Flops) / runsInProfile,
+            return TimingStats.From(timings.Wall.GetValueOrDefault(component) ?? [], records.Sum(r => r.Flops) / runsInProfile,
                 records.Sum(r => r.Bytes) / runsInProfile);
         }
-        var components = new[] { GenerationBenchmark.TextEncoder, GenerationBenchmark.UNetStep, GenerationBenchmark.SamplerStep,
-            GenerationBenchmark.LatentPrep, GenerationBenchmark.VaeDecode }.ToDictionary(c => c, Stats);
+        string[] names = [GenerationBenchmark.TextEncoder, GenerationBenchmark.UNetStep, GenerationBenchmark.SamplerStep,
+            GenerationBenchmark.LatentPrep, GenerationBenchmark.VaeDecode];
+        var components = names.ToDictionary(c => c, Stats);
         long unetFlops = components[GenerationBenchmark.UNetStep].Flops;
         return new GenerationBenchmarkReport
         {
@@ -99,6 +106,7 @@ public sealed record GenerationBenchmarkReport
             WeightBytes = pipe.WeightBytes,
             WarmupMs = warmupSeconds.Select(w => w * 1e3).ToList(),
             Components = components,
+            HostIssue = names.ToDictionary(c => c, c => TimingStats.From(timings.Host.GetValueOrDefault(c) ?? [])),
             GenerationMs = generationSeconds * 1e3,
             UNetFlopsPerPass = unetFlops / run.Batch,
             UNetFlopsAtSampleSize = flopsAtSampleSize,

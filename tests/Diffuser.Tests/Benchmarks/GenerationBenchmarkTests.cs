@@ -30,6 +30,12 @@ public class GenerationBenchmarkTests
         Assert.Equal(calls, report.Components[GenerationBenchmark.SamplerStep].Runs);
         Assert.Equal(1, report.Components[GenerationBenchmark.TextEncoder].Runs);
         Assert.Equal(1, report.Components[GenerationBenchmark.VaeDecode].Runs);
+        foreach (var (name, wall) in report.Components)   // the host time of each run ends before its wall time
+        {
+            var host = report.HostIssue[name];
+            Assert.Equal(wall.Runs, host.Runs);
+            Assert.True(host.MedianMs <= wall.MedianMs && host.MinMs <= wall.MinMs, name);
+        }
 
         // The profiled step's FLOPs are the shapes-only count of the same pass.
         var config = UNet2DConditionConfig.Load(Path.Combine(TestPaths.Model("tiny-sd"), "unet", "config.json"));
@@ -43,6 +49,7 @@ public class GenerationBenchmarkTests
 
         using var json = JsonDocument.Parse(report.ToJson());
         Assert.Equal(calls, json.RootElement.GetProperty("components").GetProperty("unet_step").GetProperty("runs").GetInt32());
+        Assert.Equal(calls, json.RootElement.GetProperty("host_issue").GetProperty("unet_step").GetProperty("runs").GetInt32());
         Assert.Equal(report.UNetFlopsPerPass, json.RootElement.GetProperty("unet_flops_per_pass").GetInt64());
         // The warm-up generation's wall time (on a GPU: the kernels compiled on first use) is reported apart.
         Assert.True(Assert.Single(report.WarmupMs) > 0);
