@@ -30,13 +30,9 @@ public static class ComponentFlops
     public static IReadOnlyList<OpRecord> UNetOps(string modelFolder, UNet2DConditionConfig config, int batch, int height, int width,
         int contextLength, DType dtype = DType.F32, bool laterStep = false)
     {
-        using var pass = new ShapePass(modelFolder, "unet", ComponentFolder.DiffusersWeightsName);
-        using var unet = UNet2DConditionModel.FromWeights(config, pass.Source, pass.Meta, dtype);
-        using var sample = pass.Meta.Allocate(new TensorShape(batch, config.InChannels, height, width));
-        using var states = pass.Meta.Allocate(new TensorShape(batch, contextLength, unet.CrossAttentionDim), dtype);
-        using var context = unet.PrepareContext(states);
-        if (laterStep) unet.Forward(sample, 999f, context).Dispose();
-        return pass.Record(() => unet.Forward(sample, 999f, context));
+        using var unet = new ShapesOnlyUNet(modelFolder, config, batch, height, width, contextLength, dtype);
+        if (laterStep) unet.Step().Dispose();
+        return unet.Pass.Record(unet.Step);
     }
 
     /// <summary>One VAE decode of <paramref name="batch"/> latents of <paramref name="height"/>×<paramref name="width"/>.</summary>
@@ -55,29 +51,5 @@ public static class ComponentFlops
         using var text = ClipTextModel.Create(config, pass.Source, pass.Meta);
         var ids = new int[batch * config.MaxPositionEmbeddings];
         return pass.Count(() => text.EncodePrompt(ids, batch));
-    }
-
-    /// <summary>A shapes-only backend and a component's shapes as weights; <see cref="Count"/> runs one pass.</summary>
-    private sealed class ShapePass(string modelFolder, string component, string weightsName) : IDisposable
-    {
-        public MetaBackend Meta { get; } = new(shapesFlow: true);
-        public SyntheticWeightSource Source { get; } = new(SyntheticPipeline.ShapesOf(modelFolder, component, weightsName), fill: false);
-
-        public long Count(Func<Tensor> pass) => Record(pass).Sum(r => r.Flops);
-
-        public IReadOnlyList<OpRecord> Record(Func<Tensor> pass)
-        {
-            var profiler = new OpProfiler();
-            Meta.Profiler = profiler;
-            pass().Dispose();
-            Meta.Profiler = null;
-            return profiler.Records;
-        }
-
-        public void Dispose()
-        {
-            Source.Dispose();
-            Meta.Dispose();
-        }
     }
 }
