@@ -19,9 +19,10 @@ public class ComponentTimingsTests
         Assert.Equal(6, synchronized);   // before and after each
         Assert.Equal(["step", "decode"], timings.Wall.Keys);
         Assert.Equal(2, timings.Host["step"].Count);
-        var (host, wall) = (timings.Host["step"][0], timings.Wall["step"][0]);
-        Assert.InRange(host, 0.019, 0.055);
-        Assert.InRange(wall - host, 0.055, 1.0);   // the device's 60 ms count in the wall time alone
-        Assert.True(timings.Host["step"][1] < 0.055, "work that returns at once takes no host time");
+        // Lower bounds only, so that a loaded machine cannot fail it: the work's 20 ms count in the host time, the
+        // device's 60 ms in the wall time alone (a host time that ran to the end would leave no difference).
+        Assert.True(timings.Host["step"][0] >= 0.019, "the work's own time is host time");
+        for (int run = 0; run < 2; run++)
+            Assert.True(timings.Wall["step"][run] - timings.Host["step"][run] >= 0.059, "the device's time is wall time alone");
     }
 }
