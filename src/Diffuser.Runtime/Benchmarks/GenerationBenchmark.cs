@@ -146,10 +146,6 @@ internal sealed class GenerationRun(SyntheticPipeline pipe, int batch, int laten
     private T Timed<T>(ComponentTimings? timings, string component, Func<T> work)
     {
         if (_backend.Profiler is { } profiler) profiler.Section = component;
-        if (timings is not null) return timings.Time(component, _backend.Synchronize, work);
-        _backend.Synchronize();
-        var result = work();
-        _backend.Synchronize();
-        return result;
+        return (timings ?? new ComponentTimings()).Time(component, _backend.Synchronize, work);   // untimed runs synchronise alike
     }
 }

@@ -6,8 +6,8 @@ using Diffuser.Tensors;
 namespace Diffuser.Benchmarks;
 
 /// <summary>
-/// A model's UNet on a <see cref="ShapePass"/>, with its inputs (latents, and the text context in the UNet's dtype, its
-/// k|v projections prepared): <see cref="Step"/> runs one forward whose ops validate their inputs and allocate their
+/// A model's UNet on a <see cref="ShapePass"/>, with its inputs (latents, and the text context in the UNet's dtype,
+/// whose k|v projections the first step makes and later steps reuse): <see cref="Step"/> runs one forward whose ops validate their inputs and allocate their
 /// results, computing and launching nothing (what a pipeline loaded in <c>dtype</c> runs: fp32 latents in).
 /// </summary>
 internal sealed class ShapesOnlyUNet : IDisposable
