@@ -17,7 +17,7 @@
 #   XML and the JSON reports beside it.
 # Environment overrides, for a dry run on a machine without a GPU (see bench/README.md):
 #   DIFFUSER_GPU_DEVICE (cuda), DIFFUSER_GPU_SIZE (512), DIFFUSER_GPU_STEPS (10), DIFFUSER_GPU_CASES (sd15),
-#   DIFFUSER_GPU_TORCH_DEVICE (cuda), DIFFUSER_GPU_TEST_ARGS (extra test runner arguments), PYTHON (python3).
+#   DIFFUSER_GPU_TORCH_DEVICE (cuda), DIFFUSER_GPU_TORCH_DTYPES (fp32,fp16 on CUDA), DIFFUSER_GPU_TEST_ARGS (extra test runner arguments), PYTHON (python3).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -303,7 +303,7 @@ fi
 stage ops 60 "$app/diffuser" bench --ops --device "$device" --cases "$cases-f16,$cases" --seconds 0.2 --json "$out/ops-cuda.json"
 stage torch 70 env PYTHONUNBUFFERED=1 "$python" bench/gpu/torch_bench.py --cases "$work/cases/$cases-cases.json" \
     --unet-config "$work/shared/models/sd15/unet/config.json" --latent $((size / 8)) --device "$torch_device" \
-    --budget 65 --out "$out/torch.json"
+    --budget 65 ${DIFFUSER_GPU_TORCH_DTYPES:+--dtypes "$DIFFUSER_GPU_TORCH_DTYPES"} --out "$out/torch.json"
 # The op table's fp16 cases once more, each against the managed cpu backend from the same inputs (largest error ÷ the
 # reference's largest value): SD's shapes on the GPU's multiprocessors (other splits and stream-K deals, planes, 4096
 # keys) can compute wrong where the tests' small shapes passed, which the timings alone would not show. The JSON is

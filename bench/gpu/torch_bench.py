@@ -334,6 +334,7 @@ def main():
     p.add_argument("--latent", type=int, default=64)
     p.add_argument("--budget", type=float, default=80, help="seconds; cases not reached in time are left out")
     p.add_argument("--filter", default="", help="only case ids containing this")
+    p.add_argument("--dtypes", help="fp32,fp16 (default: both on CUDA; fp32 elsewhere: older torch lacks fp16 CPU kernels; 2.6 has them)")
     args = p.parse_args()
 
     clock = time.time()
@@ -342,7 +343,8 @@ def main():
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.benchmark = True
     gen = torch.Generator(device=device).manual_seed(1234)
-    dtypes = [("fp32", torch.float32)] + ([("fp16", torch.float16)] if device.type == "cuda" else [])
+    names = args.dtypes.split(",") if args.dtypes else ["fp32", "fp16"] if device.type == "cuda" else ["fp32"]
+    dtypes = [(name, {"fp32": torch.float32, "fp16": torch.float16}[name]) for name in names]
     report = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "torch": torch.__version__,
               "tf32": False, "peaks": {}, "cases": {}, "unet_step": None, "errors": {}}
 
