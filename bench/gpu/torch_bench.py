@@ -357,9 +357,17 @@ def main():
     except Exception as e:  # keep going: the cases matter more
         report["errors"]["peaks"] = repr(e)
     print(f"peaks: {report['peaks']}", flush=True)
+    # The UNet step first: it is issue 7's headline ratio, and the cases fill what time is left.
+    if args.unet_config:
+        try:
+            report["unet_step"] = unet_step(args.unet_config, device, args.batch, args.latent, 77, dtypes)
+            print(f"unet_step: {report['unet_step']}", flush=True)
+        except Exception as e:
+            report["errors"]["unet_step"] = repr(e)
+    save()
     cases = [c for c in json.load(open(args.cases)) if args.filter in c["id"]]
     for case in cases:
-        if time.time() - clock > args.budget * 0.7:
+        if time.time() - clock > args.budget * 0.9:
             report["errors"][case["id"]] = "left out: over the time budget"
             continue
         entry = {"flops": case["flops"], "bytes": case["bytes"]}
@@ -380,12 +388,6 @@ def main():
         report["cases"][case["id"]] = entry
         print(f"{case['id']:48s} " + "  ".join(f"{k} {v:9.4f}" for k, v in entry.items() if k.endswith("_ms")), flush=True)
         save()
-    if args.unet_config:
-        try:
-            report["unet_step"] = unet_step(args.unet_config, device, args.batch, args.latent, 77, dtypes)
-            print(f"unet_step: {report['unet_step']}", flush=True)
-        except Exception as e:
-            report["errors"]["unet_step"] = repr(e)
     if device.type == "cuda":
         torch.cuda.synchronize()
     save()
