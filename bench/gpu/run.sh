@@ -17,7 +17,8 @@
 #   XML and the JSON reports beside it.
 # Environment overrides, for a dry run on a machine without a GPU (see bench/README.md):
 #   DIFFUSER_GPU_DEVICE (cuda), DIFFUSER_GPU_SIZE (512), DIFFUSER_GPU_STEPS (10), DIFFUSER_GPU_CASES (sd15),
-#   DIFFUSER_GPU_TORCH_DEVICE (cuda), DIFFUSER_GPU_TORCH_DTYPES (fp32,fp16 on CUDA), DIFFUSER_GPU_TEST_ARGS (extra test runner arguments), PYTHON (python3).
+#   DIFFUSER_GPU_TORCH_DEVICE (cuda), DIFFUSER_GPU_TORCH_DTYPES (fp32,fp16 on CUDA), DIFFUSER_GPU_TEST_ARGS (extra test
+#   runner arguments), PYTHON (python3).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
