@@ -16,6 +16,10 @@ namespace Diffuser.Tests.Kernels;
 /// accelerator keeps 1,025 (measured: 100 gen0 collections take 0.00 s with none, 2.2 s beside 4 accelerators, 6.2 s
 /// beside 11). This step allocates much; as a test of <see cref="TensorCoreEmulationTests"/>, whose class holds up to
 /// 11 backends, it took 165 s when it ran before the others and 1,558 s after them.
+/// Its time is the CPU accelerator's threads meeting at barriers, not the kernels' loading (a second step in the same
+/// process: 424 s of the first's 445 s, on a host where the whole test took 454 s alone and 504 s in CI). Measured
+/// there and left: one multiprocessor instead of four, 254 s (but split-K's batched splits need four); ILGPU's
+/// Sequential mode (a group's threads run one at a time), its first step not done after 20 minutes.
 /// </summary>
 [Collection(CpuAcceleratorCollection.Name)]
 public sealed class EmulatedUNetStepTests(EmulatedBackends backends) : IClassFixture<EmulatedBackends>
