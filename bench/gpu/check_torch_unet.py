@@ -79,6 +79,8 @@ def check_golden(model_dir, cfg, golden_path):
 
 
 def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
     model_dir = Path(sys.argv[1])
     cfg = json.load(open(model_dir / "unet" / "config.json"))
     ok = check_golden(model_dir, cfg, sys.argv[2]) if len(sys.argv) > 2 else check_manifest(model_dir, cfg)

@@ -344,7 +344,10 @@ def main():
     torch.backends.cudnn.benchmark = True
     gen = torch.Generator(device=device).manual_seed(1234)
     names = args.dtypes.split(",") if args.dtypes else ["fp32", "fp16"] if device.type == "cuda" else ["fp32"]
-    dtypes = [(name, {"fp32": torch.float32, "fp16": torch.float16}[name]) for name in names]
+    known = {"fp32": torch.float32, "fp16": torch.float16}
+    if unknown := [name for name in names if name not in known]:
+        p.error(f"--dtypes: unknown {', '.join(unknown)} (fp32, fp16)")
+    dtypes = [(name, known[name]) for name in names]
     report = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "torch": torch.__version__,
               "tf32": False, "peaks": {}, "cases": {}, "unet_step": None, "errors": {}}
 
