@@ -49,21 +49,33 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// </summary>
     public static StableDiffusionPipeline Load(string modelFolder, Backend backend, PipelineOptions? options = null)
     {
-        options ??= new PipelineOptions();
         if (!Directory.Exists(modelFolder)) throw new DiffuserException($"Model folder not found: {Path.GetFullPath(modelFolder)}");
-        var tokenizer = ClipTokenizer.FromModelFolder(modelFolder);
-        var schedulerConfig = SchedulerConfig.Load(Path.Combine(modelFolder, SchedulerConfigPath));
+        return Assemble(modelFolder, backend, options ?? new PipelineOptions(),
+            dtype => ClipTextModel.FromModelFolder(modelFolder, backend, dtype: dtype),
+            dtype => UNet2DConditionModel.FromModelFolder(modelFolder, backend, dtype: dtype),
+            dtype => AutoencoderKL.FromModelFolder(modelFolder, backend, dtype: dtype, honourForceUpcast: false));
+    }
+
+    /// <summary>
+    /// A pipeline with the tokenizer and scheduler config of <paramref name="configFolder"/> and the models the three
+    /// functions load in the dtype they are given; what was loaded before a failure is freed again.
+    /// </summary>
+    private static StableDiffusionPipeline Assemble(string configFolder, Backend backend, PipelineOptions options,
+        Func<DType, ClipTextModel> loadTextEncoder, Func<DType, UNet2DConditionModel> loadUnet, Func<DType, AutoencoderKL> loadVae)
+    {
+        var tokenizer = ClipTokenizer.FromModelFolder(configFolder);
+        var schedulerConfig = SchedulerConfig.Load(Path.Combine(configFolder, SchedulerConfigPath));
         var owned = new List<IDisposable>();
         try
         {
             var dtype = options.DType;
-            var textEncoder = Own(owned, ClipTextModel.FromModelFolder(modelFolder, backend, dtype: dtype));
-            var unet = Own(owned, UNet2DConditionModel.FromModelFolder(modelFolder, backend, dtype: dtype));
+            var textEncoder = Own(owned, loadTextEncoder(dtype));
+            var unet = Own(owned, loadUnet(dtype));
             // diffusers' SD 1.x/2.x pipelines decode in the pipeline's dtype whatever the VAE's force_upcast says.
             var vaeDType = options.VaeDType ?? dtype;
             IImageAutoencoder vae = options.TinyAutoencoderFolder is { } taesd
                 ? Own(owned, AutoencoderTiny.Load(taesd, backend, vaeDType, honourForceUpcast: false))
-                : Own(owned, AutoencoderKL.FromModelFolder(modelFolder, backend, dtype: vaeDType, honourForceUpcast: false));
+                : Own(owned, loadVae(vaeDType));
             return new StableDiffusionPipeline(tokenizer, textEncoder, unet, vae, schedulerConfig);
         }
         catch

@@ -1,0 +1,89 @@
+using Diffuser.Models.Unet;
+using Diffuser.Models.Vae;
+using Diffuser.Weights;
+
+namespace Diffuser.Models.Loading;
+
+/// <summary>
+/// A single-file Stable Diffusion checkpoint in the original LDM/CompVis layout (A1111's and most shared
+/// <c>.safetensors</c> models): UNet, VAE and text encoder in one file under the prefixes
+/// <see cref="LdmCheckpointNames"/> knows. It holds weights only: the configs, tokenizer and scheduler come from a
+/// diffusers folder of the same architecture (<see cref="DefaultConfigRepository"/>). Tensors outside the three
+/// components (the schedule buffers, <c>model_ema.*</c> of unpruned files) are not read.
+/// SD 1.x only so far: SD 2.x (OpenCLIP text encoder) and SDXL files are refused, naming what they are.
+/// </summary>
+public sealed class SingleFileCheckpoint : IDisposable
+{
+    private const string ConvInKey = LdmCheckpointNames.UnetPrefix + "input_blocks.0.0.weight";
+
+    private readonly IWeightSource _file;
+
+    /// <summary>Identifies the checkpoint whose tensors <paramref name="file"/> holds, which it then owns.</summary>
+    public SingleFileCheckpoint(IWeightSource file)
+    {
+        _file = file;
+        Identify();
+    }
+
+    /// <summary>The file, for messages.</summary>
+    public string Path => _file.Description;
+
+    /// <summary>Latent channels the UNet takes: 4, or 9 for an inpainting model.</summary>
+    public int UnetInChannels { get; private set; }
+
+    /// <summary>
+    /// The diffusers repository whose configs match this checkpoint's architecture (what diffusers'
+    /// <c>from_single_file</c> fetches for it): SD 1.5, or SD 1.5 inpainting for a 9-channel UNet.
+    /// </summary>
+    public string DefaultConfigRepository => UnetInChannels == 9
+        ? "stable-diffusion-v1-5/stable-diffusion-inpainting"
+        : "stable-diffusion-v1-5/stable-diffusion-v1-5";
+
+    /// <summary>Opens (memory-maps) and identifies a checkpoint; fails naming what it is when it is not an SD 1.x one.</summary>
+    public static SingleFileCheckpoint Open(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new DiffuserException($"Checkpoint not found: {full}");
+        if (!full.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            throw new DiffuserException($"{full}: not a .safetensors file. Diffuser reads only safetensors; convert PyTorch .ckpt files first.");
+        var file = new SafetensorsWeightSource(full);
+        try
+        {
+            return new SingleFileCheckpoint(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private void Identify()
+    {
+        var names = _file.Names.ToList();
+        bool Any(string prefix) => names.Any(n => n.StartsWith(prefix, StringComparison.Ordinal));
+        if (Any("conditioner.embedders."))
+            throw new DiffuserException($"{Path} is an SDXL checkpoint; single-file SDXL checkpoints are not supported yet: use its diffusers folder.");
+        if (!_file.TryGetShape(ConvInKey, out var convIn) || convIn.Length != 4)
+            throw new DiffuserException($"{Path} is not a Stable Diffusion single-file checkpoint: it has no '{ConvInKey}'.");
+        UnetInChannels = convIn[1];
+        if (Any("cond_stage_model.model."))
+            throw new DiffuserException($"{Path} is an SD 2.x checkpoint (OpenCLIP text encoder); single-file SD 2.x checkpoints are not supported yet: use its diffusers folder.");
+        foreach (var (prefix, part) in new[] { (LdmCheckpointNames.ClipTextPrefix, "text encoder"), (LdmCheckpointNames.VaePrefix, "VAE") })
+            if (!Any(prefix)) throw new DiffuserException($"{Path} has no {part} ('{prefix}*'): a UNet-only file cannot be loaded as a whole pipeline.");
+    }
+
+    /// <summary>The UNet's tensors in diffusers' names, for a model of <paramref name="config"/>.</summary>
+    public IWeightSource Unet(UNet2DConditionConfig config) =>
+        new RenamedWeightSource(_file, LdmCheckpointNames.UnetPrefix, LdmCheckpointNames.Unet(config).Rename);
+
+    /// <summary>The VAE's tensors in diffusers' names, for a model of <paramref name="config"/>.</summary>
+    public IWeightSource Vae(AutoencoderKLConfig config) =>
+        new RenamedWeightSource(_file, LdmCheckpointNames.VaePrefix, LdmCheckpointNames.Vae(config).Rename, LdmCheckpointNames.VaeShape);
+
+    /// <summary>The text encoder's tensors in transformers' names.</summary>
+    public IWeightSource TextEncoder() =>
+        new RenamedWeightSource(_file, LdmCheckpointNames.ClipTextPrefix, LdmCheckpointNames.ClipText().Rename);
+
+    public void Dispose() => _file.Dispose();
+}
