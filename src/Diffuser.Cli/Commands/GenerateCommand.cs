@@ -4,6 +4,7 @@ using Diffuser.Backends;
 using Diffuser.Cli.Generation;
 using Diffuser.Hub;
 using Diffuser.Imaging;
+using Diffuser.Models.Loading;
 using Diffuser.Pipelines;
 using Diffuser.Tensors;
 using Diffuser.Schedulers;
@@ -13,9 +14,9 @@ namespace Diffuser.Cli.Commands;
 
 /// <summary>
 /// <c>diffuser generate</c>: text-to-image, image-to-image (<c>--init-image</c>) and inpainting (<c>--mask</c>) with a
-/// diffusers model folder or hub id. Inputs and output paths are checked before the model is loaded; the images are
-/// written (each with its A1111 <c>parameters</c> text) only once the whole run has succeeded, so an error or Ctrl+C
-/// leaves no file behind.
+/// diffusers model folder or hub id, or an SD 1.x single-file checkpoint. Inputs and output paths are checked before
+/// the model is loaded; the images are written (each with its A1111 <c>parameters</c> text) only once the whole run
+/// has succeeded, so an error or Ctrl+C leaves no file behind.
 /// </summary>
 public sealed class GenerateCommand : DiffuserCommand
 {
@@ -40,7 +41,16 @@ public sealed class GenerateCommand : DiffuserCommand
         var stage = Stopwatch.StartNew();
         var hub = HubSettings.FromEnvironment(Context.Environment);
         using var resolver = new ModelResolver(settings.Offline ? hub with { Offline = true } : hub);
-        var model = progress.Downloads(p => resolver.Resolve(settings.Model, new ModelFileOptions { Variant = settings.Variant }, p, cancellation));
+        // a single-file checkpoint holds weights only: its configs, tokenizer and scheduler come from a diffusers model like it
+        using var checkpoint = File.Exists(settings.Model) ? SingleFileCheckpoint.Open(settings.Model) : null;
+        if (checkpoint is null && settings.Config is not null)
+            throw new DiffuserException("--config is for single-file checkpoints; a diffusers folder or hub id brings its own configs.");
+        if (checkpoint is not null && settings.Variant is not null)
+            throw new DiffuserException("--variant chooses a diffusers model's weight files; a single-file checkpoint is its own weights.");
+        var model = progress.Downloads(p => checkpoint is null
+            ? resolver.Resolve(settings.Model, new ModelFileOptions { Variant = settings.Variant }, p, cancellation)
+            : resolver.Resolve(settings.Config ?? checkpoint.DefaultConfigRepository, new ModelFileOptions { ConfigsOnly = true }, p, cancellation));
+        string modelName = checkpoint is null ? model.DisplayName : Path.GetFileNameWithoutExtension(checkpoint.Path);
         var taesd = settings.Taesd is null ? null : progress.Downloads(p => resolver.Resolve(settings.Taesd, null, p, cancellation));
         // an unknown sampler name fails here, before the weights are loaded
         if (settings.Sampler is { } sampler)
@@ -49,21 +59,24 @@ public sealed class GenerateCommand : DiffuserCommand
 
         stage.Restart();
         using var backend = BackendFactory.Create(settings.Device);
-        console.MarkupLine($"Loading [bold]{Markup.Escape(model.DisplayName)}[/] on {Markup.Escape(backend.Name)} ({Markup.Escape(backend.Device.Name)}), {settings.DType}");
-        using var pipeline = StableDiffusionPipeline.Load(model.Folder, backend,
-            new PipelineOptions
-            {
-                TinyAutoencoderFolder = taesd?.Folder,
-                DType = DTypeExtensions.Parse(settings.DType),
-                VaeDType = settings.VaeDType is { } vae ? DTypeExtensions.Parse(vae) : null,
-            });
+        console.MarkupLine($"Loading [bold]{Markup.Escape(modelName)}[/] on {Markup.Escape(backend.Name)} ({Markup.Escape(backend.Device.Name)}), {settings.DType}");
+        var pipelineOptions = new PipelineOptions
+        {
+            TinyAutoencoderFolder = taesd?.Folder,
+            DType = DTypeExtensions.Parse(settings.DType),
+            VaeDType = settings.VaeDType is { } vae ? DTypeExtensions.Parse(vae) : null,
+        };
+        using var pipeline = checkpoint is null
+            ? StableDiffusionPipeline.Load(model.Folder, backend, pipelineOptions)
+            : StableDiffusionPipeline.LoadSingleFile(checkpoint, model.Folder, backend, pipelineOptions);
+        checkpoint?.Dispose();  // its tensors are on the backend now: unmap the file
         var loadTime = stage.Elapsed;
         cancellation.ThrowIfCancellationRequested();
 
         var generated = progress.Steps(p => pipeline.Generate(request, p, cancellationToken: cancellation));
         var names = A1111SamplerNames.Describe(pipeline.SchedulerFor(request.Scheduler));
         var images = generated.Images.Select(i => new OutputImage(i.Image, i.Seed,
-            ImageParameters.For(settings, request, i, names, model.DisplayName, taesd?.DisplayName).ToInfotext())).ToList();
+            ImageParameters.For(settings, request, i, names, modelName, taesd?.DisplayName).ToInfotext())).ToList();
 
         stage.Restart();
         var files = outputs.Save(images, generated.FinalLatents, cancellation);
@@ -72,7 +85,7 @@ public sealed class GenerateCommand : DiffuserCommand
         var t = generated.Timings;
         var first = generated.Images[0].Image;
         var report = new GenerationReport(
-            model.DisplayName, model.Folder, $"{backend.Name} ({backend.Device.Name})", ModeOf(request), first.Width, first.Height,
+            modelName, checkpoint?.Path ?? model.Folder, $"{backend.Name} ({backend.Device.Name})", ModeOf(request), first.Width, first.Height,
             request.Steps, names.Sampler, names.ScheduleType, settings.Guidance,
             [.. generated.Images.Select((image, i) => new ImageReport(files[i], image.Seed, image.Index))],
             [.. generated.Images.Select(i => i.Seed)],

@@ -36,6 +36,8 @@ public sealed record GenerateSettings
     public string? Noise { get; init; }
     public string? SaveLatents { get; init; }
     public bool Offline { get; init; }
+    /// <summary>A single-file checkpoint's configs (folder or hub id); null: its base model's.</summary>
+    public string? Config { get; init; }
     public string? Variant { get; init; }
     public bool Json { get; init; }
 }
@@ -54,7 +56,7 @@ public sealed class GenerateOptions
 
     private readonly Option<string> _model = new("--model", "-m")
     {
-        Description = "A diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/) or a Hugging Face hub id (org/name[@revision]), downloaded into the Hugging Face cache.",
+        Description = "A diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/), a Hugging Face hub id (org/name[@revision]), downloaded into the Hugging Face cache, or an SD 1.x single-file checkpoint (.safetensors, the original layout; see --config).",
         Required = true,
     };
     private readonly Option<string> _prompt = new("--prompt", "-p") { Description = "What to draw.", Required = true };
@@ -82,6 +84,7 @@ public sealed class GenerateOptions
     private readonly Option<string?> _noise = new("--noise") { Description = "Replay: a safetensors file with recorded noise draws noise.00, noise.01, ... used instead of the seed's." };
     private readonly Option<string?> _saveLatents = new("--save-latents") { Description = "Also write the final latents (tensor final_latents) to this safetensors file." };
     private readonly Option<bool> _offline = new("--offline") { Description = "Use only models already on disk or in the Hugging Face cache (as HF_HUB_OFFLINE=1)." };
+    private readonly Option<string?> _config = new("--config") { Description = "For a single-file checkpoint: a diffusers folder or hub id of the same architecture whose configs, tokenizer and scheduler to use (no weights are read or downloaded). Default: the checkpoint's base model, stable-diffusion-v1-5/stable-diffusion-v1-5 (or its inpainting model)." };
     private readonly Option<string?> _variant = new("--variant") { Description = "Weight variant to download, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors); --dtype decides the precision it runs in." };
     private readonly Option<bool> _json = new("--json") { Description = "Print a machine-readable summary (files, seeds, timings) as JSON; progress goes to stderr." };
 
@@ -96,7 +99,7 @@ public sealed class GenerateOptions
     [
         _model, _prompt, _negative, _steps, _guidance, _sampler, _eta, _clipSkip, _width, _height, _seed, _batchSize, _batchCount,
         _initImage, _mask, _strength, _output, _overwrite, _device, _dtype, _vaeDtype, _taesd, _initLatents, _noise, _saveLatents,
-        _offline, _variant, _json,
+        _offline, _config, _variant, _json,
     ];
 
     public GenerateSettings Bind(ParseResult result)
@@ -131,6 +134,7 @@ public sealed class GenerateOptions
             Noise = result.GetValue(_noise),
             SaveLatents = result.GetValue(_saveLatents),
             Offline = result.GetValue(_offline),
+            Config = result.GetValue(_config),
             Variant = result.GetValue(_variant),
             Json = result.GetValue(_json),
         };

@@ -4,7 +4,7 @@ using Spectre.Console;
 namespace Diffuser.Cli.Generation;
 
 /// <summary>What <c>diffuser generate</c> did: printed as a summary, or as JSON with <c>--json</c>.</summary>
-/// <param name="Model">The model's name (hub id or folder name) and <paramref name="ModelFolder"/> the folder it was loaded from.</param>
+/// <param name="Model">The model's name (hub id, folder name or checkpoint file stem) and <paramref name="ModelFolder"/> the folder (or single-file checkpoint) it was loaded from.</param>
 /// <param name="Device">The backend and device that ran it.</param>
 /// <param name="Mode">txt2img, img2img or inpaint.</param>
 /// <param name="Sampler">A1111's name of the sampler, and <paramref name="ScheduleType"/> its schedule (null: the sampler's own).</param>

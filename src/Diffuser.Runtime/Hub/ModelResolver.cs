@@ -54,8 +54,7 @@ public sealed class ModelResolver : IDisposable
         string path = Path.GetFullPath(Path.Combine(_workingDirectory, text));
         if (Directory.Exists(path)) return new ResolvedModel(path, ModelSource.LocalFolder, null, null, []);
         if (File.Exists(path))
-            throw new DiffuserException($"{path} is a file; a model is a diffusers folder (model_index.json and component folders) or a hub id. " +
-                "Single-file checkpoints (.ckpt/.safetensors) must be converted to the diffusers layout first.");
+            throw new DiffuserException($"{path} is a file; a diffusers model is a folder (model_index.json and component folders) or a hub id.");
         if (!HubModelId.TryParse(text, out var id))
             throw new DiffuserException($"Model not found: {path} is not a folder, and '{text}' is not a hub id (org/name or org/name@revision).");
 

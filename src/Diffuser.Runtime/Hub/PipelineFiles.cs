@@ -14,6 +14,9 @@ public sealed record ModelFileOptions
 
     /// <summary>Also fetch <c>safety_checker</c> and the <c>feature_extractor</c> it needs (skipped by default).</summary>
     public bool IncludeSafetyChecker { get; init; }
+
+    /// <summary>Configs, tokenizer and scheduler files without any weights: what a single-file checkpoint needs beside it.</summary>
+    public bool ConfigsOnly { get; init; }
 }
 
 /// <summary>The files chosen from a repository listing, and what a pipeline would miss (empty when it has all it needs).</summary>
@@ -92,7 +95,7 @@ public static partial class PipelineFiles
         foreach (string required in RequiredFiles(kind, names).Where(r => !names.Contains(r)))
             problems.Add($"{label}: {required} is missing");
 
-        var weights = kind == ComponentKind.Model ? ChooseWeights(label, names, options.Variant, problems) : [];
+        var weights = kind == ComponentKind.Model && !options.ConfigsOnly ? ChooseWeights(label, names, options.Variant, problems) : [];
         var chosen = names.Where(n => IsSmallFile(n, kind) && !IsWeightIndex(n)).Concat(weights);
         files.AddRange(chosen.Select(n => folder.Length == 0 ? n : $"{folder}/{n}").Order(StringComparer.Ordinal));
     }

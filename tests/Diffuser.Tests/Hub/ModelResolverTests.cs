@@ -169,7 +169,7 @@ public sealed class ModelResolverTests : IDisposable
     }
 
     [Fact]
-    public void SingleFileCheckpointIsRefusedWithAReason()
+    public void AFileIsNotAModelFolder()
     {
         string file = _temp.Write("model.safetensors", [1, 2, 3]);
         using var resolver = new ModelResolver(Settings(offline: true));
