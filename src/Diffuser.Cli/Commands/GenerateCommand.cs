@@ -14,7 +14,7 @@ namespace Diffuser.Cli.Commands;
 
 /// <summary>
 /// <c>diffuser generate</c>: text-to-image, image-to-image (<c>--init-image</c>) and inpainting (<c>--mask</c>) with a
-/// diffusers model folder or hub id, or an SD 1.x single-file checkpoint. Inputs and output paths are checked before
+/// diffusers model folder or hub id, or an SD 1.x/2.x single-file checkpoint. Inputs and output paths are checked before
 /// the model is loaded; the images are written (each with its A1111 <c>parameters</c> text) only once the whole run
 /// has succeeded, so an error or Ctrl+C leaves no file behind.
 /// </summary>

@@ -56,7 +56,7 @@ public sealed class GenerateOptions
 
     private readonly Option<string> _model = new("--model", "-m")
     {
-        Description = "A diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/), a Hugging Face hub id (org/name[@revision]), downloaded into the Hugging Face cache, or an SD 1.x single-file checkpoint (.safetensors, the original layout; see --config).",
+        Description = "A diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/), a Hugging Face hub id (org/name[@revision]), downloaded into the Hugging Face cache, or an SD 1.x/2.x single-file checkpoint (.safetensors, the original layout; see --config).",
         Required = true,
     };
     private readonly Option<string> _prompt = new("--prompt", "-p") { Description = "What to draw.", Required = true };
@@ -84,7 +84,7 @@ public sealed class GenerateOptions
     private readonly Option<string?> _noise = new("--noise") { Description = "Replay: a safetensors file with recorded noise draws noise.00, noise.01, ... used instead of the seed's." };
     private readonly Option<string?> _saveLatents = new("--save-latents") { Description = "Also write the final latents (tensor final_latents) to this safetensors file." };
     private readonly Option<bool> _offline = new("--offline") { Description = "Use only models already on disk or in the Hugging Face cache (as HF_HUB_OFFLINE=1)." };
-    private readonly Option<string?> _config = new("--config") { Description = "For a single-file checkpoint: a diffusers folder or hub id of the same architecture whose configs, tokenizer and scheduler to use (no weights are read or downloaded). Default: the checkpoint's base model, stable-diffusion-v1-5/stable-diffusion-v1-5 (or its inpainting model)." };
+    private readonly Option<string?> _config = new("--config") { Description = "For a single-file checkpoint: a diffusers folder or hub id of the same architecture whose configs, tokenizer and scheduler to use (no weights are read or downloaded). Default: the checkpoint's base model, stable-diffusion-v1-5/stable-diffusion-v1-5 or stabilityai/stable-diffusion-2-1 (or their inpainting models)." };
     private readonly Option<string?> _variant = new("--variant") { Description = "Weight variant to download, e.g. fp16 (diffusion_pytorch_model.fp16.safetensors); --dtype decides the precision it runs in." };
     private readonly Option<bool> _json = new("--json") { Description = "Print a machine-readable summary (files, seeds, timings) as JSON; progress goes to stderr." };
 

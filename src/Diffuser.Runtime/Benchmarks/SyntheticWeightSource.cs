@@ -37,7 +37,10 @@ public sealed class SyntheticWeightSource : IWeightSource
 
     public bool TryGetShape(string name, out int[] shape) => _shapes.TryGetShape(name, out shape);
 
-    public void LoadInto(string name, Tensor destination)
+    public void LoadInto(string name, Tensor destination) => LoadPartInto(name, 0, destination);
+
+    /// <summary>A part gets values of its own, drawn as a tensor of its own would be.</summary>
+    public void LoadPartInto(string name, long offset, Tensor destination)
     {
         if (!_shapes.TryGetShape(name, out var dims)) throw new DiffuserException($"{_shapes.Description} has no tensor '{name}'.");
         BytesLoaded += destination.Length * destination.DType.SizeInBytes();
@@ -45,7 +48,7 @@ public sealed class SyntheticWeightSource : IWeightSource
         if (_host.Length < destination.Length) _host = new float[destination.Length];
         var values = _host.AsMemory(0, (int)destination.Length);
         var (center, halfWidth) = Range(name, dims);
-        Fill(values, center, halfWidth, _seed ^ Hash(name));
+        Fill(values, center, halfWidth, _seed ^ Hash(name) ^ (ulong)offset);
         destination.Backend.Upload(values.Span, destination);
     }
 

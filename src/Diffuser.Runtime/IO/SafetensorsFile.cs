@@ -146,16 +146,26 @@ public sealed unsafe class SafetensorsFile : IDisposable
         backend.Allocate(new TensorShape(GetInfo(name).Shape), dtype, t => LoadInto(name, t));
 
     /// <summary>Uploads a tensor into <paramref name="destination"/> (as many elements, any dtype, possibly a slice), converting as <see cref="Load"/> does.</summary>
-    public void LoadInto(string name, Tensor destination)
+    public void LoadInto(string name, Tensor destination) => LoadPartInto(name, 0, destination, whole: true);
+
+    /// <summary>Uploads elements [<paramref name="offset"/>, <paramref name="offset"/> + its length) of a tensor into <paramref name="destination"/>, converting as <see cref="Load"/> does.</summary>
+    public void LoadPartInto(string name, long offset, Tensor destination) => LoadPartInto(name, offset, destination, whole: false);
+
+    private void LoadPartInto(string name, long offset, Tensor destination, bool whole)
     {
         var info = GetInfo(name);
+        if (offset < 0 || offset + destination.Length > info.ElementCount)
+            throw new DiffuserException($"{Path}: elements [{offset}, {offset + destination.Length}) are not inside tensor '{name}' of {info.ElementCount}.");
         var backend = destination.Backend;
         switch (info.DType)
         {
-            case SafetensorsDType.F16: backend.Upload(Elements<Half>(info), destination); break;
-            case SafetensorsDType.F32: backend.Upload(Elements<float>(info), destination); break;
-            default: backend.Upload(ReadSingles(name), destination); break;
+            case SafetensorsDType.F16: backend.Upload(Part(Elements<Half>(info)), destination); break;
+            case SafetensorsDType.F32: backend.Upload(Part(Elements<float>(info)), destination); break;
+            default: backend.Upload(Part<float>(ReadSingles(name)), destination); break;
         }
+
+        // the whole tensor as it is, so that a destination of another length is refused by the upload
+        ReadOnlySpan<T> Part<T>(ReadOnlySpan<T> all) => whole ? all : all.Slice((int)offset, (int)destination.Length);
     }
 
     /// <summary>A typed view of a tensor's bytes; refuses ranges outside the data buffer and over-long spans.</summary>

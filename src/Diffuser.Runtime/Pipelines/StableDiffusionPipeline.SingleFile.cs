@@ -25,8 +25,9 @@ public sealed partial class StableDiffusionPipeline
         return Assemble(configFolder, backend, options ?? new PipelineOptions(),
             dtype =>
             {
-                using var source = checkpoint.TextEncoder();
-                return ClipTextModel.Create(ClipTextConfig.Load(ConfigOf("text_encoder")), source, backend, dtype);
+                var config = ClipTextConfig.Load(ConfigOf("text_encoder"));
+                using var source = checkpoint.TextEncoder(config);
+                return ClipTextModel.Create(config, source, backend, dtype);
             },
             dtype =>
             {

@@ -17,6 +17,13 @@ public interface IWeightSource : IDisposable
     /// parts of a fused projection load straight into their rows, with no device copy.
     /// </summary>
     void LoadInto(string name, Tensor destination);
+
+    /// <summary>
+    /// Writes elements [<paramref name="offset"/>, <paramref name="offset"/> + its length) of tensor
+    /// <paramref name="name"/> into <paramref name="destination"/>, converted as <see cref="LoadInto"/> does: one block
+    /// of rows of a tensor that the model takes as several (a fused q|k|v projection).
+    /// </summary>
+    void LoadPartInto(string name, long offset, Tensor destination);
 }
 
 /// <summary>One tensor of any <see cref="IWeightSource"/>, on its own (models load theirs through a <see cref="WeightLoader"/>).</summary>

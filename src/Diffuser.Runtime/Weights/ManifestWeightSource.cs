@@ -40,5 +40,8 @@ public sealed class ManifestWeightSource : IWeightSource
     /// <summary>A manifest holds shapes only: the destination (a <see cref="MetaBackend"/>'s tensor holds nothing) is left as it is.</summary>
     public void LoadInto(string name, Tensor destination) { }
 
+    /// <summary>As <see cref="LoadInto"/>: nothing to write.</summary>
+    public void LoadPartInto(string name, long offset, Tensor destination) { }
+
     public void Dispose() { }
 }

@@ -46,6 +46,8 @@ public sealed class SafetensorsWeightSource : IWeightSource
 
     public void LoadInto(string name, Tensor destination) => _owner[name].LoadInto(name, destination);
 
+    public void LoadPartInto(string name, long offset, Tensor destination) => _owner[name].LoadPartInto(name, offset, destination);
+
     public void Dispose()
     {
         foreach (var f in _files) f.Dispose();

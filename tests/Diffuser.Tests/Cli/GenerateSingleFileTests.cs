@@ -51,8 +51,8 @@ public sealed class GenerateSingleFileTests(FakeHubRepository repository) : ICla
     {
         AssertOneLineError(CliRunner.Run(Args(TinySd, _dir.File("a.png"), "--config", TinySd)), "--config is for single-file checkpoints");
         AssertOneLineError(CliRunner.Run(Args(Checkpoint(), _dir.File("b.png"), "--config", TinySd, "--variant", "fp16")), "--variant");
-        string sd2 = TinySingleFile.Write(_dir.File("sd2.safetensors"), add: w => w.Add("cond_stage_model.model.ln_final.weight", new float[4], 4));
-        AssertOneLineError(CliRunner.Run(Args(sd2, _dir.File("c.png"))), "SD 2.x");
+        string sdxl = TinySingleFile.Write(_dir.File("sdxl.safetensors"), add: w => w.Add("conditioner.embedders.1.model.ln_final.weight", new float[4], 4));
+        AssertOneLineError(CliRunner.Run(Args(sdxl, _dir.File("c.png"))), "SDXL");
         Assert.Empty(Directory.EnumerateFiles(_dir.Path, "*.png"));
     }
 

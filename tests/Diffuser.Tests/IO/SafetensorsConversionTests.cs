@@ -94,6 +94,22 @@ public sealed class SafetensorsConversionTests : IDisposable
         Assert.Empty(empty.ToArray());
     }
 
+    [Fact]
+    public void PartsOfATensorUploadOnTheirOwn()
+    {
+        float[] values = [0, 1, 2, 3, 4, 5];
+        byte[] bytes = new SafetensorsWriter().Add("f32", values, 3, 2)
+            .Add("f16", Array.ConvertAll(values, v => (Half)v), 3, 2).Add("i64", new long[] { 0, 1, 2, 3, 4, 5 }, 3, 2).ToBytes();
+        using var file = SafetensorsFile.Open(bytes, "parts");
+        foreach (var name in new[] { "f32", "f16", "i64" })
+        {
+            using var rows = _backend.Allocate(new TensorShape([1, 2]), DType.F32, t => file.LoadPartInto(name, 2, t));
+            Assert.Equal([2f, 3f], rows.ToArray());
+            using var past = _backend.Allocate(new TensorShape([2, 2]), DType.F32);
+            Assert.Contains("are not inside tensor", Assert.Throws<DiffuserException>(() => file.LoadPartInto(name, 4, past)).Message);
+        }
+    }
+
     private static void AssertBitsEqual(IEnumerable<float> expected, float[] actual) =>
         Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits).Select(NormalizeNaN), actual.Select(BitConverter.SingleToInt32Bits).Select(NormalizeNaN));
 

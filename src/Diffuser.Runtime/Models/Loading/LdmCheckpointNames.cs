@@ -1,3 +1,5 @@
+using System.Globalization;
+using Diffuser.Models.Clip;
 using Diffuser.Models.Unet;
 using Diffuser.Models.Vae;
 using Diffuser.Weights;
@@ -17,11 +19,22 @@ public static class LdmCheckpointNames
     /// <summary>SD 1.x's CLIP ViT-L text encoder: transformers' own names after the prefix.</summary>
     public const string ClipTextPrefix = "cond_stage_model.transformer.";
 
+    /// <summary>SD 2.x's OpenCLIP ViT-H text encoder, in OpenCLIP's names.</summary>
+    public const string OpenClipTextPrefix = "cond_stage_model.model.";
+
+    private const string OpenClipLayers = "transformer.resblocks.";
+
     // A resnet's parts: LDM's ResBlock (in_layers = norm, SiLU, conv; out_layers = norm, SiLU, dropout, conv).
     private static readonly (string, string)[] UnetResnet =
     [
         ("in_layers.0.", "norm1."), ("in_layers.2.", "conv1."), ("out_layers.0.", "norm2."), ("out_layers.3.", "conv2."),
         ("emb_layers.1.", "time_emb_proj."), ("skip_connection.", "conv_shortcut."),
+    ];
+
+    private static readonly (string, string)[] OpenClipLayer =
+    [
+        ("ln_1.", "layer_norm1."), ("ln_2.", "layer_norm2."), ("mlp.c_fc.", "mlp.fc1."), ("mlp.c_proj.", "mlp.fc2."),
+        ("attn.", "self_attn."),
     ];
 
     private static readonly (string, string)[] VaeResnet = [("nin_shortcut.", "conv_shortcut.")];
@@ -97,6 +110,42 @@ public static class LdmCheckpointNames
     /// <summary>LDM stores the VAE attention's q, k, v and output projections as 1×1 convolutions, [C, C, 1, 1]; diffusers as linear layers, [C, C].</summary>
     public static int[] VaeShape(string name, int[] shape) =>
         name.Contains(".mid_block.attentions.0.to_", StringComparison.Ordinal) && shape is [_, _, 1, 1] ? shape[..2] : shape;
+
+    /// <summary>
+    /// SD 2.x's text encoder in transformers' names (the inverse of diffusers' <c>convert_text_enc_state_dict_v20</c>):
+    /// each layer's fused <c>attn.in_proj_weight</c>/<c>_bias</c> is its q, k and v projections' rows in that order.
+    /// The layers past <paramref name="config"/>'s (SD 2.x uses 23 of OpenCLIP ViT-H's 24), <c>text_projection</c> and
+    /// <c>logit_scale</c> are not used.
+    /// </summary>
+    public static Func<string, IReadOnlyList<string>> OpenClipText(ClipTextConfig config)
+    {
+        var names = new PrefixRenames()
+            .Add("token_embedding.weight", "text_model.embeddings.token_embedding.weight")
+            .Add("positional_embedding", "text_model.embeddings.position_embedding.weight")
+            .Add("ln_final.", "text_model.final_layer_norm.");
+        for (int i = 0; i < config.NumHiddenLayers; i++) names.Add($"{OpenClipLayers}{i}.", $"text_model.encoder.layers.{i}.", OpenClipLayer);
+        return name =>
+        {
+            if (name is "text_projection" or "logit_scale" || LayerIndex(name) >= config.NumHiddenLayers) return [];
+            var renamed = names.Rename(name);
+            foreach (var kind in new[] { "weight", "bias" })
+                if (renamed.EndsWith($".in_proj_{kind}", StringComparison.Ordinal))
+                {
+                    var attention = renamed[..^$"in_proj_{kind}".Length];
+                    return [$"{attention}q_proj.{kind}", $"{attention}k_proj.{kind}", $"{attention}v_proj.{kind}"];
+                }
+            return [renamed];
+        };
+    }
+
+    /// <summary>The layer of an OpenCLIP transformer tensor name; −1 for others.</summary>
+    private static int LayerIndex(string name)
+    {
+        if (!name.StartsWith(OpenClipLayers, StringComparison.Ordinal)) return -1;
+        var rest = name.AsSpan(OpenClipLayers.Length);
+        int dot = rest.IndexOf('.');
+        return dot > 0 && int.TryParse(rest[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out int index) ? index : -1;
+    }
 
     /// <summary>The text encoder's names: transformers' own; checkpoints from before transformers 4.20 lack the <c>text_model.</c> level.</summary>
     public static PrefixRenames ClipText() => new PrefixRenames()

@@ -1,3 +1,4 @@
+using Diffuser.Models.Clip;
 using Diffuser.Models.Unet;
 using Diffuser.Models.Vae;
 using Diffuser.Weights;
@@ -10,7 +11,7 @@ namespace Diffuser.Models.Loading;
 /// <see cref="LdmCheckpointNames"/> knows. It holds weights only: the configs, tokenizer and scheduler come from a
 /// diffusers folder of the same architecture (<see cref="DefaultConfigRepository"/>). Tensors outside the three
 /// components (the schedule buffers, <c>model_ema.*</c> of unpruned files) are not read.
-/// SD 1.x only so far: SD 2.x (OpenCLIP text encoder) and SDXL files are refused, naming what they are.
+/// SD 1.x (CLIP ViT-L text encoder) and SD 2.x (OpenCLIP ViT-H); SDXL files are refused, saying so.
 /// </summary>
 public sealed class SingleFileCheckpoint : IDisposable
 {
@@ -31,13 +32,22 @@ public sealed class SingleFileCheckpoint : IDisposable
     /// <summary>Latent channels the UNet takes: 4, or 9 for an inpainting model.</summary>
     public int UnetInChannels { get; private set; }
 
+    /// <summary>Whether it is an SD 2.x checkpoint (OpenCLIP text encoder) rather than an SD 1.x one.</summary>
+    public bool IsSd2 { get; private set; }
+
     /// <summary>
     /// The diffusers repository whose configs match this checkpoint's architecture (what diffusers'
-    /// <c>from_single_file</c> fetches for it): SD 1.5, or SD 1.5 inpainting for a 9-channel UNet.
+    /// <c>from_single_file</c> fetches for it): SD 1.5 or SD 2.1 (768 pixels, v-prediction: pass the configs of
+    /// <c>stabilityai/stable-diffusion-2-1-base</c> for a 512-pixel ε-prediction model), or their inpainting models for
+    /// a 9-channel UNet.
     /// </summary>
-    public string DefaultConfigRepository => UnetInChannels == 9
-        ? "stable-diffusion-v1-5/stable-diffusion-inpainting"
-        : "stable-diffusion-v1-5/stable-diffusion-v1-5";
+    public string DefaultConfigRepository => (IsSd2, UnetInChannels == 9) switch
+    {
+        (false, false) => "stable-diffusion-v1-5/stable-diffusion-v1-5",
+        (false, true) => "stable-diffusion-v1-5/stable-diffusion-inpainting",
+        (true, false) => "stabilityai/stable-diffusion-2-1",
+        (true, true) => "stabilityai/stable-diffusion-2-inpainting",
+    };
 
     /// <summary>Opens (memory-maps) and identifies a checkpoint; fails naming what it is when it is not an SD 1.x one.</summary>
     public static SingleFileCheckpoint Open(string path)
@@ -67,23 +77,27 @@ public sealed class SingleFileCheckpoint : IDisposable
         if (!_file.TryGetShape(ConvInKey, out var convIn) || convIn.Length != 4)
             throw new DiffuserException($"{Path} is not a Stable Diffusion single-file checkpoint: it has no '{ConvInKey}'.");
         UnetInChannels = convIn[1];
-        if (Any("cond_stage_model.model."))
-            throw new DiffuserException($"{Path} is an SD 2.x checkpoint (OpenCLIP text encoder); single-file SD 2.x checkpoints are not supported yet: use its diffusers folder.");
-        foreach (var (prefix, part) in new[] { (LdmCheckpointNames.ClipTextPrefix, "text encoder"), (LdmCheckpointNames.VaePrefix, "VAE") })
+        IsSd2 = Any(LdmCheckpointNames.OpenClipTextPrefix);
+        foreach (var (prefix, part) in new[] { (TextEncoderPrefix, "text encoder"), (LdmCheckpointNames.VaePrefix, "VAE") })
             if (!Any(prefix)) throw new DiffuserException($"{Path} has no {part} ('{prefix}*'): a UNet-only file cannot be loaded as a whole pipeline.");
     }
 
     /// <summary>The UNet's tensors in diffusers' names, for a model of <paramref name="config"/>.</summary>
     public IWeightSource Unet(UNet2DConditionConfig config) =>
-        new RenamedWeightSource(_file, LdmCheckpointNames.UnetPrefix, LdmCheckpointNames.Unet(config).Rename);
+        new RenamedWeightSource(_file, LdmCheckpointNames.UnetPrefix, One(LdmCheckpointNames.Unet(config)));
 
     /// <summary>The VAE's tensors in diffusers' names, for a model of <paramref name="config"/>.</summary>
     public IWeightSource Vae(AutoencoderKLConfig config) =>
-        new RenamedWeightSource(_file, LdmCheckpointNames.VaePrefix, LdmCheckpointNames.Vae(config).Rename, LdmCheckpointNames.VaeShape);
+        new RenamedWeightSource(_file, LdmCheckpointNames.VaePrefix, One(LdmCheckpointNames.Vae(config)), LdmCheckpointNames.VaeShape);
 
-    /// <summary>The text encoder's tensors in transformers' names.</summary>
-    public IWeightSource TextEncoder() =>
-        new RenamedWeightSource(_file, LdmCheckpointNames.ClipTextPrefix, LdmCheckpointNames.ClipText().Rename);
+    /// <summary>The text encoder's tensors in transformers' names, for a model of <paramref name="config"/>.</summary>
+    public IWeightSource TextEncoder(ClipTextConfig config) => new RenamedWeightSource(_file, TextEncoderPrefix,
+        IsSd2 ? LdmCheckpointNames.OpenClipText(config) : One(LdmCheckpointNames.ClipText()));
+
+    private string TextEncoderPrefix => IsSd2 ? LdmCheckpointNames.OpenClipTextPrefix : LdmCheckpointNames.ClipTextPrefix;
+
+    /// <summary>Each tensor under one new name.</summary>
+    private static Func<string, IReadOnlyList<string>> One(PrefixRenames names) => name => [names.Rename(name)];
 
     public void Dispose() => _file.Dispose();
 }

@@ -84,6 +84,8 @@ public class ClipTextModelPlanTests
             if (!TryGetShape(name, out _)) throw new InvalidOperationException($"{name} is not in the edited manifest.");
         }
 
+        public void LoadPartInto(string name, long offset, Tensor destination) => LoadInto(name, destination);
+
         public void Dispose() => _inner.Dispose();
     }
 }

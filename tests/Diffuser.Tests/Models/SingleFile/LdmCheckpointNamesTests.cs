@@ -83,8 +83,9 @@ public sealed class LdmCheckpointNamesTests
             Assert.Equal(83_653_863, report.ParameterCount);
         }
         using var meta = new MetaBackend();
-        using var text = checkpoint.TextEncoder();
-        using var encoder = ClipTextModel.Create(ClipTextConfig.Load(Sd15("text_encoder", "config.json")), text, meta);
+        var textConfig = ClipTextConfig.Load(Sd15("text_encoder", "config.json"));
+        using var text = checkpoint.TextEncoder(textConfig);
+        using var encoder = ClipTextModel.Create(textConfig, text, meta);
         Assert.Equal(123_060_480, encoder.ParameterCount);
     }
 }

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Diffuser.Tests.Models.SingleFile;
 
 /// <summary>
@@ -96,6 +98,48 @@ internal static class LdmConversionScript
     public static bool IsVaeConvAttention(string sd) =>
         new[] { "q", "k", "v", "proj_out" }.Any(w => sd.Contains($"mid.attn_1.{w}.weight", StringComparison.Ordinal));
 
-    /// <summary>The script's prefixes for the three models in one file (the text encoder's names are transformers' own).</summary>
+    private static readonly (string Sd, string Hf)[] TextV20Map =
+    [
+        ("resblocks.", "text_model.encoder.layers."), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"), (".c_fc.", ".fc1."),
+        (".c_proj.", ".fc2."), (".attn", ".self_attn"), ("ln_final.", "transformer.text_model.final_layer_norm."),
+        ("token_embedding.weight", "transformer.text_model.embeddings.token_embedding.weight"),
+        ("positional_embedding", "transformer.text_model.embeddings.position_embedding.weight"),
+    ];
+
+    private static readonly Regex TextV20Pattern = new(string.Join("|", TextV20Map.Select(m => Regex.Escape(m.Hf))));
+
+    private static string RelabelV20(string name) => TextV20Pattern.Replace(name, m => TextV20Map.First(x => x.Hf == m.Value).Sd);
+
+    /// <summary>
+    /// SD 2.x's text encoder as the script converts it: "transformer." put before every name, then
+    /// <c>convert_text_enc_state_dict_v20</c> (q, k and v projections concatenated into <c>in_proj_weight</c>/<c>_bias</c>,
+    /// names relabelled), in the order the script emits them.
+    /// </summary>
+    public static List<(string Name, float[] Values, int[] Shape)> TextV20(IEnumerable<(string Name, float[] Values, int[] Shape)> hf)
+    {
+        var converted = new List<(string, float[], int[])>();
+        var qkv = new Dictionary<(string Prefix, string Kind), (float[] Values, int[] Shape)[]>();
+        foreach (var (name, values, shape) in hf.Select(t => ("transformer." + t.Name, t.Values, t.Shape)))
+        {
+            var match = Regex.Match(name, @"^(?<pre>.*\.self_attn)\.(?<code>[qkv])_proj\.(?<kind>weight|bias)$");
+            if (!match.Success)
+            {
+                converted.Add((RelabelV20(name), values, shape));
+                continue;
+            }
+            var key = (match.Groups["pre"].Value, match.Groups["kind"].Value);
+            if (!qkv.TryGetValue(key, out var parts)) qkv[key] = parts = new (float[], int[])[3];
+            parts["qkv".IndexOf(match.Groups["code"].Value[0])] = (values, shape);
+        }
+        foreach (var ((prefix, kind), parts) in qkv.OrderBy(p => p.Key.Kind == "bias"))
+            converted.Add(($"{RelabelV20(prefix)}.in_proj_{kind}", parts.SelectMany(p => p.Values).ToArray(),
+                [parts.Sum(p => p.Shape[0]), .. parts[0].Shape[1..]]));
+        return converted;
+    }
+
+    /// <summary>The script's prefixes for the three models in one file (SD 1.x's text encoder names are transformers' own).</summary>
     public const string UnetPrefix = "model.diffusion_model.", VaePrefix = "first_stage_model.", TextPrefix = "cond_stage_model.transformer.";
+
+    /// <summary>The prefix of SD 2.x's text encoder.</summary>
+    public const string TextV20Prefix = "cond_stage_model.model.";
 }
