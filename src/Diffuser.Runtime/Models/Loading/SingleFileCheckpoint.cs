@@ -49,7 +49,7 @@ public sealed class SingleFileCheckpoint : IDisposable
         (true, true) => "stabilityai/stable-diffusion-2-inpainting",
     };
 
-    /// <summary>Opens (memory-maps) and identifies a checkpoint; fails naming what it is when it is not an SD 1.x one.</summary>
+    /// <summary>Opens (memory-maps) and identifies a checkpoint; fails naming what it is when it is not an SD 1.x/2.x one.</summary>
     public static SingleFileCheckpoint Open(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
